@@ -1,0 +1,1 @@
+"""notifyd: permit-expiry voice-note notifications."""

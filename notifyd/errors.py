@@ -1,0 +1,51 @@
+"""The one exception hierarchy: every error says what went wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class NotifydError(Exception):
+    """Base of every error notifyd raises on purpose."""
+
+
+class ConfigError(NotifydError):
+    """A config value is wrong; names the key and the fix."""
+
+    def __init__(self, key: str, problem: str, fix: str) -> None:
+        self.key, self.problem, self.fix = key, problem, fix
+        super().__init__(f"{key}: {problem}. Fix: {fix}")
+
+
+class RowRejected(NotifydError):
+    """A registry row cannot be used; carries every reason, not just the first."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("; ".join(reasons))
+
+
+class SyncRefused(NotifydError):
+    """A snapshot that would change too much is refused whole, nothing applied."""
+
+
+class StoreError(NotifydError):
+    """The database cannot be reached or is not in the expected shape."""
+
+
+class SendError(NotifydError):
+    """A channel could not send; subclasses say whether trying again can help."""
+
+
+class TransientSendError(SendError):
+    """Worth retrying later (5xx, 429, no connection); `retry_after` in seconds if known."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        self.reason, self.retry_after = reason, retry_after
+        super().__init__(reason)
+
+
+class PermanentSendError(SendError):
+    """Retrying this channel cannot help (invalid number, blocked): move to the next channel."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

@@ -1,0 +1,123 @@
+"""Plain data the core passes around: frozen dataclasses, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Status of a notification; see DESIGN.md, Delivery semantics."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    PLAYED = "played"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+
+#: Statuses the planner may still rewrite: nothing has been sent for them.
+PLANNER_OWNED = frozenset({Status.SCHEDULED, Status.CANCELLED, Status.SUPERSEDED})
+#: Statuses that still wait to be sent.
+PENDING = frozenset({Status.SCHEDULED, Status.RETRYING})
+
+
+class Reason(StrEnum):
+    """Why a notification was cancelled or superseded."""
+
+    RENEWED = "renewed"
+    EXPIRY_CORRECTED = "expiry_corrected"
+    LEFT_REGISTRY = "left_registry"
+    OPTED_OUT = "opted_out"
+    NO_CHANNEL = "no_channel"
+    STAGE_REMOVED = "stage_removed"
+    MISSED = "missed"
+    DEADLINE_PASSED = "deadline_passed"
+    TOO_CLOSE = "next_stage_too_close"
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    """One registry record as read, keyed by the canonical field names."""
+
+    line: int
+    values: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """A normalised number and what it can receive."""
+
+    e164: str
+    kind: str  # "mobile", "fixed_line_or_mobile", "fixed_line", "voip"
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A validated, normalised registry row: one person and one of their permits."""
+
+    line: int
+    registry_id: str
+    full_name: str
+    nationality: str  # ISO 3166-1 alpha-2
+    passport_number: str
+    permit_type: str
+    permit_number: str
+    expiry_date: date
+    office: str
+    language: str  # BCP-47
+    phone: Phone | None
+    whatsapp: Phone | None
+    channels: tuple[str, ...]  # channel instance names, in the person's order
+    opt_out: tuple[str, ...]  # channel names the registry opts out of; ("*",) for all
+    warnings: tuple[str, ...] = ()  # channels dropped, with the reason
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A row that could not be used, kept with every reason."""
+
+    line: int
+    reasons: tuple[str, ...]
+    raw: dict[str, str]
+    registry_id: str = ""
+    permit_number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedNotice:
+    """What the planner wants for one (permit, expiry date, stage)."""
+
+    stage: int
+    due_at: datetime  # UTC
+    deadline: datetime  # UTC
+    status: Status
+    reason: str | None = None
+    catch_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What one sync run did, for the CLI and the sync_runs table."""
+
+    run_id: int
+    status: str
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    new: int = 0
+    changed: int = 0
+    renewed: int = 0
+    left: int = 0
+    planned: int = 0
+    cancelled: int = 0
+    message: str = ""
+    reasons: dict[str, int] = field(default_factory=dict)

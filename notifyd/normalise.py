@@ -1,0 +1,334 @@
+"""Registry row → validated Record, or a Rejection with every reason. Pure and picklable.
+
+Each reason names the field, the value's problem and the fix, because staff read them to
+correct the export, not a programmer.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+import phonenumbers
+import pycountry
+from babel import Locale, UnknownLocaleError
+from babel.languages import get_official_languages
+
+from notifyd.config import Config
+from notifyd.model import Phone, RawRow, Record, Rejection
+
+PNT = phonenumbers.PhoneNumberType
+#: What each number type can receive (see shared notes: US numbers are FIXED_LINE_OR_MOBILE).
+KINDS = {
+    PNT.MOBILE: "mobile",
+    PNT.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+    PNT.FIXED_LINE: "fixed_line",
+    PNT.VOIP: "voip",
+}
+TEXTABLE = frozenset({"mobile", "fixed_line_or_mobile"})
+YES = frozenset({"1", "y", "yes", "true", "ya", "all", "*", "x"})
+NO = frozenset({"", "0", "n", "no", "false", "tidak"})
+_SPLIT = re.compile(r"[,;|\s]+")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What normalisation needs from the config, small enough to send to worker processes."""
+
+    region: str
+    date_formats: tuple[str, ...]
+    offices: tuple[str, ...]
+    default_office: str
+    channels: tuple[tuple[str, str], ...]  # (name, kind) in config order
+    channel_order: tuple[str, ...]
+    languages: tuple[str, ...]
+    default_language: str
+    by_nationality: tuple[tuple[str, str], ...]
+    nationality_aliases: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Rules:
+        r = cfg.registry
+        offices = tuple(cfg.offices)
+        default_office = r.default_office or (offices[0] if len(offices) == 1 else "")
+        return cls(
+            region=r.default_region.upper(),
+            date_formats=tuple(r.date_formats),
+            offices=offices,
+            default_office=default_office,
+            channels=tuple((name, ch.kind) for name, ch in cfg.channels.items()),
+            channel_order=tuple(cfg.channel_order or cfg.channels),
+            languages=tuple(cfg.languages.available),
+            default_language=cfg.languages.default,
+            by_nationality=tuple(cfg.languages.by_nationality.items()),
+            nationality_aliases=tuple((k.casefold(), v) for k, v in r.nationality_aliases.items()),
+        )
+
+
+def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
+    """Validate one row; collect every problem rather than stopping at the first."""
+    v = row.values
+    reasons: list[str] = []
+    warnings: list[str] = []
+
+    def need(name: str) -> str:
+        value = clean(v.get(name, ""))
+        if not value:
+            reasons.append(f"{name}: missing; fill it in")
+        return value
+
+    registry_id = need("registry_id")
+    full_name = need("full_name")
+    permit_number = need("permit_number").upper()
+    nationality = _nationality(v.get("nationality", ""), rules, reasons)
+    expiry = _date(v.get("expiry_date", ""), rules, reasons)
+    office = _office(v.get("office", ""), rules, reasons)
+    language = _language(v.get("language", ""), nationality, rules, warnings, reasons)
+    channel_kinds = dict(rules.channels)
+    wanted = _channel_list(v.get("channels", ""), "channels", channel_kinds, reasons)
+    explicit = bool(wanted)
+    wanted = wanted or list(rules.channel_order)
+    opt_out = _opt_out(v.get("opted_out", ""), channel_kinds, reasons)
+
+    phone, phone_err = _phone(v.get("phone", ""), nationality, rules.region)
+    whatsapp, wa_err = _phone(v.get("whatsapp", ""), nationality, rules.region)
+    channels: list[str] = []
+    for name in wanted:
+        problem = _cannot_reach(channel_kinds[name], phone, phone_err, whatsapp, wa_err)
+        if problem is None:
+            channels.append(name)
+        elif explicit or problem.startswith(("phone", "whatsapp")) and "missing" not in problem:
+            warnings.append(f"{name}: {problem}")
+    if not channels:
+        reasons.append(
+            "no channel can reach this person ("
+            + ("; ".join(warnings) or "no phone or WhatsApp number")
+            + "); give a valid mobile number in phone or whatsapp"
+        )
+    if reasons:
+        return Rejection(row.line, tuple(reasons), dict(v), registry_id, permit_number)
+    assert expiry is not None and nationality is not None
+    return Record(
+        line=row.line,
+        registry_id=registry_id,
+        full_name=full_name,
+        nationality=nationality,
+        passport_number=clean(v.get("passport_number", "")).replace(" ", "").upper(),
+        permit_type=clean(v.get("permit_type", "")),
+        permit_number=permit_number,
+        expiry_date=expiry,
+        office=office,
+        language=language,
+        phone=phone,
+        whatsapp=whatsapp,
+        channels=tuple(channels),
+        opt_out=opt_out,
+        warnings=tuple(warnings),
+    )
+
+
+def clean(value: str) -> str:
+    """Trim, fold runs of white space, and drop control and bidi-override characters."""
+    if value.isascii() and value.isprintable():
+        return " ".join(value.split())
+    kept = "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cf") or ch == " ")
+    return " ".join(kept.split())
+
+
+def _nationality(raw: str, rules: Rules, reasons: list[str]) -> str | None:
+    value = clean(raw)
+    if not value:
+        reasons.append("nationality: missing; give an ISO code (AU, AUS) or an English name")
+        return None
+    code = _country(value, rules.nationality_aliases)
+    if code is None:
+        reasons.append(
+            f"nationality: {value!r} is not a country; use an ISO code (AU, AUS), an English "
+            "name (Australia), or add it to registry.nationality_aliases"
+        )
+    return code
+
+
+@lru_cache(maxsize=4096)
+def _country(value: str, aliases: tuple[tuple[str, str], ...]) -> str | None:
+    alias = dict(aliases).get(value.casefold())
+    if alias:
+        value = alias
+    try:
+        return str(pycountry.countries.lookup(value).alpha_2)
+    except LookupError:
+        return None
+
+
+def _date(raw: str, rules: Rules, reasons: list[str]) -> date | None:
+    value = clean(raw)
+    if not value:
+        reasons.append("expiry_date: missing; give the permit's last day, e.g. 2027-03-31")
+        return None
+    found = _parse_date(value, rules.date_formats)
+    if found is None:
+        shown = ", ".join(["YYYY-MM-DD", *rules.date_formats])
+        reasons.append(
+            f"expiry_date: {value!r} is not a date in any accepted form ({shown}); "
+            "correct it or add its form to registry.date_formats"
+        )
+    return found
+
+
+@lru_cache(maxsize=8192)
+def _parse_date(value: str, formats: tuple[str, ...]) -> date | None:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        pass
+    for fmt in formats:
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _office(raw: str, rules: Rules, reasons: list[str]) -> str:
+    value = clean(raw).upper()
+    if not value:
+        if not rules.default_office:
+            reasons.append(
+                f"office: missing and there is no default; use one of {', '.join(rules.offices)} "
+                "or set registry.default_office"
+            )
+        return rules.default_office
+    if value not in rules.offices:
+        reasons.append(
+            f"office: {value!r} is not a configured office; use one of "
+            f"{', '.join(rules.offices)} or add [offices.{value}] to the config"
+        )
+    return value
+
+
+def _language(
+    raw: str, nationality: str | None, rules: Rules, warnings: list[str], reasons: list[str]
+) -> str:
+    value = clean(raw)
+    if not value:
+        return derive_language(nationality, rules)
+    tag = _language_tag(value)
+    if tag is None:
+        reasons.append(
+            f"language: {value!r} is not a BCP-47 language tag; use e.g. en, zh, ar, or leave it "
+            "empty to derive it from the nationality"
+        )
+        return rules.default_language
+    if tag in rules.languages:
+        return tag
+    primary = tag.split("-")[0]
+    if primary in rules.languages:
+        return primary
+    fallback = derive_language(nationality, rules)
+    warnings.append(f"language: no notices are written in {tag!r} yet; {fallback!r} is used")
+    return fallback
+
+
+@lru_cache(maxsize=1024)
+def _language_tag(value: str) -> str | None:
+    try:
+        locale = Locale.parse(value.replace("_", "-"), sep="-")
+    except (ValueError, UnknownLocaleError):
+        return None
+    parts = [locale.language, locale.script, locale.territory]
+    return "-".join(p for p in parts if p)
+
+
+@lru_cache(maxsize=1024)
+def derive_language(nationality: str | None, rules: Rules) -> str:
+    """Config mapping first, then the country's official languages that have notices."""
+    if nationality is None:
+        return rules.default_language
+    mapped = dict(rules.by_nationality).get(nationality)
+    if mapped:
+        return mapped
+    for lang in get_official_languages(nationality, de_facto=True):
+        if lang in rules.languages:
+            return str(lang)
+    return rules.default_language
+
+
+def _channel_list(raw: str, field: str, known: dict[str, str], reasons: list[str]) -> list[str]:
+    names = [n for n in _SPLIT.split(clean(raw).lower()) if n]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        reasons.append(
+            f"{field}: {', '.join(map(repr, unknown))} is not a configured channel; use "
+            f"{', '.join(known) or '(none configured)'} or leave it empty for the default order"
+        )
+    return list(dict.fromkeys(n for n in names if n in known))
+
+
+def _opt_out(raw: str, known: dict[str, str], reasons: list[str]) -> tuple[str, ...]:
+    value = clean(raw).lower()
+    if value in NO:
+        return ()
+    if value in YES:
+        return ("*",)
+    return tuple(_channel_list(value, "opted_out", known, reasons))
+
+
+def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None, str | None]:
+    value = clean(raw)
+    if not value:
+        return None, None
+    return _parse_phone(value, nationality or "", region)
+
+
+@lru_cache(maxsize=65536)
+def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
+    """Office region first; a number without a country code may be the person's home format."""
+    regions = [region]
+    if nationality and nationality != region and not value.startswith(("+", "00")):
+        regions.append(nationality)
+    kind = None
+    for reg in regions:
+        try:
+            number = phonenumbers.parse(value, reg)
+        except phonenumbers.NumberParseException:
+            continue
+        ntype = phonenumbers.number_type(number)  # UNKNOWN for invalid numbers
+        if ntype in KINDS:
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            found = phonenumbers.region_code_for_number(number) or reg
+            return Phone(e164, KINDS[ntype], found), None
+        if ntype != PNT.UNKNOWN:
+            kind = str(ntype)
+    tried = " or ".join(regions)
+    if kind is not None:
+        return None, f"{value!r} is a premium-rate, shared-cost or other service number"
+    return None, (
+        f"{value!r} is not a valid number in {tried}; write it with its country code, "
+        "e.g. +62 812 3456 7890"
+    )
+
+
+def _cannot_reach(
+    kind: str,
+    phone: Phone | None,
+    phone_err: str | None,
+    whatsapp: Phone | None,
+    wa_err: str | None,
+) -> str | None:
+    """Why a channel of this kind cannot reach the person, or None if it can."""
+    if kind == "other":
+        return None
+    if kind == "whatsapp":
+        if whatsapp is None:
+            return f"whatsapp: {wa_err}" if wa_err else "whatsapp: missing, no WhatsApp number"
+        if whatsapp.kind not in TEXTABLE:
+            return f"whatsapp: {whatsapp.e164} is a {whatsapp.kind} number; WhatsApp needs a mobile"
+        return None
+    if phone is None:
+        return f"phone: {phone_err}" if phone_err else "phone: missing"
+    if kind == "sms" and phone.kind not in TEXTABLE:
+        return f"phone: {phone.e164} is a {phone.kind} number; SMS needs a mobile number"
+    return None

@@ -1,0 +1,312 @@
+"""A registry sync: stream the source, skip unchanged rows, normalise the rest, upsert, plan.
+
+One database transaction per sync, so a refused or failed snapshot changes nothing. Memory
+stays flat: rows flow in chunks, and the set of permit numbers seen lives in a temporary table.
+Rows that changed are normalised in worker processes (phone parsing is the dominant cost).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from itertools import islice
+from multiprocessing import get_context
+
+import pluggy
+from sqlalchemy import Connection, Engine
+
+from notifyd import plugins, store
+from notifyd.clock import Office
+from notifyd.config import CANONICAL_COLUMNS, Config
+from notifyd.errors import SyncRefused
+from notifyd.events import SyncFinished
+from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
+from notifyd.normalise import Rules, clean, normalise
+from notifyd.plan import diff, plan_permit
+
+log = logging.getLogger(__name__)
+CHUNK = 2000
+#: Chunks handed to workers ahead of the one being written.
+AHEAD = 4
+
+
+def fingerprint(cfg: Config) -> bytes:
+    """Everything in the config that changes what a row becomes; a change re-reads every row."""
+    parts = (
+        Rules.from_config(cfg),
+        asdict(cfg.planner),
+        {k: asdict(v) for k, v in sorted(cfg.offices.items())},
+    )
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
+
+
+def row_hash(values: dict[str, str], fp: bytes) -> str:
+    joined = "\x1f".join(values.get(c, "") for c in CANONICAL_COLUMNS)
+    return hashlib.blake2b(joined.encode(), digest_size=16, key=fp).hexdigest()
+
+
+def normalise_chunk(rows: list[RawRow], rules: Rules) -> list[Record | Rejection]:
+    return [normalise(r, rules) for r in rows]
+
+
+@dataclass
+class _Counts:
+    rows: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    new: int = 0
+    changed: int = 0
+    renewed: int = 0
+    left: int = 0
+    planned: int = 0
+    cancelled: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    """A chunk on its way: rows sent to normalisation and what the store knew of them."""
+
+    result: Future[list[Record | Rejection]]
+    hashes: dict[int, str]
+    known: dict[str, store.Known]
+    duplicates: list[Rejection]
+
+
+class _Normaliser:
+    """Normalises inline for a small registry, in worker processes once it proves large."""
+
+    def __init__(self, rules: Rules, workers: int) -> None:
+        self.rules, self.workers = rules, workers
+        self.pool: Executor | None = None
+        self.calls = 0
+
+    def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
+        self.calls += 1
+        if self.pool is None and self.workers > 1 and self.calls > 1:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        if self.pool is not None:
+            return self.pool.submit(normalise_chunk, rows, self.rules)
+        done: Future[list[Record | Rejection]] = Future()
+        done.set_result(normalise_chunk(rows, self.rules))
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def run_sync(
+    cfg: Config,
+    engine: Engine,
+    pm: pluggy.PluginManager,
+    now: datetime,
+    *,
+    accept_drops: bool = False,
+    workers: int | None = None,
+) -> SyncReport:
+    """Apply one registry snapshot; raise SyncRefused (nothing applied) for a suspicious drop."""
+    source = plugins.source_for(pm, cfg.registry.source)
+    run_id = store.start_run(engine, source.describe(cfg), now)
+    counts = _Counts()
+    try:
+        with engine.begin() as conn:
+            report = _apply(conn, cfg, source.read(cfg), run_id, now, counts, accept_drops, workers)
+            if report.status == "refused":
+                raise SyncRefused(report.message)
+            store.finish_run(conn, report, now)
+    except SyncRefused:
+        with engine.begin() as conn:
+            store.finish_run(conn, report, now)
+        log.warning("sync refused", extra={"run": run_id, "left": report.left})
+        raise
+    except BaseException as exc:
+        failed = _report(run_id, "failed", counts, f"{type(exc).__name__}: {exc}")
+        with engine.begin() as conn:
+            store.finish_run(conn, failed, now)
+        raise
+    log.info(
+        "sync finished",
+        extra={"run": run_id, "accepted": report.accepted, "rejected": report.rejected},
+    )
+    plugins.emit(
+        pm,
+        SyncFinished(
+            now, run_id, report.status, report.accepted, report.rejected, report.planned,
+            report.cancelled,
+        ),
+    )  # fmt: skip
+    return report
+
+
+def _report(run_id: int, status: str, c: _Counts, message: str = "") -> SyncReport:
+    values = {k: v for k, v in asdict(c).items()}
+    return SyncReport(run_id=run_id, status=status, message=message, **values)
+
+
+def _apply(
+    conn: Connection,
+    cfg: Config,
+    rows: Iterable[RawRow],
+    run_id: int,
+    now: datetime,
+    counts: _Counts,
+    accept_drops: bool,
+    workers: int | None,
+) -> SyncReport:
+    fp = fingerprint(cfg)
+    offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
+    active_before = store.count_active(conn)
+    store.create_seen(conn)
+    normaliser = _Normaliser(Rules.from_config(cfg), workers or os.cpu_count() or 1)
+    pending: deque[_Batch] = deque()
+    try:
+        for chunk in _chunks(iter(rows)):
+            counts.rows += len(chunk)
+            pending.append(_prepare(conn, chunk, fp, normaliser, counts, now))
+            if len(pending) > AHEAD:
+                _write(conn, cfg, offices, pending.popleft(), run_id, now, counts)
+        while pending:
+            _write(conn, cfg, offices, pending.popleft(), run_id, now, counts)
+    finally:
+        normaliser.close()
+
+    gone = store.missing_active(conn)
+    counts.left = len(gone)
+    limit = cfg.registry.max_drop_share * active_before
+    if gone and len(gone) > limit and not accept_drops:
+        share = len(gone) / active_before
+        return _report(
+            run_id,
+            "refused",
+            counts,
+            f"this snapshot would drop {len(gone):,} of {active_before:,} active permits "
+            f"({share:.0%}), more than registry.max_drop_share ({cfg.registry.max_drop_share:.0%})"
+            ". Nothing was changed. If the export is complete, run `notifyd sync --accept-drops`"
+            " once, or raise registry.max_drop_share",
+        )
+    counts.cancelled += store.retire_permits(conn, gone, Reason.LEFT_REGISTRY, now)
+    return _report(run_id, "ok", counts)
+
+
+def _chunks(it: Iterator[RawRow]) -> Iterator[list[RawRow]]:
+    while chunk := list(islice(it, CHUNK)):
+        yield chunk
+
+
+def _prepare(
+    conn: Connection,
+    chunk: list[RawRow],
+    fp: bytes,
+    normaliser: _Normaliser,
+    counts: _Counts,
+    now: datetime,
+) -> _Batch:
+    """Find what changed since the last snapshot and send only that to normalisation."""
+    numbers = {r.line: clean(r.values.get("permit_number", "")).upper() for r in chunk}
+    earlier = store.mark_seen(conn, [(n, line) for line, n in numbers.items() if n])
+    known = store.known_permits(conn, [n for n in numbers.values() if n])
+    hashes: dict[int, str] = {}
+    todo: list[RawRow] = []
+    duplicates: list[Rejection] = []
+    for r in chunk:
+        number = numbers[r.line]
+        if number and earlier.get(number, r.line) != r.line:
+            duplicates.append(
+                Rejection(
+                    r.line,
+                    (
+                        f"permit_number: {number!r} is already on line {earlier[number]}; "
+                        "keep one row per permit",
+                    ),
+                    dict(r.values),
+                    clean(r.values.get("registry_id", "")),
+                    number,
+                )
+            )
+            continue
+        h = row_hash(r.values, fp)
+        k = known.get(number)
+        if k is not None and k.row_hash == h and k.active:
+            counts.unchanged += 1
+            counts.accepted += 1
+            continue
+        hashes[r.line] = h  # new, changed, or back in the registry after leaving it
+        todo.append(r)
+    return _Batch(normaliser.submit(todo), hashes, known, duplicates)
+
+
+def _write(
+    conn: Connection,
+    cfg: Config,
+    offices: dict[str, Office],
+    batch: _Batch,
+    run_id: int,
+    now: datetime,
+    counts: _Counts,
+) -> None:
+    results = batch.result.result()
+    records = [r for r in results if isinstance(r, Record)]
+    rejections = batch.duplicates + [r for r in results if isinstance(r, Rejection)]
+    counts.accepted += len(records)
+    counts.rejected += len(rejections)
+    for rej in rejections:
+        for reason in rej.reasons:
+            key = reason.split(":", 1)[0]
+            counts.reasons[key] = counts.reasons.get(key, 0) + 1
+    store.insert_rejections(conn, run_id, rejections)
+    store.insert_warnings(conn, run_id, records)
+    if not records:
+        return
+    person_ids = store.upsert_people(conn, records, now)
+    permit_ids = store.upsert_permits(
+        conn, [(r, batch.hashes[r.line]) for r in records], person_ids, now
+    )
+    opt_outs = store.sync_registry_opt_outs(conn, _registry_opt_outs(records, person_ids), now)
+    known_ids = [
+        batch.known[r.permit_number].permit_id for r in records if r.permit_number in batch.known
+    ]
+    stored = store.stored_notifications(conn, known_ids)
+    inserts: list[tuple[int, date, PlannedNotice]] = []
+    updates: list[tuple[int, PlannedNotice]] = []
+    cancels: list[tuple[int, str]] = []
+    p = cfg.planner
+    for r in records:
+        pid = permit_ids[r.permit_number]
+        k = batch.known.get(r.permit_number)
+        if k is None:
+            counts.new += 1
+        else:
+            counts.changed += 1
+            counts.renewed += k.expiry_date < r.expiry_date
+        opted = opt_outs.get(person_ids[r.registry_id], set())
+        reachable = [c for c in r.channels if c not in opted]
+        reason = Reason.OPTED_OUT if "*" in opted or not reachable else None
+        wanted = plan_permit(
+            r.expiry_date, offices[r.office], p.stages, now,
+            min_gap_days=p.min_gap_days, closed_day=p.closed_day, cancel_reason=reason,
+        )  # fmt: skip
+        changes = diff(r.expiry_date, wanted, stored.get(pid, []))
+        inserts += [(pid, r.expiry_date, n) for n in changes.inserts]
+        updates += changes.updates
+        cancels += changes.cancels
+    store.insert_notifications(conn, inserts, now)
+    store.update_notifications(conn, updates, now)
+    counts.planned += len(inserts) + len(updates)
+    counts.cancelled += store.cancel_notifications(conn, cancels, now)
+
+
+def _registry_opt_outs(
+    records: list[Record], person_ids: dict[str, int]
+) -> dict[int, tuple[str, ...]]:
+    out: dict[int, set[str]] = {}
+    for r in records:
+        out.setdefault(person_ids[r.registry_id], set()).update(r.opt_out)
+    return {pid: tuple(sorted(chs)) for pid, chs in out.items()}

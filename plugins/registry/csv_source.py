@@ -1,0 +1,53 @@
+"""Registry source: a CSV export (UTF-8 with or without BOM, any one-character delimiter)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+
+from notifyd.columns import header_map
+from notifyd.config import Config
+from notifyd.errors import ConfigError
+from notifyd.hookspecs import RegistrySource, hookimpl
+from notifyd.model import RawRow
+
+
+class CsvSource:
+    name = "csv"
+
+    def describe(self, cfg: Config) -> str:
+        return str(cfg.resolve_path(cfg.registry.path))
+
+    def read(self, cfg: Config) -> Iterator[RawRow]:
+        r = cfg.registry
+        if not r.path:
+            raise ConfigError("registry.path", "missing", "give the path of the registry export")
+        path = cfg.resolve_path(r.path)
+        try:
+            f = open(path, encoding=r.encoding, newline="")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            raise ConfigError(
+                "registry.path", f"cannot open {path}: {exc.strerror}", "check the path"
+            ) from exc
+        with f:
+            reader = csv.reader(f, delimiter=r.delimiter)
+            try:
+                header = next(reader, [])
+                columns = header_map(header, cfg, str(path))
+                width = len(header)
+                for row in reader:
+                    if not any(row):
+                        continue  # a blank line is nothing to reject
+                    if len(row) < width:
+                        row += [""] * (width - len(row))
+                    yield RawRow(reader.line_num, {canon: row[i] for i, canon in columns})
+            except UnicodeDecodeError as exc:
+                raise ConfigError(
+                    "registry.encoding", f"{path} is not {r.encoding} ({exc.reason})",
+                    'save the export as UTF-8, or set registry.encoding (e.g. "cp1252")',
+                ) from exc  # fmt: skip
+
+
+@hookimpl
+def register_registry_sources() -> list[RegistrySource]:
+    return [CsvSource()]

@@ -1,0 +1,53 @@
+"""The spool channel: writes each notice (text, audio, JSON record) to a folder.
+
+For offices without a provider account, for demos and for tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from notifyd.config import Config
+from notifyd.errors import ConfigError
+from notifyd.hookspecs import Channel, ChannelPlugin, Message, hookimpl
+
+
+class SpoolChannel:
+    def __init__(self, name: str, folder: Path) -> None:
+        self.name, self.folder = name, folder
+
+    async def send(self, message: Message) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stem = f"{message.notification_id}-{self.name}"
+        if message.audio is not None:
+            shutil.copyfile(message.audio, self.folder / f"{stem}{message.audio.suffix}")
+        (self.folder / f"{stem}.txt").write_text(message.text, encoding="utf-8")
+        record = {"to": message.to, "language": message.language, "channel": self.name}
+        tmp = self.folder / f".{stem}.json"
+        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, self.folder / f"{stem}.json")
+        return stem
+
+
+class SpoolPlugin:
+    name = "spool"
+
+    def create(self, name: str, options: dict[str, Any], cfg: Config) -> Channel:
+        unknown = set(options) - {"dir"}
+        if unknown:
+            raise ConfigError(
+                f"channels.{name}.options.{sorted(unknown)[0]}", "unknown option", 'only "dir"'
+            )
+        folder = options.get("dir") or str(Path(cfg.state_dir) / "spool" / name)
+        if not isinstance(folder, str):
+            raise ConfigError(f"channels.{name}.options.dir", "must be a path", "give a folder")
+        return SpoolChannel(name, cfg.resolve_path(folder))
+
+
+@hookimpl
+def register_channels() -> list[ChannelPlugin]:
+    return [SpoolPlugin()]

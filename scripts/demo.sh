@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The README's run command: set up, then run notifyd on the embedded defaults (SQLite in ./state,
+# the spool channel) against a sample registry dated from today, with an all-day window.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/python scripts/make_sample_registry.py -o config/registry.sample.csv
+export NOTIFYD_CONFIG=config/notifyd.demo.toml
+.venv/bin/notifyd check-config
+echo
+.venv/bin/notifyd sync
+echo
+echo "Notices due in the next 15 days:"
+.venv/bin/notifyd upcoming --days 15

@@ -1,0 +1,134 @@
+"""Shared fixtures: a real database on SQLite and PostgreSQL, configs and registry files."""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from notifyd import config, store
+from notifyd.config import CANONICAL_COLUMNS, Config
+
+#: Set by .ci/run; when set, PostgreSQL tests fail instead of skipping if it is unreachable.
+PG_ENV = "NOTIFYD_TEST_POSTGRES_URL"
+#: A Friday morning in Blitar, inside the office window: 2026-12-04 09:30 WIB.
+FRIDAY_MORNING = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)
+
+
+def _postgres_url() -> str:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"{PG_ENV} is not set; PostgreSQL tests skipped (.ci/run sets it)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh database for this test session on the server $NOTIFYD_TEST_POSTGRES_URL names."""
+    url = make_url(_postgres_url())
+    name = f"notifyd_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the variable is set: an unreachable server is a failure
+        pytest.fail(f"PostgreSQL at {url.render_as_string(hide_password=True)}: {exc}")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL, once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'notifyd.db'}"
+        return
+    url = request.getfixturevalue("postgres_database")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = store.open_store(db_url)
+    yield eng
+    eng.dispose()
+
+
+Row = dict[str, str]
+
+
+def person(n: int, **fields: str) -> Row:
+    """A valid registry row; keyword arguments override fields."""
+    row = {
+        "registry_id": f"BLT-{n:05d}",
+        "full_name": f"Person {n}",
+        "nationality": "AU",
+        "passport_number": f"PA{n:07d}",
+        "permit_type": "KITAS",
+        "permit_number": f"2C11AB{n:04d}-26",
+        "expiry_date": "2026-12-31",
+        "phone": f"0812-3456-{n % 10000:04d}",
+        "whatsapp": "",
+        "language": "",
+        "channels": "",
+        "opted_out": "",
+        "office": "",
+    }
+    row.update(fields)
+    return row
+
+
+def write_registry(path: Path, rows: list[Row], delimiter: str = ",", bom: bool = False) -> Path:
+    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(CANONICAL_COLUMNS), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def config_dict(registry_path: Path, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "channel_order": ["whatsapp", "sms"],
+        "registry": {"path": str(registry_path)},
+        "offices": {"BLT": {"name": "Kantor Imigrasi Blitar", "timezone": "Asia/Jakarta"}},
+        "channels": {
+            "whatsapp": {"plugin": "spool", "kind": "whatsapp"},
+            "sms": {"plugin": "spool", "kind": "sms"},
+        },
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    return data
+
+
+@pytest.fixture
+def make_config(tmp_path: Path) -> Callable[..., Config]:
+    """make_config(rows, **overrides) → a Config whose CSV registry holds `rows`."""
+
+    def make(rows: list[Row], **overrides: Any) -> Config:
+        registry = write_registry(tmp_path / "registry.csv", rows)
+        data = config_dict(registry, **overrides)
+        data.setdefault("state_dir", str(tmp_path / "state"))
+        return config.parse(data)
+
+    return make

@@ -1,0 +1,143 @@
+"""The `notifyd` command as staff and operators use it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import config_dict, person, write_registry
+from notifyd.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NOW = ["--now", "2026-12-04T09:30+07:00"]
+
+
+def toml(data: dict, path: Path) -> Path:
+    """Just enough TOML for these tests' configs (strings, numbers, lists, nested tables)."""
+    lines: list[str] = []
+
+    def value(v: object) -> str:
+        return json.dumps(v, ensure_ascii=False)
+
+    def table(prefix: str, d: dict) -> None:
+        scalars = {k: v for k, v in d.items() if not isinstance(v, dict)}
+        if prefix:
+            lines.append(f"[{prefix}]")
+        lines.extend(f"{k} = {value(v)}" for k, v in scalars.items())
+        for k, v in d.items():
+            if isinstance(v, dict):
+                table(f"{prefix}.{k}" if prefix else k, v)
+
+    table("", data)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def cfg_file(tmp_path: Path) -> Path:
+    rows = [
+        person(1, full_name="王伟", nationality="CN", expiry_date="2026-12-18"),
+        person(2, full_name='=HYPERLINK("http://evil")', expiry_date="2026-12-11"),
+        person(3, nationality="Atlantis"),
+    ]
+    registry = write_registry(tmp_path / "registry.csv", rows)
+    return toml(
+        {"state_dir": str(tmp_path / "state"), **config_dict(registry)}, tmp_path / "c.toml"
+    )
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_check_config_accepts_the_example_config(capsys) -> None:
+    code, out, _ = run(capsys, "check-config", "-c", str(ROOT / "config/notifyd.example.toml"))
+    assert code == 0 and "OK" in out and "BLT (Asia/Jakarta, 09:00-17:00)" in out
+
+
+def test_a_bad_config_exits_2_naming_the_key_and_the_fix(tmp_path: Path) -> None:
+    bad = toml({"offices": {"BLT": {"window": "17:00-09:00"}}}, tmp_path / "bad.toml")
+    result = subprocess.run(
+        [sys.executable, "-m", "notifyd.cli", "check-config", "-c", str(bad)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "offices.BLT.window" in result.stderr and "Fix:" in result.stderr
+
+
+def test_the_config_path_comes_from_notifyd_config(capsys, cfg_file, monkeypatch) -> None:
+    monkeypatch.setenv("NOTIFYD_CONFIG", str(cfg_file))
+    code, out, _ = run(capsys, "check-config")
+    assert code == 0 and str(cfg_file) in out
+
+
+def test_a_channel_naming_a_missing_plugin_fails_check_config(capsys, tmp_path) -> None:
+    data = config_dict(tmp_path / "r.csv")
+    data["channels"]["sms"]["plugin"] = "twilio-sms"
+    code, _, err = run(capsys, "check-config", "-c", str(toml(data, tmp_path / "c.toml")))
+    assert code == 2 and "channels.sms.plugin" in err and "spool" in err
+
+
+def test_sync_reports_counts_and_the_reasons_of_rejected_rows(capsys, cfg_file) -> None:
+    code, out, _ = run(capsys, "sync", "-c", str(cfg_file), *NOW)
+    assert code == 0
+    assert "3 rows read" in out and "accepted: 2" in out and "rejected: 1" in out
+    assert "nationality: 'Atlantis' is not a country" in out
+
+
+def test_upcoming_shows_local_times_and_every_format_is_usable(capsys, cfg_file) -> None:
+    run(capsys, "sync", "-c", str(cfg_file), *NOW)
+    code, table, _ = run(capsys, "upcoming", "-c", str(cfg_file), "--days", "30", *NOW)
+    assert code == 0 and "2026-12-04 09:30 WIB" in table and "王伟" in table
+    _, js, _ = run(
+        capsys, "upcoming", "-c", str(cfg_file), "--days", "30", "--format", "json", *NOW
+    )
+    data = json.loads(js)
+    assert {r["registry_id"] for r in data} == {"BLT-00001", "BLT-00002"}
+    assert data[0]["due"].endswith("+00:00")
+    _, text, _ = run(
+        capsys, "upcoming", "-c", str(cfg_file), "--days", "30", "--format", "csv", *NOW
+    )
+    names = {row["name"] for row in csv.DictReader(io.StringIO(text))}
+    assert '\'=HYPERLINK("http://evil")' in names
+
+
+def test_rejected_lists_the_last_runs_rows_as_json(capsys, cfg_file) -> None:
+    run(capsys, "sync", "-c", str(cfg_file), *NOW)
+    code, out, _ = run(capsys, "rejected", "-c", str(cfg_file), "--format", "json")
+    (row,) = json.loads(out)
+    assert code == 0 and row["line"] == 4 and row["rejected"] == "row"
+
+
+def test_rejected_before_any_sync_says_what_to_do(capsys, cfg_file) -> None:
+    code, _, err = run(capsys, "rejected", "-c", str(cfg_file))
+    assert code == 1 and "notifyd sync" in err
+
+
+def test_a_refused_sync_exits_3_and_says_how_to_override(capsys, tmp_path) -> None:
+    rows = [person(i) for i in range(10)]
+    data = {
+        "state_dir": str(tmp_path / "s"),
+        **config_dict(write_registry(tmp_path / "r.csv", rows)),
+    }
+    cfg = str(toml(data, tmp_path / "c.toml"))
+    assert run(capsys, "sync", "-c", cfg, *NOW)[0] == 0
+    write_registry(tmp_path / "r.csv", rows[:5])
+    code, _, err = run(capsys, "sync", "-c", cfg, *NOW)
+    assert code == 3 and "5 of 10" in err and "--accept-drops" in err
+    assert run(capsys, "sync", "-c", cfg, "--accept-drops", *NOW)[0] == 0
+
+
+def test_plugins_lists_the_built_ins_found_through_entry_points(capsys) -> None:
+    code, out, _ = run(capsys, "plugins", "--format", "json")
+    names = {p["plugin"]: p for p in json.loads(out)}
+    assert code == 0 and {"csv", "sql", "spool"} <= names.keys()
+    assert names["csv"]["distribution"].startswith("notifyd ")

@@ -1,0 +1,65 @@
+"""The store on real SQLite and PostgreSQL: migrations, UTC instants, SQLite's settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, select
+
+from notifyd import schema, store
+from notifyd.errors import StoreError
+
+
+def test_migrations_build_exactly_the_schema_the_code_declares(engine: Engine) -> None:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, schema.metadata) == []
+    assert {"people", "permits", "notifications", "attempts", "sync_runs", "rejected_rows",
+            "opt_outs"} <= set(inspect(engine).get_table_names())  # fmt: skip
+
+
+def test_migrating_twice_is_harmless(engine: Engine) -> None:
+    store.migrate(engine)
+    with engine.connect() as conn:
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
+    assert version == "0001"
+
+
+def test_instants_come_back_as_the_same_aware_utc_moment(engine: Engine) -> None:
+    jakarta = datetime(2026, 12, 4, 9, 0, tzinfo=timezone(timedelta(hours=7)))
+    run_id = store.start_run(engine, "test", jakarta)
+    with engine.connect() as conn:
+        started = conn.execute(
+            select(schema.sync_runs.c.started_at).where(schema.sync_runs.c.id == run_id)
+        ).scalar_one()
+    assert started == jakarta and started.tzinfo == UTC and started.hour == 2
+
+
+def test_a_naive_datetime_is_refused_rather_than_guessed(engine: Engine) -> None:
+    with pytest.raises(Exception, match="naive datetime"):
+        store.start_run(engine, "test", datetime(2026, 12, 4, 9, 0))
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 30000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+
+
+def test_a_reader_does_not_wait_for_a_writer_on_sqlite(tmp_path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    with engine.begin() as writer:  # holds the write lock (BEGIN IMMEDIATE)
+        writer.execute(schema.sync_runs.insert().values(
+            source="w", started_at=datetime.now(UTC), status="running"))  # fmt: skip
+        assert store.last_run_id(engine) is None  # WAL: the reader sees the last commit at once
+    assert store.last_run_id(engine) == 1
+
+
+def test_an_unreachable_database_is_a_store_error_naming_it() -> None:
+    with pytest.raises(StoreError, match=r"cannot migrate the database at .*127\.0\.0\.1:9"):
+        store.open_store("postgresql+psycopg://notifyd@127.0.0.1:9/notifyd")

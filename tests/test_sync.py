@@ -1,0 +1,290 @@
+"""Registry sync on a real database (SQLite and PostgreSQL): DESIGN.md's sync semantics."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, insert, select, update
+
+from conftest import FRIDAY_MORNING, person
+from notifyd import plugins, schema, store
+from notifyd.config import Config
+from notifyd.errors import SyncRefused
+from notifyd.model import SyncReport
+from notifyd.sync import CHUNK, run_sync
+
+NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB
+
+
+def sync(cfg: Config, engine: Engine, now=NOW, **kw) -> SyncReport:
+    return run_sync(cfg, engine, plugins.make_manager(), now, **kw)
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple]]:
+    """Everything sync may change, for before/after comparisons."""
+    out = {}
+    with engine.connect() as conn:
+        for table in (schema.people, schema.permits, schema.notifications, schema.opt_outs):
+            rows = conn.execute(select(table).order_by(table.c.id)).all()
+            out[table.name] = [tuple(r) for r in rows]
+    return out
+
+
+def notices(engine: Engine, permit_number: str) -> dict[tuple, tuple]:
+    """(expiry date, stage) → (status, reason) for one permit."""
+    n, p = schema.notifications, schema.permits
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(n.c.expiry_date, n.c.stage, n.c.status, n.c.reason)
+            .join(p, p.c.id == n.c.permit_id)
+            .where(p.c.permit_number == permit_number)
+        )
+        return {(str(e), s): (st, r) for e, s, st, r in rows}
+
+
+MakeConfig = Callable[..., Config]
+
+
+def test_first_sync_plans_every_stage_of_every_accepted_permit(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i, expiry_date="2027-01-29") for i in range(5)]
+    report = sync(make_config(rows), engine)
+    assert (report.status, report.accepted, report.new, report.rejected) == ("ok", 5, 5, 0)
+    assert report.planned == 15
+    assert set(notices(engine, rows[0]["permit_number"]).values()) == {("scheduled", None)}
+    assert store.counts_by_status(engine) == {"scheduled": 15}
+
+
+def test_a_second_sync_of_the_same_file_changes_nothing(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    cfg = make_config([person(i) for i in range(20)] + [person(99, nationality="Atlantis")])
+    first = sync(cfg, engine)
+    before = snapshot(engine)
+    second = sync(cfg, engine, now=NOW + timedelta(hours=3))
+    assert snapshot(engine) == before
+    assert (second.unchanged, second.new, second.changed, second.planned) == (20, 0, 0, 0)
+    assert second.rejected == first.rejected == 1
+
+
+def test_renewal_cancels_the_old_plan_and_plans_the_new_expiry(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    old = person(1, expiry_date="2026-12-31")
+    sync(make_config([old, person(2)]), engine)
+    report = sync(make_config([{**old, "expiry_date": "31/12/2027"}, person(2)]), engine)
+    assert (report.renewed, report.changed, report.unchanged) == (1, 1, 1)
+    plan = notices(engine, old["permit_number"])
+    assert {v for k, v in plan.items() if k[0] == "2026-12-31"} == {("cancelled", "renewed")}
+    assert {v for k, v in plan.items() if k[0] == "2027-12-31"} == {("scheduled", None)}
+
+
+def test_a_sent_notice_is_never_rewritten_by_a_renewal(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    row = person(1, expiry_date="2026-12-18")  # stage 14 was due on 2026-12-04
+    sync(make_config([row]), engine)
+    n = schema.notifications
+    with engine.begin() as conn:
+        conn.execute(update(n).where(n.c.stage == 14).values(status="delivered"))
+    sync(make_config([{**row, "expiry_date": "2027-06-18"}]), engine)
+    assert notices(engine, row["permit_number"])[("2026-12-18", 14)] == ("delivered", None)
+
+
+def test_a_permit_missing_from_the_snapshot_has_its_pending_notices_cancelled(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(10)]
+    sync(make_config(rows), engine)
+    report = sync(make_config(rows[1:]), engine)
+    assert report.left == 1
+    assert set(notices(engine, rows[0]["permit_number"]).values()) == {
+        ("cancelled", "left_registry")
+    }
+    with engine.connect() as conn:
+        active = conn.execute(
+            select(schema.permits.c.active).where(
+                schema.permits.c.permit_number == rows[0]["permit_number"]
+            )
+        ).scalar_one()
+    assert not active
+    # Back in the next export: planned again.
+    sync(make_config(rows), engine)
+    assert set(notices(engine, rows[0]["permit_number"]).values()) == {("scheduled", None)}
+
+
+def test_a_snapshot_dropping_too_many_permits_is_refused_whole(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(10)]
+    sync(make_config(rows), engine)
+    before = snapshot(engine)
+    truncated = make_config(rows[:7] + [person(50)])  # 3 of 10 gone (30 % > 20 %), one new
+    with pytest.raises(SyncRefused, match=r"3 of 10 .*--accept-drops"):
+        sync(truncated, engine)
+    assert snapshot(engine) == before
+    runs = _runs(engine)
+    assert runs[-1]["status"] == "refused" and "max_drop_share" in runs[-1]["message"]
+    report = sync(truncated, engine, accept_drops=True)
+    assert (report.status, report.left, report.new) == ("ok", 3, 1)
+
+
+def test_a_drop_within_the_configured_share_is_applied(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(10)]
+    sync(make_config(rows, registry={"max_drop_share": 0.5}), engine)
+    report = sync(make_config(rows[:6], registry={"max_drop_share": 0.5}), engine)
+    assert (report.status, report.left) == ("ok", 4)
+
+
+def test_bad_rows_are_kept_with_line_and_every_reason_and_never_stop_the_sync(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [
+        person(1),
+        person(2, nationality="Atlantis", expiry_date="31/02/2027", phone="123"),
+        person(3),
+    ]
+    report = sync(make_config(rows), engine)
+    assert (report.accepted, report.rejected) == (2, 1)
+    (bad,) = [r for r in store.rejected(engine, report.run_id) if r["rejected"] == "row"]
+    assert bad["line"] == 3  # the header is line 1
+    assert bad["registry_id"] == rows[1]["registry_id"]
+    fields = [reason.split(":")[0] for reason in bad["reasons"]]
+    assert {"nationality", "expiry_date", "no channel can reach this person (sms"} <= set(fields)
+    with engine.connect() as conn:
+        raw = conn.execute(select(schema.rejected_rows.c.raw)).scalar_one()
+    assert json.loads(raw)["nationality"] == "Atlantis"
+
+
+def test_a_permit_number_twice_rejects_the_second_row_naming_the_first(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(1), person(2), person(3, permit_number=person(1)["permit_number"])]
+    report = sync(make_config(rows), engine)
+    assert (report.accepted, report.rejected) == (2, 1)
+    (dup,) = store.rejected(engine, report.run_id)
+    assert dup["line"] == 4 and "already on line 2" in dup["reasons"][0]
+
+
+def test_a_duplicate_across_chunks_is_caught(engine: Engine, make_config: MakeConfig) -> None:
+    rows = [person(i, phone="") for i in range(CHUNK + 5)]
+    rows = [{**r, "channels": "", "whatsapp": "+62 812 3456 7890"} for r in rows]
+    rows.append({**rows[0], "registry_id": "OTHER"})
+    report = sync(make_config(rows), engine, workers=1)
+    assert report.rejected == 1
+    assert "already on line 2" in store.rejected(engine, report.run_id)[0]["reasons"][0]
+
+
+def test_a_channel_a_number_cannot_receive_is_dropped_with_its_reason(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    landline = person(1, phone="+62 21 5795 1234", whatsapp="+62 812 3456 7890")
+    report = sync(make_config([landline]), engine)
+    assert report.accepted == 1
+    (warning,) = store.rejected(engine, report.run_id)
+    assert warning["rejected"] == "channels"
+    assert warning["reasons"][0].startswith("sms: phone: +62215795")
+    with engine.connect() as conn:
+        channels = conn.execute(select(schema.people.c.channels)).scalar_one()
+    assert channels == "whatsapp"
+
+
+def test_registry_opt_out_cancels_and_clearing_it_plans_again(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    row = person(1)
+    sync(make_config([{**row, "opted_out": "ya"}]), engine)
+    assert set(notices(engine, row["permit_number"]).values()) == {("cancelled", "opted_out")}
+    sync(make_config([row]), engine)
+    assert set(notices(engine, row["permit_number"]).values()) == {("scheduled", None)}
+
+
+def test_the_registry_never_lifts_an_opt_out_made_by_staff(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    row = person(1)
+    sync(make_config([row]), engine)
+    with engine.begin() as conn:
+        pid = conn.execute(select(schema.people.c.id)).scalar_one()
+        conn.execute(
+            insert(schema.opt_outs).values(
+                person_id=pid, channel="*", source="staff", created_at=NOW, created_by="ani"
+            )
+        )
+    sync(make_config([{**row, "phone": "0812-9999-0000"}]), engine)  # a change re-plans
+    assert set(notices(engine, row["permit_number"]).values()) == {("cancelled", "opted_out")}
+    with engine.connect() as conn:
+        lifted = conn.execute(select(schema.opt_outs.c.lifted_at)).scalar_one()
+    assert lifted is None
+
+
+def test_opting_out_of_every_channel_of_a_person_is_a_total_opt_out(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    row = person(1, channels="sms", opted_out="sms")
+    sync(make_config([row]), engine)
+    assert set(notices(engine, row["permit_number"]).values()) == {("cancelled", "opted_out")}
+
+
+def test_changing_the_stages_replans_every_permit(engine: Engine, make_config: MakeConfig) -> None:
+    row = person(1, expiry_date="2027-03-31")
+    sync(make_config([row]), engine)
+    report = sync(make_config([row], planner={"stages": [30, 14, 0]}), engine)
+    assert report.changed == 1
+    plan = notices(engine, row["permit_number"])
+    assert plan[("2027-03-31", 30)] == ("scheduled", None)
+    assert plan[("2027-03-31", 7)] == ("cancelled", "stage_removed")
+
+
+def test_a_late_registration_gets_one_catch_up_for_the_most_recent_missed_stage(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    row = person(1, expiry_date="2026-12-10")  # stage 14 (11-26) and 7 (12-03) are past
+    sync(make_config([row]), engine)
+    plan = notices(engine, row["permit_number"])
+    assert plan[("2026-12-10", 14)] == ("superseded", "missed")
+    assert plan[("2026-12-10", 7)] == ("scheduled", None)
+    with engine.connect() as conn:
+        due = conn.execute(
+            select(schema.notifications.c.due_at).where(schema.notifications.c.stage == 7)
+        ).scalar_one()
+    assert due == NOW  # the window is open: now
+
+
+def test_workers_give_the_same_result_as_inline(make_config: MakeConfig, tmp_path) -> None:
+    rows = [person(i, nationality=["AU", "CN", "Japan", "DEU"][i % 4]) for i in range(CHUNK * 2)]
+    rows[7]["nationality"] = "Atlantis"
+    results = []
+    for workers in (1, 2):
+        engine = store.open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}")
+        report = sync(make_config(rows), engine, workers=workers)
+        results.append((report.accepted, report.rejected, snapshot_values(engine)))
+        engine.dispose()
+    assert results[0] == results[1]
+    assert results[0][:2] == (CHUNK * 2 - 1, 1)
+
+
+def snapshot_values(engine: Engine) -> list[tuple]:
+    n, p = schema.notifications, schema.permits
+    with engine.connect() as conn:
+        return conn.execute(
+            select(p.c.permit_number, n.c.stage, n.c.status, n.c.due_at)
+            .join(p, p.c.id == n.c.permit_id)
+            .order_by(p.c.permit_number, n.c.stage)
+        ).all()
+
+
+def _runs(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        return [
+            dict(r)
+            for r in conn.execute(select(schema.sync_runs).order_by(schema.sync_runs.c.id))
+            .mappings()
+            .all()
+        ]
