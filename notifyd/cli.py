@@ -16,6 +16,8 @@ from notifyd.config import Config
 from notifyd.errors import ConfigError, NotifydError, StoreError, SyncRefused
 
 EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE = 2, 3, 4
+#: Rejected rows `sync` lists itself; `notifyd rejected` lists them all.
+SHOWN = 20
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,14 +173,26 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"sync run {report.run_id}: {report.rows} rows read\n"
         f"  accepted: {report.accepted} ({report.new} new, {report.changed} changed, "
         f"{report.unchanged} unchanged; {report.renewed} renewed)\n"
-        f"  rejected: {report.rejected}\n"
+        f"  rejected: {report.rejected}{_by_field(report.reasons)}\n"
         f"  notices planned: {report.planned}, cancelled: {report.cancelled}, "
         f"permits gone from the registry: {report.left}\n"
     )
     if rejected:
         _emit("\nrows rejected, or accepted without some channels (fix them in the export):\n")
-        _emit(output.render(_reason_lines(rejected), "table"))
+        _emit(output.render(_reason_lines(rejected[:SHOWN]), "table"))
+        if len(rejected) > SHOWN:
+            _emit(
+                f"… and {len(rejected) - SHOWN} more: notifyd rejected --run {report.run_id} "
+                "(--format csv for a spreadsheet)\n"
+            )
     return 0
+
+
+def _by_field(reasons: dict[str, int]) -> str:
+    if not reasons:
+        return ""
+    parts = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    return " (reasons: " + ", ".join(f"{field} {n}" for field, n in parts) + ")"
 
 
 def _flat_rejections(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -58,6 +58,9 @@ class Phone:
     kind: str  # "mobile", "fixed_line_or_mobile", "fixed_line", "voip"
     region: str
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        return (Phone, (self.e164, self.kind, self.region))  # pickles fast, to and from workers
+
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -78,6 +81,9 @@ class Record:
     channels: tuple[str, ...]  # channel instance names, in the person's order
     opt_out: tuple[str, ...]  # channel names the registry opts out of; ("*",) for all
     warnings: tuple[str, ...] = ()  # channels dropped, with the reason
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (Record, tuple(getattr(self, f) for f in Record.__slots__))
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,18 +96,20 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     phone, phone_err = _phone(v.get("phone", ""), nationality, rules.region)
     whatsapp, wa_err = _phone(v.get("whatsapp", ""), nationality, rules.region)
     channels: list[str] = []
+    dropped: list[str] = []
     for name in wanted:
         problem = _cannot_reach(channel_kinds[name], phone, phone_err, whatsapp, wa_err)
         if problem is None:
             channels.append(name)
-        elif explicit or problem.startswith(("phone", "whatsapp")) and "missing" not in problem:
-            warnings.append(f"{name}: {problem}")
+        elif explicit or not problem.endswith(" is empty"):
+            dropped.append(f"{name}: {problem}")  # a bad number, or a channel asked for
     if not channels:
         reasons.append(
             "no channel can reach this person ("
-            + ("; ".join(warnings) or "no phone or WhatsApp number")
+            + ("; ".join(dropped) or "no phone or WhatsApp number")
             + "); give a valid mobile number in phone or whatsapp"
         )
+    warnings += dropped
     if reasons:
         return Rejection(row.line, tuple(reasons), dict(v), registry_id, permit_number)
     assert expiry is not None and nationality is not None
@@ -130,11 +132,20 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     )
 
 
+#: Format characters that spell words (Persian, Indic scripts): kept, unlike bidi overrides.
+JOINERS = frozenset("\u200c\u200d")
+
+
 def clean(value: str) -> str:
-    """Trim, fold runs of white space, and drop control and bidi-override characters."""
+    """Trim, fold any white space (tabs, line breaks) to one space, and drop control, bidi
+    and other invisible format characters, keeping the joiners some scripts spell with."""
     if value.isascii() and value.isprintable():
         return " ".join(value.split())
-    kept = "".join(ch for ch in value if unicodedata.category(ch) not in ("Cc", "Cf") or ch == " ")
+    kept = "".join(
+        ch
+        for ch in value
+        if ch.isspace() or ch in JOINERS or unicodedata.category(ch) not in ("Cc", "Cf")
+    )
     return " ".join(kept.split())
 
 
@@ -193,7 +204,7 @@ def _parse_date(value: str, formats: tuple[str, ...]) -> date | None:
 
 
 def _office(raw: str, rules: Rules, reasons: list[str]) -> str:
-    value = clean(raw).upper()
+    value = clean(raw)
     if not value:
         if not rules.default_office:
             reasons.append(
@@ -201,12 +212,13 @@ def _office(raw: str, rules: Rules, reasons: list[str]) -> str:
                 "or set registry.default_office"
             )
         return rules.default_office
-    if value not in rules.offices:
+    code = {o.casefold(): o for o in rules.offices}.get(value.casefold())
+    if code is None:
         reasons.append(
             f"office: {value!r} is not a configured office; use one of "
             f"{', '.join(rules.offices)} or add [offices.{value}] to the config"
         )
-    return value
+    return code or value
 
 
 def _language(
@@ -273,7 +285,15 @@ def _opt_out(raw: str, known: dict[str, str], reasons: list[str]) -> tuple[str, 
         return ()
     if value in YES:
         return ("*",)
-    return tuple(_channel_list(value, "opted_out", known, reasons))
+    names = [n for n in _SPLIT.split(value) if n]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        reasons.append(
+            f"opted_out: {', '.join(map(repr, unknown))} is not an answer; write yes (ya, 1) "
+            f"to stop every notice, no (tidak, or empty) to send them, or channel names "
+            f"({', '.join(known)}) to stop only those"
+        )
+    return tuple(dict.fromkeys(n for n in names if n in known))
 
 
 def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None, str | None]:
@@ -323,12 +343,15 @@ def _cannot_reach(
         return None
     if kind == "whatsapp":
         if whatsapp is None:
-            return f"whatsapp: {wa_err}" if wa_err else "whatsapp: missing, no WhatsApp number"
+            return f"the whatsapp column: {wa_err}" if wa_err else "the whatsapp column is empty"
         if whatsapp.kind not in TEXTABLE:
-            return f"whatsapp: {whatsapp.e164} is a {whatsapp.kind} number; WhatsApp needs a mobile"
+            return (
+                f"the whatsapp column holds {whatsapp.e164}, a {whatsapp.kind} number; "
+                "WhatsApp needs a mobile"
+            )
         return None
     if phone is None:
-        return f"phone: {phone_err}" if phone_err else "phone: missing"
+        return f"the phone column: {phone_err}" if phone_err else "the phone column is empty"
     if kind == "sms" and phone.kind not in TEXTABLE:
-        return f"phone: {phone.e164} is a {phone.kind} number; SMS needs a mobile number"
+        return f"the phone column holds {phone.e164}, a {phone.kind} number; SMS needs a mobile"
     return None

@@ -5,9 +5,10 @@ Pure: no clock, no database. DESIGN.md, "Scheduling semantics", is the specifica
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from notifyd.clock import Office
 from notifyd.model import PENDING, PlannedNotice, Reason, Status
@@ -47,16 +48,17 @@ def stage_day(expiry: date, stage: int, office: Office, closed_day: str) -> date
     return office.previous_open(day) if closed_day == "previous" else office.next_open(day)
 
 
+@lru_cache(maxsize=4096)
 def plan_permit(
     expiry: date,
     office: Office,
-    stages: Sequence[int],
+    stages: tuple[int, ...],
     now: datetime,
     *,
     min_gap_days: int = 2,
     closed_day: str = "previous",
     cancel_reason: str | None = None,
-) -> list[PlannedNotice]:
+) -> tuple[PlannedNotice, ...]:
     """One notice per stage, in time order, each scheduled, superseded or cancelled.
 
     A stage is due when the window opens on its day; its deadline is the next stage's due
@@ -64,6 +66,7 @@ def plan_permit(
     catch-up at the next window opening if its deadline allows; earlier ones are superseded.
     Scheduled notices are then kept `min_gap_days` apart, the later (more urgent) one winning.
     `cancel_reason` (opted out, no channel) cancels whatever would be sent.
+    Cached: every permit expiring on one day at one office gets the same plan.
     """
     days = sorted(((stage_day(expiry, s, office, closed_day), s) for s in stages), reverse=False)
     # Equal days keep the larger stage first so the smaller (later) one wins below.
@@ -92,7 +95,7 @@ def plan_permit(
             _with(n, Status.CANCELLED, cancel_reason) if n.status == Status.SCHEDULED else n
             for n in out
         ]
-    return out
+    return tuple(out)
 
 
 def _keep_apart(plan: list[PlannedNotice], office: Office, gap: int) -> list[PlannedNotice]:
@@ -134,11 +137,11 @@ def diff(expiry: date, wanted: Iterable[PlannedNotice], stored: Iterable[Stored]
     wanted_stages = set()
     for n in wanted:
         wanted_stages.add(n.stage)
-        row = current.get(n.stage)
-        if row is None:
+        existing = current.get(n.stage)
+        if existing is None:
             changes.inserts.append(n)
-        elif _planner_owns(row) and _differs(row, n):
-            changes.updates.append((row.id, n))
+        elif _planner_owns(existing) and _differs(existing, n):
+            changes.updates.append((existing.id, n))
     for stage, row in current.items():
         if stage not in wanted_stages and row.status in PENDING:
             changes.cancels.append((row.id, Reason.STAGE_REMOVED))

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Engine
 
 from notifyd import plugins, store
 from notifyd.clock import Office
-from notifyd.config import CANONICAL_COLUMNS, Config
+from notifyd.config import Config
 from notifyd.errors import SyncRefused
 from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
@@ -47,7 +47,8 @@ def fingerprint(cfg: Config) -> bytes:
 
 
 def row_hash(values: dict[str, str], fp: bytes) -> str:
-    joined = "\x1f".join(values.get(c, "") for c in CANONICAL_COLUMNS)
+    """A row's identity: its fields and values as read, under the config's fingerprint."""
+    joined = "\x1e".join(("\x1f".join(values), "\x1f".join(values.values())))
     return hashlib.blake2b(joined.encode(), digest_size=16, key=fp).hexdigest()
 
 
@@ -81,7 +82,10 @@ class _Batch:
 
 
 class _Normaliser:
-    """Normalises inline for a small registry, in worker processes once it proves large."""
+    """Normalises inline for a small registry, in worker processes once it proves large.
+
+    `workers` is the number of extra processes (0: inline); the main process writes.
+    """
 
     def __init__(self, rules: Rules, workers: int) -> None:
         self.rules, self.workers = rules, workers
@@ -89,8 +93,8 @@ class _Normaliser:
         self.calls = 0
 
     def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
-        self.calls += 1
-        if self.pool is None and self.workers > 1 and self.calls > 1:
+        self.calls += bool(rows)
+        if self.pool is None and self.workers > 0 and self.calls > 1 and rows:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
         if self.pool is not None:
             return self.pool.submit(normalise_chunk, rows, self.rules)
@@ -165,7 +169,9 @@ def _apply(
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
     active_before = store.count_active(conn)
     store.create_seen(conn)
-    normaliser = _Normaliser(Rules.from_config(cfg), workers or os.cpu_count() or 1)
+    if workers is None:
+        workers = max((os.cpu_count() or 1) - 1, 0)
+    normaliser = _Normaliser(Rules.from_config(cfg), workers)
     pending: deque[_Batch] = deque()
     try:
         for chunk in _chunks(iter(rows)):
@@ -258,8 +264,9 @@ def _write(
     counts.accepted += len(records)
     counts.rejected += len(rejections)
     for rej in rejections:
-        for reason in rej.reasons:
-            key = reason.split(":", 1)[0]
+        for why in rej.reasons:
+            field = why.split(":", 1)[0]
+            key = field if field.isidentifier() else "no channel"
             counts.reasons[key] = counts.reasons.get(key, 0) + 1
     store.insert_rejections(conn, run_id, rejections)
     store.insert_warnings(conn, run_id, records)
@@ -288,9 +295,9 @@ def _write(
             counts.renewed += k.expiry_date < r.expiry_date
         opted = opt_outs.get(person_ids[r.registry_id], set())
         reachable = [c for c in r.channels if c not in opted]
-        reason = Reason.OPTED_OUT if "*" in opted or not reachable else None
+        reason: str | None = Reason.OPTED_OUT if "*" in opted or not reachable else None
         wanted = plan_permit(
-            r.expiry_date, offices[r.office], p.stages, now,
+            r.expiry_date, offices[r.office], tuple(p.stages), now,
             min_gap_days=p.min_gap_days, closed_day=p.closed_day, cancel_reason=reason,
         )  # fmt: skip
         changes = diff(r.expiry_date, wanted, stored.get(pid, []))

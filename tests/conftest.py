@@ -103,7 +103,7 @@ def write_registry(path: Path, rows: list[Row], delimiter: str = ",", bom: bool 
     return path
 
 
-def config_dict(registry_path: Path, **overrides: Any) -> dict[str, Any]:
+def config_dict(registry_path: Path, /, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "channel_order": ["whatsapp", "sms"],
         "registry": {"path": str(registry_path)},

@@ -176,7 +176,7 @@ def test_a_duplicate_across_chunks_is_caught(engine: Engine, make_config: MakeCo
     rows = [person(i, phone="") for i in range(CHUNK + 5)]
     rows = [{**r, "channels": "", "whatsapp": "+62 812 3456 7890"} for r in rows]
     rows.append({**rows[0], "registry_id": "OTHER"})
-    report = sync(make_config(rows), engine, workers=1)
+    report = sync(make_config(rows), engine, workers=0)
     assert report.rejected == 1
     assert "already on line 2" in store.rejected(engine, report.run_id)[0]["reasons"][0]
 
@@ -189,7 +189,7 @@ def test_a_channel_a_number_cannot_receive_is_dropped_with_its_reason(
     assert report.accepted == 1
     (warning,) = store.rejected(engine, report.run_id)
     assert warning["rejected"] == "channels"
-    assert warning["reasons"][0].startswith("sms: phone: +62215795")
+    assert warning["reasons"][0].startswith("sms: the phone column holds +62215795")
     with engine.connect() as conn:
         channels = conn.execute(select(schema.people.c.channels)).scalar_one()
     assert channels == "whatsapp"
@@ -261,7 +261,7 @@ def test_workers_give_the_same_result_as_inline(make_config: MakeConfig, tmp_pat
     rows = [person(i, nationality=["AU", "CN", "Japan", "DEU"][i % 4]) for i in range(CHUNK * 2)]
     rows[7]["nationality"] = "Atlantis"
     results = []
-    for workers in (1, 2):
+    for workers in (0, 1):
         engine = store.open_store(f"sqlite:///{tmp_path / f'w{workers}.db'}")
         report = sync(make_config(rows), engine, workers=workers)
         results.append((report.accepted, report.rejected, snapshot_values(engine)))

@@ -2,14 +2,14 @@
 
 from alembic import context
 
-from notifyd.schema import metadata
+from notifyd.schema import compare_type, metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
-    compare_type=True,
+    compare_type=compare_type,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from operator import itemgetter
 
 from notifyd.columns import header_map
 from notifyd.config import Config
@@ -34,13 +35,17 @@ class CsvSource:
             try:
                 header = next(reader, [])
                 columns = header_map(header, cfg, str(path))
+                names = tuple(canon for _, canon in columns)
+                pick = itemgetter(*(i for i, _ in columns))
                 width = len(header)
+                start = reader.line_num + 1  # a record spanning lines is known by its first
                 for row in reader:
-                    if not any(row):
-                        continue  # a blank line is nothing to reject
+                    line, start = start, reader.line_num + 1
                     if len(row) < width:
+                        if not any(row):
+                            continue  # a blank line is nothing to reject
                         row += [""] * (width - len(row))
-                    yield RawRow(reader.line_num, {canon: row[i] for i, canon in columns})
+                    yield RawRow(line, dict(zip(names, pick(row), strict=True)))
             except UnicodeDecodeError as exc:
                 raise ConfigError(
                     "registry.encoding", f"{path} is not {r.encoding} ({exc.reason})",
