@@ -40,12 +40,15 @@ class Office:
         )
 
     def is_open(self, day: date) -> bool:
-        """An office day: not a weekend day, a public holiday or a configured closure."""
+        """An office day: not a weekend day, a public holiday or a configured closure, and
+        one whose window exists (a clock change can swallow a window in the small hours)."""
         if day.weekday() in self.weekend or day in self.closed:
             return False
-        if self.holidays_country:
-            return day not in _holidays(self.holidays_country, self.holidays_subdiv, day.year)
-        return True
+        if self.holidays_country and day in _holidays(
+            self.holidays_country, self.holidays_subdiv, day.year
+        ):
+            return False
+        return self.opens(day) < self.closes(day)
 
     def previous_open(self, day: date) -> date:
         return self._search(day, -1)

@@ -156,9 +156,9 @@ def parse(data: dict[str, Any], source_path: str = "") -> Config:
     """Validate a config dictionary (as TOML gives it) into a frozen Config."""
     cfg = _build(Config, data, "")
     cfg = replace(cfg, source_path=source_path)
-    _check(cfg)
     if not cfg.offices:
         cfg = replace(cfg, offices={"MAIN": OfficeConfig(name="Immigration office")})
+    _check(cfg)
     state = cfg.resolve_path(cfg.state_dir) if cfg.state_dir else default_state_dir()
     return replace(cfg, state_dir=str(state))
 
@@ -241,7 +241,7 @@ def parse_window(text: str, key: str) -> Window:
         end = None if end_s == "24:00" else time.fromisoformat(end_s)
     except ValueError as exc:
         raise ConfigError(key, f"{text!r} is not a window", fix) from exc
-    if len(start_s) != 5 or (end is not None and end <= start):
+    if len(start_s) != 5 or (end is not None and (len(end_s) != 5 or end <= start)):
         raise ConfigError(key, f"{text!r} does not run forward within one day", fix)
     return Window(start, end)
 
@@ -318,7 +318,7 @@ def _check(cfg: Config) -> None:
             raise ConfigError(
                 f"registry.date_formats[{i}]", f"{fmt!r} has no % field", 'e.g. "%d/%m/%Y"'
             )
-    if r.default_office and cfg.offices and r.default_office not in cfg.offices:
+    if r.default_office and r.default_office not in cfg.offices:
         raise ConfigError(
             "registry.default_office", f"{r.default_office!r} is not an office",
             f"use one of: {', '.join(cfg.offices)}",
@@ -341,32 +341,52 @@ def _check(cfg: Config) -> None:
             )  # fmt: skip
     if cfg.database.password and not is_secret_ref(cfg.database.password):
         raise ConfigError("database.password", "is written in clear", SECRET_FIX)
+    if cfg.database.url and not is_secret_ref(cfg.database.url):
+        _plain_url(cfg.database.url, "database.url")
+
+
+def _plain_url(value: str, key: str) -> Any:
+    """A URL written in the file: it must parse and must not carry a password in clear."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(value)
+    except ArgumentError as exc:
+        raise ConfigError(
+            key, "is not a database URL",
+            'write it as dialect+driver://user@host/database, e.g. "postgresql+psycopg://…"',
+        ) from exc  # fmt: skip
+    if url.password:
+        raise ConfigError(key, "holds a password in clear", SECRET_FIX + " in database.password")
+    return url
 
 
 def _check_languages(lang: LanguagesConfig) -> None:
     from babel import Locale, UnknownLocaleError
 
-    for i, tag in enumerate([*lang.available, lang.default, *lang.by_nationality.values()]):
+    tags = [(f"languages.available[{i}]", tag) for i, tag in enumerate(lang.available)]
+    tags.append(("languages.default", lang.default))
+    tags += [(f"languages.by_nationality.{c}", tag) for c, tag in lang.by_nationality.items()]
+    for key, tag in tags:
         try:
             Locale.parse(tag, sep="-")
         except (ValueError, UnknownLocaleError) as exc:
             raise ConfigError(
-                f"languages (value {i}: {tag!r})", "is not a BCP-47 language tag",
+                key, f"{tag!r} is not a BCP-47 language tag",
                 'use a tag such as "en", "zh-Hans" or "pt-BR"',
             ) from exc  # fmt: skip
     if lang.default not in lang.available:
         raise ConfigError(
-            "languages.default",
-            f"{lang.default!r} is not available",
+            "languages.default", f"{lang.default!r} is not available",
             "add it to languages.available",
-        )
+        )  # fmt: skip
     for country, tag in lang.by_nationality.items():
         if len(country) != 2 or not country.isupper():
             raise ConfigError(
-                f"languages.by_nationality.{country}",
-                "is not an ISO alpha-2 country code",
+                f"languages.by_nationality.{country}", "is not an ISO alpha-2 country code",
                 'e.g. CN = "zh"',
-            )
+            )  # fmt: skip
         if tag not in lang.available:
             raise ConfigError(
                 f"languages.by_nationality.{country}", f"{tag!r} is not available",

@@ -140,8 +140,11 @@ def diff(expiry: date, wanted: Iterable[PlannedNotice], stored: Iterable[Stored]
         existing = current.get(n.stage)
         if existing is None:
             changes.inserts.append(n)
-        elif _planner_owns(existing) and _differs(existing, n):
-            changes.updates.append((existing.id, n))
+        elif _planner_owns(existing):
+            if _differs(existing, n):
+                changes.updates.append((existing.id, n))
+        elif existing.status in PENDING and n.status == Status.CANCELLED and n.reason:
+            changes.cancels.append((existing.id, n.reason))  # an opt-out stops a retry too
     for stage, row in current.items():
         if stage not in wanted_stages and row.status in PENDING:
             changes.cancels.append((row.id, Reason.STAGE_REMOVED))
