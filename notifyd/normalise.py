@@ -309,7 +309,6 @@ def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | Non
     regions = [region]
     if nationality and nationality != region and not value.startswith(("+", "00")):
         regions.append(nationality)
-    kind = None
     for reg in regions:
         try:
             number = phonenumbers.parse(value, reg)
@@ -320,11 +319,9 @@ def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | Non
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             found = phonenumbers.region_code_for_number(number) or reg
             return Phone(e164, KINDS[ntype], found), None
-        if ntype != PNT.UNKNOWN:
-            kind = str(ntype)
+        if ntype != PNT.UNKNOWN:  # valid here, but a service number: no other reading
+            return None, f"{value!r} is a premium-rate, shared-cost or other service number"
     tried = " or ".join(regions)
-    if kind is not None:
-        return None, f"{value!r} is a premium-rate, shared-cost or other service number"
     return None, (
         f"{value!r} is not a valid number in {tried}; write it with its country code, "
         "e.g. +62 812 3456 7890"

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +52,8 @@ def connect(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
-            # Index upkeep of a large sync runs from memory: 64 MiB of page cache (default 2).
-            cur.execute("PRAGMA cache_size=-65536")
-            cur.execute("PRAGMA temp_store=MEMORY")
+            # Index upkeep of a large sync runs from memory: 32 MiB of page cache (default 2).
+            cur.execute("PRAGMA cache_size=-32768")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -134,34 +134,55 @@ _RUN_COUNTS = (
 
 
 def create_seen(conn: Connection) -> None:
-    """A per-sync scratch table: the permit numbers this snapshot holds, with their first line."""
+    """Per-sync scratch tables: every permit number of the snapshot with its first line
+    (`sync_seen`), and the chunk being read with its row hashes (`sync_chunk`)."""
+    compact = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""  # one B-tree
     conn.exec_driver_sql("DROP TABLE IF EXISTS sync_seen")
     conn.exec_driver_sql(
         "CREATE TEMPORARY TABLE sync_seen (permit_number VARCHAR(64) PRIMARY KEY, line INTEGER)"
+        + compact
+    )
+    conn.exec_driver_sql("DROP TABLE IF EXISTS sync_chunk")
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE sync_chunk "
+        "(permit_number VARCHAR(64), line INTEGER, row_hash VARCHAR(32))"
     )
 
 
-def mark_seen(conn: Connection, pairs: Sequence[tuple[str, int]]) -> dict[str, int]:
-    """Record a chunk's (permit number, line) pairs; return each number's first line.
+def stage_chunk(
+    conn: Connection, rows: Sequence[tuple[str, int, str]]
+) -> tuple[dict[str, int], dict[int, Known | None]]:
+    """Compare a chunk's (permit number, line, row hash) with what is stored, in SQL.
 
-    A row whose number's first line is not its own is a duplicate. The common case, no
-    duplicate across chunks, costs one statement.
+    Returns each number's first line in the snapshot (a row whose number's first line is
+    not its own is a duplicate), and for the lines that need work, what is stored of their
+    permit (None: a new permit). Unchanged rows, nearly all of a daily sync, never come back.
     """
     first: dict[str, int] = {}
-    for number, line in pairs:
+    for number, line, _ in rows:
         first.setdefault(number, line)
+    conn.exec_driver_sql("DELETE FROM sync_chunk")
+    _executemany(conn, "INSERT INTO sync_chunk VALUES (?, ?, ?)", rows)
     fresh = list(first.items())
     sql = "INSERT INTO sync_seen (permit_number, line) VALUES (?, ?) ON CONFLICT DO NOTHING"
     if _executemany(conn, sql, fresh) < len(fresh):  # an earlier chunk had some of them
         for part in chunks(list(first)):
-            rows = conn.execute(
+            found = conn.execute(
                 text(
                     "SELECT permit_number, line FROM sync_seen WHERE permit_number IN :n"
                 ).bindparams(_expanding("n")),
                 {"n": list(part)},
             )
-            first.update((number, line) for number, line in rows)
-    return first
+            first.update((number, line) for number, line in found)
+    work: dict[int, Known | None] = {}
+    for line, pid, h, exp, person, active in conn.exec_driver_sql(
+        "SELECT c.line, p.id, p.row_hash, p.expiry_date, p.person_id, p.active "
+        "FROM sync_chunk c LEFT JOIN permits p ON p.permit_number = c.permit_number "
+        "WHERE p.id IS NULL OR p.row_hash <> c.row_hash OR NOT p.active"
+    ):
+        day = date.fromisoformat(exp) if isinstance(exp, str) else exp
+        work[line] = None if pid is None else Known(pid, h, day, person, bool(active))
+    return first, work
 
 
 def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
@@ -185,29 +206,19 @@ def _executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) ->
 
 def _instant(conn: Connection) -> Any:
     """How this driver wants a UTC instant: ISO text on SQLite (see schema.UTCDateTime)."""
-    if conn.dialect.name == "sqlite":
-        return lambda v: v and v.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
-    return lambda v: v
+    return _utc_text if conn.dialect.name == "sqlite" else lambda v: v
+
+
+@lru_cache(maxsize=8192)
+def _utc_text(value: datetime | None) -> str | None:
+    """Cached: the notices of every permit expiring on one day share their instants."""
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
 
 
 def _expanding(name: str) -> Any:
     from sqlalchemy import bindparam
 
     return bindparam(name, expanding=True)
-
-
-def known_permits(conn: Connection, numbers: Sequence[str]) -> dict[str, Known]:
-    p = s.permits
-    out: dict[str, Known] = {}
-    for part in chunks(numbers):
-        rows = conn.execute(
-            select(
-                p.c.permit_number, p.c.id, p.c.row_hash, p.c.expiry_date, p.c.person_id, p.c.active
-            ).where(p.c.permit_number.in_(part))
-        )
-        for num, pid, h, exp, person, active in rows:
-            out[num] = Known(pid, h, exp, person, bool(active))
-    return out
 
 
 _PERSON_COLUMNS = (

@@ -32,6 +32,8 @@ from notifyd.plan import diff, plan_permit
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
+#: Rows to normalise before worker processes pay for their start (about a second each).
+POOL_AFTER = 10_000
 #: Chunks handed to workers ahead of the one being written.
 AHEAD = 4
 
@@ -90,11 +92,11 @@ class _Normaliser:
     def __init__(self, rules: Rules, workers: int) -> None:
         self.rules, self.workers = rules, workers
         self.pool: Executor | None = None
-        self.calls = 0
+        self.submitted = 0
 
     def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
-        self.calls += bool(rows)
-        if self.pool is None and self.workers > 0 and self.calls > 1 and rows:
+        self.submitted += len(rows)
+        if self.pool is None and self.workers > 0 and self.submitted > POOL_AFTER and rows:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
         if self.pool is not None:
             return self.pool.submit(normalise_chunk, rows, self.rules)
@@ -217,19 +219,21 @@ def _prepare(
 ) -> _Batch:
     """Find what changed since the last snapshot and send only that to normalisation."""
     numbers = {r.line: clean(r.values.get("permit_number", "")).upper() for r in chunk}
-    earlier = store.mark_seen(conn, [(n, line) for line, n in numbers.items() if n])
-    known = store.known_permits(conn, [n for n in numbers.values() if n])
-    hashes: dict[int, str] = {}
+    hashes = {r.line: row_hash(r.values, fp) for r in chunk}
+    first, work = store.stage_chunk(
+        conn, [(n, line, hashes[line]) for line, n in numbers.items() if n]
+    )
+    known: dict[str, store.Known] = {}
     todo: list[RawRow] = []
     duplicates: list[Rejection] = []
     for r in chunk:
         number = numbers[r.line]
-        if number and earlier.get(number, r.line) != r.line:
+        if number and first[number] != r.line:
             duplicates.append(
                 Rejection(
                     r.line,
                     (
-                        f"permit_number: {number!r} is already on line {earlier[number]}; "
+                        f"permit_number: {number!r} is already on line {first[number]}; "
                         "keep one row per permit",
                     ),
                     dict(r.values),
@@ -237,15 +241,14 @@ def _prepare(
                     number,
                 )
             )
-            continue
-        h = row_hash(r.values, fp)
-        k = known.get(number)
-        if k is not None and k.row_hash == h and k.active:
+        elif number and r.line not in work:
             counts.unchanged += 1
             counts.accepted += 1
-            continue
-        hashes[r.line] = h  # new, changed, or back in the registry after leaving it
-        todo.append(r)
+        else:  # new, changed, back in the registry after leaving it, or no permit number
+            stored = work.get(r.line)
+            if stored is not None:
+                known[number] = stored
+            todo.append(r)
     return _Batch(normaliser.submit(todo), hashes, known, duplicates)
 
 

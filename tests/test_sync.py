@@ -11,6 +11,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from conftest import FRIDAY_MORNING, person
 from notifyd import plugins, schema, store
+from notifyd import sync as sync_module
 from notifyd.config import Config
 from notifyd.errors import SyncRefused
 from notifyd.model import SyncReport
@@ -257,7 +258,10 @@ def test_a_late_registration_gets_one_catch_up_for_the_most_recent_missed_stage(
     assert due == NOW  # the window is open: now
 
 
-def test_workers_give_the_same_result_as_inline(make_config: MakeConfig, tmp_path) -> None:
+def test_workers_give_the_same_result_as_inline(
+    make_config: MakeConfig, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(sync_module, "POOL_AFTER", CHUNK // 2)  # start workers early
     rows = [person(i, nationality=["AU", "CN", "Japan", "DEU"][i % 4]) for i in range(CHUNK * 2)]
     rows[7]["nationality"] = "Atlantis"
     results = []
