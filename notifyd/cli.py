@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -164,7 +165,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise
     rejected = store.rejected(engine, report.run_id)
     if args.format != "table":
-        data = {**report.__dict__, "rejected_rows": rejected}
+        data = {**asdict(report), "rejected_rows": rejected}
         _emit(output.render([data], args.format) if args.format == "json" else "")
         if args.format == "csv":
             _emit(output.render(_flat_rejections(rejected), "csv"))

@@ -109,12 +109,12 @@ class PlannedNotice:
     catch_up: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SyncReport:
-    """What one sync run did, for the CLI and the sync_runs table."""
+    """What one sync run did, for the CLI and the sync_runs table; counted as it goes."""
 
     run_id: int
-    status: str
+    status: str = "running"
     rows: int = 0
     accepted: int = 0
     rejected: int = 0

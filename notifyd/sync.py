@@ -13,7 +13,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from itertools import islice
 from multiprocessing import get_context
@@ -56,21 +56,6 @@ def row_hash(values: dict[str, str], fp: bytes) -> str:
 
 def normalise_chunk(rows: list[RawRow], rules: Rules) -> list[Record | Rejection]:
     return [normalise(r, rules) for r in rows]
-
-
-@dataclass
-class _Counts:
-    rows: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    unchanged: int = 0
-    new: int = 0
-    changed: int = 0
-    renewed: int = 0
-    left: int = 0
-    planned: int = 0
-    cancelled: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,22 +106,22 @@ def run_sync(
     """Apply one registry snapshot; raise SyncRefused (nothing applied) for a suspicious drop."""
     source = plugins.source_for(pm, cfg.registry.source)
     run_id = store.start_run(engine, source.describe(cfg), now)
-    counts = _Counts()
+    report = SyncReport(run_id)
     try:
         with engine.begin() as conn:
-            report = _apply(conn, cfg, source.read(cfg), run_id, now, counts, accept_drops, workers)
+            _apply(conn, cfg, source.read(cfg), report, now, accept_drops, workers)
             if report.status == "refused":
                 raise SyncRefused(report.message)
             store.finish_run(conn, report, now)
     except SyncRefused:
-        with engine.begin() as conn:
+        with engine.begin() as conn:  # the snapshot was rolled back; the run is recorded
             store.finish_run(conn, report, now)
         log.warning("sync refused", extra={"run": run_id, "left": report.left})
         raise
     except BaseException as exc:
-        failed = _report(run_id, "failed", counts, f"{type(exc).__name__}: {exc}")
+        report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
         with engine.begin() as conn:
-            store.finish_run(conn, failed, now)
+            store.finish_run(conn, report, now)
         raise
     log.info(
         "sync finished",
@@ -152,21 +137,17 @@ def run_sync(
     return report
 
 
-def _report(run_id: int, status: str, c: _Counts, message: str = "") -> SyncReport:
-    values = {k: v for k, v in asdict(c).items()}
-    return SyncReport(run_id=run_id, status=status, message=message, **values)
-
-
 def _apply(
     conn: Connection,
     cfg: Config,
     rows: Iterable[RawRow],
-    run_id: int,
+    counts: SyncReport,
     now: datetime,
-    counts: _Counts,
     accept_drops: bool,
     workers: int | None,
-) -> SyncReport:
+) -> None:
+    """Apply the snapshot inside the caller's transaction; set `counts.status` to "ok", or to
+    "refused" (the caller rolls back) when too many permits would leave."""
     fp = fingerprint(cfg)
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
     active_before = store.count_active(conn)
@@ -180,9 +161,9 @@ def _apply(
             counts.rows += len(chunk)
             pending.append(_prepare(conn, chunk, fp, normaliser, counts, now))
             if len(pending) > AHEAD:
-                _write(conn, cfg, offices, pending.popleft(), run_id, now, counts)
+                _write(conn, cfg, offices, pending.popleft(), now, counts)
         while pending:
-            _write(conn, cfg, offices, pending.popleft(), run_id, now, counts)
+            _write(conn, cfg, offices, pending.popleft(), now, counts)
     finally:
         normaliser.close()
 
@@ -191,17 +172,16 @@ def _apply(
     limit = cfg.registry.max_drop_share * active_before
     if gone and len(gone) > limit and not accept_drops:
         share = len(gone) / active_before
-        return _report(
-            run_id,
-            "refused",
-            counts,
+        counts.status = "refused"
+        counts.message = (
             f"this snapshot would drop {len(gone):,} of {active_before:,} active permits "
             f"({share:.0%}), more than registry.max_drop_share ({cfg.registry.max_drop_share:.0%})"
             ". Nothing was changed. If the export is complete, run `notifyd sync --accept-drops`"
-            " once, or raise registry.max_drop_share",
+            " once, or raise registry.max_drop_share"
         )
+        return
     counts.cancelled += store.retire_permits(conn, gone, Reason.LEFT_REGISTRY, now)
-    return _report(run_id, "ok", counts)
+    counts.status = "ok"
 
 
 def _chunks(it: Iterator[RawRow]) -> Iterator[list[RawRow]]:
@@ -214,7 +194,7 @@ def _prepare(
     chunk: list[RawRow],
     fp: bytes,
     normaliser: _Normaliser,
-    counts: _Counts,
+    counts: SyncReport,
     now: datetime,
 ) -> _Batch:
     """Find what changed since the last snapshot and send only that to normalisation."""
@@ -257,9 +237,8 @@ def _write(
     cfg: Config,
     offices: dict[str, Office],
     batch: _Batch,
-    run_id: int,
     now: datetime,
-    counts: _Counts,
+    counts: SyncReport,
 ) -> None:
     results = batch.result.result()
     records = [r for r in results if isinstance(r, Record)]
@@ -271,8 +250,8 @@ def _write(
             field = why.split(":", 1)[0]
             key = field if field.isidentifier() else "no channel"
             counts.reasons[key] = counts.reasons.get(key, 0) + 1
-    store.insert_rejections(conn, run_id, rejections)
-    store.insert_warnings(conn, run_id, records)
+    store.insert_rejections(conn, counts.run_id, rejections)
+    store.insert_warnings(conn, counts.run_id, records)
     if not records:
         return
     person_ids = store.upsert_people(conn, records, now)

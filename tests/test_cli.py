@@ -141,3 +141,11 @@ def test_plugins_lists_the_built_ins_found_through_entry_points(capsys) -> None:
     names = {p["plugin"]: p for p in json.loads(out)}
     assert code == 0 and {"csv", "sql", "spool"} <= names.keys()
     assert names["csv"]["distribution"].startswith("notifyd ")
+
+
+def test_sync_as_json_gives_scripts_the_counts_and_every_rejected_row(capsys, cfg_file) -> None:
+    code, out, _ = run(capsys, "sync", "-c", str(cfg_file), "--format", "json", *NOW)
+    (report,) = json.loads(out)
+    assert code == 0 and (report["status"], report["accepted"], report["rejected"]) == ("ok", 2, 1)
+    assert report["reasons"] == {"nationality": 1}
+    assert [r["line"] for r in report["rejected_rows"]] == [4]
