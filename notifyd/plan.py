@@ -84,8 +84,9 @@ def plan_permit(
                 out.append(
                     PlannedNotice(stage, due, deadline, Status.SUPERSEDED, Reason.DEADLINE_PASSED)
                 )
-            else:
-                out.append(PlannedNotice(stage, catch, deadline, Status.SCHEDULED, catch_up=True))
+            else:  # a catch-up when it goes out on a later day than its own; else just due now
+                late = office.local_day(catch) != office.local_day(due)
+                out.append(PlannedNotice(stage, catch, deadline, Status.SCHEDULED, catch_up=late))
         else:
             out.append(PlannedNotice(stage, due, deadline, Status.SCHEDULED))
 

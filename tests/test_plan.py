@@ -231,9 +231,15 @@ def test_expiry_day_itself_still_gets_its_notice_until_the_window_closes() -> No
     assert [(n.stage, n.status, n.catch_up) for n in plan] == [
         (14, X, False),
         (7, X, False),
-        (0, S, True),
+        (0, S, False),  # due today, only later than the window's start: not a catch-up
     ]
     assert plan[-1].due_at == now
+
+
+def test_a_stage_sent_on_a_later_day_than_its_own_is_a_catch_up() -> None:
+    now = utc(2026, 7, 9, 3, 0)  # Thursday 10:00 WIB; stage 7 was due on Wednesday
+    plan = {n.stage: n for n in plan_permit(EXPIRY, BLITAR, (14, 7, 0), now)}
+    assert (plan[7].status, plan[7].catch_up, plan[7].due_at) == (S, True, now)
 
 
 @pytest.mark.parametrize(
@@ -624,7 +630,12 @@ def test_missed_stages_are_superseded_and_the_latest_one_catches_up(sc: Scenario
             # Fell due, deadline not passed: the most recent missed stage.
             assert n.stage == min(s for s in sc.stages if sc.nominal_due(s) <= sc.now)
             if opening < n.deadline:
-                assert n.catch_up and n.due_at == opening, n
+                assert n.due_at == opening, n
+                # A catch-up only when it goes out on a later day than it fell due.
+                later_day = sc.office.local_day(opening) != sc.office.local_day(
+                    sc.nominal_due(n.stage)
+                )
+                assert n.catch_up == later_day, n
                 assert n.status == S or n.reason == Reason.TOO_CLOSE, n
             else:
                 assert (n.status, n.reason, n.catch_up) == (X, Reason.DEADLINE_PASSED, False)
