@@ -100,7 +100,6 @@ class Permit(Base):
     warnings: Mapped[str] = mapped_column(Text, default="")  # JSON list
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    __table_args__ = (Index(None, "active"),)
 
 
 class Notification(Base):

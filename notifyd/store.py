@@ -261,7 +261,7 @@ def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) ->
         for r in latest.values()
     ]
     _executemany(conn, _upsert_sql("people", _PERSON_COLUMNS, "registry_id"), rows)
-    return _ids(conn, s.people.c.registry_id, s.people.c.id, list(latest))
+    return _ids(conn, "people", "registry_id", list(latest))
 
 
 def upsert_permits(
@@ -272,13 +272,14 @@ def upsert_permits(
 ) -> dict[str, int]:
     """Insert or update permits with their row hash; return permit number → permit id."""
     stamp = _instant(conn)(now)
+    sqlite = conn.dialect.name == "sqlite"
     rows = [
         (
             r.permit_number,
             person_ids[r.registry_id],
             r.permit_type,
             r.office,
-            r.expiry_date,
+            r.expiry_date.isoformat() if sqlite else r.expiry_date,
             row_hash,
             True,
             json.dumps(list(r.warnings), ensure_ascii=False) if r.warnings else "",
@@ -289,13 +290,21 @@ def upsert_permits(
     ]
     _executemany(conn, _upsert_sql("permits", _PERMIT_COLUMNS, "permit_number"), rows)
     numbers = [r.permit_number for r, _ in items]
-    return _ids(conn, s.permits.c.permit_number, s.permits.c.id, numbers)
+    return _ids(conn, "permits", "permit_number", numbers)
 
 
-def _ids(conn: Connection, key: Any, id_col: Any, keys: Sequence[str]) -> dict[str, int]:
+def _ids(conn: Connection, table: str, key: str, keys: Sequence[str]) -> dict[str, int]:
+    """Key → id for rows just written, read on the driver's cursor."""
     out: dict[str, int] = {}
-    for part in chunks(keys):
-        out.update((k, i) for k, i in conn.execute(select(key, id_col).where(key.in_(part))))
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    try:
+        for part in chunks(keys):
+            marks = ", ".join([mark] * len(part))
+            cursor.execute(f"SELECT {key}, id FROM {table} WHERE {key} IN ({marks})", list(part))
+            out.update(cursor.fetchall())
+    finally:
+        cursor.close()
     return out
 
 
@@ -355,31 +364,39 @@ def stored_notifications(conn: Connection, permit_ids: Sequence[int]) -> dict[in
 
 
 def insert_notifications(
-    conn: Connection, rows: Sequence[tuple[int, date, PlannedNotice]], now: datetime
+    conn: Connection, rows: Sequence[tuple[int, date, tuple[PlannedNotice, ...]]], now: datetime
 ) -> None:
-    t = _instant(conn)
-    stamp = t(now)
+    """Write the planned notices of many permits: (permit id, expiry date, its plan)."""
+    sqlite = conn.dialect.name == "sqlite"
+    prepare = _plan_rows_text if sqlite else _plan_rows
+    stamp = _instant(conn)(now)
     _executemany(
         conn,
         "INSERT INTO notifications (permit_id, expiry_date, stage, due_at, deadline, status, "
         "reason, catch_up, attempt_count, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
         [
-            (
-                pid,
-                exp,
-                n.stage,
-                t(n.due_at),
-                t(n.deadline),
-                n.status.value,
-                None if n.reason is None else str(n.reason),
-                n.catch_up,
-                stamp,
-                stamp,
-            )  # fmt: skip
-            for pid, exp, n in rows
+            (pid, exp.isoformat() if sqlite else exp, *row, stamp, stamp)
+            for pid, exp, plan in rows
+            for row in prepare(plan)
         ],
     )
+
+
+def _plan_rows(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
+    return [
+        (n.stage, n.due_at, n.deadline, n.status.value, n.reason and str(n.reason), n.catch_up)
+        for n in plan
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _plan_rows_text(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
+    """Cached: plans are shared by every permit that expires on one day at one office."""
+    return [
+        (stage, _utc_text(due), _utc_text(deadline), *rest)
+        for stage, due, deadline, *rest in _plan_rows(plan)
+    ]
 
 
 def update_notifications(

@@ -263,7 +263,7 @@ def _write(
         batch.known[r.permit_number].permit_id for r in records if r.permit_number in batch.known
     ]
     stored = store.stored_notifications(conn, known_ids)
-    inserts: list[tuple[int, date, PlannedNotice]] = []
+    inserts: list[tuple[int, date, tuple[PlannedNotice, ...]]] = []
     updates: list[tuple[int, PlannedNotice]] = []
     cancels: list[tuple[int, str]] = []
     p = cfg.planner
@@ -282,13 +282,16 @@ def _write(
             r.expiry_date, offices[r.office], tuple(p.stages), now,
             min_gap_days=p.min_gap_days, closed_day=p.closed_day, cancel_reason=reason,
         )  # fmt: skip
+        if k is None:  # a new permit: nothing stored to compare with
+            inserts.append((pid, r.expiry_date, wanted))
+            continue
         changes = diff(r.expiry_date, wanted, stored.get(pid, []))
-        inserts += [(pid, r.expiry_date, n) for n in changes.inserts]
+        inserts.append((pid, r.expiry_date, tuple(changes.inserts)))
         updates += changes.updates
         cancels += changes.cancels
     store.insert_notifications(conn, inserts, now)
     store.update_notifications(conn, updates, now)
-    counts.planned += len(inserts) + len(updates)
+    counts.planned += sum(len(plan) for _, _, plan in inserts) + len(updates)
     counts.cancelled += store.cancel_notifications(conn, cancels, now)
 
 

@@ -411,3 +411,28 @@ def test_an_office_code_written_as_configured_is_accepted() -> None:
     """Config does not require upper-case codes, so a row naming one exactly must match."""
     mixed = rules(offices={"Blitar": {"name": "Kantor Imigrasi Blitar"}})
     assert accepted(mixed, office="Blitar").office == "Blitar"
+
+
+@pytest.mark.parametrize(
+    ("phone", "whatsapp", "nationality", "expected"),
+    [
+        ("0812-3456-7890", "+62 812 3456 7890", "AU", "+6281234567890"),
+        ("+62 812 3456 7890", "0812 3456 7890", "AU", "+6281234567890"),
+        ("0812-3456-7890", "62 812 3456 7890", "AU", "+6281234567890"),
+        ("0412 345 678", "+61 412 345 678", "AU", "+61412345678"),
+        ("+61 412 345 678", "0412 345 678", "AU", "+61412345678"),
+        ("0812-3456-7890", "0813 9999 0000", "AU", "+6281399990000"),  # another number
+    ],
+)
+def test_a_whatsapp_number_written_unlike_the_phone_is_read_the_same(
+    phone: str, whatsapp: str, nationality: str, expected: str
+) -> None:
+    record = accepted(phone=phone, whatsapp=whatsapp, nationality=nationality)
+    assert record.whatsapp is not None and record.whatsapp.e164 == expected
+    assert record.whatsapp.kind == "mobile"
+
+
+def test_a_bad_whatsapp_number_is_not_taken_for_the_phone() -> None:
+    record = accepted(phone="0812-3456-7890", whatsapp="0812 34")
+    assert record.whatsapp is None and record.channels == ("sms",)
+    assert record.warnings and record.warnings[0].startswith("whatsapp: the whatsapp column")

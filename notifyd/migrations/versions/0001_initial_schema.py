@@ -90,7 +90,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("permit_number", name=op.f("uq_permits_permit_number")),
     )
     with op.batch_alter_table("permits", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_permits_active"), ["active"], unique=False)
         batch_op.create_index(batch_op.f("ix_permits_person_id"), ["person_id"], unique=False)
 
     op.create_table(
@@ -182,7 +181,6 @@ def downgrade() -> None:
     op.drop_table("rejected_rows")
     with op.batch_alter_table("permits", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_permits_person_id"))
-        batch_op.drop_index(batch_op.f("ix_permits_active"))
 
     op.drop_table("permits")
     with op.batch_alter_table("opt_outs", schema=None) as batch_op:
