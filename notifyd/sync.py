@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from itertools import islice
 from multiprocessing import get_context
 
@@ -50,8 +51,15 @@ def fingerprint(cfg: Config) -> bytes:
 
 def row_hash(values: dict[str, str], fp: bytes) -> str:
     """A row's identity: its fields and values as read, under the config's fingerprint."""
-    joined = "\x1e".join(("\x1f".join(values), "\x1f".join(values.values())))
-    return hashlib.blake2b(joined.encode(), digest_size=16, key=fp).hexdigest()
+    h = _keyed(fp).copy()
+    h.update("\x1f".join(values).encode())
+    h.update("\x1e".join(values.values()).encode())
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _keyed(fp: bytes) -> hashlib.blake2b:
+    return hashlib.blake2b(digest_size=16, key=fp)
 
 
 def normalise_chunk(rows: list[RawRow], rules: Rules) -> list[Record | Rejection]:
