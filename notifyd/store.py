@@ -143,7 +143,7 @@ def create_seen(conn: Connection) -> None:
         + compact
     )
     if conn.dialect.name == "sqlite":  # the temporary file's own page cache (default 2 MiB)
-        conn.exec_driver_sql("PRAGMA temp.cache_size=-32768")
+        conn.exec_driver_sql("PRAGMA temp.cache_size=-16384")
     conn.exec_driver_sql("DROP TABLE IF EXISTS sync_chunk")
     conn.exec_driver_sql(
         "CREATE TEMPORARY TABLE sync_chunk "
@@ -165,11 +165,9 @@ def stage_chunk(
         first.setdefault(number, line)
     conn.exec_driver_sql("DELETE FROM sync_chunk")
     _executemany(conn, "INSERT INTO sync_chunk VALUES (?, ?, ?)", rows)
-    added = conn.exec_driver_sql(
-        "INSERT INTO sync_seen (permit_number, line) SELECT permit_number, MIN(line) "
-        "FROM sync_chunk GROUP BY permit_number ON CONFLICT DO NOTHING"
-    ).rowcount
-    if added < len(first):  # an earlier chunk had some of them
+    fresh = list(first.items())
+    sql = "INSERT INTO sync_seen (permit_number, line) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    if _executemany(conn, sql, fresh) < len(fresh):  # an earlier chunk had some of them
         for part in chunks(list(first)):
             found = conn.execute(
                 text(
