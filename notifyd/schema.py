@@ -1,4 +1,4 @@
-"""The tables. With store.py, the only module that knows SQLAlchemy.
+"""The tables. With store.py and syncstore.py, the only modules that know SQLAlchemy.
 
 Migrations in notifyd/migrations/versions must produce exactly this; a test compares them.
 """

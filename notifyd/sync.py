@@ -22,7 +22,7 @@ from multiprocessing import get_context
 import pluggy
 from sqlalchemy import Connection, Engine
 
-from notifyd import plugins, store
+from notifyd import plugins, store, syncstore
 from notifyd.clock import Office
 from notifyd.config import Config
 from notifyd.errors import SyncRefused
@@ -72,7 +72,7 @@ class _Batch:
 
     result: Future[list[Record | Rejection]]
     hashes: dict[int, str]
-    known: dict[str, store.Known]
+    known: dict[str, syncstore.Known]
     duplicates: list[Rejection]
 
 
@@ -158,8 +158,8 @@ def _apply(
     "refused" (the caller rolls back) when too many permits would leave."""
     fp = fingerprint(cfg)
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
-    active_before = store.count_active(conn)
-    store.create_seen(conn)
+    active_before = syncstore.count_active(conn)
+    syncstore.create_seen(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
     normaliser = _Normaliser(Rules.from_config(cfg), workers)
@@ -175,7 +175,7 @@ def _apply(
     finally:
         normaliser.close()
 
-    gone = store.missing_active(conn)
+    gone = syncstore.missing_active(conn)
     counts.left = len(gone)
     limit = cfg.registry.max_drop_share * active_before
     if gone and len(gone) > limit and not accept_drops:
@@ -188,7 +188,7 @@ def _apply(
             " once, or raise registry.max_drop_share"
         )
         return
-    counts.cancelled += store.retire_permits(conn, gone, Reason.LEFT_REGISTRY, now)
+    counts.cancelled += syncstore.retire_permits(conn, gone, Reason.LEFT_REGISTRY, now)
     counts.status = "ok"
 
 
@@ -208,10 +208,10 @@ def _prepare(
     """Find what changed since the last snapshot and send only that to normalisation."""
     numbers = {r.line: clean(r.values.get("permit_number", "")).upper() for r in chunk}
     hashes = {r.line: row_hash(r.values, fp) for r in chunk}
-    first, work = store.stage_chunk(
+    first, work = syncstore.stage_chunk(
         conn, [(n, line, hashes[line]) for line, n in numbers.items() if n]
     )
-    known: dict[str, store.Known] = {}
+    known: dict[str, syncstore.Known] = {}
     todo: list[RawRow] = []
     duplicates: list[Rejection] = []
     for r in chunk:
@@ -258,19 +258,19 @@ def _write(
             field = why.split(":", 1)[0]
             key = field if field.isidentifier() else "no channel"
             counts.reasons[key] = counts.reasons.get(key, 0) + 1
-    store.insert_rejections(conn, counts.run_id, rejections)
-    store.insert_warnings(conn, counts.run_id, records)
+    syncstore.insert_rejections(conn, counts.run_id, rejections)
+    syncstore.insert_warnings(conn, counts.run_id, records)
     if not records:
         return
-    person_ids = store.upsert_people(conn, records, now)
-    permit_ids = store.upsert_permits(
+    person_ids = syncstore.upsert_people(conn, records, now)
+    permit_ids = syncstore.upsert_permits(
         conn, [(r, batch.hashes[r.line]) for r in records], person_ids, now
     )
-    opt_outs = store.sync_registry_opt_outs(conn, _registry_opt_outs(records, person_ids), now)
+    opt_outs = syncstore.sync_registry_opt_outs(conn, _registry_opt_outs(records, person_ids), now)
     known_ids = [
         batch.known[r.permit_number].permit_id for r in records if r.permit_number in batch.known
     ]
-    stored = store.stored_notifications(conn, known_ids)
+    stored = syncstore.stored_notifications(conn, known_ids)
     inserts: list[tuple[int, date, tuple[PlannedNotice, ...]]] = []
     updates: list[tuple[int, PlannedNotice]] = []
     cancels: list[tuple[int, str]] = []
@@ -297,10 +297,10 @@ def _write(
         inserts.append((pid, r.expiry_date, tuple(changes.inserts)))
         updates += changes.updates
         cancels += changes.cancels
-    store.insert_notifications(conn, inserts, now)
-    store.update_notifications(conn, updates, now)
+    syncstore.insert_notifications(conn, inserts, now)
+    syncstore.update_notifications(conn, updates, now)
     counts.planned += sum(len(plan) for _, _, plan in inserts) + len(updates)
-    counts.cancelled += store.cancel_notifications(conn, cancels, now)
+    counts.cancelled += syncstore.cancel_notifications(conn, cancels, now)
 
 
 def _registry_opt_outs(

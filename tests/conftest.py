@@ -15,12 +15,32 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from notifyd import config, store
+from notifyd.clock import Office
 from notifyd.config import CANONICAL_COLUMNS, Config
 
 #: Set by .ci/run; when set, PostgreSQL tests fail instead of skipping if it is unreachable.
 PG_ENV = "NOTIFYD_TEST_POSTGRES_URL"
 #: A Friday morning in Blitar, inside the office window: 2026-12-04 09:30 WIB.
 FRIDAY_MORNING = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def office(code: str = "BLT", **overrides: object) -> Office:
+    """An office compiled from a validated config; Blitar (WIB) unless overridden."""
+    settings: dict[str, object] = {
+        "name": "Kantor Imigrasi Blitar",
+        "timezone": "Asia/Jakarta",
+        "window": "09:00-17:00",
+        "weekend": ["sat", "sun"],
+        "holidays_country": "ID",
+        "closed": ["2026-11-10"],
+    }
+    settings.update(overrides)
+    cfg = config.parse({"offices": {code: settings}})
+    return Office.from_config(code, cfg.offices[code])
 
 
 def _postgres_url() -> str:

@@ -7,28 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifyd import config
+from conftest import office, utc
 from notifyd.clock import Office, at
-
-
-def office(code: str = "BLT", **overrides: object) -> Office:
-    """An office compiled from a validated config; Blitar (WIB) unless overridden."""
-    settings: dict[str, object] = {
-        "name": "Kantor Imigrasi Blitar",
-        "timezone": "Asia/Jakarta",
-        "window": "09:00-17:00",
-        "weekend": ["sat", "sun"],
-        "holidays_country": "ID",
-        "closed": ["2026-11-10"],
-    }
-    settings.update(overrides)
-    cfg = config.parse({"offices": {code: settings}})
-    return Office.from_config(code, cfg.offices[code])
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
-
 
 BLITAR = office()
 

@@ -11,29 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import office, utc
 from notifyd.clock import Office
 from notifyd.config import WEEKDAYS, OfficeConfig
 from notifyd.model import PENDING, PlannedNotice, Reason, Status
 from notifyd.plan import Stored, diff, plan_permit, stage_day
 
 S, X = Status.SCHEDULED, Status.SUPERSEDED
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
-
-
-def office(code: str = "BLT", **overrides: object) -> Office:
-    settings_: dict[str, object] = {
-        "name": "Kantor Imigrasi Blitar",
-        "timezone": "Asia/Jakarta",
-        "window": "09:00-17:00",
-        "weekend": ["sat", "sun"],
-        "holidays_country": "ID",
-        "closed": ["2026-11-10"],
-    }
-    settings_.update(overrides)
-    return Office.from_config(code, OfficeConfig(**settings_))  # type: ignore[arg-type]
 
 
 BLITAR = office()

@@ -1,0 +1,393 @@
+"""What a registry sync reads and writes: scratch tables, people, permits and their plans.
+
+Hot paths: every row of every sync passes here, so the bulk statements go through the
+driver's own `executemany` (see store.executemany) with values already in its terms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select, text, update
+
+from notifyd import schema as s
+from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status
+from notifyd.plan import Stored
+from notifyd.store import chunks, executemany, expanding, instant_param, utc_text
+
+
+@dataclass(frozen=True)
+class Known:
+    """A stored permit, as sync needs it to skip unchanged rows."""
+
+    permit_id: int
+    row_hash: str
+    expiry_date: date
+    person_id: int
+    active: bool
+
+
+def create_seen(conn: Connection) -> None:
+    """Per-sync scratch tables: every permit number of the snapshot with its first line
+    (`sync_seen`), and the chunk being read with its row hashes (`sync_chunk`)."""
+    compact = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""  # one B-tree
+    conn.exec_driver_sql("DROP TABLE IF EXISTS sync_seen")
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE sync_seen (permit_number VARCHAR(64) PRIMARY KEY, line INTEGER)"
+        + compact
+    )
+    if conn.dialect.name == "sqlite":  # the temporary file's own page cache (default 2 MiB)
+        conn.exec_driver_sql("PRAGMA temp.cache_size=-16384")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS sync_chunk")
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE sync_chunk "
+        "(permit_number VARCHAR(64), line INTEGER, row_hash VARCHAR(32))"
+    )
+
+
+def stage_chunk(
+    conn: Connection, rows: Sequence[tuple[str, int, str]]
+) -> tuple[dict[str, int], dict[int, Known | None]]:
+    """Compare a chunk's (permit number, line, row hash) with what is stored, in SQL.
+
+    Returns each number's first line in the snapshot (a row whose number's first line is
+    not its own is a duplicate), and for the lines that need work, what is stored of their
+    permit (None: a new permit). Unchanged rows, nearly all of a daily sync, never come back.
+    """
+    first: dict[str, int] = {}
+    for number, line, _ in rows:
+        first.setdefault(number, line)
+    conn.exec_driver_sql("DELETE FROM sync_chunk")
+    executemany(conn, "INSERT INTO sync_chunk VALUES (?, ?, ?)", rows)
+    fresh = list(first.items())
+    sql = "INSERT INTO sync_seen (permit_number, line) VALUES (?, ?) ON CONFLICT DO NOTHING"
+    if executemany(conn, sql, fresh) < len(fresh):  # an earlier chunk had some of them
+        for part in chunks(list(first)):
+            found = conn.execute(
+                text(
+                    "SELECT permit_number, line FROM sync_seen WHERE permit_number IN :n"
+                ).bindparams(expanding("n")),
+                {"n": list(part)},
+            )
+            first.update((number, line) for number, line in found)
+    work: dict[int, Known | None] = {}
+    for line, pid, h, exp, person, active in conn.exec_driver_sql(
+        "SELECT c.line, p.id, p.row_hash, p.expiry_date, p.person_id, p.active "
+        "FROM sync_chunk c LEFT JOIN permits p ON p.permit_number = c.permit_number "
+        "WHERE p.id IS NULL OR p.row_hash <> c.row_hash OR NOT p.active"
+    ):
+        day = date.fromisoformat(exp) if isinstance(exp, str) else exp
+        work[line] = None if pid is None else Known(pid, h, day, person, bool(active))
+    return first, work
+
+
+_PERSON_COLUMNS = (
+    "registry_id", "full_name", "nationality", "passport_number", "language", "phone",
+    "phone_kind", "whatsapp", "channels", "created_at", "updated_at",
+)  # fmt: skip
+_PERMIT_COLUMNS = (
+    "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "active",
+    "warnings", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in (key, "created_at"))
+    marks = ", ".join("?" * len(columns))
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+
+def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) -> dict[str, int]:
+    """Insert or update people by registry id; return registry id → person id."""
+    latest = {r.registry_id: r for r in records}  # a person on several rows: the last row wins
+    stamp = instant_param(conn)(now)
+    rows = [
+        (
+            r.registry_id,
+            r.full_name,
+            r.nationality,
+            r.passport_number,
+            r.language,
+            r.phone.e164 if r.phone else None,
+            r.phone.kind if r.phone else None,
+            r.whatsapp.e164 if r.whatsapp else None,
+            ",".join(r.channels),
+            stamp,
+            stamp,
+        )  # fmt: skip
+        for r in latest.values()
+    ]
+    executemany(conn, _upsert_sql("people", _PERSON_COLUMNS, "registry_id"), rows)
+    return _ids(conn, "people", "registry_id", list(latest))
+
+
+def upsert_permits(
+    conn: Connection,
+    items: Sequence[tuple[Record, str]],
+    person_ids: dict[str, int],
+    now: datetime,
+) -> dict[str, int]:
+    """Insert or update permits with their row hash; return permit number → permit id."""
+    stamp = instant_param(conn)(now)
+    sqlite = conn.dialect.name == "sqlite"
+    rows = [
+        (
+            r.permit_number,
+            person_ids[r.registry_id],
+            r.permit_type,
+            r.office,
+            r.expiry_date.isoformat() if sqlite else r.expiry_date,
+            row_hash,
+            True,
+            json.dumps(list(r.warnings), ensure_ascii=False) if r.warnings else "",
+            stamp,
+            stamp,
+        )  # fmt: skip
+        for r, row_hash in items
+    ]
+    executemany(conn, _upsert_sql("permits", _PERMIT_COLUMNS, "permit_number"), rows)
+    numbers = [r.permit_number for r, _ in items]
+    return _ids(conn, "permits", "permit_number", numbers)
+
+
+def _ids(conn: Connection, table: str, key: str, keys: Sequence[str]) -> dict[str, int]:
+    """Key → id for rows just written, read on the driver's cursor."""
+    out: dict[str, int] = {}
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    try:
+        for part in chunks(keys):
+            marks = ", ".join([mark] * len(part))
+            cursor.execute(f"SELECT {key}, id FROM {table} WHERE {key} IN ({marks})", list(part))
+            out.update(cursor.fetchall())
+    finally:
+        cursor.close()
+    return out
+
+
+def sync_registry_opt_outs(
+    conn: Connection, wanted: dict[int, tuple[str, ...]], now: datetime
+) -> dict[int, set[str]]:
+    """Make the registry's opt-outs match the snapshot for these people; return all opt-outs.
+
+    The registry can add an opt-out and lift one it added, never one from staff or the person.
+    """
+    o = s.opt_outs
+    current: dict[int, list[tuple[int, str, str]]] = {pid: [] for pid in wanted}
+    for part in chunks(list(wanted)):
+        for oid, pid, channel, source in conn.execute(
+            select(o.c.id, o.c.person_id, o.c.channel, o.c.source).where(
+                o.c.person_id.in_(part), o.c.lifted_at.is_(None)
+            )
+        ):
+            current[pid].append((oid, channel, source))
+    lift, add = [], []
+    for pid, channels in wanted.items():
+        registry = {ch for _, ch, src in current[pid] if src == "registry"}
+        lift += [oid for oid, ch, src in current[pid] if src == "registry" and ch not in channels]
+        add += [
+            {"person_id": pid, "channel": ch, "source": "registry", "created_at": now}
+            for ch in channels
+            if ch not in registry
+        ]
+    for part in chunks(lift):
+        conn.execute(update(o).where(o.c.id.in_(part)).values(lifted_at=now, lifted_by="registry"))
+    if add:
+        conn.execute(insert(o), add)
+    return {
+        pid: {ch for _, ch, src in rows if src != "registry"} | set(wanted[pid])
+        for pid, rows in current.items()
+    }
+
+
+def stored_notifications(conn: Connection, permit_ids: Sequence[int]) -> dict[int, list[Stored]]:
+    n = s.notifications
+    out: dict[int, list[Stored]] = {pid: [] for pid in permit_ids}
+    for part in chunks(permit_ids):
+        for row in conn.execute(
+            select(
+                n.c.permit_id,
+                n.c.id,
+                n.c.expiry_date,
+                n.c.stage,
+                n.c.status,
+                n.c.reason,
+                n.c.due_at,
+                n.c.deadline,
+            ).where(n.c.permit_id.in_(part))
+        ):
+            out[row[0]].append(Stored(*row[1:]))
+    return out
+
+
+def insert_notifications(
+    conn: Connection, rows: Sequence[tuple[int, date, tuple[PlannedNotice, ...]]], now: datetime
+) -> None:
+    """Write the planned notices of many permits: (permit id, expiry date, its plan)."""
+    sqlite = conn.dialect.name == "sqlite"
+    prepare = _plan_rows_text if sqlite else _plan_rows
+    stamp = instant_param(conn)(now)
+    executemany(
+        conn,
+        "INSERT INTO notifications (permit_id, expiry_date, stage, due_at, deadline, status, "
+        "reason, catch_up, attempt_count, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        [
+            (pid, exp.isoformat() if sqlite else exp, *row, stamp, stamp)
+            for pid, exp, plan in rows
+            for row in prepare(plan)
+        ],
+    )
+
+
+def _plan_rows(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
+    return [
+        (n.stage, n.due_at, n.deadline, n.status.value, n.reason and str(n.reason), n.catch_up)
+        for n in plan
+    ]
+
+
+@lru_cache(maxsize=4096)
+def _plan_rows_text(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
+    """Cached: plans are shared by every permit that expires on one day at one office."""
+    return [
+        (stage, utc_text(due), utc_text(deadline), *rest)
+        for stage, due, deadline, *rest in _plan_rows(plan)
+    ]
+
+
+def update_notifications(
+    conn: Connection, rows: Sequence[tuple[int, PlannedNotice]], now: datetime
+) -> None:
+    """Rewrite planner-owned rows; the status guard keeps a row a dispatcher claimed meanwhile."""
+    n = s.notifications
+
+    if rows:
+        conn.execute(
+            update(n)
+            .where(n.c.id == bindparam("nid"), _one_of(n.c.status, _PLANNER_STATUSES))
+            .values(
+                due_at=bindparam("due"),
+                deadline=bindparam("dl"),
+                status=bindparam("st"),
+                reason=bindparam("rs"),
+                catch_up=bindparam("cu"),
+                updated_at=now,
+            ),
+            [
+                {
+                    "nid": nid,
+                    "due": p.due_at,
+                    "dl": p.deadline,
+                    "st": p.status.value,
+                    "rs": None if p.reason is None else str(p.reason),
+                    "cu": p.catch_up,
+                }
+                for nid, p in rows
+            ],
+        )
+
+
+def _one_of(column: Any, values: Sequence[str]) -> Any:
+    """`column IN (…)` spelled so that it also works in an executemany."""
+    return or_(*(column == literal(v) for v in values))
+
+
+_PLANNER_STATUSES = [Status.SCHEDULED.value, Status.CANCELLED.value, Status.SUPERSEDED.value]
+_PENDING = [st.value for st in PENDING]
+
+
+def cancel_notifications(conn: Connection, rows: Sequence[tuple[int, str]], now: datetime) -> int:
+    n = s.notifications
+
+    if not rows:
+        return 0
+    result = conn.execute(
+        update(n)
+        .where(n.c.id == bindparam("nid"), _one_of(n.c.status, _PENDING))
+        .values(status=Status.CANCELLED.value, reason=bindparam("rs"), updated_at=now),
+        [{"nid": nid, "rs": str(reason)} for nid, reason in rows],
+    )
+    return int(result.rowcount or 0)
+
+
+def count_active(conn: Connection) -> int:
+    return int(
+        conn.execute(
+            select(func.count()).select_from(s.permits).where(s.permits.c.active.is_(True))
+        ).scalar_one()
+    )
+
+
+def missing_active(conn: Connection) -> list[int]:
+    """Active permits this snapshot did not contain (after mark_seen for every row)."""
+    p = s.permits
+    return list(
+        conn.execute(
+            select(p.c.id).where(
+                p.c.active.is_(True),
+                ~p.c.permit_number.in_(text("SELECT permit_number FROM sync_seen")),
+            )
+        ).scalars()
+    )
+
+
+def retire_permits(conn: Connection, permit_ids: Sequence[int], reason: str, now: datetime) -> int:
+    """Mark permits inactive and cancel what they still had pending; return cancelled count."""
+    n, p = s.notifications, s.permits
+    cancelled = 0
+    for part in chunks(permit_ids):
+        conn.execute(update(p).where(p.c.id.in_(part)).values(active=False, updated_at=now))
+        result = conn.execute(
+            update(n)
+            .where(n.c.permit_id.in_(part), n.c.status.in_(_PENDING))
+            .values(status=Status.CANCELLED.value, reason=str(reason), updated_at=now)
+        )
+        cancelled += int(result.rowcount or 0)
+    return cancelled
+
+
+def insert_rejections(conn: Connection, run_id: int, items: Sequence[Rejection]) -> None:
+    if items:
+        conn.execute(
+            insert(s.rejected_rows),
+            [
+                {
+                    "run_id": run_id,
+                    "line": r.line,
+                    "registry_id": r.registry_id,
+                    "permit_number": r.permit_number,
+                    "whole_row": True,
+                    "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
+                    "raw": json.dumps(r.raw, ensure_ascii=False),
+                }
+                for r in items
+            ],
+        )
+
+
+def insert_warnings(conn: Connection, run_id: int, records: Sequence[Record]) -> None:
+    """Rows accepted with some channels dropped: kept beside the rejections, with the reason."""
+    rows = [
+        {
+            "run_id": run_id,
+            "line": r.line,
+            "registry_id": r.registry_id,
+            "permit_number": r.permit_number,
+            "whole_row": False,
+            "reasons": json.dumps(list(r.warnings), ensure_ascii=False),
+            "raw": "{}",
+        }
+        for r in records
+        if r.warnings
+    ]
+    if rows:
+        conn.execute(insert(s.rejected_rows), rows)
