@@ -159,16 +159,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     cfg = _config(args)
     engine = _engine(cfg)
     pm = plugins.make_manager(cfg.disabled_plugins)
-    try:
-        report = run_sync(cfg, engine, pm, _now(args), accept_drops=args.accept_drops)
-    except SyncRefused:
-        raise
+    report = run_sync(cfg, engine, pm, _now(args), accept_drops=args.accept_drops)
     rejected = store.rejected(engine, report.run_id)
-    if args.format != "table":
-        data = {**asdict(report), "rejected_rows": rejected}
-        _emit(output.render([data], args.format) if args.format == "json" else "")
-        if args.format == "csv":
-            _emit(output.render(_flat_rejections(rejected), "csv"))
+    if args.format == "json":
+        _emit(output.render([{**asdict(report), "rejected_rows": rejected}], "json"))
+        return 0
+    if args.format == "csv":  # the rows to fix, for a spreadsheet
+        _emit(output.render(_flat_rejections(rejected), "csv"))
         return 0
     _emit(
         f"sync run {report.run_id}: {report.rows} rows read\n"
