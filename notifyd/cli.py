@@ -10,6 +10,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from notifyd import config as config_mod
 from notifyd import output, plugins, store
 from notifyd.clock import Office
@@ -38,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotifydError as exc:
         print(f"notifyd: {exc}", file=sys.stderr)
         return 1
+    except SQLAlchemyError as exc:  # no traceback: its parameters hold personal data
+        from notifyd.sync import describe_error
+
+        print(f"notifyd: database error: {describe_error(exc)}", file=sys.stderr)
+        return EXIT_STORE
 
 
 def _parser() -> argparse.ArgumentParser:

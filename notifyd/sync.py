@@ -127,7 +127,7 @@ def run_sync(
         log.warning("sync refused", extra={"run": run_id, "left": report.left})
         raise
     except BaseException as exc:
-        report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"
+        report.status, report.message = "failed", describe_error(exc)
         with engine.begin() as conn:
             store.finish_run(conn, report, now)
         raise
@@ -143,6 +143,13 @@ def run_sync(
         ),
     )  # fmt: skip
     return report
+
+
+def describe_error(exc: BaseException) -> str:
+    """An error in one line, without the statement parameters SQLAlchemy appends to its
+    messages (they hold names and phone numbers)."""
+    inner = getattr(exc, "orig", None) or exc
+    return f"{type(exc).__name__}: {str(inner).splitlines()[0] if str(inner) else ''}"[:500]
 
 
 def _apply(

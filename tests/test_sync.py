@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from conftest import FRIDAY_MORNING, person
 from notifyd import plugins, schema, store
@@ -15,7 +16,7 @@ from notifyd import sync as sync_module
 from notifyd.config import Config
 from notifyd.errors import SyncRefused
 from notifyd.model import SyncReport
-from notifyd.sync import CHUNK, run_sync
+from notifyd.sync import CHUNK, describe_error, run_sync
 
 NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB
 
@@ -292,3 +293,14 @@ def _runs(engine: Engine) -> list[dict]:
             .mappings()
             .all()
         ]
+
+
+def test_a_database_error_is_described_without_the_rows_personal_data(engine: Engine) -> None:
+    row = {"registry_id": None, "full_name": "Wang Wei", "nationality": "CN", "language": "zh",
+           "phone": "+6281234567890", "created_at": NOW, "updated_at": NOW}  # fmt: skip
+    with pytest.raises(IntegrityError) as info, engine.begin() as conn:
+        conn.execute(insert(schema.people).values(**row))
+    assert "Wang Wei" in str(info.value)  # SQLAlchemy's own message carries the parameters
+    text = describe_error(info.value)
+    assert text.startswith("IntegrityError: ") and "null" in text.lower()
+    assert "Wang Wei" not in text and "6281234567890" not in text
