@@ -136,14 +136,20 @@ def executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> 
 
 
 def instant_param(conn: Connection) -> Any:
-    """How this driver wants a UTC instant: ISO text on SQLite (see schema.UTCDateTime)."""
-    return utc_text if conn.dialect.name == "sqlite" else lambda v: v
+    """How this driver wants a UTC instant, as schema.UTCDateTime stores it: naive UTC (a
+    PostgreSQL session in another time zone would shift an aware one), ISO text on SQLite."""
+    return utc_text if conn.dialect.name == "sqlite" else naive_utc
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
 @lru_cache(maxsize=8192)
 def utc_text(value: datetime | None) -> str | None:
     """Cached: the notices of every permit expiring on one day share their instants."""
-    return None if value is None else value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    naive = naive_utc(value)
+    return None if naive is None else naive.isoformat(" ")
 
 
 def expanding(name: str) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select
 from notifyd import schema as s
 from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status
 from notifyd.plan import Stored
-from notifyd.store import chunks, executemany, expanding, instant_param, utc_text
+from notifyd.store import chunks, executemany, expanding, instant_param, naive_utc
 
 
 @dataclass(frozen=True)
@@ -34,8 +34,10 @@ class Known:
 
 def create_seen(conn: Connection) -> None:
     """Per-sync scratch tables: every permit number of the snapshot with its first line
-    (`sync_seen`), and the chunk being read with its row hashes (`sync_chunk`)."""
-    compact = " WITHOUT ROWID" if conn.dialect.name == "sqlite" else ""  # one B-tree
+    (`sync_seen`), the chunk being read with its row hashes (`sync_chunk`), and the plans
+    written so far (`sync_plan`, with the new permits of a chunk in `sync_new`)."""
+    sqlite = conn.dialect.name == "sqlite"
+    compact = " WITHOUT ROWID" if sqlite else ""  # one B-tree
     conn.exec_driver_sql("DROP TABLE IF EXISTS sync_seen")
     conn.exec_driver_sql(
         "CREATE TEMPORARY TABLE sync_seen (permit_number VARCHAR(64) PRIMARY KEY, line INTEGER)"
@@ -48,6 +50,17 @@ def create_seen(conn: Connection) -> None:
         "CREATE TEMPORARY TABLE sync_chunk "
         "(permit_number VARCHAR(64), line INTEGER, row_hash VARCHAR(32))"
     )
+    instant, day = ("TEXT", "TEXT") if sqlite else ("TIMESTAMP", "DATE")
+    conn.exec_driver_sql("DROP TABLE IF EXISTS sync_plan")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE sync_plan (plan_id INTEGER, stage INTEGER, due_at {instant}, "
+        f"deadline {instant}, status VARCHAR(16), reason VARCHAR(64), catch_up BOOLEAN)"
+    )
+    conn.exec_driver_sql("DROP TABLE IF EXISTS sync_new")
+    conn.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE sync_new (permit_id INTEGER, expiry_date {day}, plan_id INTEGER)"
+    )
+    conn.info["sync_plans"] = {}  # plan → plan_id, for as long as these tables live
 
 
 def stage_chunk(
@@ -231,26 +244,47 @@ def stored_notifications(conn: Connection, permit_ids: Sequence[int]) -> dict[in
 def insert_notifications(
     conn: Connection, rows: Sequence[tuple[int, date, tuple[PlannedNotice, ...]]], now: datetime
 ) -> None:
-    """Write the planned notices of many permits: (permit id, expiry date, its plan)."""
+    """Write the planned notices of many permits: (permit id, expiry date, its plan).
+
+    Each distinct plan is written once to `sync_plan`; a permit is then one row of
+    `sync_new`, and SQL makes its three notices: a third of the time of three rows each.
+    """
     sqlite = conn.dialect.name == "sqlite"
     prepare = _plan_rows_text if sqlite else _plan_rows
-    stamp = instant_param(conn)(now)
+    plans: dict[tuple[PlannedNotice, ...], int] = conn.info["sync_plans"]
+    fresh = []
+    for _, _, plan in rows:
+        if plan not in plans:
+            plans[plan] = len(plans) + 1
+            fresh += [(plans[plan], *row) for row in prepare(plan)]
+    executemany(conn, "INSERT INTO sync_plan VALUES (?, ?, ?, ?, ?, ?, ?)", fresh)
+    conn.exec_driver_sql("DELETE FROM sync_new")
     executemany(
         conn,
+        "INSERT INTO sync_new VALUES (?, ?, ?)",
+        [(pid, exp.isoformat() if sqlite else exp, plans[plan]) for pid, exp, plan in rows],
+    )
+    stamp = instant_param(conn)(now)
+    mark = "?" if sqlite else "%s"
+    conn.exec_driver_sql(
         "INSERT INTO notifications (permit_id, expiry_date, stage, due_at, deadline, status, "
         "reason, catch_up, attempt_count, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        [
-            (pid, exp.isoformat() if sqlite else exp, *row, stamp, stamp)
-            for pid, exp, plan in rows
-            for row in prepare(plan)
-        ],
+        "SELECT n.permit_id, n.expiry_date, p.stage, p.due_at, p.deadline, p.status, p.reason, "
+        f"p.catch_up, 0, {mark}, {mark} FROM sync_new n JOIN sync_plan p ON p.plan_id = n.plan_id",
+        (stamp, stamp),
     )
 
 
 def _plan_rows(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
     return [
-        (n.stage, n.due_at, n.deadline, n.status.value, n.reason and str(n.reason), n.catch_up)
+        (
+            n.stage,
+            naive_utc(n.due_at),
+            naive_utc(n.deadline),
+            n.status.value,
+            n.reason and str(n.reason),
+            n.catch_up,
+        )  # fmt: skip
         for n in plan
     ]
 
@@ -259,7 +293,7 @@ def _plan_rows(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
 def _plan_rows_text(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
     """Cached: plans are shared by every permit that expires on one day at one office."""
     return [
-        (stage, utc_text(due), utc_text(deadline), *rest)
+        (stage, due.isoformat(" "), deadline.isoformat(" "), *rest)
         for stage, due, deadline, *rest in _plan_rows(plan)
     ]
 

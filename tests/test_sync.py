@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from conftest import FRIDAY_MORNING, person
@@ -304,3 +305,22 @@ def test_a_database_error_is_described_without_the_rows_personal_data(engine: En
     text = describe_error(info.value)
     assert text.startswith("IntegrityError: ") and "null" in text.lower()
     assert "Wang Wei" not in text and "6281234567890" not in text
+
+
+def test_instants_are_utc_whatever_the_postgresql_sessions_time_zone(
+    db_url: str, make_config: MakeConfig
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("a PostgreSQL session setting; SQLite has no session time zone")
+    jakarta = make_url(db_url).update_query_dict({"options": "-c timezone=Asia/Jakarta"})
+    engine = store.open_store(jakarta.render_as_string(hide_password=False))
+    row = person(1, expiry_date="2027-01-29")  # a Friday: stage 14 due Fri 2027-01-15
+    sync(make_config([row]), engine)
+    with engine.connect() as conn:
+        zone = conn.exec_driver_sql("SHOW timezone").scalar_one()
+        due = conn.execute(
+            select(schema.notifications.c.due_at).where(schema.notifications.c.stage == 14)
+        ).scalar_one()
+    engine.dispose()
+    assert zone == "Asia/Jakarta"
+    assert due == datetime(2027, 1, 15, 2, 0, tzinfo=UTC)  # 09:00 WIB
