@@ -171,6 +171,7 @@ def _apply(
         workers = max((os.cpu_count() or 1) - 1, 0)
     normaliser = _Normaliser(Rules.from_config(cfg), workers)
     pending: deque[_Batch] = deque()
+    deferred = syncstore.defer_due_index(conn)
     try:
         for chunk in _chunks(iter(rows)):
             counts.rows += len(chunk)
@@ -181,6 +182,8 @@ def _apply(
             _write(conn, cfg, offices, pending.popleft(), now, counts)
     finally:
         normaliser.close()
+    if deferred:
+        syncstore.build_due_index(conn)
 
     gone = syncstore.missing_active(conn)
     counts.left = len(gone)

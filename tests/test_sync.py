@@ -7,7 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, insert, select, update
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -324,3 +326,13 @@ def test_instants_are_utc_whatever_the_postgresql_sessions_time_zone(
     engine.dispose()
     assert zone == "Asia/Jakarta"
     assert due == datetime(2027, 1, 15, 2, 0, tzinfo=UTC)  # 09:00 WIB
+
+
+def test_a_first_sync_leaves_the_schema_whole(engine: Engine, make_config: MakeConfig) -> None:
+    """The first sync builds the notices' (status, due_at) index at its end, not row by row."""
+    sync(make_config([person(i) for i in range(3)]), engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": schema.compare_type})
+        assert compare_metadata(context, schema.metadata) == []
+    indexes = {tuple(i["column_names"]) for i in inspect(engine).get_indexes("notifications")}
+    assert ("status", "due_at") in indexes
