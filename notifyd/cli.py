@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -40,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotifydError as exc:
         print(f"notifyd: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the output went to `head` or a pager that has quit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except SQLAlchemyError as exc:  # no traceback: its parameters hold personal data
         from notifyd.sync import describe_error
 
