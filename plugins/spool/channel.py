@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +23,24 @@ class SpoolChannel:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         stem = f"{message.notification_id}-{self.name}"
         if message.audio is not None:
-            shutil.copyfile(message.audio, self.folder / f"{stem}{message.audio.suffix}")
-        (self.folder / f"{stem}.txt").write_text(message.text, encoding="utf-8")
+            _write_private(
+                self.folder / f"{stem}{message.audio.suffix}", message.audio.read_bytes()
+            )
+        _write_private(self.folder / f"{stem}.txt", message.text.encode())
         record = {"to": message.to, "language": message.language, "channel": self.name}
-        tmp = self.folder / f".{stem}.json"
-        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, self.folder / f"{stem}.json")
+        _write_private(
+            self.folder / f"{stem}.json", json.dumps(record, ensure_ascii=False).encode()
+        )
         return stem
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Written whole or not at all (rename), readable by the owner only: it holds personal data."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
 
 
 class SpoolPlugin:
