@@ -175,7 +175,7 @@ def _apply(
     try:
         for chunk in _chunks(iter(rows)):
             counts.rows += len(chunk)
-            pending.append(_prepare(conn, chunk, fp, normaliser, counts, now))
+            pending.append(_prepare(conn, chunk, fp, normaliser, counts))
             if len(pending) > AHEAD:
                 _write(conn, cfg, offices, pending.popleft(), now, counts)
         while pending:
@@ -213,7 +213,6 @@ def _prepare(
     fp: bytes,
     normaliser: _Normaliser,
     counts: SyncReport,
-    now: datetime,
 ) -> _Batch:
     """Find what changed since the last snapshot and send only that to normalisation."""
     numbers = {r.line: clean(r.values.get("permit_number", "")).upper() for r in chunk}

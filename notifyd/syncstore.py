@@ -23,13 +23,10 @@ from notifyd.store import chunks, executemany, expanding, instant_param, naive_u
 
 @dataclass(frozen=True)
 class Known:
-    """A stored permit, as sync needs it to skip unchanged rows."""
+    """A stored permit whose row changed: what sync needs to re-plan it."""
 
     permit_id: int
-    row_hash: str
     expiry_date: date
-    person_id: int
-    active: bool
 
 
 def create_seen(conn: Connection) -> None:
@@ -109,13 +106,13 @@ def stage_chunk(
             )
             first.update((number, line) for number, line in found)
     work: dict[int, Known | None] = {}
-    for line, pid, h, exp, person, active in conn.exec_driver_sql(
-        "SELECT c.line, p.id, p.row_hash, p.expiry_date, p.person_id, p.active "
+    for line, pid, exp in conn.exec_driver_sql(
+        "SELECT c.line, p.id, p.expiry_date "
         "FROM sync_chunk c LEFT JOIN permits p ON p.permit_number = c.permit_number "
         "WHERE p.id IS NULL OR p.row_hash <> c.row_hash OR NOT p.active"
     ):
         day = date.fromisoformat(exp) if isinstance(exp, str) else exp
-        work[line] = None if pid is None else Known(pid, h, day, person, bool(active))
+        work[line] = None if pid is None else Known(pid, day)
     return first, work
 
 

@@ -13,7 +13,7 @@ from notifyd import hookspecs, plugins
 from notifyd.errors import ConfigError
 from notifyd.events import SyncFinished
 from notifyd.sync import run_sync
-from testplugins.observers import Broken, Recorder, SecondCsv
+from testplugins.observers import Broken, EchoVoice, Recorder, SecondCsv
 
 HOOKS = [
     name
@@ -77,3 +77,10 @@ def test_observers_hear_a_finished_sync_and_a_broken_one_stops_nothing(
     assert isinstance(event, SyncFinished)
     assert (event.run_id, event.accepted, event.planned) == (report.run_id, 1, 3)
     assert "observer failed" in caplog.text
+
+
+def test_a_registered_voice_is_found_by_its_name() -> None:
+    pm = plugins.make_manager()
+    assert plugins.voices(pm) == {}  # no built-in voice yet
+    pm.register(EchoVoice())
+    assert list(plugins.voices(pm)) == ["echo"]

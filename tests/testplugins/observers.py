@@ -30,3 +30,14 @@ class SecondCsv:
             name = "csv"
 
         return [Clash()]
+
+
+class EchoVoice:
+    """A voice plugin that speaks nothing, for the plugin maps."""
+
+    @hookimpl
+    def register_voices(self) -> list:
+        class Echo:
+            name = "echo"
+
+        return [Echo()]
