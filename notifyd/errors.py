@@ -49,3 +49,12 @@ class PermanentSendError(SendError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class OutcomeUnknown(SendError):
+    """The request left but no answer came (a timeout after sending): the provider may have
+    accepted it. The attempt is recorded `unknown`; reconcile before sending again."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

@@ -6,15 +6,15 @@ and a name registered twice stops the daemon at start.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pluggy
 
 from notifyd.config import Config
-from notifyd.errors import ConfigError, PermanentSendError, TransientSendError
+from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.events import Event
 from notifyd.model import RawRow
 
@@ -27,6 +27,7 @@ __all__ = [
     "ChannelPlugin",
     "ConfigError",
     "Message",
+    "OutcomeUnknown",
     "PermanentSendError",
     "RegistrySource",
     "TransientSendError",
@@ -58,8 +59,12 @@ class Message:
     notification_id: int
     to: str  # E.164, or "" for channels that need no address
     language: str
-    text: str
-    audio: Path | None = None
+    text: str  # the whole notice in words (the SMS body)
+    audio: Path | None = None  # the voice note, in the channel's `audio_format`
+    #: The facts as the words show them (name, permit, expiry, days_left, office_phone, …),
+    #: for providers whose approved templates take parameters.
+    fields: Mapping[str, str] = field(default_factory=dict)
+    attempt_id: int = 0  # the delivery-log row this send belongs to
 
 
 @runtime_checkable
@@ -67,10 +72,14 @@ class Channel(Protocol):
     """A configured channel instance (e.g. `whatsapp`), made by a ChannelPlugin."""
 
     name: str
+    #: The voice note this channel carries: "ogg" (Opus), "mp3", "wav" (8 kHz), or None for
+    #: text only. The dispatcher renders that format before calling `send`.
+    audio_format: str | None
 
     async def send(self, message: Message) -> str:
         """Send and return the provider's message id. Raise TransientSendError when a later
-        try may work, PermanentSendError when it cannot; any other exception is a bug."""
+        try may work, PermanentSendError when it cannot, OutcomeUnknown when the request left
+        and no answer came; any other exception is a bug."""
         ...
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import NamedTuple
 
 
@@ -109,6 +110,32 @@ class PlannedNotice:
     status: Status
     reason: str | None = None
     catch_up: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeFacts:
+    """What the words of one notice need, read from the store when it is rendered."""
+
+    notification_id: int
+    stage: int
+    catch_up: bool
+    language: str  # BCP-47, as stored on the person
+    full_name: str
+    permit_number: str
+    permit_type: str
+    expiry_date: date
+    office: str  # office code, a key of config.offices
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One notice in words and (optionally) sound, as a channel will carry it."""
+
+    text: str  # the whole notice, also the SMS body
+    fields: dict[str, str]  # the facts as the words show them, for provider templates
+    language: str  # the language actually used (after any fallback)
+    audio: Path | None = None  # the voice note in the format asked for
+    engine: str | None = None  # which TTS engine and voice made it, for the delivery log
 
 
 @dataclass(slots=True)

@@ -16,6 +16,8 @@ from notifyd.hookspecs import Channel, ChannelPlugin, Message, hookimpl
 
 
 class SpoolChannel:
+    audio_format: str | None = "ogg"
+
     def __init__(self, name: str, folder: Path) -> None:
         self.name, self.folder = name, folder
 
