@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -29,9 +30,14 @@ __all__ = [
     "Message",
     "OutcomeUnknown",
     "PermanentSendError",
+    "Receipt",
+    "ReceivesWebhooks",
     "RegistrySource",
+    "Reply",
     "TransientSendError",
     "Voice",
+    "WebhookRequest",
+    "WebhookResult",
     "hookimpl",
 ]
 
@@ -80,6 +86,59 @@ class Channel(Protocol):
         """Send and return the provider's message id. Raise TransientSendError when a later
         try may work, PermanentSendError when it cannot, OutcomeUnknown when the request left
         and no answer came; any other exception is a bug."""
+        ...
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """An HTTP request to notifyd's web app under `/hooks/<channel name>`, as it arrived."""
+
+    method: str
+    url: str  # the public URL the provider called, with its query string (signatures use it)
+    headers: Mapping[str, str]  # names in lower case
+    query: Mapping[str, str]
+    body: bytes  # raw: signatures are computed over these bytes, never re-serialised JSON
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's word on one message it accepted."""
+
+    provider_id: str
+    status: str  # "sent", "delivered", "read", "played" or "failed"
+    at: datetime | None = None
+    error: str = ""  # the provider's code and text, for a failure
+    opt_out: bool = False  # the failure means the person asked to stop (e.g. Twilio 21610)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Something the person sent back: a quick-reply tap, a STOP, a message."""
+
+    from_: str  # E.164
+    text: str = ""
+    payload: str = ""  # a quick-reply button's payload
+    context_id: str = ""  # the provider id of the message it answers, when given
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    """What a channel made of a webhook: the answer to give and what to record."""
+
+    status: int = 200  # 403 when verification fails: then nothing else is recorded
+    body: str = ""
+    content_type: str = "text/plain"
+    receipts: tuple[Receipt, ...] = ()
+    replies: tuple[Reply, ...] = ()
+
+
+@runtime_checkable
+class ReceivesWebhooks(Protocol):
+    """A channel that also takes its provider's callbacks (receipts, replies)."""
+
+    def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        """Verify the request (signature, GET challenge) and parse it. Return status 403 and
+        nothing else for a request that fails verification; never raise for bad input."""
         ...
 
 
