@@ -114,6 +114,9 @@ class Notification(Base):
     reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
     catch_up: Mapped[bool] = mapped_column(Boolean, default=False)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Position, in the person's channel order, of the channel to try next. The dispatcher
+    #: moves it on after a permanent failure; a late failure receipt does too.
+    channel_pos: Mapped[int] = mapped_column(Integer, server_default="0")
     lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -135,6 +138,11 @@ class Attempt(Base):
     provider_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     engine: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: "notice", or "voice_followup" for a WhatsApp voice note sent after the template.
+    kind: Mapped[str] = mapped_column(String(16), server_default="notice")
+    #: The furthest receipt: delivered, read, played, or failed (a late failure).
+    receipt: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class SyncRun(Base):

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select
 
 from notifyd import schema, store
@@ -25,7 +26,8 @@ def test_migrating_twice_is_harmless(engine: Engine) -> None:
     store.migrate(engine)
     with engine.connect() as conn:
         version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar_one()
-    assert version == "0001"
+    head = ScriptDirectory(str(store.MIGRATIONS)).get_current_head()
+    assert version == head and head is not None and int(head) >= 2
 
 
 def test_instants_come_back_as_the_same_aware_utc_moment(engine: Engine) -> None:
