@@ -71,6 +71,15 @@ class Message:
     #: for providers whose approved templates take parameters.
     fields: Mapping[str, str] = field(default_factory=dict)
     attempt_id: int = 0  # the delivery-log row this send belongs to
+    #: The person wrote to us within the provider's conversation window (WhatsApp: 24 h),
+    #: so free-form messages such as a voice note may go straight away.
+    window_open: bool = False
+    #: This is the voice note that follows a template the person answered (WhatsApp's
+    #: quick-reply tap): send the audio only.
+    followup: bool = False
+    #: A public, expiring URL of `audio` served by notifyd's web app, for providers that
+    #: fetch the audio themselves (a phone call's <Play>); "" when there is no web app.
+    audio_url: str = ""
 
 
 @runtime_checkable
