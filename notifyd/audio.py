@@ -114,11 +114,10 @@ async def make_note(
             segment = await speak(c, voices, cfg.voices.engine_timeout)
         except (TimeoutError, OSError, ValueError, RuntimeError, AudioError) as exc:
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            seconds = time.monotonic() - started
             log.warning(
-                "TTS engine failed, trying the next",
-                extra={"engine": c.engine, "reason": reason,
-                       "seconds": round(time.monotonic() - started, 3)},
-            )  # fmt: skip
+                "TTS engine %s failed after %.1f s (%s), trying the next", c.engine, seconds, reason
+            )
             failures.append(f"{c.engine}: {reason}")
             continue
         segment = level(trim(segment))
@@ -201,8 +200,9 @@ async def encode(segment: AudioSegment, fmt: str, v: VoicesConfig) -> bytes:
     if fmt == "ogg":
         rate = 16000  # Opus takes 8/12/16/24/48 kHz; 16 kHz is wideband speech
         codec = [
-            "-c:a", "libopus", "-b:a", f"{v.opus_bitrate_kbps}k", "-application", "voip",
-            "-compression_level", str(v.opus_compression_level), "-f", "ogg",
+            "-c:a", "libopus", "-b:a", f"{v.opus_bitrate_kbps}k", "-application", "audio",
+            "-frame_duration", "60", "-compression_level", str(v.opus_compression_level),
+            "-f", "ogg",
         ]  # fmt: skip
     else:
         rate = 24000

@@ -84,14 +84,14 @@ class Renderer:
                 self.templates[spoken],
                 templates.speech_for(self.templates[spoken], engine),
             )
-        voice = self._voice(engine, spoken)
+        voice = self.voice_for(engine, spoken)
         if voice is None:
             return None
         vals = self._values(facts, now, spoken)
         text = templates.render_speech(tpl, speech, vals) if speech else templates.render(tpl, vals)
         return Part(engine, voice, spoken, text)
 
-    def _voice(self, engine: str, lang: str) -> str | None:
+    def voice_for(self, engine: str, lang: str) -> str | None:
         configured = self.cfg.voices.names.get(engine, {}).get(lang)
         if configured:
             return configured
