@@ -167,7 +167,13 @@ def read_wav(path: Path, engine: str) -> AudioSegment:
     if not path.exists() or path.stat().st_size <= 44:
         raise AudioError(f"{engine} wrote no audio")
     try:
-        segment = AudioSegment.from_wav(str(path))
+        with wave.open(str(path), "rb") as w:
+            segment = AudioSegment(
+                data=w.readframes(w.getnframes()),
+                sample_width=w.getsampwidth(),
+                frame_rate=w.getframerate(),
+                channels=w.getnchannels(),
+            )
     except (wave.Error, EOFError, ValueError) as exc:
         raise AudioError(f"{engine} wrote an unreadable WAV: {exc}") from exc
     if len(segment) < 300:

@@ -25,7 +25,8 @@ EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")
 }  # fmt: skip
 GENUINE_MARK = {  # a word of each language's "how to know it is genuine" line
     "id": "calo", "en": "broker", "zh": "中介", "ja": "仲介", "ko": "브로커", "ar": "سمسار",
-    "ru": "посредники", "fr": "intermédiaire", "de": "Vermittler", "hi": "दलाल", "ms": "orang tengah",
+    "ru": "посредники", "fr": "intermédiaire", "de": "Vermittler", "hi": "दलाल",
+    "ms": "orang tengah",
 }  # fmt: skip
 
 
