@@ -186,8 +186,10 @@ def voice_config(tmp_path: Path, /, **voices: Any) -> Config:
             "state_dir": str(tmp_path / "state"),
             "offices": {
                 "BLT": {
-                    "name": "Kantor Imigrasi Blitar", "timezone": "Asia/Jakarta",
-                    "address": "Jl. Raya Blitar", "phone": "+62 342 000000",
+                    "name": "Kantor Imigrasi Blitar",
+                    "timezone": "Asia/Jakarta",
+                    "address": "Jl. Raya Blitar",
+                    "phone": "+62 342 000000",
                     "website": "https://www.imigrasi.go.id",
                 }  # fmt: skip
             },

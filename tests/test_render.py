@@ -66,9 +66,7 @@ def test_a_bilingual_note_says_it_again_in_indonesian(
     tmp_path: Path, real_voices: dict[str, Any]
 ) -> None:
     one = rendered(Renderer(voice_config(tmp_path, **OFFLINE), real_voices), "de")
-    two = rendered(
-        Renderer(voice_config(tmp_path, bilingual=True, **OFFLINE), real_voices), "de"
-    )
+    two = rendered(Renderer(voice_config(tmp_path, bilingual=True, **OFFLINE), real_voices), "de")
     assert one.engine == "espeak-ng:de" and two.engine == "espeak-ng:de+id"
     assert probe(two.audio)["duration"] > 1.7 * probe(one.audio)["duration"]
     assert two.text == one.text  # the SMS stays in the person's language

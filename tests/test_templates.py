@@ -76,9 +76,7 @@ def test_a_name_that_looks_like_template_code_stays_words(renderer: Renderer) ->
 
 def test_a_template_file_cannot_reach_python_internals(tmp_path: Path) -> None:
     path = tmp_path / "en.toml"
-    path.write_text(
-        'notice = "{{ name.__class__.__mro__[1].__subclasses__() }}"\ngenuine = "x"\n'
-    )
+    path.write_text('notice = "{{ name.__class__.__mro__[1].__subclasses__() }}"\ngenuine = "x"\n')
     tpl = templates.load(path, "en")
     with pytest.raises(SecurityError):
         templates.render(tpl, {"name": "x"})

@@ -59,9 +59,7 @@ def test_edge_gives_up_in_seconds_when_its_service_cannot_be_reached(tmp_path: P
     started = time.monotonic()
     try:
         asyncio.run(
-            asyncio.wait_for(
-                EdgeVoice().synthesize("Halo.", "id", "id-ID-GadisNeural", out), 10
-            )
+            asyncio.wait_for(EdgeVoice().synthesize("Halo.", "id", "id-ID-GadisNeural", out), 10)
         )
     except (RuntimeError, OSError) as exc:  # what notifyd's chain treats as a failed engine
         assert str(exc)
