@@ -120,7 +120,7 @@ async def make_note(
             )
             failures.append(f"{c.engine}: {reason}")
             continue
-        segment = level(trim(segment))
+        segment = trim(segment)
         seconds = len(segment) / 1000
         if seconds > cfg.voices.max_seconds:
             raise NoteTooLong(
@@ -128,7 +128,7 @@ async def make_note(
                 f"over voices.max_seconds = {cfg.voices.max_seconds:g}: shorten the template "
                 "or raise the limit"
             )
-        data = await encode(segment, fmt, cfg.voices)
+        data = await encode(segment, gain(segment), fmt, cfg.voices)
         if fmt == "ogg" and len(data) > MAX_OGG_BYTES:
             raise NoteTooLong(
                 f"the voice note of template {c.template} is {len(data) // 1024} KB, over "
@@ -190,19 +190,19 @@ def trim(segment: AudioSegment) -> AudioSegment:
     return segment[start:stop] if stop > start else segment
 
 
-def level(segment: AudioSegment) -> AudioSegment:
-    """Loudness brought to TARGET_DBFS on average, with peaks kept under PEAK_DBFS."""
+def gain(segment: AudioSegment) -> float:
+    """The gain (dB) that brings the note's loudness to TARGET_DBFS on average, with peaks kept
+    under PEAK_DBFS. Applied by ffmpeg when it encodes, to keep the work off this process."""
     if segment.rms == 0:
-        return segment
-    gain = min(TARGET_DBFS - segment.dBFS, PEAK_DBFS - segment.max_dBFS)
-    return segment.apply_gain(gain)
+        return 0.0
+    return float(min(TARGET_DBFS - segment.dBFS, PEAK_DBFS - segment.max_dBFS))
 
 
-async def encode(segment: AudioSegment, fmt: str, v: VoicesConfig) -> bytes:
+async def encode(segment: AudioSegment, gain_db: float, fmt: str, v: VoicesConfig) -> bytes:
     """The note's bytes: WAV (8 kHz mono, for telephony) in process; Opus or MP3 by one ffmpeg
-    run fed raw samples on stdin and read from stdout."""
+    run fed raw samples on stdin and read from stdout, which also levels and resamples."""
     if fmt == "wav":
-        return wav_bytes(segment.set_frame_rate(8000))
+        return wav_bytes(segment.apply_gain(gain_db).set_frame_rate(8000))
     if fmt == "ogg":
         rate = 16000  # Opus takes 8/12/16/24/48 kHz; 16 kHz is wideband speech
         codec = [
@@ -213,10 +213,10 @@ async def encode(segment: AudioSegment, fmt: str, v: VoicesConfig) -> bytes:
     else:
         rate = 24000
         codec = ["-c:a", "libmp3lame", "-b:a", "48k", "-f", "mp3"]
-    segment = segment.set_frame_rate(rate)
     args = [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
+        "-f", "s16le", "-ar", str(segment.frame_rate), "-ac", "1", "-i", "pipe:0",
+        "-af", f"volume={gain_db:.2f}dB", "-ar", str(rate),
         "-map_metadata", "-1", *codec, "pipe:1",
     ]  # fmt: skip
     proc = await asyncio.create_subprocess_exec(

@@ -126,7 +126,7 @@ class VoicesConfig:
     max_seconds: float = 90.0
     audio_retention_days: int = 30
     opus_bitrate_kbps: int = 24
-    opus_compression_level: int = 3
+    opus_compression_level: int = 0
 
 
 @dataclass(frozen=True)

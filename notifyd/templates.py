@@ -122,8 +122,13 @@ def values(
         "office_name": clean(office.name, 120),
         "office_address": clean(office.address, 160),
         "office_phone": clean(office.phone, SHORT_LIMIT),
-        "office_website": clean(office.website, 80),
+        "office_website": _site(clean(office.website, 80)),
     }
+
+
+def _site(url: str) -> str:
+    """A website as people say and type it: no scheme ("https://" read aloud is noise)."""
+    return url.removeprefix("https://").removeprefix("http://").rstrip("/")
 
 
 def render(tpl: Template, vals: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ VOICES: dict[str, list[str]] = {
     "id": ["id"], "en": ["en-us", "en"], "zh": ["cmn"], "ja": ["ja"], "ko": ["ko"],
     "ar": ["ar"], "ru": ["ru"], "fr": ["fr-fr"], "de": ["de"], "hi": ["hi"], "ms": ["ms"],
 }  # fmt: skip
-WORDS_PER_MINUTE = 165  # a little slower than espeak-ng's 175: numbers and names stay clear
+WORDS_PER_MINUTE = 170  # a little slower than espeak-ng's 175: numbers and names stay clear
 COMMAND = "espeak-ng"
 
 
