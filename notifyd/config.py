@@ -122,7 +122,7 @@ class VoicesConfig:
     engine_timeout: float = 5.0
     bilingual: bool = False
     templates_dir: str = ""
-    sms_max_segments: int = 8
+    sms_max_segments: int = 10
     max_seconds: float = 90.0
     audio_retention_days: int = 30
     opus_bitrate_kbps: int = 24
@@ -452,7 +452,7 @@ def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
                 )  # fmt: skip
     ranges = {
         "engine_timeout": (v.engine_timeout, 0.5, 120, "seconds, e.g. 5"),
-        "sms_max_segments": (v.sms_max_segments, 1, 20, "segments, e.g. 8"),
+        "sms_max_segments": (v.sms_max_segments, 1, 20, "segments, e.g. 10"),
         "max_seconds": (v.max_seconds, 5, 600, "seconds, e.g. 90"),
         "audio_retention_days": (v.audio_retention_days, 1, 3650, "days, e.g. 30"),
         "opus_bitrate_kbps": (v.opus_bitrate_kbps, 6, 128, "kbit/s, e.g. 24"),
