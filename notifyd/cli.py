@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from notifyd import cli_voice, output, plugins, store
 from notifyd import config as config_mod
-from notifyd import output, plugins, store
 from notifyd.clock import Office
 from notifyd.config import Config
 from notifyd.errors import ConfigError, NotifydError, StoreError, SyncRefused
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     sp = command("rejected", cmd_rejected, "registry rows a sync could not use, with reasons")
     sp.add_argument("--run", type=int, help="the sync run (default: the latest)")
     with_format(sp)
+    cli_voice.add_commands(command, with_format)
     return p
 
 
@@ -138,6 +139,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
                 f"use one of: {', '.join(sorted(available))}, or install the plugin",
             )  # fmt: skip
         available[ch.plugin].create(name, ch.options, cfg)
+    cli_voice.check_voices(cfg, pm)
     offices = ", ".join(f"{code} ({o.timezone}, {o.window})" for code, o in cfg.offices.items())
     _emit(
         f"{cfg.source_path}: OK\n"

@@ -99,6 +99,36 @@ class ChannelConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+#: edge-tts voices per language (Microsoft's names); any of them can be chosen in config.
+DEFAULT_EDGE_VOICES = {
+    "id": "id-ID-GadisNeural", "en": "en-US-AvaNeural", "zh": "zh-CN-XiaoxiaoNeural",
+    "ja": "ja-JP-NanamiNeural", "ko": "ko-KR-SunHiNeural", "ar": "ar-SA-ZariyahNeural",
+    "ru": "ru-RU-SvetlanaNeural", "fr": "fr-FR-DeniseNeural", "de": "de-DE-KatjaNeural",
+    "hi": "hi-IN-SwaraNeural", "ms": "ms-MY-YasminNeural",
+}  # fmt: skip
+AUDIO_FORMATS = ("ogg", "mp3", "wav")
+
+
+@dataclass(frozen=True)
+class VoicesConfig:
+    """How notices are worded and spoken; see the [voices] section of the example config."""
+
+    engines: list[str] = field(default_factory=lambda: ["edge-tts", "espeak-ng"])
+    engines_by_language: dict[str, list[str]] = field(default_factory=dict)
+    #: engine name → language → voice name; unset languages use the engine's own default.
+    names: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {"edge-tts": dict(DEFAULT_EDGE_VOICES)}
+    )
+    engine_timeout: float = 5.0
+    bilingual: bool = False
+    templates_dir: str = ""
+    sms_max_segments: int = 10
+    max_seconds: float = 90.0
+    audio_retention_days: int = 30
+    opus_bitrate_kbps: int = 24
+    opus_compression_level: int = 0
+
+
 @dataclass(frozen=True)
 class Config:
     state_dir: str = ""
@@ -110,6 +140,7 @@ class Config:
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     channel_order: list[str] = field(default_factory=list)
     disabled_plugins: list[str] = field(default_factory=list)
+    voices: VoicesConfig = field(default_factory=VoicesConfig)
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 
@@ -324,6 +355,7 @@ def _check(cfg: Config) -> None:
             f"use one of: {', '.join(cfg.offices)}",
         )  # fmt: skip
     _check_languages(cfg.languages)
+    _check_voices(cfg.voices, cfg.languages)
     for name, ch in cfg.channels.items():
         if ch.kind not in CHANNEL_KINDS:
             raise ConfigError(
@@ -391,6 +423,46 @@ def _check_languages(lang: LanguagesConfig) -> None:
             raise ConfigError(
                 f"languages.by_nationality.{country}", f"{tag!r} is not available",
                 "add it to languages.available or map this country to an available language",
+            )  # fmt: skip
+
+
+def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
+    """Shapes and ranges; which engines exist and speak what is checked by notifyd.render."""
+    import re
+
+    if not v.engines:
+        raise ConfigError(
+            "voices.engines", "is empty", 'list engines, e.g. ["edge-tts", "espeak-ng"]'
+        )
+    for tag, order in v.engines_by_language.items():
+        if tag not in lang.available:
+            raise ConfigError(
+                f"voices.engines_by_language.{tag}", f"{tag!r} is not an available language",
+                "use a tag from languages.available",
+            )  # fmt: skip
+        if not order:
+            raise ConfigError(f"voices.engines_by_language.{tag}", "is empty", 'e.g. ["espeak-ng"]')
+    for engine, names in v.names.items():
+        for tag, voice in names.items():
+            key = f"voices.names.{engine}.{tag}"
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9+_-]{0,63}", voice):
+                raise ConfigError(
+                    key, f"{voice!r} is not a voice name",
+                    "use a name `notifyd voices` lists, e.g. id-ID-GadisNeural",
+                )  # fmt: skip
+    ranges = {
+        "engine_timeout": (v.engine_timeout, 0.5, 120, "seconds, e.g. 5"),
+        "sms_max_segments": (v.sms_max_segments, 1, 20, "segments, e.g. 10"),
+        "max_seconds": (v.max_seconds, 5, 600, "seconds, e.g. 90"),
+        "audio_retention_days": (v.audio_retention_days, 1, 3650, "days, e.g. 30"),
+        "opus_bitrate_kbps": (v.opus_bitrate_kbps, 6, 128, "kbit/s, e.g. 24"),
+        "opus_compression_level": (v.opus_compression_level, 0, 10, "0 (fastest) to 10"),
+    }
+    for name, (value, low, high, unit) in ranges.items():
+        if not low <= value <= high:
+            raise ConfigError(
+                f"voices.{name}", f"{value} is out of range",
+                f"use {low} to {high} {unit}",
             )  # fmt: skip
 
 

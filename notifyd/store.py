@@ -26,7 +26,7 @@ from sqlalchemy.pool import NullPool
 
 from notifyd import schema as s
 from notifyd.errors import StoreError
-from notifyd.model import PENDING, SyncReport
+from notifyd.model import PENDING, NoticeFacts, SyncReport
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Bound parameters per IN (…) list, well under SQLite's limit of 32,766.
@@ -229,3 +229,42 @@ def counts_by_status(engine: Engine) -> dict[str, int]:
     with reading(engine) as conn:
         rows = conn.execute(select(n.c.status, func.count()).group_by(n.c.status))
         return {status: int(c) for status, c in rows}
+
+
+def notice_facts(engine: Engine, permit_number: str, stage: int | None) -> NoticeFacts | None:
+    """What `notifyd render` needs for one permit: its person and, when planned, the notice of
+    that stage (the first stage planned when none is given). None when the permit is unknown."""
+    n, p, pe = s.notifications, s.permits, s.people
+    with reading(engine) as conn:
+        row = conn.execute(
+            select(
+                p.c.id,
+                p.c.permit_number,
+                p.c.permit_type,
+                p.c.expiry_date,
+                p.c.office,
+                pe.c.full_name,
+                pe.c.language,
+            )  # fmt: skip
+            .join(pe, pe.c.id == p.c.person_id)
+            .where(p.c.permit_number == permit_number)
+        ).first()
+        if row is None:
+            return None
+        query = select(n.c.id, n.c.stage, n.c.catch_up).where(
+            n.c.permit_id == row.id, n.c.expiry_date == row.expiry_date
+        )
+        if stage is not None:
+            query = query.where(n.c.stage == stage)
+        notice = conn.execute(query.order_by(n.c.stage.desc())).first()
+    return NoticeFacts(
+        notification_id=notice.id if notice else 0,
+        stage=notice.stage if notice else (stage if stage is not None else 0),
+        catch_up=bool(notice.catch_up) if notice else False,
+        language=row.language,
+        full_name=row.full_name,
+        permit_number=row.permit_number,
+        permit_type=row.permit_type,
+        expiry_date=row.expiry_date,
+        office=row.office,
+    )

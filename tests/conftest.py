@@ -152,3 +152,70 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
         return config.parse(data)
 
     return make
+
+
+# --- voice notes (issue 3) ------------------------------------------------------------------
+
+
+def probe(path: Path) -> dict[str, Any]:
+    """ffprobe's view of an audio file: codec, channels, sample rate, duration in seconds."""
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries",
+         "stream=codec_name,channels,sample_rate:format=duration,format_name",
+         "-of", "json", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    data = json.loads(out)
+    stream = data["streams"][0]
+    return {
+        "codec": stream["codec_name"],
+        "channels": int(stream["channels"]),
+        "sample_rate": int(stream["sample_rate"]),
+        "duration": float(data["format"]["duration"]),
+        "container": data["format"]["format_name"],
+    }
+
+
+def voice_config(tmp_path: Path, /, **voices: Any) -> Config:
+    """A config for rendering: the Blitar office with its contact details, `[voices]` overrides."""
+    return config.parse(
+        {
+            "state_dir": str(tmp_path / "state"),
+            "offices": {
+                "BLT": {
+                    "name": "Kantor Imigrasi Blitar",
+                    "timezone": "Asia/Jakarta",
+                    "address": "Jl. Raya Blitar",
+                    "phone": "+62 342 000000",
+                    "website": "https://www.imigrasi.go.id",
+                }  # fmt: skip
+            },
+            "voices": voices,
+        }
+    )
+
+
+def sample_facts(language: str = "id", **overrides: Any) -> Any:
+    """A notice's facts: a KITAS of Blitar expiring on 2026-12-18 (14 days after FRIDAY_MORNING)."""
+    from datetime import date
+
+    from notifyd.model import NoticeFacts
+
+    values: dict[str, Any] = {
+        "notification_id": 1, "stage": 14, "catch_up": False, "language": language,
+        "full_name": "John Smith", "permit_number": "2C11AB0001-26", "permit_type": "KITAS",
+        "expiry_date": date(2026, 12, 18), "office": "BLT",
+    }  # fmt: skip
+    values.update(overrides)
+    return NoticeFacts(**values)
+
+
+@pytest.fixture(scope="session")
+def real_voices() -> dict[str, Any]:
+    """The built-in voices, found through the entry points: espeak-ng and edge-tts."""
+    from notifyd import plugins
+
+    return plugins.voices(plugins.make_manager())

@@ -1,0 +1,273 @@
+"""Voice notes: the TTS chain with fallback, trimming and loudness, formats, and the cache.
+
+Per note: one TTS run (espeak-ng: one process), trimming, levelling and resampling in process
+(pydub on the WAV: no ffmpeg), and one ffmpeg run to encode OGG/Opus or MP3 (none for WAV).
+Notes are cached under `<state_dir>/audio/` by a hash of (engine, voice, text, format and the
+encoder settings): a retry with the same words is a file lookup, changed words render anew.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import logging
+import os
+import tempfile
+import time
+import wave
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pydub import AudioSegment  # type: ignore[import-untyped]
+from pydub.silence import detect_leading_silence  # type: ignore[import-untyped]
+
+from notifyd.config import Config, VoicesConfig
+from notifyd.errors import NotifydError
+from notifyd.hookspecs import Voice
+
+log = logging.getLogger(__name__)
+
+FORMATS = ("ogg", "mp3", "wav")
+#: WhatsApp plays a voice note (OGG/Opus) of up to this size.
+MAX_OGG_BYTES = 512 * 1024
+SILENCE_DBFS = -45.0
+TARGET_DBFS = -18.0  # average loudness of a note
+PEAK_DBFS = -1.0  # never louder than this at its peaks
+GAP_MS = 600  # between the two languages of a bilingual note
+#: Bumped when processing changes, so cached notes made the old way are not reused.
+PIPELINE_VERSION = 1
+
+
+class AudioError(NotifydError):
+    """No engine could make the voice note; says which engines failed and why."""
+
+
+class NoteTooLong(AudioError):
+    """The spoken notice is longer than voices.max_seconds: shorten its template."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """One stretch of speech: a text, spoken by one engine in one voice."""
+
+    engine: str
+    voice: str
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What one engine would say for a note (one part, or two for a bilingual note)."""
+
+    engine: str
+    parts: tuple[Part, ...]
+    template: str  # the template file it comes from, for errors
+
+    @property
+    def label(self) -> str:
+        return f"{self.engine}:{'+'.join(p.voice for p in self.parts)}"
+
+
+def audio_dir(cfg: Config) -> Path:
+    return Path(cfg.state_dir) / "audio"
+
+
+def cache_key(candidate: Candidate, fmt: str, v: VoicesConfig) -> str:
+    settings = [PIPELINE_VERSION, v.opus_bitrate_kbps, v.opus_compression_level]
+    parts = [[p.engine, p.voice, p.language, p.text] for p in candidate.parts]
+    blob = json.dumps([parts, fmt, settings], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def cache_path(cfg: Config, candidate: Candidate, fmt: str) -> Path:
+    key = cache_key(candidate, fmt, cfg.voices)
+    return audio_dir(cfg) / key[:2] / f"{key}.{fmt}"
+
+
+def cached(cfg: Config, candidates: Sequence[Candidate], fmt: str) -> tuple[Path, str] | None:
+    """The first candidate already rendered: a stat per candidate, no process, no parsing."""
+    for c in candidates:
+        path = cache_path(cfg, c, fmt)
+        if path.exists():
+            return path, c.label
+    return None
+
+
+async def make_note(
+    cfg: Config, voices: Mapping[str, Voice], candidates: Sequence[Candidate], fmt: str
+) -> tuple[Path, str]:
+    """The note in `fmt` from the first engine that can make it; cached. Returns (path, engine)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown audio format {fmt!r}")
+    hit = cached(cfg, candidates, fmt)
+    if hit:
+        return hit
+    failures = []
+    for c in candidates:
+        started = time.monotonic()
+        try:
+            segment = await speak(c, voices, cfg.voices.engine_timeout)
+        except (TimeoutError, OSError, ValueError, RuntimeError, AudioError) as exc:
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            seconds = time.monotonic() - started
+            log.warning(
+                "TTS engine %s failed after %.1f s (%s), trying the next", c.engine, seconds, reason
+            )
+            failures.append(f"{c.engine}: {reason}")
+            continue
+        segment = trim(segment)
+        seconds = len(segment) / 1000
+        if seconds > cfg.voices.max_seconds:
+            raise NoteTooLong(
+                f"the voice note of template {c.template} ({c.engine}) lasts {seconds:.0f} s, "
+                f"over voices.max_seconds = {cfg.voices.max_seconds:g}: shorten the template "
+                "or raise the limit"
+            )
+        data = await encode(segment, gain(segment), fmt, cfg.voices)
+        if fmt == "ogg" and len(data) > MAX_OGG_BYTES:
+            raise NoteTooLong(
+                f"the voice note of template {c.template} is {len(data) // 1024} KB, over "
+                f"WhatsApp's {MAX_OGG_BYTES // 1024} KB: shorten the template"
+            )
+        path = cache_path(cfg, c, fmt)
+        write_private(path, data)
+        return path, c.label
+    raise AudioError("no TTS engine could speak the notice: " + "; ".join(failures))
+
+
+async def speak(c: Candidate, voices: Mapping[str, Voice], timeout: float) -> AudioSegment:
+    """Each part through its engine, each call bounded from outside (engines' own timeouts
+    are not trusted to fire), joined with a short pause."""
+    joined: AudioSegment | None = None
+    with tempfile.TemporaryDirectory(prefix="notifyd-tts-") as tmp:
+        for i, part in enumerate(c.parts):
+            out = Path(tmp) / f"{i}.wav"
+            engine = voices[part.engine]
+            await asyncio.wait_for(
+                engine.synthesize(part.text, part.language, part.voice, out), timeout
+            )
+            segment = read_wav(out, part.engine)
+            if joined is None:
+                joined = segment
+            else:
+                gap = AudioSegment.silent(GAP_MS, frame_rate=joined.frame_rate)
+                joined = joined + gap + segment.set_frame_rate(joined.frame_rate)
+    assert joined is not None
+    return joined
+
+
+def read_wav(path: Path, engine: str) -> AudioSegment:
+    """The engine's WAV, checked: it exists and holds some speech (a name like `--version`
+    once made an engine exit 0 and write nothing)."""
+    if not path.exists() or path.stat().st_size <= 44:
+        raise AudioError(f"{engine} wrote no audio")
+    try:
+        with wave.open(str(path), "rb") as w:
+            segment = AudioSegment(
+                data=w.readframes(w.getnframes()),
+                sample_width=w.getsampwidth(),
+                frame_rate=w.getframerate(),
+                channels=w.getnchannels(),
+            )
+    except (wave.Error, EOFError, ValueError) as exc:
+        raise AudioError(f"{engine} wrote an unreadable WAV: {exc}") from exc
+    if len(segment) < 300:
+        raise AudioError(f"{engine} wrote only {len(segment)} ms of audio")
+    return segment.set_channels(1).set_sample_width(2)
+
+
+def trim(segment: AudioSegment) -> AudioSegment:
+    """Without leading and trailing silence (a little kept, so speech does not start abruptly)."""
+    start = detect_leading_silence(segment, SILENCE_DBFS, chunk_size=10)
+    end = detect_leading_silence(segment.reverse(), SILENCE_DBFS, chunk_size=10)
+    keep = 80
+    start, stop = max(0, start - keep), len(segment) - max(0, end - keep)
+    return segment[start:stop] if stop > start else segment
+
+
+def gain(segment: AudioSegment) -> float:
+    """The gain (dB) that brings the note's loudness to TARGET_DBFS on average, with peaks kept
+    under PEAK_DBFS. Applied by ffmpeg when it encodes, to keep the work off this process."""
+    if segment.rms == 0:
+        return 0.0
+    return float(min(TARGET_DBFS - segment.dBFS, PEAK_DBFS - segment.max_dBFS))
+
+
+async def encode(segment: AudioSegment, gain_db: float, fmt: str, v: VoicesConfig) -> bytes:
+    """The note's bytes: WAV (8 kHz mono, for telephony) in process; Opus or MP3 by one ffmpeg
+    run fed raw samples on stdin and read from stdout, which also levels and resamples."""
+    if fmt == "wav":
+        return wav_bytes(segment.apply_gain(gain_db).set_frame_rate(8000))
+    if fmt == "ogg":
+        rate = 16000  # Opus takes 8/12/16/24/48 kHz; 16 kHz is wideband speech
+        codec = [
+            "-c:a", "libopus", "-b:a", f"{v.opus_bitrate_kbps}k", "-application", "audio",
+            "-frame_duration", "60", "-compression_level", str(v.opus_compression_level),
+            "-f", "ogg",
+        ]  # fmt: skip
+    else:
+        rate = 24000
+        codec = ["-c:a", "libmp3lame", "-b:a", "48k", "-f", "mp3"]
+    args = [
+        "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+        "-f", "s16le", "-ar", str(segment.frame_rate), "-ac", "1", "-i", "pipe:0",
+        "-af", f"volume={gain_db:.2f}dB", "-ar", str(rate),
+        "-map_metadata", "-1", *codec, "pipe:1",
+    ]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate(segment.raw_data)
+    if proc.returncode != 0 or not out:
+        raise AudioError(f"ffmpeg could not encode {fmt}: {err.decode(errors='replace')[-300:]}")
+    return out
+
+
+def wav_bytes(segment: AudioSegment) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(segment.channels)
+        w.setsampwidth(segment.sample_width)
+        w.setframerate(segment.frame_rate)
+        w.writeframes(segment.raw_data)
+    return buf.getvalue()
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Whole or not at all (a rename), mode 0600 in folders of mode 0700: it is personal data."""
+    for folder in (path.parent.parent, path.parent):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)  # mkstemp: mode 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def purge_audio(cfg: Config, now: datetime) -> int:
+    """Delete cached notes older than voices.audio_retention_days; returns how many. The
+    daemon schedules it; a note needed again after that is rendered anew."""
+    cutoff = now.timestamp() - cfg.voices.audio_retention_days * 86400
+    removed = 0
+    root = audio_dir(cfg)
+    if not root.is_dir():
+        return 0
+    for path in root.glob("*/*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # another instance purged it first
+    return removed

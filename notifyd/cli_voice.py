@@ -1,0 +1,154 @@
+"""Commands for voices and notices: `notifyd voices`, `render` and `say`.
+
+Staff and operators listen to a notice before anything is sent: `render` writes exactly the
+voice note the dispatcher would send, from the same templates, engines and cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from notifyd import audio, plugins, render, store
+from notifyd.audio import Candidate, Part
+from notifyd.config import Config
+from notifyd.errors import NotifydError
+from notifyd.hookspecs import Voice
+from notifyd.sanitise import clean
+
+PROBE_TEXT = {"id": "Halo.", "zh": "你好。", "ja": "こんにちは。", "ko": "안녕하세요.",
+              "ar": "مَرْحَبًا.", "ru": "Привет.", "hi": "नमस्ते।"}  # fmt: skip
+
+
+def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) -> None:
+    with_format(command("voices", cmd_voices, "TTS engines, languages and voices, and which work"))
+    sp = command("render", cmd_render, "print a permit's notice and write its voice note")
+    sp.add_argument("--permit", required=True, help="the permit number")
+    sp.add_argument("--stage", type=int, help="days before expiry (default: the planned notice)")
+    sp.add_argument("--lang", help="speak this language instead of the person's")
+    sp.add_argument("--format", choices=audio.FORMATS, default="ogg", dest="audio_format")
+    sp.add_argument("-o", "--output", required=True, help="where to write the voice note")
+    sp = command("say", cmd_say, "speak a text through the configured engines, to test a voice")
+    sp.add_argument("--lang", required=True, help="language tag, e.g. id")
+    sp.add_argument("--format", choices=audio.FORMATS, default="ogg", dest="audio_format")
+    sp.add_argument("-o", "--output", required=True, help="where to write the audio")
+    sp.add_argument("text")
+
+
+def check_voices(cfg: Config, pm: Any) -> None:
+    """The voice and template checks of `notifyd check-config`; raises ConfigError."""
+    render.check(cfg, plugins.voices(pm))
+
+
+def _setup(args: argparse.Namespace) -> tuple[Config, dict[str, Voice]]:
+    from notifyd.cli import _config
+
+    cfg = _config(args)
+    return cfg, plugins.voices(plugins.make_manager(cfg.disabled_plugins))
+
+
+def cmd_voices(args: argparse.Namespace) -> int:
+    from notifyd.cli import _emit
+    from notifyd.output import render as table
+
+    cfg, voices = _setup(args)
+    renderer = render.Renderer(cfg, voices)
+    rows = asyncio.run(_probe_all(cfg, voices, renderer))
+    _emit(table(rows, args.format))
+    return 0
+
+
+async def _probe_all(
+    cfg: Config, voices: Mapping[str, Voice], renderer: render.Renderer
+) -> list[dict[str, Any]]:
+    jobs, rows = [], []
+    for name, voice in sorted(voices.items()):
+        speaks = voice.languages()
+        for lang in cfg.languages.available:
+            order = render.engine_order(cfg, lang)
+            speech = renderer.templates[lang].speech.get(name)
+            spoken = speech.language if speech and speech.language else lang
+            listed = speaks.get(spoken, [])
+            chosen = renderer.voice_for(name, spoken) if listed else None
+            rows.append(
+                {
+                    "language": lang,
+                    "engine": name,
+                    "order": order.index(name) + 1 if name in order else "-",
+                    "voice": chosen or "",
+                    "reads": lang if spoken == lang else f"{spoken} instead",
+                    "other_voices": ", ".join(v for v in listed if v != chosen),
+                    "works": "",
+                }
+            )
+            jobs.append(_probe(voice, spoken, chosen, cfg.voices.engine_timeout))
+    for row, works in zip(rows, await asyncio.gather(*jobs), strict=True):
+        row["works"] = works
+    return rows
+
+
+async def _probe(voice: Voice, lang: str, name: str | None, timeout: float) -> str:
+    if name is None:
+        return "no (no voice for this language)"
+    with tempfile.TemporaryDirectory(prefix="notifyd-probe-") as tmp:
+        out = Path(tmp) / "probe.wav"
+        try:
+            await asyncio.wait_for(
+                voice.synthesize(PROBE_TEXT.get(lang, "Hello."), lang, name, out), timeout
+            )
+            audio.read_wav(out, voice.name)
+        except Exception as exc:  # any failure is the answer here, not a crash
+            return f"no ({type(exc).__name__}: {str(exc)[:80]})".replace(": )", ")")
+    return "yes"
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from notifyd.cli import _emit, _engine, _now
+
+    cfg, voices = _setup(args)
+    facts = store.notice_facts(_engine(cfg), args.permit, args.stage)
+    if facts is None:
+        raise NotifydError(f"no permit {args.permit!r} in the database; run `notifyd sync` first")
+    if args.lang:
+        facts = _replace(facts, language=args.lang)
+    renderer = render.Renderer(cfg, voices)
+    result = asyncio.run(renderer.render(facts, _now(args), args.audio_format))
+    assert result.audio is not None
+    shutil.copyfile(result.audio, args.output)
+    _emit(f"{result.text}\n")
+    print(
+        f"wrote {args.output}: {args.audio_format}, language {result.language}, "
+        f"engine {result.engine}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _replace(facts: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(facts, **changes)
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    cfg, voices = _setup(args)
+    renderer = render.Renderer(cfg, voices)
+    lang = renderer.language(args.lang)
+    text = clean(args.text, 2000)
+    candidates = []
+    for engine in render.engine_order(cfg, lang):
+        voice = renderer.voice_for(engine, lang) if engine in voices else None
+        if voice:
+            candidates.append(Candidate(engine, (Part(engine, voice, lang, text),), "say"))
+    if not candidates:
+        raise NotifydError(f"no configured engine speaks {lang!r}; see `notifyd voices`")
+    path, engine = asyncio.run(audio.make_note(cfg, voices, candidates, args.audio_format))
+    shutil.copyfile(path, args.output)
+    print(f"wrote {args.output}: {args.audio_format}, engine {engine}", file=sys.stderr)
+    return 0

@@ -1,0 +1,184 @@
+"""A notice's words and voice note: template → text → TTS chain → the channel's format.
+
+The dispatcher calls `Renderer.render` for every send, so a note already made costs a template
+render and one file lookup: templates are read once, here, and the cache is checked before any
+engine runs. `check` is what `notifyd check-config` adds for voices and templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from notifyd import audio, segments, templates
+from notifyd.audio import Candidate, Part
+from notifyd.config import Config, OfficeConfig
+from notifyd.errors import ConfigError
+from notifyd.hookspecs import Voice
+from notifyd.model import NoticeFacts, Rendered
+from notifyd.sanitise import MAX_LENGTH
+
+#: The language of the second half of a bilingual note.
+SECOND_LANGUAGE = "id"
+
+
+class Renderer:
+    def __init__(self, cfg: Config, voices: Mapping[str, Voice]) -> None:
+        self.cfg = cfg
+        self.voices = dict(voices)
+        self.templates = templates.load_all(cfg)
+        self.zones = {code: ZoneInfo(o.timezone) for code, o in cfg.offices.items()}
+        self._speaks = {name: v.languages() for name, v in self.voices.items()}
+
+    def language(self, tag: str) -> str:
+        """The template language for a person's tag: itself, its primary subtag, the default."""
+        if tag in self.templates:
+            return tag
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        return primary if primary in self.templates else self.cfg.languages.default
+
+    def words(self, facts: NoticeFacts, now: datetime) -> tuple[str, dict[str, Any], str]:
+        lang = self.language(facts.language)
+        vals = self._values(facts, now, lang)
+        return templates.render(self.templates[lang], vals), vals, lang
+
+    async def render(
+        self, facts: NoticeFacts, now: datetime, audio_format: str | None = None
+    ) -> Rendered:
+        text, vals, lang = self.words(facts, now)
+        fields = templates.fields(vals, facts.office)
+        if audio_format is None:
+            return Rendered(text=text, fields=fields, language=lang)
+        candidates = self.candidates(facts, now, lang)
+        path, engine = await audio.make_note(self.cfg, self.voices, candidates, audio_format)
+        return Rendered(text=text, fields=fields, language=lang, audio=path, engine=engine)
+
+    def candidates(self, facts: NoticeFacts, now: datetime, lang: str) -> list[Candidate]:
+        """What each engine in this language's order would say; engines that cannot are left
+        out (check-config makes sure one can)."""
+        out = []
+        for engine in engine_order(self.cfg, lang):
+            if engine not in self.voices:
+                continue
+            first = self._part(engine, lang, facts, now)
+            if first is None:
+                continue
+            parts = [first]
+            if self.cfg.voices.bilingual and lang != SECOND_LANGUAGE:
+                second = self._part(engine, SECOND_LANGUAGE, facts, now)
+                if second is None:
+                    continue
+                parts.append(second)
+            out.append(Candidate(engine, tuple(parts), self.templates[lang].path.name))
+        return out
+
+    def _part(self, engine: str, lang: str, facts: NoticeFacts, now: datetime) -> Part | None:
+        tpl = self.templates[lang]
+        speech = templates.speech_for(tpl, engine)
+        spoken = lang
+        if speech is not None and speech.language:
+            spoken = speech.language
+            tpl, speech = (
+                self.templates[spoken],
+                templates.speech_for(self.templates[spoken], engine),
+            )
+        voice = self.voice_for(engine, spoken)
+        if voice is None:
+            return None
+        vals = self._values(facts, now, spoken)
+        text = templates.render_speech(tpl, speech, vals) if speech else templates.render(tpl, vals)
+        return Part(engine, voice, spoken, text)
+
+    def voice_for(self, engine: str, lang: str) -> str | None:
+        configured = self.cfg.voices.names.get(engine, {}).get(lang)
+        if configured:
+            return configured
+        known = self._speaks.get(engine, {}).get(lang)
+        return known[0] if known else None
+
+    def _values(self, facts: NoticeFacts, now: datetime, lang: str) -> dict[str, Any]:
+        office = self.cfg.offices.get(facts.office) or OfficeConfig()
+        zone = self.zones.get(facts.office) or ZoneInfo(office.timezone)
+        return templates.values(facts, office, zone, now, lang)
+
+
+def engine_order(cfg: Config, lang: str) -> list[str]:
+    return cfg.voices.engines_by_language.get(lang) or cfg.voices.engines
+
+
+def check(cfg: Config, voices: Mapping[str, Voice]) -> Renderer:
+    """Every problem a send would meet, found now: missing templates, unknown engines and
+    voices, languages no engine speaks, SMS texts over voices.sms_max_segments."""
+    for key, names in _engine_keys(cfg):
+        for name in names:
+            if name not in voices:
+                raise ConfigError(
+                    key, f"no voice plugin called {name!r}",
+                    f"use one of: {', '.join(sorted(voices)) or '(none installed)'}",
+                )  # fmt: skip
+    for engine, by_lang in cfg.voices.names.items():
+        for lang, voice in by_lang.items():
+            if engine in voices and voice not in voices[engine].languages().get(lang, []):
+                listed = voices[engine].languages().get(lang, [])
+                raise ConfigError(
+                    f"voices.names.{engine}.{lang}", f"{engine} has no voice {voice!r} for {lang}",
+                    f"use one of: {', '.join(listed) or '(none: remove the key)'}",
+                )  # fmt: skip
+    renderer = Renderer(cfg, voices)
+    for lang in cfg.languages.available:
+        for engine, speech in renderer.templates[lang].speech.items():
+            if speech.language and speech.language not in renderer.templates:
+                raise ConfigError(
+                    f"voices.templates_dir ({lang}.toml)",
+                    f"[speech.{engine}] names language {speech.language!r}, which has no template",
+                    "name an available language, e.g. \"en\"",
+                )  # fmt: skip
+        sample = _longest_facts(lang, next(iter(cfg.offices)))
+        if not renderer.candidates(sample, _NOON, lang):
+            raise ConfigError(
+                f"voices.engines_by_language.{lang}",
+                f"no configured engine speaks {lang!r} ({', '.join(engine_order(cfg, lang))})",
+                "add an engine that speaks it (see `notifyd voices`), or remove the language "
+                "from languages.available",
+            )  # fmt: skip
+        worst = max(
+            segments.count(renderer.words(_longest_facts(lang, code), now)[0])
+            for code in cfg.offices
+            for now in _CHECK_DAYS
+        )
+        if worst.number > cfg.voices.sms_max_segments:
+            raise ConfigError(
+                "voices.sms_max_segments",
+                f"the {lang} template ({lang}.toml) takes up to {worst.number} SMS segments "
+                f"({worst.encoding}, {worst.units} units), over the limit "
+                f"{cfg.voices.sms_max_segments}",
+                "shorten the template, or raise voices.sms_max_segments",
+            )  # fmt: skip
+    return renderer
+
+
+def _engine_keys(cfg: Config) -> list[tuple[str, list[str]]]:
+    keys = [("voices.engines", cfg.voices.engines)]
+    keys += [(f"voices.engines_by_language.{lang}", order)
+             for lang, order in cfg.voices.engines_by_language.items()]  # fmt: skip
+    return keys
+
+
+_EXPIRY = date(2026, 12, 31)
+_NOON = datetime.fromisoformat("2026-12-17T05:00:00+00:00")
+#: Moments giving the longest day counts each branch of a template can say: 14 days, tomorrow,
+#: today, and 14 days overdue.
+_CHECK_DAYS = [datetime.fromisoformat(f"2026-12-{d}T05:00:00+00:00") for d in (17, 30, 31)] + [
+    datetime.fromisoformat("2027-01-14T05:00:00+00:00")
+]
+
+
+def _longest_facts(lang: str, office: str) -> NoticeFacts:
+    """A notice with every registry value at the longest length it is spoken in full."""
+    return NoticeFacts(
+        notification_id=0, stage=14, catch_up=False, language=lang,
+        full_name="W" * MAX_LENGTH, permit_number="9" * templates.SHORT_LIMIT,
+        permit_type="K" * templates.SHORT_LIMIT, expiry_date=_EXPIRY, office=office,
+    )  # fmt: skip

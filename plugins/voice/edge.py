@@ -1,0 +1,74 @@
+"""The edge-tts voice: Microsoft's natural online voices, through the edge-tts package.
+
+An unofficial service: it can be unreachable, refuse or change without notice, so it is tried
+first and espeak-ng follows. Voice names come from a fixed list (edge-tts puts the voice name
+into its request unescaped); the text is escaped by edge-tts and carries no SSML. The service
+sends MP3, decoded here to the WAV the contract asks for by one ffmpeg run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from notifyd.hookspecs import Voice, hookimpl
+
+#: Language → the voices that may be configured (first: the default). Check new names with
+#: `edge-tts --list-voices` before adding them.
+VOICES: dict[str, list[str]] = {
+    "id": ["id-ID-GadisNeural", "id-ID-ArdiNeural"],
+    "en": ["en-US-AvaNeural", "en-US-AndrewNeural", "en-GB-SoniaNeural", "en-GB-RyanNeural"],
+    "zh": ["zh-CN-XiaoxiaoNeural", "zh-CN-YunxiNeural"],
+    "ja": ["ja-JP-NanamiNeural", "ja-JP-KeitaNeural"],
+    "ko": ["ko-KR-SunHiNeural", "ko-KR-InJoonNeural"],
+    "ar": ["ar-SA-ZariyahNeural", "ar-SA-HamedNeural"],
+    "ru": ["ru-RU-SvetlanaNeural", "ru-RU-DmitryNeural"],
+    "fr": ["fr-FR-DeniseNeural", "fr-FR-HenriNeural"],
+    "de": ["de-DE-KatjaNeural", "de-DE-ConradNeural"],
+    "hi": ["hi-IN-SwaraNeural", "hi-IN-MadhurNeural"],
+    "ms": ["ms-MY-YasminNeural", "ms-MY-OsmanNeural"],
+}
+CONNECT_TIMEOUT = 3  # seconds; notifyd also bounds the whole call from outside
+
+
+class EdgeVoice:
+    name = "edge-tts"
+
+    def languages(self) -> dict[str, list[str]]:
+        return {lang: list(voices) for lang, voices in VOICES.items()}
+
+    async def synthesize(self, text: str, language: str, voice: str, out: Path) -> None:
+        import aiohttp
+        import edge_tts
+
+        if voice not in VOICES.get(language, []):
+            raise ValueError(f"edge-tts voice {voice!r} is not on the list for {language!r}")
+        speech = edge_tts.Communicate(
+            text, voice, connect_timeout=CONNECT_TIMEOUT, receive_timeout=CONNECT_TIMEOUT * 3
+        )
+        mp3 = bytearray()
+        try:
+            async for chunk in speech.stream():
+                if chunk["type"] == "audio":
+                    mp3 += chunk["data"]
+        except (edge_tts.exceptions.EdgeTTSException, aiohttp.ClientError) as exc:
+            raise RuntimeError(f"edge-tts: {type(exc).__name__}: {exc}") from exc
+        if not mp3:
+            raise RuntimeError("edge-tts sent no audio")
+        await _mp3_to_wav(bytes(mp3), out)
+
+
+async def _mp3_to_wav(mp3: bytes, out: Path) -> None:
+    args = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-f", "mp3",
+            "-i", "pipe:0", "-ac", "1", "-f", "wav", "-y", str(out)]  # fmt: skip
+    proc = await asyncio.create_subprocess_exec(
+        *args, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate(mp3)
+    if proc.returncode != 0:
+        raise RuntimeError(f"ffmpeg could not decode edge-tts audio: {err.decode()[-200:]}")
+
+
+@hookimpl
+def register_voices() -> list[Voice]:
+    return [EdgeVoice()]

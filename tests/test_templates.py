@@ -1,0 +1,153 @@
+"""Notice words: every language, dates in its own form, days left from `now`, values as data."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from jinja2.exceptions import SecurityError
+
+from conftest import FRIDAY_MORNING, sample_facts, voice_config
+from notifyd import segments, templates
+from notifyd.config import LANGUAGES
+from notifyd.errors import ConfigError
+from notifyd.render import Renderer
+from notifyd.sanitise import ELLIPSIS, MAX_LENGTH, clean
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")
+    "id": "18 Desember 2026", "en": "December 18, 2026", "zh": "2026年12月18日",
+    "ja": "2026年12月18日", "ko": "2026년 12월 18일", "ar": "18 ديسمبر 2026",
+    "ru": "18 декабря 2026\u202fг.", "fr": "18 décembre 2026", "de": "18. Dezember 2026",
+    "hi": "18 दिसंबर 2026", "ms": "18 Disember 2026",
+}  # fmt: skip
+GENUINE_MARK = {  # a word of each language's "how to know it is genuine" line
+    "id": "calo", "en": "broker", "zh": "中介", "ja": "仲介", "ko": "브로커", "ar": "سمسار",
+    "ru": "посредники", "fr": "intermédiaire", "de": "Vermittler", "hi": "दलाल",
+    "ms": "orang tengah",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    return Renderer(voice_config(tmp_path_factory.mktemp("t")), {})
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_language_says_who_what_when_and_how_to_reach_the_office(
+    renderer: Renderer, lang: str
+) -> None:
+    text, vals, used = renderer.words(sample_facts(lang), FRIDAY_MORNING)
+    assert used == lang
+    for part in ("John Smith", "2C11AB0001-26", "KITAS", EXPIRY_WORDS[lang], "14"):
+        assert part in text
+    assert "+62 342 000000" in text and "Kantor Imigrasi Blitar" in text
+    assert "imigrasi.go.id" in text and GENUINE_MARK[lang] in text
+    assert vals["days_left"] == 14
+    assert "{" not in text and "}" not in text  # no template syntax left over
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("days", [1, 0, -3])
+def test_tomorrow_today_and_overdue_are_said_differently(
+    renderer: Renderer, lang: str, days: int
+) -> None:
+    now = FRIDAY_MORNING + timedelta(days=14 - days)
+    text, vals, _ = renderer.words(sample_facts(lang), now)
+    other, _, _ = renderer.words(sample_facts(lang), FRIDAY_MORNING)
+    assert vals["days_left"] == days and text != other
+
+
+def test_days_left_count_in_the_office_time_zone() -> None:
+    expiry = sample_facts().expiry_date
+    late_evening_utc = datetime(2026, 12, 4, 18, 0, tzinfo=UTC)  # already 5 Dec in Blitar (WIB)
+    from zoneinfo import ZoneInfo
+
+    assert templates.days_left(expiry, late_evening_utc, ZoneInfo("Asia/Jakarta")) == 13
+    assert templates.days_left(expiry, late_evening_utc, ZoneInfo("UTC")) == 14
+
+
+def test_a_name_that_looks_like_template_code_stays_words(renderer: Renderer) -> None:
+    text, _, _ = renderer.words(sample_facts("en", full_name="{{ 7*7 }} {% raw %}"), FRIDAY_MORNING)
+    assert "{{ 7*7 }} {% raw %}" in text and "49" not in text
+
+
+def test_a_template_file_cannot_reach_python_internals(tmp_path: Path) -> None:
+    path = tmp_path / "en.toml"
+    path.write_text('notice = "{{ name.__class__.__mro__[1].__subclasses__() }}"\ngenuine = "x"\n')
+    tpl = templates.load(path, "en")
+    with pytest.raises(SecurityError):
+        templates.render(tpl, {"name": "x"})
+
+
+def test_a_missing_template_is_a_config_error_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "tpl").mkdir()
+    cfg = voice_config(tmp_path, templates_dir=str(tmp_path / "tpl"))
+    with pytest.raises(ConfigError, match=r"voices.templates_dir \(id.toml\).*translate"):
+        templates.load_all(cfg)
+
+
+def test_a_broken_template_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "en.toml"
+    path.write_text('notice = "{% if %}"\ngenuine = "x"\n')
+    with pytest.raises(ConfigError, match="en.toml"):
+        templates.load(path, "en")
+
+
+def test_languages_waiting_for_review_are_listed_in_the_docs(renderer: Renderer) -> None:
+    doc = (ROOT / "docs" / "languages.md").read_text(encoding="utf-8")
+    waiting = doc.split("## Waiting for review", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `(\w+)` \|", waiting, re.M))
+    unreviewed = {lang for lang, tpl in renderer.templates.items() if not tpl.reviewed}
+    assert unreviewed and listed == unreviewed
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "number"),
+    [
+        ("a" * 160, "GSM-7", 1),
+        ("a" * 161, "GSM-7", 2),
+        ("a" * 306, "GSM-7", 2),
+        ("a" * 307, "GSM-7", 3),
+        ("€" * 80, "GSM-7", 1),  # an extension character takes two septets
+        ("€" * 81, "GSM-7", 2),
+        ("é" * 160, "GSM-7", 1),
+        ("ç" + "a" * 69, "UCS-2", 1),  # ç is not in the GSM alphabet (Ç is)
+        ("ç" + "a" * 70, "UCS-2", 2),
+        ("你" * 134, "UCS-2", 2),
+        ("你" * 135, "UCS-2", 3),
+        ("😀" * 35, "UCS-2", 1),  # an emoji is two UTF-16 units
+    ],
+)
+def test_sms_segments(text: str, encoding: str, number: int) -> None:
+    got = segments.count(text)
+    assert (got.encoding, got.number) == (encoding, number)
+
+
+def test_indonesian_sms_stays_in_the_gsm_alphabet(renderer: Renderer) -> None:
+    text, _, _ = renderer.words(sample_facts("id"), FRIDAY_MORNING)
+    assert segments.count(text).encoding == "GSM-7"
+
+
+# --- untrusted values -------------------------------------------------------------------------
+
+
+def test_bidi_overrides_and_controls_are_removed() -> None:
+    assert clean("Ali\u202ecod.exe\u202c") == "Alicod.exe"
+    assert clean("A\u200fB\u2066C\u2069\x00\x1b[31mD\r\nE") == "ABC[31mD E"
+
+
+def test_emoji_are_removed_letters_of_every_script_stay() -> None:
+    assert clean("Budi 😀👍🏽 Santoso ❤️") == "Budi Santoso"
+    for name in ("张伟", "山田 太郎", "김민수", "محمد", "Иван", "Chloé", "राहुल", "Nguyễn"):
+        assert clean(name) == name
+
+
+def test_very_long_values_are_shortened_at_a_word() -> None:
+    name = " ".join(["Alexandra"] * 60)  # about 600 characters
+    short = clean(name)
+    assert len(short) <= MAX_LENGTH and short.endswith(ELLIPSIS)
+    assert short.removesuffix(ELLIPSIS).split() == ["Alexandra"] * len(short.split())
+    assert clean("X" * 500).endswith(ELLIPSIS) and len(clean("X" * 500)) == MAX_LENGTH
