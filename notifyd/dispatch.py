@@ -159,7 +159,10 @@ class Dispatcher:
             rendered = await self._render_all(sends, now, outcomes)
             starts = [(it.facts.notification_id, name, rendered[it.facts.notification_id].engine)
                       for it, _, name in sends if it.facts.notification_id in rendered]  # fmt: skip
-            attempts = await asyncio.to_thread(ds.start_attempts, self.engine, owner, starts, now)
+            lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
+            attempts = await asyncio.to_thread(
+                ds.start_attempts, self.engine, owner, starts, now, lease
+            )
             jobs = [
                 (it, pos, name) for it, pos, name in sends if it.facts.notification_id in attempts
             ]

@@ -171,11 +171,14 @@ def start_attempts(
     owner: str,
     starts: Sequence[tuple[int, str, str | None]],
     now: datetime,
+    lease_until: datetime | None = None,
 ) -> dict[int, int]:
     """Write a pending attempt for each (notification id, channel, engine) still held by
-    `owner`, before the provider is called; returns notification id → attempt id."""
+    `owner`, before the provider is called, and renew their lease to `lease_until` (a batch
+    slowed by rate limits keeps what it holds); returns notification id → attempt id."""
     n, a = s.notifications, s.attempts
     out: dict[int, int] = {}
+    renew = {} if lease_until is None else {"lease_until": lease_until}
     with engine.begin() as conn:
         for part in chunks(list(starts)):
             wanted = {nid: (channel, eng) for nid, channel, eng in part}
@@ -205,7 +208,7 @@ def start_attempts(
             conn.execute(
                 update(n)
                 .where(n.c.id.in_([r["notification_id"] for r in rows]))
-                .values(attempt_count=n.c.attempt_count + 1, updated_at=now)
+                .values(attempt_count=n.c.attempt_count + 1, updated_at=now, **renew)
             )
     return out
 

@@ -340,3 +340,19 @@ def test_two_dispatchers_on_one_postgresql_database_never_send_a_notice_twice(
     assert len(ids) == len(set(ids)) == 300
     assert sum(taken) == 300 and min(taken) > 0  # both worked
     assert {r["status"] for r in due_notices(engine).values()} == {"sent"}
+
+
+def test_starting_an_attempt_renews_the_lease_only_for_the_owner(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig
+) -> None:
+    setup(tmp_path, engine, make_config, rows=1)
+    (held,) = dispatchstore.claim(engine, "me:1", NOW, NOW + timedelta(seconds=30), 10)
+    nid = held.facts.notification_id
+    later = NOW + timedelta(minutes=10)
+    assert dispatchstore.start_attempts(engine, "other:1", [(nid, "sms", None)], NOW, later) == {}
+    assert due_notices(engine)[nid]["lease_until"] == NOW + timedelta(seconds=30)
+    started = dispatchstore.start_attempts(engine, "me:1", [(nid, "sms", None)], NOW, later)
+    assert list(started) == [nid]
+    row = due_notices(engine)[nid]
+    assert (row["lease_until"], row["attempt_count"]) == (later, 1)
+    assert attempts(engine, nid) == [("sms", "pending")]
