@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifyd import cli_voice, output, plugins, store
+from notifyd import cli_daemon, cli_voice, output, plugins, store
 from notifyd import config as config_mod
 from notifyd.clock import Office
 from notifyd.config import Config
@@ -96,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", type=int, help="the sync run (default: the latest)")
     with_format(sp)
     cli_voice.add_commands(command, with_format)
+    cli_daemon.add_commands(command, with_format)
     return p
 
 

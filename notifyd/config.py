@@ -97,6 +97,32 @@ class ChannelConfig:
     plugin: str = ""
     kind: str = "other"
     options: dict[str, Any] = field(default_factory=dict)
+    rate_per_second: float = 0.0  # token bucket refill; 0 means no limit
+    burst: int = 1  # token bucket size
+    concurrency: int = 4  # sends in flight at once on this channel
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """The dispatcher's clock, batches, leases and retry policy (see notifyd.dispatch)."""
+
+    tick_seconds: float = 5.0
+    batch_size: int = 200
+    lease_seconds: float = 300.0
+    send_timeout: float = 30.0
+    concurrency: int = 32
+    max_attempts: int = 5  # per channel, then the next channel
+    backoff_base: float = 30.0
+    backoff_cap: float = 3600.0
+    jitter: bool = True  # full jitter; false only to make retry times predictable in tests
+    paused_recheck_seconds: float = 60.0
+    shutdown_grace: float = 20.0
+
+
+@dataclass(frozen=True)
+class PilotConfig:
+    enabled: bool = False
+    allowlist: list[str] = field(default_factory=list)  # E.164 numbers
 
 
 #: edge-tts voices per language (Microsoft's names); any of them can be chosen in config.
@@ -141,6 +167,8 @@ class Config:
     channel_order: list[str] = field(default_factory=list)
     disabled_plugins: list[str] = field(default_factory=list)
     voices: VoicesConfig = field(default_factory=VoicesConfig)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    pilot: PilotConfig = field(default_factory=PilotConfig)
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 
@@ -371,10 +399,46 @@ def _check(cfg: Config) -> None:
                 f"channel_order[{i}]", f"{name!r} is not a configured channel",
                 f"add [channels.{name}] or use one of: {', '.join(cfg.channels) or '(none yet)'}",
             )  # fmt: skip
+    _check_dispatch(cfg)
     if cfg.database.password and not is_secret_ref(cfg.database.password):
         raise ConfigError("database.password", "is written in clear", SECRET_FIX)
     if cfg.database.url and not is_secret_ref(cfg.database.url):
         _plain_url(cfg.database.url, "database.url")
+
+
+def _check_dispatch(cfg: Config) -> None:
+    d = cfg.dispatch
+    positive = ("tick_seconds", "lease_seconds", "send_timeout", "backoff_base", "backoff_cap")
+    for key in positive:
+        if getattr(d, key) <= 0:
+            raise ConfigError(f"dispatch.{key}", "must be more than 0", "give a number of seconds")
+    for key in ("batch_size", "concurrency", "max_attempts"):
+        if getattr(d, key) < 1:
+            raise ConfigError(f"dispatch.{key}", "must be at least 1", "e.g. the default")
+    if d.paused_recheck_seconds <= 0 or d.shutdown_grace < 0:
+        raise ConfigError(
+            "dispatch.paused_recheck_seconds" if d.paused_recheck_seconds <= 0
+            else "dispatch.shutdown_grace", "is out of range", "give a positive number of seconds",
+        )  # fmt: skip
+    if d.backoff_cap < d.backoff_base:
+        raise ConfigError("dispatch.backoff_cap", "is below backoff_base", "raise it")
+    if d.lease_seconds < 2 * d.send_timeout:
+        raise ConfigError(
+            "dispatch.lease_seconds", f"{d.lease_seconds} s is under twice send_timeout",
+            "make the lease at least twice dispatch.send_timeout, so a live send keeps its lease",
+        )  # fmt: skip
+    for name, ch in cfg.channels.items():
+        if ch.rate_per_second < 0:
+            raise ConfigError(f"channels.{name}.rate_per_second", "is negative", "0 means no limit")
+        if ch.burst < 1 or ch.concurrency < 1:
+            key = "burst" if ch.burst < 1 else "concurrency"
+            raise ConfigError(f"channels.{name}.{key}", "must be at least 1", "e.g. 1")
+    for i, number in enumerate(cfg.pilot.allowlist):
+        if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+            raise ConfigError(
+                f"pilot.allowlist[{i}]", f"{number!r} is not an E.164 number",
+                'write it as "+6281234567890"',
+            )  # fmt: skip
 
 
 def _plain_url(value: str, key: str) -> Any:

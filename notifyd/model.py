@@ -138,6 +138,22 @@ class Rendered:
     engine: str | None = None  # which TTS engine and voice made it, for the delivery log
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A notice a dispatcher holds under its lease, with what sending it needs."""
+
+    facts: NoticeFacts
+    due_at: datetime
+    deadline: datetime
+    phone: str | None
+    whatsapp: str | None
+    channels: tuple[str, ...]  # the person's own order; () means the config's channel_order
+    channel_pos: int
+    attempt_count: int
+    opted_out: frozenset[str]  # active opt-outs: channel names, "*" for all
+    tries: dict[str, int] = field(default_factory=dict)  # attempts so far, per channel
+
+
 @dataclass(slots=True)
 class SyncReport:
     """What one sync run did, for the CLI and the sync_runs table; counted as it goes."""

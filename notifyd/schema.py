@@ -193,6 +193,18 @@ class OptOut(Base):
     lifted_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
+class Control(Base):
+    """An operator's pause or resume, of all sending ("*") or one channel; appended, never
+    rewritten, so the log says who did what and when. The latest row per scope rules."""
+
+    __tablename__ = "controls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), index=True)  # "*" or a channel name
+    action: Mapped[str] = mapped_column(String(16))  # pause, resume
+    by: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 metadata = Base.metadata
 people = cast(Table, Person.__table__)
 permits = cast(Table, Permit.__table__)
@@ -201,6 +213,7 @@ attempts = cast(Table, Attempt.__table__)
 sync_runs = cast(Table, SyncRun.__table__)
 rejected_rows = cast(Table, RejectedRow.__table__)
 opt_outs = cast(Table, OptOut.__table__)
+controls = cast(Table, Control.__table__)
 
 
 def compare_type(

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's run command: set up, then run notifyd on the embedded defaults (SQLite in ./state,
-# the spool channel) against a sample registry dated from today, with an all-day window.
+# the spool channel) against a sample registry dated from today, with an all-day window. The
+# daemon runs in the foreground and sends the notices due today within seconds (they appear in
+# state/spool/); Ctrl-C stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -12,3 +14,6 @@ echo
 echo
 echo "Notices due in the next 15 days:"
 .venv/bin/notifyd upcoming --days 15
+echo
+echo "Starting the daemon (Ctrl-C to stop). Notices due today go to state/spool/ within seconds."
+exec .venv/bin/notifyd run

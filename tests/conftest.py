@@ -219,3 +219,61 @@ def real_voices() -> dict[str, Any]:
     from notifyd import plugins
 
     return plugins.voices(plugins.make_manager())
+# --- dispatch and daemon ----------------------------------------------------------------------
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def tiny_audio(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """tiny_audio(fmt) → a real, short voice-note file in that format (ffmpeg's sine source),
+    made once a session: what a renderer with its audio cached hands the dispatcher."""
+    import subprocess
+
+    folder = tmp_path_factory.mktemp("audio")
+    made: dict[str, Path] = {}
+    codecs = {"ogg": ["-c:a", "libopus", "-b:a", "24k"], "mp3": ["-c:a", "libmp3lame"],
+              "wav": ["-ar", "8000", "-c:a", "pcm_s16le"]}  # fmt: skip
+
+    def make(fmt: str) -> Path:
+        if fmt not in made:
+            out = folder / f"note.{fmt}"
+            subprocess.run(
+                ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=440:d=0.3",
+                 "-ac", "1", *codecs[fmt], "-y", str(out)],
+                check=True,
+            )  # fmt: skip
+            made[fmt] = out
+        return made[fmt]
+
+    return make
+
+
+@pytest.fixture
+def fake_render(tiny_audio: Callable[[str], Path]) -> Any:
+    """A stand-in for notifyd.render.Renderer.render until the renderer lands: the words hold
+    the facts, the audio is a real tiny file in the format asked for."""
+    from notifyd.model import NoticeFacts, Rendered
+
+    async def render(facts: NoticeFacts, now: datetime, audio_format: str | None) -> Rendered:
+        days = (facts.expiry_date - now.date()).days
+        text = f"{facts.full_name}: permit {facts.permit_number} expires in {days} days."
+        fields = {"name": facts.full_name, "permit": facts.permit_number, "days_left": str(days)}
+        audio = tiny_audio(audio_format) if audio_format else None
+        return Rendered(text, fields, facts.language, audio, "test-tone" if audio else None)
+
+    return render
+
+
+@pytest.fixture(scope="session")
+def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A PYTHONPATH on which a subprocess finds tests/testplugins through the real `notifyd`
+    entry-point group: a *.dist-info folder whose entry_points.txt names the module."""
+    folder = tmp_path_factory.mktemp("site")
+    info = folder / "notifyd_testplugins-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: notifyd-testplugins\nVersion: 0.1\n"
+    )
+    (info / "entry_points.txt").write_text("[notifyd]\nrecording = testplugins.channels\n")
+    return os.pathsep.join([str(folder), str(TESTS)])

@@ -30,7 +30,10 @@ def test_a_notice_is_written_as_text_audio_and_a_json_record(tmp_path: Path) -> 
     assert (folder / "7-sms.txt").read_text(encoding="utf-8") == message.text
     assert (folder / "7-sms.ogg").read_bytes() == b"OggS fake audio"
     record = json.loads((folder / "7-sms.json").read_text(encoding="utf-8"))
-    assert record == {"to": "+6281234567890", "language": "id", "channel": "sms"}
+    assert record == {
+        "to": "+6281234567890", "language": "id", "channel": "sms", "notification_id": 7,
+        "attempt_id": 0, "audio": "7-sms.ogg", "text": "7-sms.txt",
+    }  # fmt: skip
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # personal data: the owner's only
     assert {stat.S_IMODE(f.stat().st_mode) for f in folder.iterdir()} == {0o600}
     assert sorted(f.name for f in folder.iterdir()) == ["7-sms.json", "7-sms.ogg", "7-sms.txt"]

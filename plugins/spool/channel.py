@@ -24,12 +24,16 @@ class SpoolChannel:
     async def send(self, message: Message) -> str:
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         stem = f"{message.notification_id}-{self.name}"
+        audio = None
         if message.audio is not None:
-            _write_private(
-                self.folder / f"{stem}{message.audio.suffix}", message.audio.read_bytes()
-            )
+            audio = f"{stem}{message.audio.suffix}"
+            _write_private(self.folder / audio, message.audio.read_bytes())
         _write_private(self.folder / f"{stem}.txt", message.text.encode())
-        record = {"to": message.to, "language": message.language, "channel": self.name}
+        record = {
+            "to": message.to, "language": message.language, "channel": self.name,
+            "notification_id": message.notification_id, "attempt_id": message.attempt_id,
+            "audio": audio, "text": f"{stem}.txt",
+        }  # fmt: skip
         _write_private(
             self.folder / f"{stem}.json", json.dumps(record, ensure_ascii=False).encode()
         )

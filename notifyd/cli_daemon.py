@@ -1,0 +1,80 @@
+"""Commands of the daemon and its operator controls: run, pause, resume."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from notifyd import dispatchstore
+from notifyd.errors import ConfigError
+
+
+def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) -> None:
+    sp = command("run", cmd_run, "run the daemon: sync on schedule, send due notices")
+    sp.add_argument(
+        "--sync", action="store_true", help="read the registry once at start, before the schedule"
+    )
+    for name, func, doc in (
+        ("pause", cmd_pause, "stop sending (all channels, or one) until `notifyd resume`"),
+        ("resume", cmd_resume, "send again after `notifyd pause`"),
+    ):
+        sp = command(name, func, doc)
+        sp.add_argument("--channel", help="only this channel (default: all sending)")
+        sp.add_argument("--by", default=None, help="who does this (default: your user name)")
+    with_format(command("paused", cmd_paused, "what is paused, by whom and since when"))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from notifyd import cli, daemon
+
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, force=True,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )  # fmt: skip
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    start = getattr(args, "sub_now", None) or args.now
+    path = getattr(args, "sub_config", None) or args.config
+    cli._config(args)  # a config error is reported before anything starts
+    return daemon.run(path, start, args.sync)
+
+
+def _control(args: argparse.Namespace, action: str) -> int:
+    from notifyd import cli
+
+    cfg = cli._config(args)
+    if args.channel and args.channel not in cfg.channels:
+        raise ConfigError(
+            "--channel", f"{args.channel!r} is not a configured channel",
+            f"use one of: {', '.join(cfg.channels)}",
+        )  # fmt: skip
+    by = args.by or getpass.getuser()
+    scope = args.channel or "*"
+    dispatchstore.set_control(cli._engine(cfg), scope, action, by, cli._now(args))
+    what = f"channel {args.channel}" if args.channel else "all sending"
+    cli._emit(f"{what}: {action}d by {by}\n")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    return _control(args, "pause")
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    return _control(args, "resume")
+
+
+def cmd_paused(args: argparse.Namespace) -> int:
+    from notifyd import cli, output
+
+    engine = cli._engine(cli._config(args))
+    rows = [
+        {"scope": "all sending" if scope == "*" else scope, "by": v["by"], "since": v["at"]}
+        for scope, v in sorted(dispatchstore.paused(engine).items())
+    ]
+    cli._emit(output.render(rows, args.format))
+    return 0

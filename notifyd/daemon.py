@@ -1,0 +1,188 @@
+"""`notifyd run`: the asyncio daemon. APScheduler is its clock, never its queue.
+
+Three recurring jobs, each `max_instances=1` and coalesced: the dispatch tick, the registry
+sync (cron `registry.schedule`, run in a worker thread so the loop stays responsive) and the
+systemd watchdog. Notifications are rows in our tables, never one job each.
+
+Signals: SIGTERM (and SIGINT) stop claiming, give in-flight sends `dispatch.shutdown_grace`
+seconds, cancel the rest (recorded unknown), release the leases of what was not sent, exit 0.
+SIGHUP reloads the config, channels and renderer, keeping the old ones if the new do not load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pluggy
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from notifyd import config as config_mod
+from notifyd import plugins, store
+from notifyd.config import Config
+from notifyd.dispatch import Dispatcher, Render, build_channels, monotonic_clock
+from notifyd.errors import NotifydError
+from notifyd.model import NoticeFacts, Rendered
+from notifyd.sdnotify import notify, watchdog_interval
+
+log = logging.getLogger(__name__)
+MakeRender = Callable[[Config, pluggy.PluginManager], Render]
+JOB = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+
+
+def make_render(cfg: Config, pm: pluggy.PluginManager) -> Render:
+    """The renderer for this config: notifyd.render.Renderer once it is installed."""
+    try:
+        from notifyd.render import Renderer  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        return text_only
+    return Renderer(cfg, plugins.voices(pm)).render  # type: ignore[no-any-return, unused-ignore]
+
+
+async def text_only(facts: NoticeFacts, now: datetime, audio_format: str | None) -> Rendered:
+    """Words without a voice note: what is sent while no renderer is installed."""
+    days = (facts.expiry_date - now.date()).days
+    text = (
+        f"Dear {facts.full_name}, your stay permit {facts.permit_number} expires on "
+        f"{facts.expiry_date.isoformat()} ({days} days). Please renew it at the immigration "
+        "office before it expires."
+    )
+    fields = {"name": facts.full_name, "permit": facts.permit_number,
+              "expiry": facts.expiry_date.isoformat(), "days_left": str(days)}  # fmt: skip
+    return Rendered(text, fields, "en")
+
+
+class Daemon:
+    def __init__(
+        self,
+        config_path: str | None,
+        start: datetime | None = None,
+        render_factory: MakeRender = make_render,
+        sync_at_start: bool = False,
+    ) -> None:
+        self.config_path = config_path
+        self.clock = monotonic_clock(start)
+        self.render_factory = render_factory
+        self.sync_at_start = sync_at_start
+        self.cfg = config_mod.load(config_path)
+        self.pm = plugins.make_manager(self.cfg.disabled_plugins)
+        self._stop = asyncio.Event()
+        self._pending: tuple[Config, Any, Render] | None = None
+        self._tick_task: asyncio.Task[None] | None = None
+        self._sent_status = ""
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._stop.set)
+        loop.add_signal_handler(signal.SIGINT, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload)
+        notify("STATUS=migrating the database")
+        url = config_mod.database_url(self.cfg)
+        self.engine = await asyncio.to_thread(store.open_store, url)
+        channels = build_channels(self.cfg, self.pm)
+        render = self.render_factory(self.cfg, self.pm)
+        self.dispatcher = Dispatcher(self.cfg, self.engine, channels, render, self.pm, self.clock)
+        self.scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
+        self._schedule(first=True)
+        self.scheduler.start()
+        notify("READY=1", "STATUS=running: waiting for due notices")
+        log.info("notifyd running", extra={"instance": self.dispatcher.instance})
+        await self._stop.wait()
+        return await self._shutdown()
+
+    def _schedule(self, first: bool = False) -> None:
+        cfg, s = self.cfg, self.scheduler
+        tick = IntervalTrigger(seconds=cfg.dispatch.tick_seconds, timezone=UTC)
+        tz = next(iter(cfg.offices.values())).timezone
+        cron = CronTrigger.from_crontab(cfg.registry.schedule, timezone=tz)
+        if not first:
+            s.reschedule_job("dispatch", trigger=tick)
+            s.reschedule_job("sync", trigger=cron)
+            return
+        s.add_job(self._tick, tick, id="dispatch", next_run_time=datetime.now(UTC), **JOB)
+        sync_start = {"next_run_time": datetime.now(UTC)} if self.sync_at_start else {}
+        s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
+        if (every := watchdog_interval()) is not None:
+            s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
+
+    async def _tick(self) -> None:
+        self._tick_task = asyncio.current_task()
+        try:
+            if self._pending is not None:
+                self.cfg, channels, render = self._pending
+                self._pending = None
+                self.dispatcher.configure(self.cfg, channels, render)
+                self._schedule()
+            before = self.dispatcher.sent
+            taken = await self.dispatcher.tick()
+            if taken or self.dispatcher.sent != before:
+                log.info("dispatch tick", extra={"taken": taken, "sent": self.dispatcher.sent})
+            status = f"STATUS=running: {self.dispatcher.sent} notices sent since start"
+            if status != self._sent_status:
+                self._sent_status = status
+                notify(status)
+        except Exception:  # a database outage must not end the daemon: next tick tries again
+            log.exception("dispatch tick failed")
+            notify("STATUS=dispatch failing, see the log")
+        finally:
+            self._tick_task = None
+
+    async def _sync(self) -> None:
+        from notifyd.sync import run_sync
+
+        notify("STATUS=syncing the registry")
+        loop = asyncio.get_running_loop()
+        try:
+            report = await loop.run_in_executor(
+                None, lambda: run_sync(self.cfg, self.engine, self.pm, self.clock())
+            )
+            log.info("sync done", extra={"run": report.run_id, "planned": report.planned})
+        except Exception:
+            log.exception("sync failed")
+        notify(self._sent_status or "STATUS=running")
+
+    async def _watchdog(self) -> None:
+        notify("WATCHDOG=1")
+
+    def _reload(self) -> None:
+        """SIGHUP: validate everything first; apply at the next tick, between batches."""
+        try:
+            cfg = config_mod.load(self.config_path)
+            channels = build_channels(cfg, self.pm)
+            render = self.render_factory(cfg, self.pm)
+        except NotifydError as exc:
+            log.error("reload failed; keeping the running config", extra={"error": str(exc)})
+            notify(f"STATUS=reload failed, old config kept: {exc}"[:200])
+            return
+        self._pending = (cfg, channels, render)
+        log.info("config reloaded", extra={"path": cfg.source_path})
+        notify("STATUS=config reloaded")
+
+    async def _shutdown(self) -> int:
+        notify("STOPPING=1", "STATUS=stopping: finishing in-flight sends")
+        self.scheduler.pause()  # no new ticks; the executor would cancel a running one
+        self.dispatcher.stopping = True
+        task = self._tick_task
+        if task is not None and not task.done():
+            grace = self.cfg.dispatch.shutdown_grace
+            done, _ = await asyncio.wait({task}, timeout=grace)
+            if not done:
+                log.warning("grace time over; cancelling sends in flight")
+                self.dispatcher.abort()
+                await asyncio.wait({task})
+        self.scheduler.shutdown(wait=False)
+        released = await self.dispatcher.release()
+        log.info("notifyd stopped", extra={"released": released})
+        await asyncio.to_thread(self.engine.dispose)
+        return 0
+
+
+def run(config_path: str | None, start: datetime | None, sync_at_start: bool) -> int:
+    daemon = Daemon(config_path, start, sync_at_start=sync_at_start)
+    return asyncio.run(daemon.run())

@@ -1,0 +1,329 @@
+"""Claim → render → send → record, one batch at a time.
+
+A batch is worked in rounds: decide each notice's channel, render, write the pending attempts
+(one transaction, before any provider call), send concurrently within the channels' limits,
+record the outcomes (one transaction). A permanent failure, or a channel out of tries, moves
+the notice to its next channel in the next round, still under the same lease.
+
+Unknown outcomes (OutcomeUnknown, or our own timeout once the call started) are recorded as
+attempt outcome "unknown" and the notice as `sent` with reason "unconfirmed": the request left,
+and sending again blindly would double it. Receipts confirm or fail it later (a late `failed`
+moves it to its next channel). A crash is different: there the request may never have left,
+so a notice whose lease expired is sent again (at-least-once; its pending attempt is marked
+unknown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import pluggy
+from sqlalchemy import Engine
+
+from notifyd import dispatchstore as ds
+from notifyd import events, retry
+from notifyd.clock import Office
+from notifyd.config import Config
+from notifyd.dispatchstore import Outcome
+from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.hookspecs import Channel, Message
+from notifyd.model import Claimed, NoticeFacts, Rendered, Status
+from notifyd.plugins import channel_plugins, emit
+from notifyd.ratelimit import Limit
+
+log = logging.getLogger(__name__)
+Render = Callable[[NoticeFacts, datetime, "str | None"], Awaitable[Rendered]]
+Clock = Callable[[], datetime]
+
+
+def build_channels(cfg: Config, pm: pluggy.PluginManager) -> dict[str, Channel]:
+    """Every configured channel instance, made by its plugin (ConfigError for a bad one)."""
+    plugins = channel_plugins(pm)
+    out = {}
+    for name, ch in cfg.channels.items():
+        if ch.plugin not in plugins:
+            from notifyd.errors import ConfigError
+
+            raise ConfigError(
+                f"channels.{name}.plugin", f"no channel plugin called {ch.plugin!r}",
+                f"use one of: {', '.join(sorted(plugins))}, or install the plugin",
+            )  # fmt: skip
+        out[name] = plugins[ch.plugin].create(name, ch.options, cfg)
+    return out
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: str  # sent, unknown, transient, permanent, aborted (the call never started)
+    provider_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        cfg: Config,
+        engine: Engine,
+        channels: Mapping[str, Channel],
+        render: Render,
+        pm: pluggy.PluginManager | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.engine, self.render, self.pm = engine, render, pm
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.rng = rng or random.Random()
+        self.instance = uuid.uuid4().hex[:16]
+        self._claims = itertools.count(1)
+        self.stopping = False  # no new claims, no new rounds
+        self.aborting = False  # sends not yet started are given up
+        self._inflight: set[asyncio.Task[Result]] = set()
+        self.sent = 0
+        self.configure(cfg, channels, render)
+
+    def configure(self, cfg: Config, channels: Mapping[str, Channel], render: Render) -> None:
+        """Take a (re)loaded config; used between ticks on SIGHUP."""
+        self.cfg, self.channels, self.render = cfg, dict(channels), render
+        d = cfg.dispatch
+        self.policy = retry.Policy(d.max_attempts, d.backoff_base, d.backoff_cap, d.jitter)
+        self.offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
+        self.limits = {
+            name: Limit(ch.rate_per_second, ch.burst, ch.concurrency)
+            for name, ch in cfg.channels.items()
+        }
+        self.slots = asyncio.Semaphore(d.concurrency)
+        allow = frozenset(cfg.pilot.allowlist)
+        self.allowlist: frozenset[str] | None = allow if cfg.pilot.enabled else None
+
+    async def tick(self) -> int:
+        """Claim and work batches until nothing is due; returns how many notices were taken."""
+        if self.stopping:
+            return 0
+        paused = await asyncio.to_thread(ds.paused, self.engine)
+        if "*" in paused:
+            return 0
+        now = self.clock()
+        for nid in await asyncio.to_thread(ds.supersede_overdue, self.engine, now):
+            self._emit(events.NoticeCancelled(now, nid, Status.SUPERSEDED, "deadline_passed"))
+        taken = 0
+        while not self.stopping:
+            owner = f"{self.instance}:{next(self._claims)}"
+            lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
+            size = self.cfg.dispatch.batch_size
+            items = await asyncio.to_thread(ds.claim, self.engine, owner, now, lease, size)
+            if not items:
+                break
+            await self._work(owner, items, set(paused))
+            taken += len(items)
+            if len(items) < size:
+                break
+            now = self.clock()
+            paused = await asyncio.to_thread(ds.paused, self.engine)
+        return taken
+
+    async def release(self) -> int:
+        """Give back this instance's leases (at shutdown)."""
+        return await asyncio.to_thread(ds.release, self.engine, self.instance + ":", self.clock())
+
+    def abort(self) -> None:
+        """Stop now: sends not yet begun are given up, those in flight are cancelled (and
+        recorded unknown)."""
+        self.stopping = self.aborting = True
+        for task in list(self._inflight):
+            task.cancel()
+
+    # --- one batch ------------------------------------------------------------------------
+
+    async def _work(self, owner: str, items: list[Claimed], paused: set[str]) -> None:
+        last_error: dict[int, str] = {}
+        while items:
+            now = self.clock()
+            outcomes: list[Outcome] = []
+            sends: list[tuple[Claimed, int, str]] = []
+            for it in items:
+                decided = self._decide(it, now, paused, last_error.get(it.facts.notification_id))
+                if isinstance(decided, Outcome):
+                    outcomes.append(decided)
+                else:
+                    sends.append((it, *decided))
+            rendered = await self._render_all(sends, now, outcomes)
+            starts = [(it.facts.notification_id, name, rendered[it.facts.notification_id].engine)
+                      for it, _, name in sends if it.facts.notification_id in rendered]  # fmt: skip
+            lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
+            attempts = await asyncio.to_thread(
+                ds.start_attempts, self.engine, owner, starts, now, lease
+            )
+            jobs = [
+                (it, pos, name) for it, pos, name in sends if it.facts.notification_id in attempts
+            ]
+            tasks = [asyncio.ensure_future(self._send(it, name, rendered[it.facts.notification_id],
+                                                      attempts[it.facts.notification_id]))
+                     for it, _, name in jobs]  # fmt: skip
+            self._inflight.update(tasks)
+            try:
+                results = await asyncio.gather(*tasks)
+            finally:
+                self._inflight.difference_update(tasks)
+            now = self.clock()
+            again: list[Claimed] = []
+            for (it, pos, name), res in zip(jobs, results, strict=True):
+                nid = it.facts.notification_id
+                out, moved = self._settle(it, pos, name, res, attempts[nid], now)
+                outcomes.append(out)
+                if moved is not None:
+                    again.append(moved)
+                    last_error[nid] = res.error or res.outcome
+            kept = await asyncio.to_thread(ds.finish, self.engine, owner, outcomes, now)
+            for out in outcomes:
+                if out.notification_id in kept:
+                    self._announce(out, now)
+            items = [it for it in again if it.facts.notification_id in kept]
+
+    def _decide(
+        self, it: Claimed, now: datetime, paused: set[str], last_error: str | None
+    ) -> Outcome | tuple[int, str]:
+        """What to do with a claimed notice now: an outcome, or (position, channel) to send."""
+        nid = it.facts.notification_id
+        back = Status.SCHEDULED.value if it.attempt_count == 0 else Status.RETRYING.value
+        if now >= it.deadline:
+            return Outcome(nid, Status.SUPERSEDED.value, reason="deadline_passed")
+        if self.aborting:
+            return Outcome(nid, back)
+        office = self.offices.get(it.facts.office)
+        if office is not None and not office.in_window(now):
+            opening = office.next_opening(now)
+            if opening >= it.deadline:
+                return Outcome(nid, Status.SUPERSEDED.value, reason="deadline_passed")
+            return Outcome(nid, back, due_at=opening)
+        order = it.channels or tuple(self.cfg.channel_order or self.cfg.channels)
+        usable = {name: self._skip(name, it) for name in order if name in self.channels}
+        choice = retry.choose_channel(order, it.channel_pos, usable)
+        if choice.pos is None:
+            skipped = {why for why in usable.values() if why}
+            if last_error is None and it.attempt_count == 0 and len(skipped) == 1:
+                reason = skipped.pop()
+                if reason in ("opted_out", "withheld_pilot"):
+                    return Outcome(nid, Status.CANCELLED.value, reason=reason)
+            return Outcome(nid, Status.FAILED.value, reason=last_error or choice.reason)
+        if choice.name in paused:
+            later = now + timedelta(seconds=self.cfg.dispatch.paused_recheck_seconds)
+            return Outcome(nid, back, due_at=later, channel_pos=choice.pos)
+        return choice.pos, choice.name
+
+    def _skip(self, name: str, it: Claimed) -> str:
+        kind = self.cfg.channels[name].kind
+        address = self._address(name, it)
+        return retry.skip_reason(name, address, kind != "other", it.opted_out, self.allowlist)
+
+    def _address(self, name: str, it: Claimed) -> str:
+        if self.cfg.channels[name].kind == "whatsapp":
+            return it.whatsapp or it.phone or ""
+        return it.phone or ""
+
+    async def _render_all(
+        self, sends: list[tuple[Claimed, int, str]], now: datetime, outcomes: list[Outcome]
+    ) -> dict[int, Rendered]:
+        async def one(it: Claimed, name: str) -> Rendered | None:
+            try:
+                return await self.render(it.facts, now, self.channels[name].audio_format)
+            except Exception as exc:  # a render bug must not stop the batch: try again later
+                log.exception("render failed", extra={"notification_id": it.facts.notification_id})
+                wait = timedelta(seconds=self.cfg.dispatch.backoff_base)
+                back = Status.SCHEDULED.value if it.attempt_count == 0 else Status.RETRYING.value
+                outcomes.append(Outcome(it.facts.notification_id, back, due_at=now + wait,
+                                        reason=f"render failed: {type(exc).__name__}"))  # fmt: skip
+                return None
+
+        done = await asyncio.gather(*(one(it, name) for it, _, name in sends))
+        return {it.facts.notification_id: r for (it, _, _), r in zip(sends, done, strict=True) if r}
+
+    async def _send(self, it: Claimed, name: str, rendered: Rendered, attempt_id: int) -> Result:
+        msg = Message(
+            notification_id=it.facts.notification_id, to=self._address(name, it),
+            language=rendered.language, text=rendered.text, audio=rendered.audio,
+            fields=rendered.fields, attempt_id=attempt_id,
+        )  # fmt: skip
+        started = False
+        try:
+            async with self.slots, self.limits[name]:
+                if self.aborting:
+                    return Result("aborted")
+                started = True
+                timeout = self.cfg.dispatch.send_timeout
+                pid = await asyncio.wait_for(self.channels[name].send(msg), timeout)
+                self.sent += 1
+                return Result("sent", provider_id=str(pid)[:128])
+        except TransientSendError as exc:
+            return Result("transient", error=exc.reason, retry_after=exc.retry_after)
+        except PermanentSendError as exc:
+            return Result("permanent", error=exc.reason)
+        except OutcomeUnknown as exc:
+            return Result("unknown", error=exc.reason)
+        except TimeoutError:
+            return Result("unknown", error="no answer within dispatch.send_timeout")
+        except asyncio.CancelledError:  # shutdown past its grace time
+            return (
+                Result("unknown", error="cancelled at shutdown") if started else Result("aborted")
+            )
+        except Exception as exc:  # a channel bug: retry like a transient error, and say so
+            log.exception("channel raised an untyped error", extra={"channel": name})
+            return Result("transient", error=f"channel error: {type(exc).__name__}")
+
+    def _settle(
+        self, it: Claimed, pos: int, name: str, res: Result, attempt_id: int, now: datetime
+    ) -> tuple[Outcome, Claimed | None]:
+        """The outcome to record, and the notice to work again in the next round (or None)."""
+        record = partial(
+            Outcome, it.facts.notification_id, channel=name, attempt_id=attempt_id,
+            attempt_outcome=res.outcome, provider_id=res.provider_id, error=res.error,
+        )  # fmt: skip
+        if res.outcome == "aborted":
+            back = Status.SCHEDULED.value if it.attempt_count == 0 else Status.RETRYING.value
+            return record(back), None
+        if res.outcome in ("sent", "unknown"):
+            reason = "unconfirmed" if res.outcome == "unknown" else None
+            return record(Status.SENT.value, reason=reason), None
+        tries = it.tries.get(name, 0) + 1
+        if res.outcome == "transient":
+            at = retry.next_try(now, tries, it.deadline, self.policy, self.rng, res.retry_after)
+            if at is not None:
+                return record(Status.RETRYING.value, due_at=at, reason="retry"), None
+        moved = replace(
+            it, tries={**it.tries, name: tries}, attempt_count=it.attempt_count + 1,
+            channel_pos=pos + 1,
+        )  # fmt: skip
+        return record(Status.SENDING.value, channel_pos=pos + 1), moved
+
+    def _announce(self, out: Outcome, now: datetime) -> None:
+        nid = out.notification_id
+        if out.status == Status.SENT.value and out.attempt_id:
+            outcome = out.attempt_outcome or ""
+            self._emit(events.NoticeSent(now, nid, out.channel, out.attempt_id, outcome))
+        elif out.status == Status.RETRYING.value and out.due_at and out.attempt_id:
+            self._emit(events.NoticeRetrying(now, nid, out.channel, out.due_at, out.error or ""))
+        elif out.status == Status.FAILED.value:
+            self._emit(events.NoticeFailed(now, nid, out.reason or ""))
+        elif out.status in (Status.CANCELLED.value, Status.SUPERSEDED.value):
+            self._emit(events.NoticeCancelled(now, nid, out.status, out.reason or ""))
+
+    def _emit(self, event: events.Event) -> None:
+        if self.pm is not None:
+            emit(self.pm, event)
+
+
+def monotonic_clock(start: datetime | None) -> Clock:
+    """Real time, or time running on from `start` (a rehearsal's `--now`)."""
+    if start is None:
+        return lambda: datetime.now(UTC)
+    origin = time.monotonic()
+    return lambda: start + timedelta(seconds=time.monotonic() - origin)

@@ -1,0 +1,310 @@
+"""`notifyd run` as a real subprocess: delivery, retries, fallback, signals, sd_notify, controls.
+
+The test channel (tests/testplugins/channels.py) is loaded through the real `notifyd`
+entry-point group; it records every send in a file and fails on demand. The clock starts at
+`--now`, so what is due never depends on the hour the tests run.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from conftest import FRIDAY_MORNING, person, write_registry
+from notifyd import config, plugins, schema, store
+from notifyd.sync import run_sync
+
+NOW = FRIDAY_MORNING  # the 14-day notice of a permit expiring 2026-12-18 is due
+DUE = "2026-12-18"
+
+
+def toml(data: dict[str, Any], prefix: str = "") -> str:
+    """Just enough TOML for these configs: scalars, lists of scalars, nested tables."""
+    plain = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
+    out = ([f"[{prefix}]"] if prefix and plain else []) + plain
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.append(toml(v, f"{prefix}.{k}" if prefix else k))
+    return "\n".join(out) + "\n"
+
+
+class Daemon:
+    """One test's daemon: its config, database, send log and process."""
+
+    def __init__(self, tmp_path: Path, plugin_path: str, rows: int, **overrides: Any) -> None:
+        self.tmp, self.log = tmp_path, tmp_path / "sends.jsonl"
+        people = [person(i, expiry_date=DUE, whatsapp=f"0812-3456-{i:04d}") for i in range(rows)]
+        registry = write_registry(tmp_path / "registry.csv", people)
+        wa, sms = overrides.pop("wa", {}), overrides.pop("sms", {})
+        self.data: dict[str, Any] = {
+            "state_dir": str(tmp_path / "state"),
+            "channel_order": ["whatsapp", "sms"],
+            "registry": {"path": str(registry)},
+            "offices": {"BLT": {"timezone": "Asia/Jakarta", "window": "00:00-24:00",
+                                "weekend": [], "holidays_country": ""}},
+            "channels": {
+                "whatsapp": {"plugin": "recording", "kind": "whatsapp",
+                             "options": {"log": str(self.log), **wa}},
+                "sms": {"plugin": "recording", "kind": "sms",
+                        "options": {"log": str(self.log), **sms}},
+            },
+            "dispatch": {"tick_seconds": 0.2, "lease_seconds": 2.0, "send_timeout": 1.0,
+                         "backoff_base": 0.4, "backoff_cap": 10.0, "jitter": False,
+                         "paused_recheck_seconds": 0.3, "shutdown_grace": 5.0,
+                         **overrides.pop("dispatch", {})},
+        }  # fmt: skip
+        self.data.update(overrides)
+        self.path = tmp_path / "notifyd.toml"
+        self.path.write_text(toml(self.data))
+        self.env = {**os.environ, "PYTHONPATH": plugin_path}
+        self.env.pop("NOTIFY_SOCKET", None)
+        self.output = tmp_path / "daemon.out"
+        self.proc: subprocess.Popen[bytes] | None = None
+        cfg = config.load(self.path)
+        self.engine = store.open_store(config.database_url(cfg))
+        pm = plugins.make_manager()
+        run_sync(cfg, self.engine, pm, NOW)
+
+    def cli(self, *args: str, now: Any = NOW) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
+        return subprocess.run([*cmd, *args], env=self.env, capture_output=True, text=True)
+
+    def start(self, now: Any = NOW, **env: str) -> None:
+        cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
+        with open(self.output, "ab") as out:
+            self.proc = subprocess.Popen(
+                [*cmd, "run"], env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout)
+
+    def sends(self) -> list[dict[str, Any]]:
+        if not self.log.exists():
+            return []
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
+
+    def notices(self) -> dict[int, tuple[str, str | None]]:
+        n = schema.notifications
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(n.c.id, n.c.status, n.c.reason).where(n.c.stage == 14))
+            return {nid: (st, reason) for nid, st, reason in rows}
+
+    def attempts(self) -> list[tuple[int, str, str, str | None]]:
+        a = schema.attempts
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(a.c.notification_id, a.c.channel, a.c.outcome, a.c.error).order_by(a.c.id)
+            )
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or check}")
+
+
+@pytest.fixture
+def make_daemon(tmp_path: Path, plugin_path: str) -> Iterator[Callable[..., Daemon]]:
+    made: list[Daemon] = []
+
+    def make(rows: int = 3, **overrides: Any) -> Daemon:
+        d = Daemon(tmp_path, plugin_path, rows, **overrides)
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        if d.proc is not None and d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        d.engine.dispose()
+
+
+@pytest.fixture
+def notify_socket() -> Iterator[tuple[str, socket.socket]]:
+    """A NOTIFY_SOCKET datagram socket, as systemd gives a Type=notify service (a short path:
+    unix socket paths are limited to 108 bytes)."""
+    folder = tempfile.mkdtemp(prefix="sd")
+    path = os.path.join(folder, "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(0.2)
+    yield path, sock
+    sock.close()
+    os.unlink(path)
+    os.rmdir(folder)
+
+
+def received(sock: socket.socket) -> list[str]:
+    out = []
+    while True:
+        try:
+            out += sock.recv(4096).decode().split("\n")
+        except TimeoutError:
+            return out
+
+
+def test_due_notices_are_delivered_once_and_systemd_hears_ready_watchdog_stopping(
+    make_daemon: Callable[..., Daemon], notify_socket: tuple[str, socket.socket]
+) -> None:
+    path, sock = notify_socket
+    d = make_daemon(rows=4)
+    d.start(NOTIFY_SOCKET=path, WATCHDOG_USEC="300000")
+    wait_for(lambda: len(d.sends()) == 4, what="4 sends")
+    time.sleep(1.0)  # several more ticks and watchdog pings: nothing is sent again
+    assert d.stop() == 0
+    sends = d.sends()
+    assert len(sends) == len({s["id"] for s in sends}) == 4
+    assert {s["channel"] for s in sends} == {"whatsapp"}
+    assert set(d.notices().values()) == {("sent", None)}
+    messages = received(sock)
+    assert messages.index("READY=1") < messages.index("STOPPING=1")
+    assert messages.count("WATCHDOG=1") >= 2
+    assert messages.index("READY=1") < messages.index("WATCHDOG=1")
+    assert any(m.startswith("STATUS=running") for m in messages)
+    assert messages[0] == "STATUS=migrating the database"
+
+
+def test_a_transient_failure_is_retried_with_growing_delays(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=1, wa={"mode": "transient", "fail_times": 3})
+    d.start()
+    wait_for(lambda: [s for s in d.sends() if s["result"] == "ok"], what="the send")
+    assert d.stop() == 0
+    sends = d.sends()
+    assert [s["result"] for s in sends] == ["transient"] * 3 + ["ok"]
+    gaps = [b["started"] - a["started"] for a, b in zip(sends, sends[1:], strict=False)]
+    # waits of 0.4, 0.8 and 1.6 s (no jitter here), each seen at the next 0.2 s tick
+    for gap, wait in zip(gaps, (0.4, 0.8, 1.6), strict=True):
+        assert wait - 0.05 <= gap <= wait + 0.8
+    assert gaps[0] < gaps[1] < gaps[2]
+    assert [a[2] for a in d.attempts()] == ["transient"] * 3 + ["sent"]
+
+
+def test_a_permanent_failure_falls_back_to_the_next_channel(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=2, wa={"mode": "permanent"})
+    d.start()
+    wait_for(lambda: len([s for s in d.sends() if s["channel"] == "sms"]) == 2, what="sms")
+    assert d.stop() == 0
+    for nid in d.notices():
+        assert [(a[1], a[2]) for a in d.attempts() if a[0] == nid] == [
+            ("whatsapp", "permanent"), ("sms", "sent"),
+        ]  # fmt: skip
+    assert set(d.notices().values()) == {("sent", None)}
+
+
+def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    slow = {"delay": 0.8}
+    d = make_daemon(rows=8, wa=slow, dispatch={"shutdown_grace": 0.3, "send_timeout": 2.0,
+                                               "lease_seconds": 30.0})  # fmt: skip
+    d.data["channels"]["whatsapp"]["concurrency"] = 2
+    d.path.write_text(toml(d.data))
+    d.start()
+    wait_for(lambda: any(a[2] == "pending" for a in d.attempts()), what="a send in flight")
+    assert d.stop() == 0
+    statuses = d.notices().values()
+    assert "sending" not in {st for st, _ in statuses}
+    assert {st for st, _ in statuses} <= {"sent", "scheduled"}
+    assert "pending" not in {a[2] for a in d.attempts()}
+    # a restart sends what was not sent, at once (no lease to wait for)
+    d.data["channels"]["whatsapp"]["options"].pop("delay")
+    d.path.write_text(toml(d.data))
+    d.start()
+    wait_for(lambda: {st for st, _ in d.notices().values()} == {"sent"}, what="all sent")
+    assert d.stop() == 0
+    unknown = {a[0] for a in d.attempts() if a[2] == "unknown"}  # cancelled in flight
+    assert all(d.notices()[nid] == ("sent", "unconfirmed") for nid in unknown)
+
+
+def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=10, wa={"delay": 0.3})
+    d.data["channels"]["whatsapp"]["concurrency"] = 3
+    d.path.write_text(toml(d.data))
+    d.start()
+    wait_for(lambda: len(d.sends()) >= 2, what="some sends")
+    d.stop(signal.SIGKILL)
+    assert "sending" in {st for st, _ in d.notices().values()}
+    d.start(now=NOW + timedelta(minutes=1))  # later than any lease the dead instance held
+    wait_for(lambda: {st for st, _ in d.notices().values()} == {"sent"}, what="all sent")
+    assert d.stop() == 0
+    ids = [s["id"] for s in d.sends() if s["result"] == "ok"]
+    assert set(ids) == set(d.notices())
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    in_flight = {a[0] for a in d.attempts() if a[3] == "lease expired mid-send"}
+    assert duplicates <= in_flight
+
+
+def test_pause_holds_everything_a_bad_reload_changes_nothing_and_resume_sends(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=2)
+    paused = d.cli("pause", "--by", "supervisor")
+    assert paused.returncode == 0, paused.stderr
+    assert "all sending: paused by supervisor" in paused.stdout
+    d.start()
+    time.sleep(1.5)
+    assert d.sends() == []
+    good = d.path.read_text()
+    d.path.write_text(good + "\n[dispatch.bogus]\n")  # not valid: the running config stays
+    assert d.proc is not None
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in d.output.read_text(), what="the reload error")
+    d.path.write_text(good)
+    assert d.cli("resume").returncode == 0
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends after resume")
+    assert d.stop() == 0
+    assert json.loads(d.cli("paused", "--format", "json").stdout) == []
+
+
+def test_pausing_one_channel_holds_only_its_notices(make_daemon: Callable[..., Daemon]) -> None:
+    d = make_daemon(rows=2, channel_order=["sms", "whatsapp"])
+    assert d.cli("pause", "--channel", "sms").returncode == 0
+    listed = json.loads(d.cli("paused", "--format", "json").stdout)
+    assert [(r["scope"], r["by"]) for r in listed] == [("sms", getpass.getuser())]
+    d.start()
+    time.sleep(1.5)
+    assert d.sends() == []
+    assert {st for st, _ in d.notices().values()} == {"scheduled"}
+    assert d.cli("resume", "--channel", "sms").returncode == 0
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends after resume")
+    assert d.stop() == 0
+    assert {s["channel"] for s in d.sends()} == {"sms"}
+    assert d.cli("pause", "--channel", "pigeon").returncode == 2
+
+
+def test_pilot_mode_sends_only_to_the_allowlist(make_daemon: Callable[..., Daemon]) -> None:
+    d = make_daemon(rows=3, pilot={"enabled": True, "allowlist": ["+6281234560002"]})
+    d.start()
+    wait_for(lambda: "scheduled" not in {st for st, _ in d.notices().values()}, what="decided")
+    time.sleep(0.5)
+    assert d.stop() == 0
+    assert [s["to"] for s in d.sends()] == ["+6281234560002"]
+    assert sorted(d.notices().values()) == [("cancelled", "withheld_pilot")] * 2 + [("sent", None)]

@@ -1,0 +1,358 @@
+"""The dispatcher in-process, on SQLite and PostgreSQL: claims, leases, retries, fallback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+
+from conftest import FRIDAY_MORNING, person
+from notifyd import dispatchstore, plugins, schema, store
+from notifyd.config import Config
+from notifyd.dispatch import Dispatcher, build_channels
+from notifyd.sync import run_sync
+from testplugins import channels as testchannels
+
+NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB; a permit expiring 2026-12-18 has its 14-day stage due
+DUE = "2026-12-18"
+MakeConfig = Callable[..., Config]
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def channel(log: Path, kind: str, **options: Any) -> dict[str, Any]:
+    return {"plugin": "recording", "kind": kind, "options": {"log": str(log), **options}}
+
+
+def setup(
+    tmp_path: Path,
+    engine: Engine,
+    make_config: MakeConfig,
+    rows: int = 3,
+    wa: dict[str, Any] | None = None,
+    sms: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> tuple[Config, Any]:
+    """Sync `rows` people whose 14-day notice is due now; channels whatsapp then sms."""
+    log = tmp_path / "sends.jsonl"
+    cfg = make_config(
+        [person(i, expiry_date=DUE, whatsapp=f"0812-3456-{i:04d}") for i in range(rows)],
+        channels={
+            "whatsapp": channel(log, "whatsapp", **(wa or {})),
+            "sms": channel(log, "sms", **(sms or {})),
+        },
+        dispatch={
+            "backoff_base": 10.0,
+            "backoff_cap": 100.0,
+            "jitter": False,
+            **overrides.pop("dispatch", {}),
+        },  # fmt: skip
+        **overrides,
+    )
+    pm = plugins.make_manager()
+    pm.register(testchannels)
+    run_sync(cfg, engine, pm, NOW)
+    return cfg, pm
+
+
+def dispatcher(cfg: Config, engine: Engine, pm: Any, render: Any, clock: Clock) -> Dispatcher:
+    return Dispatcher(cfg, engine, build_channels(cfg, pm), render, pm, clock, random.Random(4))
+
+
+def sends(tmp_path: Path) -> list[dict[str, Any]]:
+    log = tmp_path / "sends.jsonl"
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def due_notices(engine: Engine) -> dict[int, dict[str, Any]]:
+    n = schema.notifications
+    with engine.connect() as conn:
+        rows = conn.execute(select(n).where(n.c.stage == 14)).mappings()
+        return {r["id"]: dict(r) for r in rows}
+
+
+def attempts(engine: Engine, nid: int) -> list[tuple[str, str]]:
+    a = schema.attempts
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(a.c.channel, a.c.outcome).where(a.c.notification_id == nid).order_by(a.c.id)
+        )
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def test_due_notices_are_sent_once_with_an_attempt_each(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, wa={"audio_format": "ogg"})
+    d = dispatcher(cfg, engine, pm, fake_render, Clock(NOW))
+    assert asyncio.run(d.tick()) == 3
+    assert asyncio.run(d.tick()) == 0
+    log = sends(tmp_path)
+    assert sorted(s["id"] for s in log) == sorted(due_notices(engine))
+    assert {s["channel"] for s in log} == {"whatsapp"}
+    assert all(s["audio"].endswith(".ogg") and s["to"].startswith("+62") for s in log)
+    for nid, row in due_notices(engine).items():
+        assert (row["status"], row["lease_owner"], row["attempt_count"]) == ("sent", None, 1)
+        assert attempts(engine, nid) == [("whatsapp", "sent")]
+    with engine.connect() as conn:
+        a = schema.attempts
+        assert set(conn.execute(select(a.c.engine)).scalars()) == {"test-tone"}
+
+
+def test_a_transient_failure_is_retried_with_growing_delays_then_sent(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(
+        tmp_path, engine, make_config, rows=1, wa={"mode": "transient", "fail_times": 2}
+    )
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    (nid,) = due_notices(engine)
+    asyncio.run(d.tick())
+    first = due_notices(engine)[nid]
+    assert (first["status"], first["due_at"]) == ("retrying", NOW + timedelta(seconds=10))
+    clock.advance(9)
+    assert asyncio.run(d.tick()) == 0  # not yet due
+    clock.advance(1)
+    asyncio.run(d.tick())
+    second = due_notices(engine)[nid]
+    assert second["due_at"] == clock.now + timedelta(seconds=20)  # base * 2
+    clock.advance(20)
+    asyncio.run(d.tick())
+    assert due_notices(engine)[nid]["status"] == "sent"
+    assert attempts(engine, nid) == [("whatsapp", "transient")] * 2 + [("whatsapp", "sent")]
+
+
+def test_retry_after_is_a_floor_for_the_wait(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    wa = {"mode": "transient", "retry_after": 77}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa=wa)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    (row,) = due_notices(engine).values()
+    assert row["due_at"] == NOW + timedelta(seconds=77)
+
+
+def test_exhausted_retries_and_permanent_errors_fall_back_to_the_next_channel(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(
+        tmp_path, engine, make_config, rows=1, wa={"mode": "transient"},
+        dispatch={"max_attempts": 2},
+    )  # fmt: skip
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    (nid,) = due_notices(engine)
+    asyncio.run(d.tick())
+    clock.advance(10)
+    asyncio.run(d.tick())  # second and last try on whatsapp, then sms in the same claim
+    assert attempts(engine, nid) == [("whatsapp", "transient")] * 2 + [("sms", "sent")]
+    row = due_notices(engine)[nid]
+    assert (row["status"], row["channel_pos"]) == ("sent", 1)
+
+
+def test_a_permanent_error_moves_on_at_once_and_with_none_left_the_notice_fails(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    perm = {"mode": "permanent"}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa=perm, sms=perm)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert attempts(engine, nid) == [("whatsapp", "permanent"), ("sms", "permanent")]
+    assert (row["status"], row["reason"]) == ("failed", "invalid number (test)")
+    assert row["lease_owner"] is None
+
+
+def test_an_unknown_outcome_counts_as_sent_unconfirmed_and_is_not_resent(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "unknown"})
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    clock.advance(3600)
+    asyncio.run(d.tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert (row["status"], row["reason"]) == ("sent", "unconfirmed")
+    assert attempts(engine, nid) == [("whatsapp", "unknown")]
+
+
+def test_a_send_past_the_timeout_is_unknown(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(
+        tmp_path, engine, make_config, rows=1, wa={"delay": 2},
+        dispatch={"send_timeout": 0.2, "lease_seconds": 1.0},
+    )  # fmt: skip
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert attempts(engine, nid) == [("whatsapp", "unknown")]
+    assert row["status"] == "sent" and sends(tmp_path) == []
+
+
+def test_retries_never_reach_the_deadline(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    all_day = {"BLT": {"timezone": "Asia/Jakarta", "window": "00:00-24:00"}}
+    wa = {"mode": "transient"}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa=wa, offices=all_day)
+    ((nid, row),) = due_notices(engine).items()
+    clock = Clock(row["deadline"] - timedelta(seconds=5))  # a 10 s wait would pass it
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, clock).tick())
+    assert attempts(engine, nid) == [("whatsapp", "transient"), ("sms", "sent")]
+
+
+def test_a_notice_past_its_deadline_is_superseded(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    ((nid, row),) = due_notices(engine).items()
+    clock = Clock(row["deadline"] + timedelta(seconds=1))
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, clock).tick())
+    row = due_notices(engine)[nid]
+    assert (row["status"], row["reason"]) == ("superseded", "deadline_passed")
+    assert all(s["id"] != nid for s in sends(tmp_path))
+
+
+def test_pause_all_and_pause_one_channel(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=2)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    dispatchstore.set_control(engine, "*", "pause", "ops", NOW)
+    assert asyncio.run(d.tick()) == 0
+    dispatchstore.set_control(engine, "*", "resume", "ops", NOW)
+    dispatchstore.set_control(engine, "whatsapp", "pause", "ops", NOW)
+    assert set(dispatchstore.paused(engine)) == {"whatsapp"}
+    asyncio.run(d.tick())
+    assert sends(tmp_path) == []
+    assert {r["status"] for r in due_notices(engine).values()} == {"scheduled"}
+    assert {r["due_at"] for r in due_notices(engine).values()} == {NOW + timedelta(seconds=60)}
+    dispatchstore.set_control(engine, "whatsapp", "resume", "ops", NOW)
+    clock.advance(60)
+    asyncio.run(d.tick())
+    assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp", "whatsapp"]
+
+
+def test_pilot_mode_sends_only_to_the_allowlist_and_withholds_the_rest(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    pilot = {"enabled": True, "allowlist": ["+6281234560001"]}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=3, pilot=pilot)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    assert [s["to"] for s in sends(tmp_path)] == ["+6281234560001"]
+    statuses = sorted((r["status"], r["reason"]) for r in due_notices(engine).values())
+    assert statuses == [("cancelled", "withheld_pilot")] * 2 + [("sent", None)]
+
+
+def test_a_channel_the_person_opted_out_of_is_skipped(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    with engine.begin() as conn:
+        person_id = conn.execute(select(schema.people.c.id)).scalar_one()
+        conn.execute(
+            insert(schema.opt_outs).values(
+                person_id=person_id, channel="whatsapp", source="staff", created_at=NOW
+            )
+        )
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    assert [s["channel"] for s in sends(tmp_path)] == ["sms"]
+
+
+def test_an_expired_lease_is_reclaimed_and_the_late_owner_is_fenced_off(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    lease = NOW + timedelta(seconds=cfg.dispatch.lease_seconds)
+    (held,) = dispatchstore.claim(engine, "dead:1", NOW, lease, 10)
+    nid = held.facts.notification_id
+    started = dispatchstore.start_attempts(engine, "dead:1", [(nid, "whatsapp", None)], NOW)
+    clock = Clock(NOW + timedelta(seconds=60))
+    assert asyncio.run(dispatcher(cfg, engine, pm, fake_render, clock).tick()) == 0  # leased
+    clock.advance(cfg.dispatch.lease_seconds)
+    assert asyncio.run(dispatcher(cfg, engine, pm, fake_render, clock).tick()) == 1
+    assert attempts(engine, nid) == [("whatsapp", "unknown"), ("whatsapp", "sent")]
+    late = dispatchstore.Outcome(nid, "failed", started[nid], "permanent", error="late")
+    assert dispatchstore.finish(engine, "dead:1", [late], clock.now) == set()
+    assert due_notices(engine)[nid]["status"] == "sent"
+
+
+def test_a_resync_leaves_a_retrying_notice_alone(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "transient"})
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    before = due_notices(engine)
+    run_sync(cfg, engine, pm, NOW + timedelta(seconds=1))
+    assert due_notices(engine) == before
+    assert {r["status"] for r in before.values()} == {"retrying"}
+
+
+def test_release_gives_back_an_instances_leases(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=2)
+    d = dispatcher(cfg, engine, pm, fake_render, Clock(NOW))
+    dispatchstore.claim(engine, f"{d.instance}:1", NOW, NOW + timedelta(minutes=5), 10)
+    assert asyncio.run(d.release()) == 2
+    rows = due_notices(engine).values()
+    assert {(r["status"], r["lease_owner"]) for r in rows} == {("scheduled", None)}
+
+
+@pytest.mark.postgresql
+def test_two_dispatchers_on_one_postgresql_database_never_send_a_notice_twice(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any, db_url: str
+) -> None:
+    cfg, pm = setup(
+        tmp_path, engine, make_config, rows=300, wa={"delay": 0.002},
+        dispatch={"batch_size": 20},
+    )  # fmt: skip
+    other = store.connect(db_url)
+
+    async def both() -> list[int]:
+        one = dispatcher(cfg, engine, pm, fake_render, Clock(NOW))
+        two = dispatcher(cfg, other, pm, fake_render, Clock(NOW))
+        return list(await asyncio.gather(one.tick(), two.tick()))
+
+    try:
+        taken = asyncio.run(both())
+    finally:
+        other.dispose()
+    ids = [s["id"] for s in sends(tmp_path)]
+    assert len(ids) == len(set(ids)) == 300
+    assert sum(taken) == 300 and min(taken) > 0  # both worked
+    assert {r["status"] for r in due_notices(engine).values()} == {"sent"}
+
+
+def test_starting_an_attempt_renews_the_lease_only_for_the_owner(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig
+) -> None:
+    setup(tmp_path, engine, make_config, rows=1)
+    (held,) = dispatchstore.claim(engine, "me:1", NOW, NOW + timedelta(seconds=30), 10)
+    nid = held.facts.notification_id
+    later = NOW + timedelta(minutes=10)
+    assert dispatchstore.start_attempts(engine, "other:1", [(nid, "sms", None)], NOW, later) == {}
+    assert due_notices(engine)[nid]["lease_until"] == NOW + timedelta(seconds=30)
+    started = dispatchstore.start_attempts(engine, "me:1", [(nid, "sms", None)], NOW, later)
+    assert list(started) == [nid]
+    row = due_notices(engine)[nid]
+    assert (row["lease_until"], row["attempt_count"]) == (later, 1)
+    assert attempts(engine, nid) == [("sms", "pending")]
