@@ -85,6 +85,8 @@ class Person(Base):
     channels: Mapped[str] = mapped_column(Text, default="")  # comma-separated, in order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the retention purge blanked this person's name and numbers (None: never).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Permit(Base):
@@ -193,6 +195,23 @@ class OptOut(Base):
     lifted_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
+class StaffAction(Base):
+    """Who did what and when from the command line: resends, opt-outs, purges, test sends."""
+
+    __tablename__ = "staff_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))  # resend, opt_out, opt_out_undo, purge, …
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id"), nullable=True, index=True
+    )
+    notification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notifications.id"), nullable=True
+    )
+    detail: Mapped[str] = mapped_column(Text, server_default="")
+
+
 metadata = Base.metadata
 people = cast(Table, Person.__table__)
 permits = cast(Table, Permit.__table__)
@@ -201,6 +220,7 @@ attempts = cast(Table, Attempt.__table__)
 sync_runs = cast(Table, SyncRun.__table__)
 rejected_rows = cast(Table, RejectedRow.__table__)
 opt_outs = cast(Table, OptOut.__table__)
+staff_actions = cast(Table, StaffAction.__table__)
 
 
 def compare_type(
