@@ -10,13 +10,16 @@ import argparse
 import getpass
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import phonenumbers
+from sqlalchemy import Engine
 
 from notifyd import logstore, output, staffstore
+from notifyd.config import Config
 from notifyd.errors import NotifydError
 
 Command = Callable[[str, Callable[[argparse.Namespace], int | None], str], Any]
@@ -80,13 +83,35 @@ def _cli() -> Any:
     return cli
 
 
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[tuple[Config, Engine]]:
+    """The config and an engine, disposed of after the command (no pooled connection left)."""
+    cli = _cli()
+    cfg = cli._config(args)
+    engine = cli._engine(cfg)
+    try:
+        yield cfg, engine
+    finally:
+        engine.dispose()
+
+
+def _uses_store(
+    func: Callable[[argparse.Namespace, Config, Engine], int],
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        with _store(args) as (cfg, engine):
+            return func(args, cfg, engine)
+
+    return run
+
+
 def _actor(args: argparse.Namespace) -> str:
     return args.by or getpass.getuser()
 
 
-def cmd_log(args: argparse.Namespace) -> int:
+@_uses_store
+def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
-    engine = cli._engine(cli._config(args))
     rows = logstore.delivery_log(
         engine, status=args.status, channel=args.channel, since=_since(args, cli._now(args)),
         person=args.person, limit=args.limit,
@@ -95,9 +120,9 @@ def cmd_log(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
+@_uses_store
+def cmd_show(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
-    engine = cli._engine(cli._config(args))
     found = logstore.story(engine, args.key)
     if found is None:
         raise NotifydError(f"no person or permit {args.key!r}; give a registry id or permit number")
@@ -181,9 +206,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
+@_uses_store
+def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
-    engine = cli._engine(cli._config(args))
     now = cli._now(args)
     st = logstore.stats(engine, now, _since(args, now))
     if args.format == "json":
@@ -221,9 +246,9 @@ def _ago(delta: timedelta) -> str:
     return f"{minutes // 1440} days"
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+@_uses_store
+def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
-    engine = cli._engine(cli._config(args))
     now = cli._now(args)
     st = logstore.status(engine, now)
     if args.format == "json":
@@ -249,18 +274,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_resend(args: argparse.Namespace) -> int:
+@_uses_store
+def cmd_resend(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
-    engine = cli._engine(cli._config(args))
     done = staffstore.resend(engine, args.id, _actor(args), cli._now(args))
     cli._emit(output.render([done], args.format))
     return 0
 
 
-def cmd_opt_out(args: argparse.Namespace) -> int:
+@_uses_store
+def cmd_opt_out(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
-    cfg = cli._config(args)
-    engine = cli._engine(cfg)
     phone = e164(args.key, cfg.registry.default_region)
     if args.channel != "*" and args.channel not in cfg.channels:
         raise NotifydError(
@@ -303,12 +327,11 @@ def e164(text: str, region: str) -> str | None:
     return str(phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164))
 
 
-def cmd_purge(args: argparse.Namespace) -> int:
+@_uses_store
+def cmd_purge(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     from notifyd import retention
 
     cli = _cli()
-    cfg = cli._config(args)
-    engine = cli._engine(cfg)
     report = retention.purge(engine, cfg, cli._now(args), dry_run=args.dry_run, actor=_actor(args))
     cli._emit(output.render([report.as_row()], args.format))
     return 0
