@@ -8,7 +8,7 @@ same truth. Off when `[metrics] port` is 0.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,14 +26,18 @@ from notifyd.store import reading
 log = logging.getLogger(__name__)
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class StoreCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.engine, self.clock = engine, clock
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("notifyd_database_up", "1 if the last scrape read the database")
         try:
-            families = self._read(datetime.now(UTC))
+            families = self._read(self.clock())
         except SQLAlchemyError as exc:  # a scrape must not fail; say so in a metric
             log.warning("metrics: cannot read the database", extra={"error": type(exc).__name__})
             up.add_metric([], 0)
@@ -89,14 +93,14 @@ def _unix(value: Any) -> float:
     return float(value.timestamp())
 
 
-def start(cfg: Config, engine: Engine) -> Any | None:
+def start(cfg: Config, engine: Engine, clock: Callable[[], datetime] = _utcnow) -> Any | None:
     """Serve /metrics on `[metrics] address:port` in a thread; None when the port is 0.
 
     Returns the HTTP server (call `.shutdown()` to stop it)."""
     if not cfg.metrics.port:
         return None
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(StoreCollector(engine))
+    registry.register(StoreCollector(engine, clock))
     server, _thread = start_http_server(cfg.metrics.port, cfg.metrics.address, registry=registry)
     log.info("metrics served", extra={"address": cfg.metrics.address, "port": cfg.metrics.port})
     return server

@@ -50,7 +50,7 @@ def purge(
     cutoff = now - timedelta(days=cfg.retention.days)
     report = PurgeReport(dry_run=dry_run)
     with engine.begin() as conn:
-        people = list(conn.execute(_due_people(cutoff)).scalars())
+        people = list(conn.execute(_due_people(cutoff, now)).scalars())
         notices: list[int] = []
         for part in chunks(people):
             notices += conn.execute(
@@ -73,8 +73,9 @@ def purge(
     return report
 
 
-def _due_people(cutoff: datetime) -> Any:
-    """People not yet purged who have permits, all of them finished, and nothing waiting."""
+def _due_people(cutoff: datetime, now: datetime) -> Any:
+    """People not yet purged who have permits, all of them finished, and nothing waiting
+    that could still be sent (a notice left pending past its deadline is not waiting)."""
     finished = or_(
         p.c.expiry_date < cutoff.date(),
         and_(p.c.active == false(), p.c.updated_at < cutoff),
@@ -83,7 +84,7 @@ def _due_people(cutoff: datetime) -> Any:
     waiting = (
         select(n.c.id)
         .join(p, p.c.id == n.c.permit_id)
-        .where(theirs, n.c.status.in_(_WAITING))
+        .where(theirs, n.c.status.in_(_WAITING), n.c.deadline > now)
         .exists()
     )
     return (

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from test_cli import toml
 
 from conftest import FRIDAY_MORNING, add_attempt, config_dict, notice_ids, person, write_registry
 from notifyd import config, plugins, schema
 from notifyd.cli import main
 from notifyd.sync import run_sync
-from test_cli import toml
 
 NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB
 AT = ["--now", "2026-12-04T09:30+07:00"]
