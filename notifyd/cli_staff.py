@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy import Engine
@@ -69,12 +70,20 @@ def since_arg(text: str) -> datetime | timedelta:
         value = datetime.fromisoformat(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError("write 7d, 12h, 30m or a date such as 2026-12-01") from exc
-    return value if value.tzinfo else value.astimezone()  # a bare date: local midnight
+    return value  # without an offset: office time, see _since
 
 
-def _since(args: argparse.Namespace, now: datetime) -> datetime | None:
+def _since(args: argparse.Namespace, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """A span back from now, or a date or instant; one without an offset is office time."""
     value = args.since
-    return now - value if isinstance(value, timedelta) else value
+    if isinstance(value, timedelta):
+        return now - value
+    return value if value is None or value.tzinfo else value.replace(tzinfo=tz)
+
+
+def office_tz(cfg: Config) -> ZoneInfo:
+    """Staff read times in their office's zone (the first office's, with several)."""
+    return ZoneInfo(next(iter(cfg.offices.values())).timezone)
 
 
 def _cli() -> Any:
@@ -112,11 +121,12 @@ def _actor(args: argparse.Namespace) -> str:
 @_uses_store
 def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
+    since = _since(args, cli._now(args), office_tz(cfg))
     rows = logstore.delivery_log(
-        engine, status=args.status, channel=args.channel, since=_since(args, cli._now(args)),
-        person=args.person, limit=args.limit,
+        engine, status=args.status, channel=args.channel, since=since, person=args.person,
+        limit=args.limit,
     )  # fmt: skip
-    cli._emit(output.render(rows, args.format))
+    cli._emit(output.render(rows, args.format, office_tz(cfg)))
     return 0
 
 
@@ -129,18 +139,19 @@ def cmd_show(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     if args.format == "json":
         cli._emit(json.dumps(_jsonable(found), ensure_ascii=False, indent=2) + "\n")
         return 0
-    events = timeline(found)
+    tz = office_tz(cfg)
+    events = timeline(found, tz)
     if args.format == "csv":
-        cli._emit(output.render(events, "csv"))
+        cli._emit(output.render(events, "csv", tz))
         return 0
     who = found["person"]
     head = [{k: who[k] for k in _PERSON}]
-    cli._emit(output.render(head, "table") + "\npermits:\n")
+    cli._emit(output.render(head, "table", tz) + "\npermits:\n")
     cli._emit(output.render([_pick(r, _PERMIT) for r in found["permits"]], "table"))
     cli._emit(
-        "\nnotices:\n" + output.render([_pick(r, _NOTICE) for r in found["notices"]], "table")
+        "\nnotices:\n" + output.render([_pick(r, _NOTICE) for r in found["notices"]], "table", tz)
     )
-    cli._emit("\nstory:\n" + output.render(events, "table"))
+    cli._emit("\nstory:\n" + output.render(events, "table", tz))
     return 0
 
 
@@ -155,7 +166,7 @@ def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: row[k] for k in keys}
 
 
-def timeline(found: dict[str, Any]) -> list[dict[str, Any]]:
+def timeline(found: dict[str, Any], tz: ZoneInfo) -> list[dict[str, Any]]:
     """The story in time order: planned, attempts and receipts, cancellations, opt-outs,
     staff actions."""
     ev: list[dict[str, Any]] = []
@@ -170,7 +181,7 @@ def timeline(found: dict[str, Any]) -> list[dict[str, Any]]:
 
     for n in found["notices"]:
         add(n["created_at"], "planned", n["id"], permit=n["permit_number"], stage=n["stage"],
-            due=f"{n['due_at']:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+            due=output.cell(n["due_at"], tz))  # fmt: skip
         if n["status"] in ("cancelled", "superseded", "failed"):
             add(n["updated_at"], n["status"], n["id"], reason=n["reason"])
     for a in found["attempts"]:
@@ -210,7 +221,8 @@ def _jsonable(value: Any) -> Any:
 def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
     now = cli._now(args)
-    st = logstore.stats(engine, now, _since(args, now))
+    tz = office_tz(cfg)
+    st = logstore.stats(engine, now, _since(args, now, tz))
     if args.format == "json":
         cli._emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
         return 0
@@ -224,16 +236,16 @@ def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
         {"what": "delivery rate", "key": "", "count": "" if rate is None else f"{rate:.1%}"}
     )
     old = st["oldest_overdue"]
-    rows.append({"what": "oldest overdue", "key": _overdue(old, now), "count": ""})
-    cli._emit(output.render(rows, args.format))
+    rows.append({"what": "oldest overdue", "key": _overdue(old, now, tz), "count": ""})
+    cli._emit(output.render(rows, args.format, tz))
     return 0
 
 
-def _overdue(old: dict[str, Any] | None, now: datetime) -> str:
+def _overdue(old: dict[str, Any] | None, now: datetime, tz: ZoneInfo) -> str:
     if old is None:
         return "none"
     late = now - old["due_at"]
-    due = f"{old['due_at']:%Y-%m-%d %H:%M} UTC"
+    due = output.cell(old["due_at"], tz)
     return f"notice {old['id']} ({old['status']}), due {due}, {_ago(late)} late"
 
 
@@ -249,7 +261,7 @@ def _ago(delta: timedelta) -> str:
 @_uses_store
 def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
-    now = cli._now(args)
+    now, tz = cli._now(args), office_tz(cfg)
     st = logstore.status(engine, now)
     if args.format == "json":
         cli._emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
@@ -258,19 +270,19 @@ def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     err = st["last_error"]
     rows = [
         {"what": "last sync", "value": "never" if sync is None else
-         f"run {sync['id']} {sync['status']} at {sync['started_at']:%Y-%m-%d %H:%M} UTC "
+         f"run {sync['id']} {sync['status']} at {output.cell(sync['started_at'], tz)} "
          f"({sync['accepted']} accepted, {sync['rejected']} rejected)"},
         {"what": "queue", "value": ", ".join(f"{k} {v}" for k, v in sorted(st["queue"].items()))
          or "empty"},
-        {"what": "oldest overdue", "value": _overdue(st["oldest_overdue"], now)},
+        {"what": "oldest overdue", "value": _overdue(st["oldest_overdue"], now, tz)},
         {"what": "last error", "value": "none" if err is None else
          f"attempt {err['id']} (notice {err['notification_id']}) on {err['channel']} at "
-         f"{err['started_at']:%Y-%m-%d %H:%M} UTC: {err['outcome']} {err['error'] or ''}".strip()},
+         f"{output.cell(err['started_at'], tz)}: {err['outcome']} {err['error'] or ''}".strip()},
     ]  # fmt: skip
     if st["controls"] is not None:
         shown = [", ".join(f"{k}={v}" for k, v in r.items()) for r in st["controls"]]
         rows.append({"what": "controls", "value": "; ".join(shown) or "none"})
-    cli._emit(output.render(rows, args.format))
+    cli._emit(output.render(rows, args.format, tz))
     return 0
 
 
@@ -278,7 +290,7 @@ def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
 def cmd_resend(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     cli = _cli()
     done = staffstore.resend(engine, args.id, _actor(args), cli._now(args))
-    cli._emit(output.render([done], args.format))
+    cli._emit(output.render([done], args.format, office_tz(cfg)))
     return 0
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, String, and_, cast, delete, false, or_, select, u
 
 from notifyd import schema as s
 from notifyd.config import Config
+from notifyd.logs import mask_text
 from notifyd.model import PENDING, Status
 from notifyd.staffstore import record
 from notifyd.store import chunks
@@ -63,6 +64,8 @@ def purge(
         if not dry_run:
             for part in chunks(people):
                 _blank(conn, part, now)
+            for part in chunks(notices):
+                _mask_errors(conn, part)
             conn.execute(delete(s.rejected_rows).where(rejected))
     report.files = _remove_files(cfg, set(notices), cutoff.timestamp(), dry_run)
     if not dry_run and (report.people or report.rejected_rows or report.files):
@@ -118,6 +121,18 @@ def _blank(conn: Any, person_ids: Any, now: datetime) -> None:
     conn.execute(
         update(s.staff_actions).where(s.staff_actions.c.person_id.in_(person_ids)).values(detail="")
     )
+
+
+def _mask_errors(conn: Any, notice_ids: Any) -> None:
+    """A provider's error text may quote the number it refused: masked as in the logs."""
+    a = s.attempts
+    rows = conn.execute(
+        select(a.c.id, a.c.error).where(a.c.notification_id.in_(notice_ids), a.c.error.is_not(None))
+    ).all()
+    for aid, error in rows:
+        masked = mask_text(error)
+        if masked != error:
+            conn.execute(update(a).where(a.c.id == aid).values(error=masked))
 
 
 def _remove_files(cfg: Config, notices: set[int], cutoff: float, dry_run: bool) -> int:

@@ -97,6 +97,10 @@ def test_log_filters_by_channel_status_person_and_since(capsys, setup) -> None:
     assert json.loads(out) == []  # the attempts were at 09:30-09:32, more than an hour ago
     _, out, _ = run(capsys, "log", "-c", cfg, "--since", "2h", "--format", "json", *LATER)
     assert len([r for r in json.loads(out) if r["channel"]]) == 2
+    # A moment without an offset is the office's time (WIB): 09:31 is after the first attempt.
+    _, out, _ = run(capsys, "log", "-c", cfg, "--since", "2026-12-04T09:31", "--format", "json",
+                    *LATER)  # fmt: skip
+    assert [r["channel"] for r in json.loads(out) if r["channel"]] == ["sms"]
 
 
 def test_log_as_csv_neutralises_formulas_and_the_table_escapes_bidi(capsys, setup) -> None:
@@ -172,10 +176,10 @@ def test_status_shows_last_sync_queue_oldest_overdue_and_last_error(capsys, setu
     cfg, engine = setup
     deliver_wang(engine)
     code, out, _ = run(capsys, "status", "-c", cfg, *LATER)
-    assert code == 0 and "ok at 2026-12-04 02:30 UTC (3 accepted, 0 rejected)" in out
+    assert code == 0 and "ok at 2026-12-04 09:30 WIB (3 accepted, 0 rejected)" in out
     assert "delivered 1" in out and "scheduled" in out
     overdue = notice_ids(engine, "2C11AB0002-26")[14]
-    assert f"notice {overdue} (scheduled), due 2026-12-04 02:30 UTC, 90 min late" in out
+    assert f"notice {overdue} (scheduled), due 2026-12-04 09:30 WIB, 90 min late" in out
     assert "whatsapp" in out and "transient HTTP 503 from provider" in out
     assert "controls" not in out  # no controls table on this branch
 

@@ -39,6 +39,8 @@ def lines(buf: io.StringIO) -> list[dict]:
         "081234567890",
         "6281234567890",
         "+1 415.555.2671",
+        "(0342) 123456",
+        "+62 (812) 3456-7890",
     ],
 )
 def test_phone_numbers_are_masked_in_every_form(text: str) -> None:

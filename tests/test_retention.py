@@ -67,6 +67,8 @@ def test_finished_permits_lose_names_and_numbers_but_keep_their_delivery_record(
     engine: Engine, history: Config
 ) -> None:
     anna_notice = notice_ids(engine, ANNA["permit_number"])[14]
+    add_attempt(engine, anna_notice, "whatsapp", "permanent", JULY,
+                error="+6281234560001 is not on WhatsApp")  # fmt: skip
     add_attempt(engine, anna_notice, "sms", "sent", JULY, status="delivered", provider_id="SM1")
     before = people(engine)
     report = purge(engine, history, NOW, actor="cron")
@@ -83,13 +85,12 @@ def test_finished_permits_lose_names_and_numbers_but_keep_their_delivery_record(
         assert after[name] == before[name]
     a, n = schema.attempts, schema.notifications
     with engine.connect() as conn:
-        attempt = conn.execute(select(a).where(a.c.notification_id == anna_notice)).mappings().one()
+        failed, sent = conn.execute(
+            select(a).where(a.c.notification_id == anna_notice).order_by(a.c.id)
+        ).mappings()
         kept = conn.execute(select(n.c.id).where(n.c.id == anna_notice)).scalar_one()
-    assert (attempt["channel"], attempt["outcome"], attempt["provider_id"]) == (
-        "sms",
-        "sent",
-        "SM1",
-    )
+    assert (sent["channel"], sent["outcome"], sent["provider_id"]) == ("sms", "sent", "SM1")
+    assert failed["error"] == "*** is not on WhatsApp"
     assert kept == anna_notice
 
 
