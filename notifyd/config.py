@@ -156,6 +156,23 @@ class VoicesConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    #: Days after a permit's expiry (or its leaving the registry) before its holder's name,
+    #: numbers and audio are purged.
+    days: int = 90
+    #: Folders (relative to state_dir) of cached audio: files unused for `days` are deleted.
+    audio_dirs: list[str] = field(default_factory=lambda: ["audio"])
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    #: Prometheus metrics port; 0 turns them off.
+    port: int = 0
+    #: Loopback only: the metrics are not meant for the network.
+    address: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: str = ""
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -169,6 +186,8 @@ class Config:
     voices: VoicesConfig = field(default_factory=VoicesConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     pilot: PilotConfig = field(default_factory=PilotConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 
@@ -400,6 +419,7 @@ def _check(cfg: Config) -> None:
                 f"add [channels.{name}] or use one of: {', '.join(cfg.channels) or '(none yet)'}",
             )  # fmt: skip
     _check_dispatch(cfg)
+    _check_operations(cfg)
     if cfg.database.password and not is_secret_ref(cfg.database.password):
         raise ConfigError("database.password", "is written in clear", SECRET_FIX)
     if cfg.database.url and not is_secret_ref(cfg.database.url):
@@ -456,6 +476,36 @@ def _plain_url(value: str, key: str) -> Any:
     if url.password:
         raise ConfigError(key, "holds a password in clear", SECRET_FIX + " in database.password")
     return url
+
+
+def _check_operations(cfg: Config) -> None:
+    """Retention and metrics: a purge that never waits, or metrics open to the network, are
+    mistakes worth stopping at start."""
+    import ipaddress
+
+    if cfg.retention.days < 1:
+        raise ConfigError(
+            "retention.days", f"{cfg.retention.days} is too short",
+            "give the days to keep personal data after a permit ends, e.g. 90",
+        )  # fmt: skip
+    for i, folder in enumerate(cfg.retention.audio_dirs):
+        if not folder or Path(folder).is_absolute() or ".." in Path(folder).parts:
+            raise ConfigError(
+                f"retention.audio_dirs[{i}]", f"{folder!r} is not a folder inside state_dir",
+                'give a relative path such as "audio"',
+            )  # fmt: skip
+    m = cfg.metrics
+    if not 0 <= m.port <= 65535:
+        raise ConfigError("metrics.port", f"{m.port} is not a port", "use 1-65535, or 0 for off")
+    try:
+        loopback = m.address == "localhost" or ipaddress.ip_address(m.address).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ConfigError(
+            "metrics.address", f"{m.address!r} is not a loopback address",
+            'use "127.0.0.1" or "::1"; put a reverse proxy in front to reach it from elsewhere',
+        )  # fmt: skip
 
 
 def _check_languages(lang: LanguagesConfig) -> None:

@@ -85,6 +85,8 @@ class Person(Base):
     channels: Mapped[str] = mapped_column(Text, default="")  # comma-separated, in order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the retention purge blanked this person's name and numbers (None: never).
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Permit(Base):
@@ -203,6 +205,21 @@ class Control(Base):
     action: Mapped[str] = mapped_column(String(16))  # pause, resume
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+class StaffAction(Base):
+    """Who did what and when from the command line: resends, opt-outs, purges, test sends."""
+
+    __tablename__ = "staff_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))  # resend, opt_out, opt_out_undo, purge, …
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id"), nullable=True, index=True
+    )
+    notification_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notifications.id"), nullable=True
+    )
+    detail: Mapped[str] = mapped_column(Text, server_default="")
 
 
 metadata = Base.metadata
@@ -214,6 +231,7 @@ sync_runs = cast(Table, SyncRun.__table__)
 rejected_rows = cast(Table, RejectedRow.__table__)
 opt_outs = cast(Table, OptOut.__table__)
 controls = cast(Table, Control.__table__)
+staff_actions = cast(Table, StaffAction.__table__)
 
 
 def compare_type(

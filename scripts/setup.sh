@@ -22,6 +22,19 @@ if need_packages; then
     fi
 fi
 
+# systemd-analyze checks the unit file in the tests (tests/test_systemd.py); optional otherwise.
+if ! command -v systemd-analyze >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "setup: installing the Debian package systemd (for systemd-analyze)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends systemd >/dev/null
+    else
+        echo "setup: systemd-analyze is missing; the unit-file tests will be skipped" \
+            "(sudo apt-get install -y systemd)" >&2
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from notifyd import config, store
@@ -277,3 +277,52 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     (info / "entry_points.txt").write_text("[notifyd]\nrecording = testplugins.channels\n")
     return os.pathsep.join([str(folder), str(TESTS)])
+# --- delivery records for the staff commands, metrics and retention tests -------------------
+
+
+def notice_ids(engine: Engine, permit_number: str) -> dict[int, int]:
+    """Stage → notification id of one permit's current plan."""
+    from notifyd import schema
+
+    n, p = schema.notifications, schema.permits
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(n.c.stage, n.c.id)
+            .join(p, p.c.id == n.c.permit_id)
+            .where(p.c.permit_number == permit_number)
+        )
+        return {stage: nid for stage, nid in rows}
+
+
+def add_attempt(
+    db: Engine,
+    notification_id: int,
+    channel: str,
+    outcome: str,
+    at: datetime,
+    /,
+    status: str | None = None,
+    **columns: Any,
+) -> int:
+    """An attempt row as the dispatcher writes it; `status` also moves its notice there."""
+    from notifyd import schema
+
+    with db.begin() as conn:
+        aid = conn.execute(
+            insert(schema.attempts)
+            .values(
+                notification_id=notification_id,
+                channel=channel,
+                outcome=outcome,
+                started_at=at,
+                finished_at=at,
+                **columns,
+            )  # fmt: skip
+            .returning(schema.attempts.c.id)
+        ).scalar_one()
+        n = schema.notifications
+        values: dict[str, Any] = {"attempt_count": n.c.attempt_count + 1}
+        if status:
+            values["status"] = status
+        conn.execute(update(n).where(n.c.id == notification_id).values(**values))
+    return int(aid)

@@ -1,0 +1,349 @@
+"""Staff commands: the delivery log, one person's story, counts, status, resend, opt-out, purge.
+
+Staff see names and numbers in clear here (they are theirs to see); output.py escapes
+control and bidi characters and neutralises spreadsheet formulas.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy import Engine
+
+from notifyd import logstore, output, staffstore
+from notifyd.config import Config
+from notifyd.errors import NotifydError
+
+Command = Callable[[str, Callable[[argparse.Namespace], int | None], str], Any]
+_SPAN = re.compile(r"^(\d+)([dhm])$")
+
+
+def add_commands(command: Command, with_format: Callable[[argparse.ArgumentParser], None]) -> None:
+    sp = command("log", cmd_log, "the delivery log: every attempt, newest first")
+    sp.add_argument("--status", help="only notices in this status (sent, failed, cancelled, …)")
+    sp.add_argument("--channel", help="only attempts on this channel")
+    sp.add_argument("--since", type=since_arg, help="e.g. 7d, 12h, 30m or 2026-12-01")
+    sp.add_argument("--person", help="a registry id or permit number")
+    sp.add_argument("--limit", type=int, default=1000, help="at most this many rows (1000)")
+    with_format(sp)
+    sp = command("show", cmd_show, "one person's whole story, by registry id or permit number")
+    sp.add_argument("key", metavar="PERSON_OR_PERMIT")
+    with_format(sp)
+    sp = command("stats", cmd_stats, "counts by status and channel, delivery rate, oldest overdue")
+    sp.add_argument("--since", type=since_arg, help="e.g. 7d or 2026-12-01")
+    with_format(sp)
+    sp = command("status", cmd_status, "last sync, queue, oldest overdue notice, last error")
+    with_format(sp)
+    sp = command("resend", cmd_resend, "send a notice again now, from its first channel")
+    sp.add_argument("id", type=int, help="the notice id (see `notifyd log`)")
+    sp.add_argument("--by", default=None, help="who asks (default: your login name)")
+    with_format(sp)
+    sp = command("opt-out", cmd_opt_out, "stop (or with --undo, allow again) notices to a person")
+    sp.add_argument("key", metavar="PHONE_OR_REGISTRY_ID")
+    sp.add_argument("--channel", default="*", help="one channel name (default: all)")
+    sp.add_argument("--undo", action="store_true", help="lift the opt-out")
+    sp.add_argument("--by", default=None, help="who asks (default: your login name)")
+    sp.add_argument("--reason", default="", help="why, for the record")
+    with_format(sp)
+    sp = command("purge", cmd_purge, "remove personal data of permits past their retention")
+    sp.add_argument("--dry-run", action="store_true", help="count only; change nothing")
+    sp.add_argument("--by", default=None, help="who runs it (default: your login name)")
+    with_format(sp)
+
+
+def since_arg(text: str) -> datetime | timedelta:
+    """`7d`, `12h`, `30m` (back from now) or an ISO date or instant."""
+    m = _SPAN.match(text.strip())
+    if m:
+        unit = {"d": "days", "h": "hours", "m": "minutes"}[m.group(2)]
+        return timedelta(**{unit: int(m.group(1))})
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError("write 7d, 12h, 30m or a date such as 2026-12-01") from exc
+    return value  # without an offset: office time, see _since
+
+
+def _since(args: argparse.Namespace, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """A span back from now, or a date or instant; one without an offset is office time."""
+    value = args.since
+    if isinstance(value, timedelta):
+        return now - value
+    return value if value is None or value.tzinfo else value.replace(tzinfo=tz)
+
+
+def office_tz(cfg: Config) -> ZoneInfo:
+    """Staff read times in their office's zone (the first office's, with several)."""
+    return ZoneInfo(next(iter(cfg.offices.values())).timezone)
+
+
+def _cli() -> Any:
+    from notifyd import cli  # imported late: cli imports this module
+
+    return cli
+
+
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[tuple[Config, Engine]]:
+    """The config and an engine, disposed of after the command (no pooled connection left)."""
+    cli = _cli()
+    cfg = cli._config(args)
+    engine = cli._engine(cfg)
+    try:
+        yield cfg, engine
+    finally:
+        engine.dispose()
+
+
+def _uses_store(
+    func: Callable[[argparse.Namespace, Config, Engine], int],
+) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        with _store(args) as (cfg, engine):
+            return func(args, cfg, engine)
+
+    return run
+
+
+def _actor(args: argparse.Namespace) -> str:
+    return args.by or getpass.getuser()
+
+
+@_uses_store
+def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    cli = _cli()
+    since = _since(args, cli._now(args), office_tz(cfg))
+    rows = logstore.delivery_log(
+        engine, status=args.status, channel=args.channel, since=since, person=args.person,
+        limit=args.limit,
+    )  # fmt: skip
+    cli._emit(output.render(rows, args.format, office_tz(cfg)))
+    return 0
+
+
+@_uses_store
+def cmd_show(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    cli = _cli()
+    found = logstore.story(engine, args.key)
+    if found is None:
+        raise NotifydError(f"no person or permit {args.key!r}; give a registry id or permit number")
+    if args.format == "json":
+        cli._emit(json.dumps(_jsonable(found), ensure_ascii=False, indent=2) + "\n")
+        return 0
+    tz = office_tz(cfg)
+    events = timeline(found, tz)
+    if args.format == "csv":
+        cli._emit(output.render(events, "csv", tz))
+        return 0
+    who = found["person"]
+    head = [{k: who[k] for k in _PERSON}]
+    cli._emit(output.render(head, "table", tz) + "\npermits:\n")
+    cli._emit(output.render([_pick(r, _PERMIT) for r in found["permits"]], "table"))
+    cli._emit(
+        "\nnotices:\n" + output.render([_pick(r, _NOTICE) for r in found["notices"]], "table", tz)
+    )
+    cli._emit("\nstory:\n" + output.render(events, "table", tz))
+    return 0
+
+
+_PERSON = ("registry_id", "full_name", "nationality", "passport_number", "language", "phone",
+           "whatsapp", "channels", "purged_at")  # fmt: skip
+_PERMIT = ("permit_number", "permit_type", "office", "expiry_date", "active")
+_NOTICE = ("id", "permit_number", "expiry_date", "stage", "due_at", "deadline", "status",
+           "reason", "catch_up", "attempt_count", "channel_pos")  # fmt: skip
+
+
+def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: row[k] for k in keys}
+
+
+def timeline(found: dict[str, Any], tz: ZoneInfo) -> list[dict[str, Any]]:
+    """The story in time order: planned, attempts and receipts, cancellations, opt-outs,
+    staff actions."""
+    ev: list[dict[str, Any]] = []
+
+    def add(
+        when: datetime, what: str, notice: Any = None, channel: Any = None, **info: Any
+    ) -> None:
+        detail = ", ".join(f"{k} {v}" for k, v in info.items() if v not in (None, ""))
+        ev.append(
+            {"when": when, "what": what, "notice": notice, "channel": channel, "detail": detail}
+        )
+
+    for n in found["notices"]:
+        add(n["created_at"], "planned", n["id"], permit=n["permit_number"], stage=n["stage"],
+            due=output.cell(n["due_at"], tz))  # fmt: skip
+        if n["status"] in ("cancelled", "superseded", "failed"):
+            add(n["updated_at"], n["status"], n["id"], reason=n["reason"])
+    for a in found["attempts"]:
+        add(a["started_at"], f"attempt {a['outcome']}", a["notification_id"], a["channel"],
+            kind=a["kind"], provider_id=a["provider_id"], engine=a["engine"],
+            error=a["error"])  # fmt: skip
+        if a["receipt"]:
+            add(a["receipt_at"] or a["started_at"], f"receipt {a['receipt']}",
+                a["notification_id"], a["channel"], provider_id=a["provider_id"])  # fmt: skip
+    for o in found["opt_outs"]:
+        add(
+            o["created_at"],
+            "opted out",
+            channel=o["channel"],
+            source=o["source"],
+            by=o["created_by"],
+        )
+        if o["lifted_at"]:
+            add(o["lifted_at"], "opt-out lifted", channel=o["channel"], by=o["lifted_by"])
+    for s in found["actions"]:
+        add(s["at"], f"staff: {s['action']}", s["notification_id"], by=s["actor"], note=s["detail"])
+    ev.sort(key=lambda e: e["when"])
+    return ev
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value
+
+
+@_uses_store
+def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    cli = _cli()
+    now = cli._now(args)
+    tz = office_tz(cfg)
+    st = logstore.stats(engine, now, _since(args, now, tz))
+    if args.format == "json":
+        cli._emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
+        return 0
+    rows = [{"what": "notices", "key": k, "count": v} for k, v in sorted(st["by_status"].items())]
+    rows += [
+        {"what": "attempts", "key": f"{r['channel']} {r['outcome']}", "count": r["attempts"]}
+        for r in st["by_channel"]
+    ]
+    rate = st["delivery_rate"]
+    rows.append(
+        {"what": "delivery rate", "key": "", "count": "" if rate is None else f"{rate:.1%}"}
+    )
+    old = st["oldest_overdue"]
+    rows.append({"what": "oldest overdue", "key": _overdue(old, now, tz), "count": ""})
+    cli._emit(output.render(rows, args.format, tz))
+    return 0
+
+
+def _overdue(old: dict[str, Any] | None, now: datetime, tz: ZoneInfo) -> str:
+    if old is None:
+        return "none"
+    late = now - old["due_at"]
+    due = output.cell(old["due_at"], tz)
+    return f"notice {old['id']} ({old['status']}), due {due}, {_ago(late)} late"
+
+
+def _ago(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // 1440} days"
+
+
+@_uses_store
+def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    cli = _cli()
+    now, tz = cli._now(args), office_tz(cfg)
+    st = logstore.status(engine, now)
+    if args.format == "json":
+        cli._emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
+        return 0
+    sync = st["last_sync"]
+    err = st["last_error"]
+    rows = [
+        {"what": "last sync", "value": "never" if sync is None else
+         f"run {sync['id']} {sync['status']} at {output.cell(sync['started_at'], tz)} "
+         f"({sync['accepted']} accepted, {sync['rejected']} rejected)"},
+        {"what": "queue", "value": ", ".join(f"{k} {v}" for k, v in sorted(st["queue"].items()))
+         or "empty"},
+        {"what": "oldest overdue", "value": _overdue(st["oldest_overdue"], now, tz)},
+        {"what": "last error", "value": "none" if err is None else
+         f"attempt {err['id']} (notice {err['notification_id']}) on {err['channel']} at "
+         f"{output.cell(err['started_at'], tz)}: {err['outcome']} {err['error'] or ''}".strip()},
+    ]  # fmt: skip
+    if st["controls"] is not None:
+        shown = [", ".join(f"{k}={v}" for k, v in r.items()) for r in st["controls"]]
+        rows.append({"what": "controls", "value": "; ".join(shown) or "none"})
+    cli._emit(output.render(rows, args.format, tz))
+    return 0
+
+
+@_uses_store
+def cmd_resend(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    cli = _cli()
+    done = staffstore.resend(engine, args.id, _actor(args), cli._now(args))
+    cli._emit(output.render([done], args.format, office_tz(cfg)))
+    return 0
+
+
+@_uses_store
+def cmd_opt_out(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    cli = _cli()
+    phone = e164(args.key, cfg.registry.default_region)
+    if args.channel != "*" and args.channel not in cfg.channels:
+        raise NotifydError(
+            f"--channel {args.channel!r} is not a configured channel; use one of "
+            f"{', '.join(cfg.channels)}, or leave it out for all"
+        )
+    res = staffstore.opt_out(
+        engine, args.key, phone, args.channel, _actor(args), args.reason, cli._now(args),
+        undo=args.undo,
+    )  # fmt: skip
+    if not res.people:
+        raise NotifydError(f"nobody with registry id or number {args.key!r}")
+    rows = [
+        {
+            "registry_id": w["registry_id"],
+            "name": w["full_name"],
+            "channel": args.channel,
+            "opt_out": "lifted" if args.undo else "on",
+        }
+        for w in res.people
+    ]
+    cli._emit(output.render(rows, args.format))
+    if args.format == "table":
+        what = (f"{res.changed} opt-out(s) lifted; the next sync plans their notices again"
+                if args.undo else
+                f"{res.changed} opt-out(s) added; {res.cancelled} pending notice(s) cancelled"
+                )  # fmt: skip
+        cli._emit(what + "\n")
+    return 0
+
+
+def e164(text: str, region: str) -> str | None:
+    """The number staff typed, as stored (E.164); None if it is not a valid number."""
+    try:
+        num = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(num):
+        return None
+    return str(phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164))
+
+
+@_uses_store
+def cmd_purge(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd import retention
+
+    cli = _cli()
+    report = retention.purge(engine, cfg, cli._now(args), dry_run=args.dry_run, actor=_actor(args))
+    cli._emit(output.render([report.as_row()], args.format))
+    return 0

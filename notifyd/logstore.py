@@ -1,0 +1,255 @@
+"""What staff read about deliveries: the log, one person's story, counts and the queue.
+
+Read-only queries; staff actions that write (resend, opt-out) are in staffstore.py.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, inspect, literal, or_, select
+
+from notifyd import schema as s
+from notifyd.model import PENDING, Status
+from notifyd.store import reading
+
+n, a, p, pe = s.notifications, s.attempts, s.permits, s.people
+_PENDING = [st.value for st in PENDING]
+#: A notice counted as delivered for the delivery rate (a provider accepted it at least).
+REACHED = [Status.SENT.value, Status.DELIVERED.value, Status.READ.value, Status.PLAYED.value]
+
+
+def delivery_log(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    person: str | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Attempts, newest first, with their notice, permit and person; notices that ended with
+    no attempt at all (cancelled, superseded) appear once, without a channel."""
+    base = (
+        select(
+            n.c.id.label("notice"),
+            p.c.permit_number.label("permit"),
+            n.c.stage,
+            n.c.status,
+            n.c.reason,
+            pe.c.registry_id,
+            pe.c.full_name.label("name"),
+        )
+        .join(p, p.c.id == n.c.permit_id)
+        .join(pe, pe.c.id == p.c.person_id)
+    )
+    if status:
+        base = base.where(n.c.status == status)
+    if person:
+        base = base.where(or_(pe.c.registry_id == person, p.c.permit_number == person))
+    tried = base.add_columns(
+        a.c.started_at.label("when"),
+        a.c.channel,
+        a.c.kind,
+        a.c.outcome,
+        a.c.provider_id,
+        a.c.engine,
+        a.c.error,
+        a.c.receipt,
+    ).join(a, a.c.notification_id == n.c.id)
+    untried = base.add_columns(
+        n.c.updated_at.label("when"),
+        literal(None).label("channel"),
+        literal(None).label("kind"),
+        literal(None).label("outcome"),
+        literal(None).label("provider_id"),
+        literal(None).label("engine"),
+        literal(None).label("error"),
+        literal(None).label("receipt"),
+    ).where(
+        ~select(a.c.id).where(a.c.notification_id == n.c.id).exists(),
+        n.c.status.not_in(_PENDING) if not status else literal(True),
+    )
+    if channel:
+        tried = tried.where(a.c.channel == channel)
+    if since:
+        tried = tried.where(a.c.started_at >= since)
+        untried = untried.where(n.c.updated_at >= since)
+    with reading(engine) as conn:
+        rows = [
+            dict(r) for r in conn.execute(tried.order_by(a.c.id.desc()).limit(limit)).mappings()
+        ]
+        if not channel:
+            rows += [
+                dict(r)
+                for r in conn.execute(untried.order_by(n.c.id.desc()).limit(limit)).mappings()
+            ]
+    rows.sort(key=lambda r: r["when"], reverse=True)
+    return [_log_row(r) for r in rows[:limit]]
+
+
+def _log_row(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "when": r["when"],
+        "notice": r["notice"],
+        "registry_id": r["registry_id"],
+        "name": r["name"],
+        "permit": r["permit"],
+        "stage": r["stage"],
+        "channel": r["channel"],
+        "kind": r["kind"],
+        "outcome": r["outcome"],
+        "status": r["status"],
+        "reason": r["reason"],
+        "provider_id": r["provider_id"],
+        "engine": r["engine"],
+        "error": r["error"],
+        "receipt": r["receipt"],
+    }
+
+
+def find_person(conn: Connection, key: str) -> dict[str, Any] | None:
+    """A person by registry id, or the holder of a permit number."""
+    found = conn.execute(select(pe).where(pe.c.registry_id == key)).mappings().first()
+    if found is None:
+        found = (
+            conn.execute(
+                select(pe).join(p, p.c.person_id == pe.c.id).where(p.c.permit_number == key)
+            )
+            .mappings()
+            .first()
+        )
+    return dict(found) if found else None
+
+
+def story(engine: Engine, key: str) -> dict[str, Any] | None:
+    """Everything about one person: permits, notices, attempts, opt-outs and staff actions."""
+    with reading(engine) as conn:
+        who = find_person(conn, key)
+        if who is None:
+            return None
+        pid = who["id"]
+        permits = _all(conn, select(p).where(p.c.person_id == pid).order_by(p.c.expiry_date))
+        notices = _all(
+            conn,
+            select(n, p.c.permit_number)
+            .join(p, p.c.id == n.c.permit_id)
+            .where(p.c.person_id == pid)
+            .order_by(n.c.due_at, n.c.id),
+        )
+        attempts = _all(
+            conn,
+            select(a, n.c.stage, p.c.permit_number)
+            .join(n, n.c.id == a.c.notification_id)
+            .join(p, p.c.id == n.c.permit_id)
+            .where(p.c.person_id == pid)
+            .order_by(a.c.started_at, a.c.id),
+        )
+        opt_outs = _all(
+            conn, select(s.opt_outs).where(s.opt_outs.c.person_id == pid).order_by(s.opt_outs.c.id)
+        )
+        actions = _all(
+            conn,
+            select(s.staff_actions)
+            .where(s.staff_actions.c.person_id == pid)
+            .order_by(s.staff_actions.c.id),
+        )
+    return {
+        "person": who,
+        "permits": permits,
+        "notices": notices,
+        "attempts": attempts,
+        "opt_outs": opt_outs,
+        "actions": actions,
+    }
+
+
+def _all(conn: Connection, query: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def stats(engine: Engine, now: datetime, since: datetime | None = None) -> dict[str, Any]:
+    """Notices by status, attempts by channel and outcome, the delivery rate, oldest overdue.
+
+    With `since`, only notices due and attempts started from then on are counted."""
+    with reading(engine) as conn:
+        nq = select(n.c.status, func.count()).group_by(n.c.status)
+        aq = select(a.c.channel, a.c.outcome, func.count()).group_by(a.c.channel, a.c.outcome)
+        if since:
+            nq = nq.where(n.c.due_at >= since)
+            aq = aq.where(a.c.started_at >= since)
+        by_status = {st: int(c) for st, c in conn.execute(nq)}
+        by_channel = [
+            {"channel": ch, "outcome": out, "attempts": int(c)}
+            for ch, out, c in conn.execute(aq.order_by(a.c.channel, a.c.outcome))
+        ]
+        overdue = oldest_overdue(conn, now)
+    reached = sum(by_status.get(st, 0) for st in REACHED)
+    ended = reached + by_status.get(Status.FAILED.value, 0)
+    return {
+        "by_status": by_status,
+        "by_channel": by_channel,
+        "delivery_rate": reached / ended if ended else None,
+        "oldest_overdue": overdue,
+    }
+
+
+def oldest_overdue(conn: Connection, now: datetime) -> dict[str, Any] | None:
+    """The pending notice that has waited longest past its due time."""
+    row = (
+        conn.execute(
+            select(n.c.id, n.c.due_at, n.c.status)
+            .where(n.c.status.in_(_PENDING), n.c.due_at <= now)
+            .order_by(n.c.due_at, n.c.id)
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None
+
+
+def status(engine: Engine, now: datetime) -> dict[str, Any]:
+    """The daemon's state as the database shows it, for `notifyd status`."""
+    r = s.sync_runs
+    with reading(engine) as conn:
+        last_sync = conn.execute(select(r).order_by(r.c.id.desc()).limit(1)).mappings().first()
+        queue = {
+            st: int(c)
+            for st, c in conn.execute(select(n.c.status, func.count()).group_by(n.c.status))
+        }
+        last_error = (
+            conn.execute(
+                select(
+                    a.c.id, a.c.notification_id, a.c.channel, a.c.started_at, a.c.outcome, a.c.error
+                )
+                .where(
+                    or_(
+                        a.c.outcome.in_(["transient", "permanent", "unknown"]),
+                        a.c.receipt == "failed",
+                    )
+                )
+                .order_by(a.c.id.desc())  # the primary key: no scan of every attempt
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        overdue = oldest_overdue(conn, now)
+        controls = _controls(conn)
+    return {
+        "last_sync": dict(last_sync) if last_sync else None,
+        "queue": queue,
+        "oldest_overdue": overdue,
+        "last_error": dict(last_error) if last_error else None,
+        "controls": controls,
+    }
+
+
+def _controls(conn: Connection) -> list[dict[str, Any]] | None:
+    """The rows of the dispatcher's `controls` table (pause and the like), if it has one;
+    read as they are, since this module does not own that table."""
+    if not inspect(conn).has_table("controls"):
+        return None
+    return [dict(r) for r in conn.exec_driver_sql("SELECT * FROM controls").mappings()]

@@ -1,0 +1,223 @@
+"""What staff change from the command line (resend, opt-out), each recorded in staff_actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, or_, select, update
+
+from notifyd import schema as s
+from notifyd.errors import NotifydError
+from notifyd.model import PENDING, Reason, Status
+
+n, p, pe, o = s.notifications, s.permits, s.people, s.opt_outs
+_PENDING = [st.value for st in PENDING]
+#: Cancellations a resend must respect: the person said no, or the words would be wrong.
+NO_RESEND = {
+    Reason.OPTED_OUT.value: "the person opted out; lift it with `notifyd opt-out … --undo` first",
+    Reason.RENEWED.value: "the permit was renewed, so this notice's expiry date is wrong",
+    Reason.EXPIRY_CORRECTED.value: "the permit's expiry date was corrected",
+    Reason.LEFT_REGISTRY.value: "the permit is no longer in the registry",
+}
+
+
+def record(
+    conn: Connection,
+    now: datetime,
+    actor: str,
+    action: str,
+    *,
+    person_id: int | None = None,
+    notification_id: int | None = None,
+    detail: str = "",
+) -> None:
+    conn.execute(
+        insert(s.staff_actions).values(
+            at=now,
+            actor=actor,
+            action=action,
+            person_id=person_id,
+            notification_id=notification_id,
+            detail=detail,
+        )  # fmt: skip
+    )
+
+
+def resend(engine: Engine, notification_id: int, actor: str, now: datetime) -> dict[str, Any]:
+    """Put a notice back in the queue, due now, from its first channel, within its deadline."""
+    with engine.begin() as conn:
+        row = (
+            conn.execute(
+                select(n, p.c.person_id, pe.c.purged_at)
+                .join(p, p.c.id == n.c.permit_id)
+                .join(pe, pe.c.id == p.c.person_id)
+                .where(n.c.id == notification_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            raise NotifydError(f"no notice {notification_id}; see `notifyd log` for the ids")
+        why = _refusal(conn, row, now)
+        if why:
+            raise NotifydError(f"notice {notification_id} cannot be resent: {why}")
+        new_status = Status.RETRYING if row["attempt_count"] else Status.SCHEDULED
+        done = conn.execute(
+            update(n)
+            .where(n.c.id == notification_id, n.c.status != Status.SENDING.value)
+            .values(
+                status=new_status.value,
+                reason=None,
+                due_at=now,
+                channel_pos=0,
+                attempt_count=0,
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+            )  # fmt: skip
+        )
+        if not done.rowcount:
+            raise NotifydError(f"notice {notification_id} is being sent right now; try later")
+        detail = f"was {row['status']}" + (f" ({row['reason']})" if row["reason"] else "")
+        record(
+            conn, now, actor, "resend",
+            person_id=row["person_id"], notification_id=notification_id, detail=detail,
+        )  # fmt: skip
+    return {"notice": notification_id, "status": new_status.value, "due_at": now, "by": actor}
+
+
+def _refusal(conn: Connection, row: Any, now: datetime) -> str | None:
+    if row["purged_at"] is not None:
+        return "the person's data was purged (retention)"
+    if row["status"] == Status.SENDING.value:
+        return "it is being sent right now; try again in a minute"
+    if row["status"] == Status.CANCELLED.value and row["reason"] in NO_RESEND:
+        return str(NO_RESEND[row["reason"]])
+    if row["deadline"] <= now:
+        return (
+            f"its deadline passed at {row['deadline']:%Y-%m-%d %H:%M} UTC "
+            "(the next stage's notice, if any, carries the news now)"
+        )
+    total = conn.execute(
+        select(o.c.id).where(
+            o.c.person_id == row["person_id"], o.c.channel == "*", o.c.lifted_at.is_(None)
+        )
+    ).first()
+    if total is not None:
+        return str(NO_RESEND[Reason.OPTED_OUT.value])
+    return None
+
+
+@dataclass
+class OptOutResult:
+    people: list[dict[str, Any]] = field(default_factory=list)
+    changed: int = 0  # opt-outs added or lifted
+    cancelled: int = 0  # pending notices cancelled
+
+
+def find_people(conn: Connection, key: str, phone: str | None) -> list[dict[str, Any]]:
+    """People by registry id, else everyone with this phone or WhatsApp number (a family)."""
+    cols = (pe.c.id, pe.c.registry_id, pe.c.full_name, pe.c.phone, pe.c.whatsapp, pe.c.channels)
+    found = conn.execute(select(*cols).where(pe.c.registry_id == key)).mappings().all()
+    if not found and phone:
+        found = (
+            conn.execute(
+                select(*cols)
+                .where(or_(pe.c.phone == phone, pe.c.whatsapp == phone))
+                .order_by(pe.c.id)
+            )
+            .mappings()
+            .all()
+        )
+    return [dict(r) for r in found]
+
+
+def opt_out(
+    engine: Engine,
+    key: str,
+    phone: str | None,
+    channel: str,
+    actor: str,
+    reason: str,
+    now: datetime,
+    undo: bool = False,
+) -> OptOutResult:
+    """Add (or with `undo`, lift) a staff opt-out for everyone `key` names.
+
+    Adding cancels their pending notices (reason opted_out) once no channel of theirs is
+    left. Lifting touches staff and provider opt-outs only (the registry's follow the
+    registry) and marks their permits changed, so the next sync plans them again."""
+    result = OptOutResult()
+    with engine.begin() as conn:
+        result.people = find_people(conn, key, phone)
+        for who in result.people:
+            pid = who["id"]
+            if undo:
+                result.changed += _lift(conn, pid, channel, actor, now)
+                conn.execute(
+                    update(p).where(p.c.person_id == pid, p.c.active.is_(True)).values(row_hash="")
+                )
+            else:
+                result.changed += _add(conn, pid, channel, actor, now)
+                result.cancelled += _cancel_if_unreachable(conn, pid, who["channels"], now)
+            record(
+                conn, now, actor, "opt_out_undo" if undo else "opt_out",
+                person_id=pid, detail=f"channel {channel}" + (f": {reason}" if reason else ""),
+            )  # fmt: skip
+    return result
+
+
+def _add(conn: Connection, pid: int, channel: str, actor: str, now: datetime) -> int:
+    existing = conn.execute(
+        select(o.c.id).where(
+            o.c.person_id == pid,
+            o.c.channel == channel,
+            o.c.source == "staff",
+            o.c.lifted_at.is_(None),
+        )  # fmt: skip
+    ).first()
+    if existing is not None:
+        return 0
+    conn.execute(
+        insert(o).values(
+            person_id=pid, channel=channel, source="staff", created_at=now, created_by=actor
+        )
+    )
+    return 1
+
+
+def _lift(conn: Connection, pid: int, channel: str, actor: str, now: datetime) -> int:
+    done = conn.execute(
+        update(o)
+        .where(
+            o.c.person_id == pid,
+            o.c.channel == channel,
+            o.c.source.in_(["staff", "provider"]),
+            o.c.lifted_at.is_(None),
+        )  # fmt: skip
+        .values(lifted_at=now, lifted_by=actor)
+    )
+    return int(done.rowcount or 0)
+
+
+def _cancel_if_unreachable(conn: Connection, pid: int, channels: str, now: datetime) -> int:
+    """The sync's rule: cancel when the opt-outs cover every channel of the person's."""
+    opted = set(
+        conn.execute(
+            select(o.c.channel).where(o.c.person_id == pid, o.c.lifted_at.is_(None))
+        ).scalars()
+    )
+    reachable = [c for c in channels.split(",") if c and c not in opted]
+    if "*" not in opted and reachable:
+        return 0
+    done = conn.execute(
+        update(n)
+        .where(
+            n.c.permit_id.in_(select(p.c.id).where(p.c.person_id == pid)),
+            n.c.status.in_(_PENDING),
+        )
+        .values(status=Status.CANCELLED.value, reason=Reason.OPTED_OUT.value, updated_at=now)
+    )
+    return int(done.rowcount or 0)

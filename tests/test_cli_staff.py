@@ -1,0 +1,286 @@
+"""Staff commands on a real database (SQLite and PostgreSQL): log, show, stats, status,
+resend and opt-out, after a real sync and with attempts as the dispatcher records them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+from test_cli import toml
+
+from conftest import FRIDAY_MORNING, add_attempt, config_dict, notice_ids, person, write_registry
+from notifyd import config, plugins, schema
+from notifyd.cli import main
+from notifyd.sync import run_sync
+
+NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB
+AT = ["--now", "2026-12-04T09:30+07:00"]
+LATER = ["--now", "2026-12-04T11:00+07:00"]
+RLO = "\u202e"  # right-to-left override: would reverse what follows on a terminal
+
+
+def sync(cfg: str, engine: Engine, now=NOW, **kw) -> None:
+    """A real registry sync, as the daemon runs it."""
+    report = run_sync(config.load(cfg), engine, plugins.make_manager(), now, **kw)
+    assert report.status == "ok"
+
+
+@pytest.fixture
+def setup(tmp_path: Path, db_url: str, engine: Engine) -> tuple[str, Engine]:
+    """Three people synced for real: Wang (notice due now, stage 14), a name that is a
+    spreadsheet formula with a bidi override, and one who shares Wang's phone."""
+    rows = [
+        person(1, full_name="王伟", nationality="CN", expiry_date="2026-12-18"),
+        person(2, full_name=f'=HYPERLINK("x"){RLO}evil', expiry_date="2026-12-18"),
+        person(3, full_name="Li Na", expiry_date="2027-01-29", phone="0812-3456-0001"),
+    ]
+    registry = write_registry(tmp_path / "registry.csv", rows)
+    data = {"state_dir": str(tmp_path / "state"), **config_dict(registry)}
+    data["database"] = {"url": db_url}
+    cfg = str(toml(data, tmp_path / "c.toml"))
+    sync(cfg, engine)
+    return cfg, engine
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def deliver_wang(engine: Engine) -> int:
+    """Wang's stage-14 notice: WhatsApp fails for now, then SMS is delivered."""
+    nid = notice_ids(engine, "2C11AB0001-26")[14]
+    add_attempt(engine, nid, "whatsapp", "transient", NOW, error="HTTP 503 from provider")
+    add_attempt(
+        engine, nid, "sms", "sent", NOW + timedelta(minutes=2), status="delivered",
+        provider_id="SM42", engine="espeak-ng:cmn", receipt="delivered",
+        receipt_at=NOW + timedelta(minutes=3),
+    )  # fmt: skip
+    return nid
+
+
+def test_log_lists_attempts_with_person_permit_channel_and_outcome(capsys, setup) -> None:
+    cfg, engine = setup
+    nid = deliver_wang(engine)
+    code, out, _ = run(capsys, "log", "-c", cfg, "--format", "json", *LATER)
+    rows = json.loads(out)
+    tried = [r for r in rows if r["notice"] == nid]
+    assert code == 0 and [r["channel"] for r in tried] == ["sms", "whatsapp"]  # newest first
+    sms, wa = tried
+    assert (sms["name"], sms["permit"], sms["outcome"], sms["provider_id"]) == (
+        "王伟", "2C11AB0001-26", "sent", "SM42",
+    )  # fmt: skip
+    assert (sms["engine"], sms["receipt"], sms["status"]) == (
+        "espeak-ng:cmn",
+        "delivered",
+        "delivered",
+    )
+    assert wa["error"] == "HTTP 503 from provider"
+
+
+def test_log_filters_by_channel_status_person_and_since(capsys, setup) -> None:
+    cfg, engine = setup
+    deliver_wang(engine)
+    _, out, _ = run(capsys, "log", "-c", cfg, "--channel", "whatsapp", "--format", "json", *LATER)
+    assert [r["outcome"] for r in json.loads(out)] == ["transient"]
+    _, out, _ = run(capsys, "log", "-c", cfg, "--person", "BLT-00002", "--format", "json", *LATER)
+    assert json.loads(out) == []  # nothing tried or ended for them yet
+    _, out, _ = run(capsys, "log", "-c", cfg, "--status", "scheduled", "--format", "json", *LATER)
+    assert {r["status"] for r in json.loads(out)} == {"scheduled"}
+    _, out, _ = run(capsys, "log", "-c", cfg, "--since", "1h", "--format", "json", *LATER)
+    assert json.loads(out) == []  # the attempts were at 09:30-09:32, more than an hour ago
+    _, out, _ = run(capsys, "log", "-c", cfg, "--since", "2h", "--format", "json", *LATER)
+    assert len([r for r in json.loads(out) if r["channel"]]) == 2
+    # A moment without an offset is the office's time (WIB): 09:31 is after the first attempt.
+    _, out, _ = run(capsys, "log", "-c", cfg, "--since", "2026-12-04T09:31", "--format", "json",
+                    *LATER)  # fmt: skip
+    assert [r["channel"] for r in json.loads(out) if r["channel"]] == ["sms"]
+
+
+def test_log_as_csv_neutralises_formulas_and_the_table_escapes_bidi(capsys, setup) -> None:
+    cfg, engine = setup
+    nid = notice_ids(engine, "2C11AB0002-26")[14]
+    # A provider's error text is not cleaned by the sync: it may carry a bidi override.
+    add_attempt(engine, nid, "whatsapp", "permanent", NOW, error=f"blocked {RLO}kcab")
+    _, out, _ = run(capsys, "log", "-c", cfg, "--format", "csv", *LATER)
+    (row,) = list(csv.DictReader(io.StringIO(out)))
+    assert row["name"] == '\'=HYPERLINK("x")evil'  # the sync dropped the override in the name
+    assert row["error"] == "blocked \\u202ekcab"
+    _, table, _ = run(capsys, "log", "-c", cfg, *LATER)
+    assert RLO not in table and "blocked \\u202ekcab" in table
+
+
+def test_show_tells_the_whole_story_by_registry_id_or_permit(capsys, setup) -> None:
+    cfg, engine = setup
+    deliver_wang(engine)
+    assert run(capsys, "opt-out", "-c", cfg, "BLT-00001", "--channel", "whatsapp",
+               "--by", "siti", "--reason", "prefers SMS", *AT)[0] == 0  # fmt: skip
+    code, out, _ = run(capsys, "show", "-c", cfg, "2C11AB0001-26", "--format", "json", *LATER)
+    story = json.loads(out)
+    assert code == 0 and story["person"]["full_name"] == "王伟"
+    assert story["person"]["phone"] == "+6281234560001"  # staff see numbers in clear
+    assert [p["permit_number"] for p in story["permits"]] == ["2C11AB0001-26"]
+    assert sorted(n["stage"] for n in story["notices"]) == [0, 7, 14]
+    assert [(a["channel"], a["engine"], a["receipt"]) for a in story["attempts"]] == [
+        ("whatsapp", None, None), ("sms", "espeak-ng:cmn", "delivered"),
+    ]  # fmt: skip
+    assert [(o["channel"], o["source"], o["created_by"]) for o in story["opt_outs"]] == [
+        ("whatsapp", "staff", "siti")
+    ]
+    assert story["actions"][0]["detail"] == "channel whatsapp: prefers SMS"
+    _, table, _ = run(capsys, "show", "-c", cfg, "BLT-00001", *LATER)
+    for line in ("attempt transient", "receipt delivered", "provider_id SM42", "opted out",
+                 "staff: opt_out", "by siti"):  # fmt: skip
+        assert line in table
+
+
+def test_show_lists_cancellations_with_their_reason(capsys, setup) -> None:
+    cfg, _ = setup
+    run(capsys, "opt-out", "-c", cfg, "BLT-00002", *AT)
+    _, out, _ = run(capsys, "show", "-c", cfg, "BLT-00002", "--format", "csv", *LATER)
+    events = list(csv.DictReader(io.StringIO(out)))
+    cancelled = [e for e in events if e["what"] == "cancelled"]
+    assert len(cancelled) == 3 and {e["detail"] for e in cancelled} == {"reason opted_out"}
+
+
+def test_show_of_an_unknown_key_says_what_to_give(capsys, setup) -> None:
+    cfg, _ = setup
+    code, _, err = run(capsys, "show", "-c", cfg, "NOPE-1")
+    assert code == 1 and "registry id or permit number" in err
+
+
+def test_stats_counts_by_status_and_channel_with_the_delivery_rate(capsys, setup) -> None:
+    cfg, engine = setup
+    deliver_wang(engine)
+    failed = notice_ids(engine, "2C11AB0002-26")[14]
+    add_attempt(engine, failed, "sms", "permanent", NOW, status="failed", error="invalid number")
+    code, out, _ = run(capsys, "stats", "-c", cfg, "--format", "json", *LATER)
+    st = json.loads(out)
+    assert code == 0 and st["by_status"]["delivered"] == 1 and st["by_status"]["failed"] == 1
+    assert st["delivery_rate"] == 0.5
+    assert {(r["channel"], r["outcome"]): r["attempts"] for r in st["by_channel"]} == {
+        ("sms", "permanent"): 1, ("sms", "sent"): 1, ("whatsapp", "transient"): 1,
+    }  # fmt: skip
+    assert st["oldest_overdue"] is None  # the two due now have ended
+    _, table, _ = run(capsys, "stats", "-c", cfg, *LATER)
+    assert "50.0%" in table
+
+
+def test_status_shows_last_sync_queue_oldest_overdue_and_last_error(capsys, setup) -> None:
+    cfg, engine = setup
+    deliver_wang(engine)
+    code, out, _ = run(capsys, "status", "-c", cfg, *LATER)
+    assert code == 0 and "ok at 2026-12-04 09:30 WIB (3 accepted, 0 rejected)" in out
+    assert "delivered 1" in out and "scheduled" in out
+    overdue = notice_ids(engine, "2C11AB0002-26")[14]
+    assert f"notice {overdue} (scheduled), due 2026-12-04 09:30 WIB, 90 min late" in out
+    assert "whatsapp" in out and "transient HTTP 503 from provider" in out
+    assert "controls" not in out  # no controls table on this branch
+
+
+def test_status_shows_the_controls_table_when_there_is_one(capsys, setup) -> None:
+    cfg, engine = setup
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE controls (scope VARCHAR(64), paused_by VARCHAR(64))")
+        conn.exec_driver_sql("INSERT INTO controls VALUES ('sms', 'budi')")
+    try:
+        _, out, _ = run(capsys, "status", "-c", cfg, *LATER)
+        assert "scope=sms, paused_by=budi" in out
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE controls")
+
+
+def test_resend_puts_a_notice_back_due_now_and_records_who(capsys, setup) -> None:
+    cfg, engine = setup
+    nid = deliver_wang(engine)
+    code, out, _ = run(capsys, "resend", "-c", cfg, str(nid), "--by", "siti", "--format", "json",
+                       *LATER)  # fmt: skip
+    assert code == 0 and json.loads(out)[0]["status"] == "retrying"
+    n, sa = schema.notifications, schema.staff_actions
+    with engine.connect() as conn:
+        row = conn.execute(select(n).where(n.c.id == nid)).mappings().one()
+        action = conn.execute(select(sa)).mappings().one()
+    assert row["due_at"] == NOW + timedelta(minutes=90) and row["channel_pos"] == 0
+    assert (row["lease_owner"], row["attempt_count"]) == (None, 0)
+    assert (action["action"], action["actor"], action["notification_id"]) == ("resend", "siti", nid)
+    assert action["at"] == NOW + timedelta(minutes=90) and action["detail"] == "was delivered"
+
+
+def test_resend_refuses_after_the_deadline_or_an_opt_out(capsys, setup) -> None:
+    cfg, engine = setup
+    nid = notice_ids(engine, "2C11AB0001-26")[14]  # deadline: when stage 7 is due, 11 Dec
+    code, _, err = run(capsys, "resend", "-c", cfg, str(nid), "--now", "2026-12-12T10:00+07:00")
+    assert code == 1 and "deadline passed" in err
+    run(capsys, "opt-out", "-c", cfg, "BLT-00002", *AT)
+    other = notice_ids(engine, "2C11AB0002-26")[14]
+    code, _, err = run(capsys, "resend", "-c", cfg, str(other), *LATER)
+    assert code == 1 and "opted out" in err and "--undo" in err
+    assert run(capsys, "resend", "-c", cfg, "999999", *LATER)[0] == 1
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.staff_actions.c.action)).scalars().all() == ["opt_out"]
+
+
+def test_opt_out_by_phone_cancels_the_pending_notices_of_everyone_on_it(capsys, setup) -> None:
+    cfg, engine = setup
+    code, out, _ = run(capsys, "opt-out", "-c", cfg, "0812 3456 0001", "--by", "siti", *AT)
+    assert code == 0 and "王伟" in out and "Li Na" in out  # a family sharing one phone
+    assert "2 opt-out(s) added; 6 pending notice(s) cancelled" in out
+    n = schema.notifications
+    with engine.connect() as conn:
+        statuses = dict(
+            conn.execute(select(n.c.status, n.c.reason).where(n.c.status == "cancelled")).all()
+        )
+    assert statuses == {"cancelled": "opted_out"}
+
+
+def test_a_channel_opt_out_keeps_notices_another_channel_can_carry(capsys, setup) -> None:
+    cfg, engine = setup
+    code, out, _ = run(capsys, "opt-out", "-c", cfg, "BLT-00001", "--channel", "whatsapp", *AT)
+    assert code == 0 and "0 pending notice(s) cancelled" in out
+    code, _, err = run(capsys, "opt-out", "-c", cfg, "BLT-00001", "--channel", "fax", *AT)
+    assert code == 1 and "not a configured channel" in err
+
+
+def test_a_resync_keeps_a_staff_opt_out_and_undo_lets_the_next_sync_plan_again(
+    capsys, setup
+) -> None:
+    cfg, engine = setup
+    run(capsys, "opt-out", "-c", cfg, "BLT-00003", "--by", "siti", *AT)
+    sync(cfg, engine, NOW + timedelta(minutes=90))
+    permit = "2C11AB0003-26"
+
+    def statuses() -> set[str]:
+        n = schema.notifications
+        with engine.connect() as conn:
+            ids = list(notice_ids(engine, permit).values())
+            return set(conn.execute(select(n.c.status).where(n.c.id.in_(ids))).scalars())
+
+    assert statuses() == {"cancelled"}
+    code, out, _ = run(capsys, "opt-out", "-c", cfg, "BLT-00003", "--undo", "--by", "budi", *LATER)
+    assert code == 0 and "1 opt-out(s) lifted" in out
+    o = schema.opt_outs
+    with engine.connect() as conn:
+        (row,) = conn.execute(select(o)).mappings().all()  # lifted, never deleted
+    assert (row["created_by"], row["lifted_by"]) == ("siti", "budi") and row["lifted_at"]
+    sync(cfg, engine, NOW + timedelta(minutes=90))
+    assert statuses() == {"scheduled"}
+
+
+def test_undo_leaves_an_opt_out_the_registry_made(capsys, tmp_path, setup) -> None:
+    cfg, engine = setup
+    rows = [person(3, full_name="Li Na", expiry_date="2027-01-29", opted_out="yes")]
+    run(capsys, "opt-out", "-c", cfg, "BLT-00003", *AT)
+    write_registry(tmp_path / "registry.csv", rows)
+    sync(cfg, engine, accept_drops=True)
+    run(capsys, "opt-out", "-c", cfg, "BLT-00003", "--undo", *LATER)
+    o = schema.opt_outs
+    with engine.connect() as conn:
+        kept = conn.execute(select(o.c.source, o.c.lifted_at).order_by(o.c.id)).all()
+    assert kept == [("staff", NOW + timedelta(minutes=90)), ("registry", None)]
