@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from notifyd import cli_sandbox, output, plugins, store
 from notifyd import config as config_mod
-from notifyd import output, plugins, store
 from notifyd.clock import Office
 from notifyd.config import Config
 from notifyd.errors import ConfigError, NotifydError, StoreError, SyncRefused
@@ -95,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     sp = command("rejected", cmd_rejected, "registry rows a sync could not use, with reasons")
     sp.add_argument("--run", type=int, help="the sync run (default: the latest)")
     with_format(sp)
+    cli_sandbox.add_commands(command, with_format)
     return p
 
 

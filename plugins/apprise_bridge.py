@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,22 @@ class AppriseChannel:
         try:
             import apprise
         except ImportError as exc:
-            raise ConfigError(f"channels.{name}.plugin", "needs the apprise package",
-                              "pip install 'notifyd[apprise]'") from exc  # fmt: skip
+            raise ConfigError(
+                f"channels.{name}.plugin",
+                "needs the apprise package",
+                "pip install 'notifyd[apprise]'",
+            ) from exc
         self.name = name
         self._apprise = apprise
-        fmt = opts.str("audio_format", "ogg")
+        fmt = opts.string("audio_format", "ogg")
         if fmt not in ("ogg", "mp3", "wav", "none"):
-            raise ConfigError(opts.key("audio_format"), f"{fmt!r} is not a format",
-                              'use "ogg", "mp3", "wav" or "none" (text only)')  # fmt: skip
+            raise ConfigError(
+                opts.key("audio_format"),
+                f"{fmt!r} is not a format",
+                'use "ogg", "mp3", "wav" or "none" (text only)',
+            )
         self.audio_format: str | None = None if fmt == "none" else fmt
-        self.title = opts.str("title", "")
+        self.title = opts.string("title", "")
         urls = opts.strings("urls")
         if not urls:
             raise ConfigError(opts.key("urls"), "is empty", 'list Apprise URLs, e.g. ["tgram://…"]')
@@ -42,9 +49,15 @@ class AppriseChannel:
         for i, url in enumerate(urls):  # URLs carry tokens: allow them by reference
             key = f"{opts.key('urls')}[{i}]"
             url = resolve_secret(url, key) if is_secret_ref(url) else url
-            if apprise.Apprise.instantiate(url) is None:
-                raise ConfigError(key, "is not a URL Apprise understands",
-                                  "see the Apprise wiki for the service's URL form")  # fmt: skip
+            with warnings.catch_warnings():  # its first use loads every service module, and
+                warnings.simplefilter("ignore", DeprecationWarning)  # one imports imghdr
+                known = apprise.Apprise.instantiate(url) is not None
+            if not known:
+                raise ConfigError(
+                    key,
+                    "is not a URL Apprise understands",
+                    "see the Apprise wiki for the service's URL form",
+                )
             self.urls.append(url)
         self._lock = asyncio.Lock()  # one send at a time: Apprise's log is process-wide
 

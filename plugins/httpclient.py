@@ -116,7 +116,7 @@ class Options:
     def key(self, name: str) -> str:
         return f"channels.{self.channel}.options.{name}"
 
-    def str(self, name: str, default: str | None = None, example: str = "") -> str:
+    def string(self, name: str, default: str | None = None, example: str = "") -> str:
         value = self.options.get(name, default)
         if value is None:
             raise ConfigError(self.key(name), "missing", f"add {name} = {example or '…'}")
@@ -125,7 +125,7 @@ class Options:
         return value
 
     def url(self, name: str, default: str | None = None) -> str:
-        value = self.str(name, default, '"https://…"')
+        value = self.string(name, default, '"https://…"')
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ConfigError(self.key(name), f"{value!r} is not an http(s) URL", "e.g. https://…")
@@ -137,14 +137,19 @@ class Options:
             return ""
         if not isinstance(value, str) or not is_secret_ref(value):
             raise ConfigError(
-                self.key(name), "must be a secret reference (never the secret in clear)",
+                self.key(name),
+                "must be a secret reference (never the secret in clear)",
                 f'write {name} = "env:VARIABLE" or "credential:NAME"',
-            )  # fmt: skip
+            )
         return resolve_secret(value, self.key(name))
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
         value = self.options.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
             raise ConfigError(self.key(name), f"{value!r} is out of range", f"use {low:g}–{high:g}")
         return float(value)
 

@@ -169,8 +169,10 @@ class Receiver:
 
         self.handlers: dict[str, Any] = {}
         self.seen: list[tuple[str, Any, Any]] = []  # (name, WebhookRequest, WebhookResult)
+        self.audio: dict[str, Path] = {}  # name → file served at /audio/<name>
         app = web.Application()
         app.router.add_route("*", "/hooks/{name}", self._hook)
+        app.router.add_get("/audio/{name}", self._audio)
         self.server = Background(Settings(port=0), app)
         self._web = web
 
@@ -179,16 +181,25 @@ class Receiver:
 
         name = request.match_info["name"]
         hook = WebhookRequest(
-            method=request.method, url=str(request.url),
+            method=request.method,
+            url=str(request.url),
             headers={k.lower(): v for k, v in request.headers.items()},
-            query=dict(request.query), body=await request.read(),
-        )  # fmt: skip
+            query=dict(request.query),
+            body=await request.read(),
+        )
         handler = self.handlers.get(name)
         result = handler(hook) if handler else WebhookResult(status=404, body="no such hook")
         self.seen.append((name, hook, result))
         return self._web.Response(
             status=result.status, text=result.body, content_type=result.content_type
         )
+
+    async def _audio(self, request: Any) -> Any:
+        path = self.audio.get(request.match_info["name"])
+        if path is None:
+            return self._web.Response(status=404)
+        kind = {".wav": "audio/x-wav", ".mp3": "audio/mpeg"}.get(path.suffix, "audio/ogg")
+        return self._web.Response(body=path.read_bytes(), content_type=kind)
 
     @property
     def url(self) -> str:
@@ -224,8 +235,9 @@ def sandbox_call(server: Any, method: str, path: str, data: Any = None) -> Any:
     import urllib.request
 
     body = None if data is None else json.dumps(data).encode()
-    req = urllib.request.Request(server.url + path, data=body, method=method,
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
+    req = urllib.request.Request(
+        server.url + path, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         raw = resp.read()
     return json.loads(raw) if raw else None
@@ -244,8 +256,25 @@ def ogg_voice_note(path: Path, seconds: float = 2.0) -> Path:
     import subprocess
 
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-         "-ac", "1", "-ar", "16000", "-c:a", "libopus", "-b:a", "24k", str(path)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "24k",
+            str(path),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return path

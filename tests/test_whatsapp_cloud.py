@@ -18,8 +18,13 @@ from notifyd.hookspecs import Message, WebhookRequest
 
 SECRET = "sandbox-app-secret"
 TO = "+6281234567001"
-FIELDS = {"name": "Ayu Lestari", "permit": "2C11AB0001-26", "expiry": "31 Desember 2026",
-          "days_left": "7", "office_phone": "+62 342 801234"}  # fmt: skip
+FIELDS = {
+    "name": "Ayu Lestari",
+    "permit": "2C11AB0001-26",
+    "expiry": "31 Desember 2026",
+    "days_left": "7",
+    "office_phone": "+62 342 801234",
+}
 
 
 @pytest.fixture
@@ -31,14 +36,20 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def options(sandbox: Any, **overrides: Any) -> dict[str, Any]:
     opts = {
-        "base_url": sandbox.url, "phone_number_id": "106540352242922",
-        "token": "env:WA_TOKEN", "app_secret": "env:WA_APP_SECRET", "verify_token": "env:WA_VERIFY",
+        "base_url": sandbox.url,
+        "phone_number_id": "106540352242922",
+        "token": "env:WA_TOKEN",
+        "app_secret": "env:WA_APP_SECRET",
+        "verify_token": "env:WA_VERIFY",
         "templates": {
             "id": {"name": "notifyd_izin_tinggal", "language": "id"},
-            "en": {"name": "notifyd_permit_expiry", "language": "en",
-                   "parameters": ["name", "permit", "expiry", "days_left"]},
+            "en": {
+                "name": "notifyd_permit_expiry",
+                "language": "en",
+                "parameters": ["name", "permit", "expiry", "days_left"],
+            },
         },
-    }  # fmt: skip
+    }
     opts.update(overrides)
     return opts
 
@@ -79,8 +90,12 @@ def test_a_cold_notice_is_the_template_with_the_facts_and_a_listen_button(
     assert tpl["name"] == "notifyd_izin_tinggal" and tpl["language"] == {"code": "id"}
     body_params, button = tpl["components"]
     assert [p["text"] for p in body_params["parameters"]] == list(FIELDS.values())
-    assert button == {"type": "button", "sub_type": "quick_reply", "index": "0",
-                      "parameters": [{"type": "payload", "payload": "listen:7"}]}  # fmt: skip
+    assert button == {
+        "type": "button",
+        "sub_type": "quick_reply",
+        "index": "0",
+        "parameters": [{"type": "payload", "payload": "listen:7"}],
+    }
 
 
 def test_a_language_without_its_own_template_uses_the_fallback_with_its_parameters(
@@ -129,8 +144,11 @@ def test_inside_an_open_window_the_voice_note_goes_at_once(
     ch = make(sandbox, receiver, tmp_path)
     audio = ogg_voice_note(tmp_path / "note.ogg")
     run(ch, ch.send(notice(audio=audio, window_open=True)))
-    types = [r["body"].get("type") for r in sandbox_call(sandbox, "GET", "/_sandbox/requests")
-             if r["path"].endswith("/messages")]  # fmt: skip
+    types = [
+        r["body"].get("type")
+        for r in sandbox_call(sandbox, "GET", "/_sandbox/requests")
+        if r["path"].endswith("/messages")
+    ]
     assert types == ["audio"]
 
 
@@ -149,8 +167,12 @@ def test_signed_status_callbacks_become_receipts(
 def test_a_failure_after_sent_arrives_as_a_failed_receipt_with_its_code(
     env: None, sandbox: Any, receiver: Any, tmp_path: Path
 ) -> None:
-    sandbox_call(sandbox, "POST", "/_sandbox/faults",
-                 {"provider": "whatsapp", "to": TO, "kind": "late_failure"})  # fmt: skip
+    sandbox_call(
+        sandbox,
+        "POST",
+        "/_sandbox/faults",
+        {"provider": "whatsapp", "to": TO, "kind": "late_failure"},
+    )
     ch = make(sandbox, receiver, tmp_path)
     run(ch, ch.send(notice()))
     sandbox_call(sandbox, "POST", "/_sandbox/idle")
@@ -164,10 +186,31 @@ def sign(body: bytes, secret: str = SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-STATUS = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
-    {"field": "messages", "value": {"statuses": [
-        {"id": "wamid.X", "status": "read", "timestamp": "1767225600", "recipient_id": "1"}]}}]}]}
-).encode()  # fmt: skip
+STATUS = json.dumps(
+    {
+        "object": "whatsapp_business_account",
+        "entry": [
+            {
+                "id": "1",
+                "changes": [
+                    {
+                        "field": "messages",
+                        "value": {
+                            "statuses": [
+                                {
+                                    "id": "wamid.X",
+                                    "status": "read",
+                                    "timestamp": "1767225600",
+                                    "recipient_id": "1",
+                                }
+                            ]
+                        },
+                    }
+                ],
+            }
+        ],
+    }
+).encode()
 
 
 @pytest.mark.parametrize(
@@ -185,7 +228,9 @@ def test_unsigned_or_tampered_webhooks_are_refused_with_403(
 ) -> None:
     ch = channel("whatsapp-cloud", "whatsapp", options(sandbox), tmp_path)
     headers = {"x-hub-signature-256": header} if header else {}
-    result = ch.handle_webhook(WebhookRequest("POST", "https://x/hooks/whatsapp", headers, {}, body))
+    result = ch.handle_webhook(
+        WebhookRequest("POST", "https://x/hooks/whatsapp", headers, {}, body)
+    )
     assert result.status == 403 and not result.receipts and not result.replies
 
 
@@ -194,15 +239,19 @@ def test_a_webhook_signed_as_meta_documents_is_read(
 ) -> None:
     ch = channel("whatsapp-cloud", "whatsapp", options(sandbox), tmp_path)
     headers = {"x-hub-signature-256": sign(STATUS)}
-    result = ch.handle_webhook(WebhookRequest("POST", "https://x/hooks/whatsapp", headers, {}, STATUS))
+    result = ch.handle_webhook(
+        WebhookRequest("POST", "https://x/hooks/whatsapp", headers, {}, STATUS)
+    )
     assert result.status == 200
     assert [(r.provider_id, r.status, r.at.year if r.at else 0) for r in result.receipts] == [
         ("wamid.X", "read", 2026)
     ]
 
 
-@pytest.mark.parametrize(("token", "status", "body"), [("verify-me", 200, "1158201444"),
-                                                        ("guess", 403, "verification failed")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("token", "status", "body"),
+    [("verify-me", 200, "1158201444"), ("guess", 403, "verification failed")],
+)
 def test_the_subscription_check_echoes_the_challenge_only_for_the_verify_token(
     env: None, sandbox: Any, tmp_path: Path, token: str, status: int, body: str
 ) -> None:
@@ -221,13 +270,24 @@ def test_the_subscription_check_echoes_the_challenge_only_for_the_verify_token(
         ({"kind": "rate_limit"}, TransientSendError, "130429", None),
         ({"kind": "pair_rate"}, TransientSendError, "131056", None),
         ({"kind": "http", "status": 503, "retry_after": 7}, TransientSendError, "503", 7.0),
-        ({"kind": "http", "status": 429, "code": 4, "retry_after": 2}, TransientSendError, "429", 2.0),
+        (
+            {"kind": "http", "status": 429, "code": 4, "retry_after": 2},
+            TransientSendError,
+            "429",
+            2.0,
+        ),
     ],
 )
 def test_graph_errors_are_mapped(
-    env: None, sandbox: Any, receiver: Any, tmp_path: Path,
-    fault: dict[str, Any], error: type, text: str, retry_after: float | None,
-) -> None:  # fmt: skip
+    env: None,
+    sandbox: Any,
+    receiver: Any,
+    tmp_path: Path,
+    fault: dict[str, Any],
+    error: type,
+    text: str,
+    retry_after: float | None,
+) -> None:
     sandbox_call(sandbox, "POST", "/_sandbox/faults", {"provider": "whatsapp", "to": TO, **fault})
     ch = make(sandbox, receiver, tmp_path)
     with pytest.raises(error, match=text) as info:
@@ -248,8 +308,9 @@ def test_a_refused_token_is_permanent_and_says_so(
 def test_no_answer_after_sending_is_an_unknown_outcome(
     env: None, sandbox: Any, receiver: Any, tmp_path: Path
 ) -> None:
-    sandbox_call(sandbox, "POST", "/_sandbox/faults",
-                 {"provider": "whatsapp", "kind": "hang", "seconds": 3})  # fmt: skip
+    sandbox_call(
+        sandbox, "POST", "/_sandbox/faults", {"provider": "whatsapp", "kind": "hang", "seconds": 3}
+    )
     ch = make(sandbox, receiver, tmp_path, timeout=0.3)
     with pytest.raises(OutcomeUnknown):
         run(ch, ch.send(notice()))

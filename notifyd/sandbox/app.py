@@ -170,7 +170,7 @@ class Background:
         if self.settings.port == 0:  # a free port, chosen by the OS
             server = site._server
             assert server is not None
-            self.settings.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            self.settings.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
 
     def call(self, coro: Any, timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)

@@ -78,9 +78,14 @@ async def json_sink(request: web.Request) -> web.Response:
         body = None
     recorded = body
     if isinstance(body, dict) and isinstance(body.get("attachments"), list):
-        recorded = {**body, "attachments": [
-            {**a, "base64": f"<{len(a.get('base64', ''))} base64 chars>"}
-            for a in body["attachments"] if isinstance(a, dict)]}  # fmt: skip
+        recorded = {
+            **body,
+            "attachments": [
+                {**a, "base64": f"<{len(a.get('base64', ''))} base64 chars>"}
+                for a in body["attachments"]
+                if isinstance(a, dict)
+            ],
+        }
     sb.record("json", request, recorded, attachments_raw=_raw(body))
     fault = sb.fault("json", "*")
     if fault is not None and fault.kind in ("http", "rate_limit"):

@@ -159,8 +159,13 @@ class Sandbox:
             return 0
         if self._client is None:
             self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
-        entry: dict[str, Any] = {"provider": provider, "url": url, "headers": headers,
-                                 "body": body.decode("utf-8", "replace"), "at": time.time()}  # fmt: skip
+        entry: dict[str, Any] = {
+            "provider": provider,
+            "url": url,
+            "headers": headers,
+            "body": body.decode("utf-8", "replace"),
+            "at": time.time(),
+        }
         try:
             async with self._client.post(url, data=body, headers=headers) as resp:
                 entry["status"] = resp.status
@@ -195,9 +200,11 @@ def new_id(prefix: str = "", length: int = 32) -> str:
 
 def as_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
-        body=json.dumps(data).encode(), status=status, headers=headers,
+        body=json.dumps(data).encode(),
+        status=status,
+        headers=headers,
         content_type="application/json",
-    )  # fmt: skip
+    )
 
 
 SANDBOX = web.AppKey("sandbox", Sandbox)

@@ -36,8 +36,12 @@ MESSAGES = {
 
 
 def twilio_error(code: int, status: int = 400, **headers: str) -> web.Response:
-    body = {"code": code, "message": MESSAGES.get(code, "Error"),
-            "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}  # fmt: skip
+    body = {
+        "code": code,
+        "message": MESSAGES.get(code, "Error"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
     return as_json(body, status, headers or None)
 
 
@@ -46,22 +50,27 @@ def sign(sb: Sandbox, url: str, params: dict[str, str]) -> str:
     try:
         from twilio.request_validator import RequestValidator
     except ImportError as exc:  # pragma: no cover - the sandbox extra is missing
-        raise RuntimeError("the sandbox needs the twilio package: pip install notifyd[sandbox]") from exc
+        raise RuntimeError(
+            "the sandbox needs the twilio package: pip install notifyd[sandbox]"
+        ) from exc
     return str(RequestValidator(sb.settings.twilio_token).compute_signature(url, params))
 
 
 async def _signed_post(sb: Sandbox, kind: str, url: str, params: dict[str, str]) -> int:
-    headers = {"Content-Type": "application/x-www-form-urlencoded",
-               "X-Twilio-Signature": sign(sb, url, params)}  # fmt: skip
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": sign(sb, url, params),
+    }
     return await sb.post(kind, url, urlencode(params).encode(), headers)
 
 
 async def _form(sb: Sandbox, request: web.Request, kind: str) -> tuple[dict[str, str], Any]:
     form = {k: str(v) for k, v in (await request.post()).items()}
     sb.record(kind, request, form)
-    expected = "Basic " + base64.b64encode(
-        f"{sb.settings.twilio_sid}:{sb.settings.twilio_token}".encode()
-    ).decode()
+    expected = (
+        "Basic "
+        + base64.b64encode(f"{sb.settings.twilio_sid}:{sb.settings.twilio_token}".encode()).decode()
+    )
     if request.match_info["sid"] != sb.settings.twilio_sid or (
         request.headers.get("Authorization", "") != expected
     ):
@@ -89,12 +98,22 @@ def _fault_answer(fault: Fault | None) -> web.Response | None:
 def _resource(sb: Sandbox, kind: str, sid: str, form: dict[str, str], **extra: Any) -> dict:
     now = formatdate(usegmt=True).replace("GMT", "+0000")
     plural = "Messages" if kind == "message" else "Calls"
-    return {"sid": sid, "account_sid": sb.settings.twilio_sid, "api_version": "2010-04-01",
-            "to": form.get("To"), "from": form.get("From"), "date_created": now,
-            "date_updated": now, "direction": "outbound-api", "price": None,
-            "price_unit": "USD", "error_code": None, "error_message": None,
-            "uri": f"/2010-04-01/Accounts/{sb.settings.twilio_sid}/{plural}/{sid}.json",
-            **extra}  # fmt: skip
+    return {
+        "sid": sid,
+        "account_sid": sb.settings.twilio_sid,
+        "api_version": "2010-04-01",
+        "to": form.get("To"),
+        "from": form.get("From"),
+        "date_created": now,
+        "date_updated": now,
+        "direction": "outbound-api",
+        "price": None,
+        "price_unit": "USD",
+        "error_code": None,
+        "error_message": None,
+        "uri": f"/2010-04-01/Accounts/{sb.settings.twilio_sid}/{plural}/{sid}.json",
+        **extra,
+    }
 
 
 async def create_message(request: web.Request) -> web.Response:
@@ -117,11 +136,21 @@ async def create_message(request: web.Request) -> web.Response:
     late = fault is not None and fault.kind == "late_failure"
     code = (fault.code if fault else 0) or 30003
     sb.later(lambda: _message_statuses(sb, sid, form, late, code))
-    body = _resource(sb, "message", sid, form, body=form["Body"], num_segments="1",
-                     num_media="0", messaging_service_sid=service,
-                     status="accepted" if service else "queued", date_sent=None,
-                     subresource_uris={"media": f"/2010-04-01/Accounts/{sb.settings.twilio_sid}"
-                                                f"/Messages/{sid}/Media.json"})  # fmt: skip
+    body = _resource(
+        sb,
+        "message",
+        sid,
+        form,
+        body=form["Body"],
+        num_segments="1",
+        num_media="0",
+        messaging_service_sid=service,
+        status="accepted" if service else "queued",
+        date_sent=None,
+        subresource_uris={
+            "media": f"/2010-04-01/Accounts/{sb.settings.twilio_sid}/Messages/{sid}/Media.json"
+        },
+    )
     return as_json(body, 201)
 
 
@@ -129,8 +158,14 @@ async def _message_statuses(sb: Sandbox, sid: str, form: dict, late: bool, code:
     """Status callbacks: MessageSid, MessageStatus, ErrorCode … (no callback for `queued`:
     twilio.com/docs/messaging/guides/outbound-message-status-in-status-callbacks)."""
     url = form.get("StatusCallback", "")
-    base = {"AccountSid": sb.settings.twilio_sid, "ApiVersion": "2010-04-01",
-            "From": form.get("From", ""), "To": form["To"], "MessageSid": sid, "SmsSid": sid}  # fmt: skip
+    base = {
+        "AccountSid": sb.settings.twilio_sid,
+        "ApiVersion": "2010-04-01",
+        "From": form.get("From", ""),
+        "To": form["To"],
+        "MessageSid": sid,
+        "SmsSid": sid,
+    }
     for status in ("sent", "undelivered" if late else "delivered"):
         params = {**base, "MessageStatus": status, "SmsStatus": status}
         if status == "undelivered":
@@ -173,16 +208,29 @@ async def _run_call(sb: Sandbox, sid: str, form: dict[str, str], outcome: str) -
             call["plays"].append(check)
             seconds += check.get("seconds", 0.0)
     call["status"] = outcome or "completed"
-    params = {"AccountSid": sb.settings.twilio_sid, "ApiVersion": "2010-04-01",
-              "CallSid": sid, "CallStatus": call["status"], "Direction": "outbound-api",
-              "From": form.get("From", ""), "To": form["To"],
-              "CallDuration": str(round(seconds)), "Timestamp": formatdate(usegmt=True)}  # fmt: skip
+    params = {
+        "AccountSid": sb.settings.twilio_sid,
+        "ApiVersion": "2010-04-01",
+        "CallSid": sid,
+        "CallStatus": call["status"],
+        "Direction": "outbound-api",
+        "From": form.get("From", ""),
+        "To": form["To"],
+        "CallDuration": str(round(seconds)),
+        "Timestamp": formatdate(usegmt=True),
+    }
     await _signed_post(sb, "twilio-call", form.get("StatusCallback", ""), params)
 
 
 async def _fetch_twiml(sb: Sandbox, sid: str, form: dict[str, str]) -> str:
-    params = {"CallSid": sid, "AccountSid": sb.settings.twilio_sid, "From": form.get("From", ""),
-              "To": form["To"], "CallStatus": "in-progress", "Direction": "outbound-api"}  # fmt: skip
+    params = {
+        "CallSid": sid,
+        "AccountSid": sb.settings.twilio_sid,
+        "From": form.get("From", ""),
+        "To": form["To"],
+        "CallStatus": "in-progress",
+        "Direction": "outbound-api",
+    }
     headers = {"X-Twilio-Signature": sign(sb, form["Url"], params)}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as client:
         async with client.post(form["Url"], data=params, headers=headers) as resp:
@@ -219,8 +267,13 @@ async def _fetch_audio(url: str) -> dict[str, Any]:
         except (wave.Error, EOFError) as exc:
             check.update(ok=False, problem=f"bad WAV: {exc}")
             return check
-        check.update(format="wav", rate=rate, seconds=frames / rate, ok=rate == 8000,
-                     problem="" if rate == 8000 else f"WAV at {rate} Hz, not 8 kHz")  # fmt: skip
+        check.update(
+            format="wav",
+            rate=rate,
+            seconds=frames / rate,
+            ok=rate == 8000,
+            problem="" if rate == 8000 else f"WAV at {rate} Hz, not 8 kHz",
+        )
     elif data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
         check.update(format="mp3", ok=True, problem="")
     else:
@@ -230,8 +283,15 @@ async def _fetch_audio(url: str) -> dict[str, Any]:
 
 async def inbound(sb: Sandbox, frm: str, text: str, to: str = "+15005550006") -> dict[str, Any]:
     """An SMS from the person (e.g. STOP) to the number's messaging webhook."""
-    params = {"MessageSid": new_id("SM"), "AccountSid": sb.settings.twilio_sid, "From": frm,
-              "To": to, "Body": text, "NumMedia": "0", "ApiVersion": "2010-04-01"}  # fmt: skip
+    params = {
+        "MessageSid": new_id("SM"),
+        "AccountSid": sb.settings.twilio_sid,
+        "From": frm,
+        "To": to,
+        "Body": text,
+        "NumMedia": "0",
+        "ApiVersion": "2010-04-01",
+    }
     url = sb.settings.hook("sms", sb.settings.twilio_inbound_url)
     return {"webhook_status": await _signed_post(sb, "twilio-sms", url, params)}
 

@@ -27,8 +27,13 @@ ACKS = {-1: "ERROR", 0: "PENDING", 1: "SERVER", 2: "DEVICE", 3: "READ", 4: "PLAY
 
 
 def nest_error(status: int, message: str, **headers: str) -> web.Response:
-    names = {400: "Bad Request", 401: "Unauthorized", 422: "Unprocessable Entity",
-             429: "Too Many Requests", 500: "Internal Server Error"}  # fmt: skip
+    names = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        422: "Unprocessable Entity",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+    }
     body = {"statusCode": status, "message": message, "error": names.get(status, "Error")}
     return as_json(body, status, headers or None)
 
@@ -41,15 +46,20 @@ async def _checked(request: web.Request) -> tuple[Sandbox, dict[str, Any], web.R
         body = None
     recorded = body
     if isinstance(body, dict) and isinstance(body.get("file"), dict):
-        recorded = {**body, "file": {k: (f"<{len(v)} base64 chars>" if k == "data" else v)
-                                     for k, v in body["file"].items()}}  # fmt: skip
+        recorded = {
+            **body,
+            "file": {
+                k: (f"<{len(v)} base64 chars>" if k == "data" else v)
+                for k, v in body["file"].items()
+            },
+        }
     sb.record("waha", request, recorded)
     if request.headers.get("X-Api-Key", "") != sb.settings.waha_api_key:
         return sb, {}, nest_error(401, "Unauthorized")
     if not isinstance(body, dict):
         return sb, {}, nest_error(400, "body must be JSON")
     if body.get("session") != sb.settings.waha_session:
-        return sb, body, nest_error(422, f"Session \"{body.get('session')}\" does not exist")
+        return sb, body, nest_error(422, f'Session "{body.get("session")}" does not exist')
     chat = str(body.get("chatId", ""))
     if not chat.endswith("@c.us") or not chat[:-5].isdigit():
         return sb, body, nest_error(400, "chatId must be <phone digits>@c.us")
@@ -104,24 +114,54 @@ def _sent(sb: Sandbox, body: dict[str, Any], text: str) -> web.Response:
     msg_id = f"true_{chat}_{new_id('', 20).upper()}"
     late = bool(body.get("_late"))
     sb.later(lambda: _acks(sb, msg_id, chat, late))
-    return as_json({"id": msg_id, "timestamp": int(time.time()), "from": "6281100000000@c.us",
-                    "fromMe": True, "to": chat, "body": text, "hasMedia": not text,
-                    "ack": 1, "ackName": "SERVER"}, 201)  # fmt: skip
+    return as_json(
+        {
+            "id": msg_id,
+            "timestamp": int(time.time()),
+            "from": "6281100000000@c.us",
+            "fromMe": True,
+            "to": chat,
+            "body": text,
+            "hasMedia": not text,
+            "ack": 1,
+            "ackName": "SERVER",
+        },
+        201,
+    )
 
 
 async def _acks(sb: Sandbox, msg_id: str, chat: str, late: bool) -> None:
     for ack in (1, -1) if late else (1, 2):
-        await send_event(sb, "message.ack", {"id": msg_id, "from": chat, "participant": None,
-                                             "fromMe": True, "ack": ack, "ackName": ACKS[ack]})  # fmt: skip
+        await send_event(
+            sb,
+            "message.ack",
+            {
+                "id": msg_id,
+                "from": chat,
+                "participant": None,
+                "fromMe": True,
+                "ack": ack,
+                "ackName": ACKS[ack],
+            },
+        )
 
 
 async def send_event(sb: Sandbox, event: str, payload: dict[str, Any]) -> int:
-    body = json.dumps({"event": event, "session": sb.settings.waha_session, "engine": "WEBJS",
-                       "me": {"id": "6281100000000@c.us", "pushName": "Kantor Imigrasi"},
-                       "payload": payload}).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "event": event,
+            "session": sb.settings.waha_session,
+            "engine": "WEBJS",
+            "me": {"id": "6281100000000@c.us", "pushName": "Kantor Imigrasi"},
+            "payload": payload,
+        }
+    ).encode()
     mac = hmac.new(sb.settings.waha_hmac_key.encode(), body, hashlib.sha512).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Webhook-Hmac": mac,
-               "X-Webhook-Hmac-Algorithm": "sha512"}  # fmt: skip
+    headers = {
+        "Content-Type": "application/json",
+        "X-Webhook-Hmac": mac,
+        "X-Webhook-Hmac-Algorithm": "sha512",
+    }
     return await sb.post("waha", sb.settings.hook("waha", sb.settings.waha_webhook), body, headers)
 
 

@@ -12,7 +12,7 @@ import json
 import time
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from notifyd.sandbox.state import SANDBOX, Fault, Sandbox, as_json, new_id
 
@@ -23,13 +23,17 @@ ERRORS = {
     100: ("(#100) Invalid parameter", "Invalid parameter"),
     190: ("Error validating access token", "The access token could not be decrypted"),
     131026: ("(#131026) Message undeliverable", "Recipient is not a valid WhatsApp user"),
-    131047: ("(#131047) Re-engagement message",
-             "Message failed to send because more than 24 hours have passed since the "
-             "customer last replied to this number."),  # fmt: skip
+    131047: (
+        "(#131047) Re-engagement message",
+        "Message failed to send because more than 24 hours have passed since the "
+        "customer last replied to this number.",
+    ),
     130429: ("(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
-    131056: ("(#131056) (Business Account, Consumer Account) pair rate limit hit",
-             "Too many messages sent from this phone number to the same phone number "
-             "in a short period of time."),  # fmt: skip
+    131056: (
+        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+        "Too many messages sent from this phone number to the same phone number "
+        "in a short period of time.",
+    ),
     131000: ("(#131000) Something went wrong", "Something went wrong"),
 }
 
@@ -61,8 +65,13 @@ def _auth_error(sb: Sandbox, request: web.Request) -> web.Response | None:
 
 def _fault_answer(fault: Fault) -> web.Response | None:
     ra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-    simple = {"not_on_whatsapp": 131026, "window_closed": 131047, "pair_rate": 131056,
-              "rate_limit": 130429, "invalid_number": 100}  # fmt: skip
+    simple = {
+        "not_on_whatsapp": 131026,
+        "window_closed": 131047,
+        "pair_rate": 131056,
+        "rate_limit": 130429,
+        "invalid_number": 100,
+    }
     if fault.kind in simple:
         return graph_error(fault.code or simple[fault.kind], fault.status or 400, **ra)
     if fault.kind == "http":
@@ -78,12 +87,14 @@ async def upload(request: web.Request) -> web.Response:
     data, mime = b"", ""
     reader = await request.multipart()
     async for part in reader:
+        if not isinstance(part, BodyPartReader):
+            continue
         if part.name == "file":
-            data = await part.read()  # type: ignore[union-attr]
+            data = await part.read()
             mime = part.headers.get("Content-Type", "")
             fields["file"] = {"filename": part.filename, "content_type": mime, "size": len(data)}
         elif part.name:
-            fields[part.name] = await part.text()  # type: ignore[union-attr]
+            fields[part.name] = await part.text()
     sb.record("whatsapp", request, fields)
     if (err := _auth_error(sb, request)) is not None:
         return err
@@ -140,12 +151,14 @@ async def messages(request: web.Request) -> web.Response:
         sb.templates.setdefault(to, []).append({"id": wamid, "payload": _payload(body)})
     late = fault is not None and fault.kind == "late_failure"
     sb.later(lambda: send_statuses(sb, wamid, to, late, fault.code if fault else 0))
-    answer: dict[str, Any] = {"messaging_product": "whatsapp",
-                              "contacts": [{"input": body["to"], "wa_id": to}],
-                              "messages": [{"id": wamid}]}  # fmt: skip
+    reply: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "contacts": [{"input": body["to"], "wa_id": to}],
+        "messages": [{"id": wamid}],
+    }
     if kind == "template":
-        answer["messages"][0]["message_status"] = "accepted"
-    return as_json(answer)
+        reply["messages"][0]["message_status"] = "accepted"
+    return as_json(reply)
 
 
 def _template_problem(tpl: Any) -> str:
@@ -184,28 +197,48 @@ async def send_statuses(sb: Sandbox, wamid: str, to: str, late: bool, code: int)
     if late:
         failed = _status(wamid, to, "failed")
         code = code or 131026
-        failed["errors"] = [{"code": code, "title": ERRORS.get(code, ("Error",))[0],
-                             "message": ERRORS.get(code, ("Error",))[0],
-                             "error_data": {"details": ERRORS.get(code, ("", "Error"))[1]}}]  # fmt: skip
+        failed["errors"] = [
+            {
+                "code": code,
+                "title": ERRORS.get(code, ("Error",))[0],
+                "message": ERRORS.get(code, ("Error",))[0],
+                "error_data": {"details": ERRORS.get(code, ("", "Error"))[1]},
+            }
+        ]
         await send_webhook(sb, {"statuses": [failed]})
     else:
         await send_webhook(sb, {"statuses": [_status(wamid, to, "delivered")]})
 
 
 def _status(wamid: str, to: str, status: str) -> dict[str, Any]:
-    return {"id": wamid, "status": status, "timestamp": str(int(time.time())),
-            "recipient_id": to}  # fmt: skip
+    return {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": to}
 
 
 async def send_webhook(sb: Sandbox, value: dict[str, Any]) -> int:
     """One `messages` webhook, signed: X-Hub-Signature-256 = sha256=HMAC(app secret, body)."""
-    body = json.dumps({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-            **value}}]}],
-    }).encode()  # fmt: skip
+    body = json.dumps(
+        {
+            "object": "whatsapp_business_account",
+            "entry": [
+                {
+                    "id": "102290129340398",
+                    "changes": [
+                        {
+                            "field": "messages",
+                            "value": {
+                                "messaging_product": "whatsapp",
+                                "metadata": {
+                                    "display_phone_number": "15550783881",
+                                    "phone_number_id": "106540352242922",
+                                },
+                                **value,
+                            },
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
     sig = hmac.new(sb.settings.wa_app_secret.encode(), body, hashlib.sha256).hexdigest()
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={sig}"}
     url = sb.settings.hook("whatsapp", sb.settings.whatsapp_webhook)
@@ -221,19 +254,30 @@ async def tap(sb: Sandbox, to: str) -> dict[str, Any]:
         raise web.HTTPNotFound(text=f"no template was sent to {to}")
     last = sent[-1]
     sb.windows[wa_id] = time.time()
-    message = {"context": {"from": "15550783881", "id": last["id"]}, "from": wa_id,
-               "id": "wamid." + new_id("", 40).upper(), "timestamp": str(int(time.time())),
-               "type": "button", "button": {"payload": last["payload"], "text": "Dengarkan"}}  # fmt: skip
-    status = await send_webhook(sb, {"contacts": [{"profile": {"name": "Sandbox"},
-                                                   "wa_id": wa_id}], "messages": [message]})  # fmt: skip
+    message = {
+        "context": {"from": "15550783881", "id": last["id"]},
+        "from": wa_id,
+        "id": "wamid." + new_id("", 40).upper(),
+        "timestamp": str(int(time.time())),
+        "type": "button",
+        "button": {"payload": last["payload"], "text": "Dengarkan"},
+    }
+    status = await send_webhook(
+        sb, {"contacts": [{"profile": {"name": "Sandbox"}, "wa_id": wa_id}], "messages": [message]}
+    )
     return {"tapped": last["id"], "payload": last["payload"], "webhook_status": status}
 
 
 async def inbound_text(sb: Sandbox, frm: str, text: str) -> dict[str, Any]:
     wa_id = frm.lstrip("+")
     sb.windows[wa_id] = time.time()
-    message = {"from": wa_id, "id": "wamid." + new_id("", 40).upper(),
-               "timestamp": str(int(time.time())), "type": "text", "text": {"body": text}}  # fmt: skip
+    message = {
+        "from": wa_id,
+        "id": "wamid." + new_id("", 40).upper(),
+        "timestamp": str(int(time.time())),
+        "type": "text",
+        "text": {"body": text},
+    }
     return {"webhook_status": await send_webhook(sb, {"messages": [message]})}
 
 

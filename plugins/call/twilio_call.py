@@ -27,9 +27,13 @@ from notifyd_plugins.sms.twilio import ACCOUNT_OPTIONS, TwilioAccount
 
 #: Final call statuses (completed, busy, no-answer, failed, canceled). busy and no-answer
 #: are failed receipts whose error the core reads as "try again later".
-CALL_STATUS = {"completed": ("delivered", ""), "busy": ("failed", "busy"),
-               "no-answer": ("failed", "no-answer"), "failed": ("failed", "failed"),
-               "canceled": ("failed", "canceled")}  # fmt: skip
+CALL_STATUS = {
+    "completed": ("delivered", ""),
+    "busy": ("failed", "busy"),
+    "no-answer": ("failed", "no-answer"),
+    "failed": ("failed", "failed"),
+    "canceled": ("failed", "canceled"),
+}
 
 
 class TwilioCallChannel:
@@ -38,11 +42,12 @@ class TwilioCallChannel:
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
         self.account = TwilioAccount(opts)
-        self.sender = opts.str("from", example='"+15005550006"')
+        self.sender = opts.string("from", example='"+15005550006"')
         self.loop = int(opts.number("loop", 2, 1, 10))
 
     def twiml(self, audio_url: str) -> str:
-        return f"<Response><Play loop={quoteattr(str(self.loop))}>{escape(audio_url)}</Play></Response>"
+        play = f"<Play loop={quoteattr(str(self.loop))}>{escape(audio_url)}</Play>"
+        return f"<Response>{play}</Response>"
 
     async def send(self, message: Message) -> str:
         if not message.audio_url:

@@ -65,12 +65,18 @@ def _check_template(template: Any, key: str) -> None:
         try:
             names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
         except ValueError as exc:
-            raise ConfigError(key, f"{text!r} is not a valid template ({exc})",
-                              "write placeholders as {to}; a literal brace as {{ or }}") from exc  # fmt: skip
+            raise ConfigError(
+                key,
+                f"{text!r} is not a valid template ({exc})",
+                "write placeholders as {to}; a literal brace as {{ or }}",
+            ) from exc
         bad = names - PLACEHOLDERS
         if bad:
-            raise ConfigError(key, f"unknown placeholder {{{sorted(bad)[0]}}}",
-                              f"use {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}")  # fmt: skip
+            raise ConfigError(
+                key,
+                f"unknown placeholder {{{sorted(bad)[0]}}}",
+                f"use {', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}",
+            )
 
 
 class GatewayChannel:
@@ -79,40 +85,58 @@ class GatewayChannel:
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
         self.url = opts.url("url")
-        self.method = opts.str("method", "POST").upper()
+        self.method = opts.string("method", "POST").upper()
         if self.method not in ("POST", "PUT", "GET"):
-            raise ConfigError(opts.key("method"), f"{self.method!r} is not supported", "POST, PUT or GET")
+            raise ConfigError(
+                opts.key("method"), f"{self.method!r} is not supported", "POST, PUT or GET"
+            )
         self.secret = opts.secret("secret", required=False)
-        self.sender = opts.str("sender", "")
+        self.sender = opts.string("sender", "")
         self.headers = opts.table("headers")
         self.body_json = opts.options.get("body_json")
         self.body_form = opts.table("body_form")
         self.query = opts.table("query")
         if self.body_json is not None and self.body_form:
-            raise ConfigError(opts.key("body_form"), "both body_json and body_form are set",
-                              "keep the one your gateway reads")  # fmt: skip
+            raise ConfigError(
+                opts.key("body_form"),
+                "both body_json and body_form are set",
+                "keep the one your gateway reads",
+            )
         for key in ("headers", "body_json", "body_form", "query"):
             _check_template(opts.options.get(key), opts.key(key))
         self.success_status = [int(s) for s in opts.options.get("success_status", [200, 201, 202])]
-        self.success_path = opts.str("success_path", "")
+        self.success_path = opts.string("success_path", "")
         self.success_value = opts.options.get("success_value")
-        self.id_path = opts.str("id_path", "message_id")
+        self.id_path = opts.string("id_path", "message_id")
         self.receipt = opts.table("receipts")
         if self.receipt:
-            unknown = sorted(set(self.receipt) - {"id_path", "status_path", "status_map",
-                                                  "error_path", "secret_header"})  # fmt: skip
+            unknown = sorted(
+                set(self.receipt)
+                - {"id_path", "status_path", "status_map", "error_path", "secret_header"}
+            )
             if unknown or "id_path" not in self.receipt or "status_path" not in self.receipt:
-                raise ConfigError(opts.key("receipts"), "needs id_path and status_path "
-                                  "(and optionally status_map, error_path, secret_header)",
-                                  'e.g. id_path = "message_id", status_path = "status"')  # fmt: skip
+                raise ConfigError(
+                    opts.key("receipts"),
+                    "needs id_path and status_path "
+                    "(and optionally status_map, error_path, secret_header)",
+                    'e.g. id_path = "message_id", status_path = "status"',
+                )
             if self.receipt.get("secret_header") and not self.secret:
-                raise ConfigError(opts.key("secret"), "receipts.secret_header needs a secret",
-                                  'secret = "env:GATEWAY_KEY"')  # fmt: skip
+                raise ConfigError(
+                    opts.key("secret"),
+                    "receipts.secret_header needs a secret",
+                    'secret = "env:GATEWAY_KEY"',
+                )
         self.http = http_parts(opts)
 
     async def send(self, message: Message) -> str:
-        values = {"to": message.to, "text": message.text, "sender": self.sender,
-                  "notification_id": str(message.notification_id), "secret": self.secret}  # fmt: skip
+        values = {
+            "to": message.to,
+            "text": message.text,
+            "sender": self.sender,
+            "notification_id": str(message.notification_id),
+            "secret": self.secret,
+        }
         kwargs: dict[str, Any] = {"headers": fill(self.headers, values)}
         if self.query:
             kwargs["params"] = fill(self.query, values)
@@ -132,8 +156,9 @@ class GatewayChannel:
         if ok:
             msg_id = lookup(data, self.id_path)
             if msg_id in (None, ""):
-                raise PermanentSendError(f"gateway accepted without an id at {self.id_path!r}: "
-                                         f"{answer.text()}")  # fmt: skip
+                raise PermanentSendError(
+                    f"gateway accepted without an id at {self.id_path!r}: {answer.text()}"
+                )
             return str(msg_id)
         reason = f"gateway HTTP {answer.status}: {answer.text()}"
         if answer.status in (408, 429) or answer.status >= 500:
@@ -169,9 +194,20 @@ class GatewayChannel:
 class GatewayPlugin:
     name = "http-sms"
     allowed = {
-        "url", "method", "headers", "body_json", "body_form", "query", "secret", "sender",
-        "success_status", "success_path", "success_value", "id_path", "receipts",
-    } | HTTP_OPTIONS  # fmt: skip
+        "url",
+        "method",
+        "headers",
+        "body_json",
+        "body_form",
+        "query",
+        "secret",
+        "sender",
+        "success_status",
+        "success_path",
+        "success_value",
+        "id_path",
+        "receipts",
+    } | HTTP_OPTIONS
 
     def create(self, name: str, options: dict[str, Any], cfg: Config) -> Channel:
         return GatewayChannel(name, Options(name, options, self.allowed))

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import aiohttp
-
 from notifyd.config import Config
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import (
@@ -40,8 +38,13 @@ TRANSIENT = {20429, 30001, 30003, 30008, 63018}
 OPT_OUT = 21610
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "BERHENTI"}
 #: Twilio statuses → receipts; queued/accepted/sending/scheduled say nothing new.
-MESSAGE_STATUS = {"sent": "sent", "delivered": "delivered", "read": "read",
-                  "undelivered": "failed", "failed": "failed"}  # fmt: skip
+MESSAGE_STATUS = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "undelivered": "failed",
+    "failed": "failed",
+}
 ACCOUNT_OPTIONS = {"base_url", "account_sid", "auth_token", "from", "status_callback"}
 
 
@@ -50,21 +53,27 @@ class TwilioAccount:
 
     def __init__(self, opts: Options) -> None:
         base = opts.url("base_url", "https://api.twilio.com")
-        self.sid = opts.str("account_sid", example='"AC…"')
+        self.sid = opts.string("account_sid", example='"AC…"')
         if not (self.sid.startswith("AC") and len(self.sid) == 34):
-            raise ConfigError(opts.key("account_sid"), "is not an account SID",
-                              "copy it from the Twilio console: AC and 32 characters")  # fmt: skip
+            raise ConfigError(
+                opts.key("account_sid"),
+                "is not an account SID",
+                "copy it from the Twilio console: AC and 32 characters",
+            )
         self.token = opts.secret("auth_token")
         self.api = f"{base}/2010-04-01/Accounts/{self.sid}"
-        self.auth = aiohttp.BasicAuth(self.sid, self.token)
-        self.status_callback = opts.url("status_callback", "") if opts.options.get(
-            "status_callback"
-        ) else ""
+        basic = base64.b64encode(f"{self.sid}:{self.token}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {basic}"}
+        self.status_callback = (
+            opts.url("status_callback", "") if opts.options.get("status_callback") else ""
+        )
         self.http: Http = http_parts(opts)
 
     async def create(self, resource: str, form: dict[str, str]) -> str:
         """POST a form to Messages.json or Calls.json; 201 → the new resource's sid."""
-        answer = await self.http.request("POST", f"{self.api}/{resource}", data=form, auth=self.auth)
+        answer = await self.http.request(
+            "POST", f"{self.api}/{resource}", data=form, headers=self.headers
+        )
         data = answer.json()
         if answer.status in (200, 201) and isinstance(data, dict) and data.get("sid"):
             return str(data["sid"])
@@ -111,7 +120,9 @@ def mapped_error(answer: Answer) -> Exception:
     data = answer.json()
     code = data.get("code") if isinstance(data, dict) else None
     message = data.get("message", "") if isinstance(data, dict) else answer.text()
-    reason = f"Twilio HTTP {answer.status}" + (f", error {code}: {message}" if code else f": {message}")
+    reason = f"Twilio HTTP {answer.status}" + (
+        f", error {code}: {message}" if code else f": {message}"
+    )
     if answer.status == 429 or answer.status >= 500 or code in TRANSIENT:
         return TransientSendError(reason, retry_after(answer.headers))
     if code == OPT_OUT:
@@ -125,11 +136,14 @@ class TwilioSmsChannel:
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
         self.account = TwilioAccount(opts)
-        self.sender = opts.str("from", "")
-        self.service = opts.str("messaging_service_sid", "")
+        self.sender = opts.string("from", "")
+        self.service = opts.string("messaging_service_sid", "")
         if bool(self.sender) == bool(self.service):
-            raise ConfigError(opts.key("from"), "give either from or messaging_service_sid",
-                              'e.g. from = "+15005550006", or messaging_service_sid = "MG…"')  # fmt: skip
+            raise ConfigError(
+                opts.key("from"),
+                "give either from or messaging_service_sid",
+                'e.g. from = "+15005550006", or messaging_service_sid = "MG…"',
+            )
 
     async def send(self, message: Message) -> str:
         form = {"To": message.to, "Body": message.text}
@@ -145,16 +159,20 @@ class TwilioSmsChannel:
         status = params.get("MessageStatus", "")
         if status in MESSAGE_STATUS and params.get("MessageSid"):
             code = params.get("ErrorCode", "")
-            receipt = Receipt(params["MessageSid"], MESSAGE_STATUS[status],
-                              error=f"{code} {status}" if code else "",
-                              opt_out=code == str(OPT_OUT))  # fmt: skip
+            receipt = Receipt(
+                params["MessageSid"],
+                MESSAGE_STATUS[status],
+                error=f"{code} {status}" if code else "",
+                opt_out=code == str(OPT_OUT),
+            )
             return WebhookResult(receipts=(receipt,))
         if "Body" in params and params.get("From"):  # the person wrote to us
             text = params["Body"].strip()
             stop = text.upper() in STOP_WORDS or params.get("OptOutType") == "STOP"
             reply = Reply(params["From"], text, "stop" if stop else "")
-            return WebhookResult(body="<Response/>", content_type="application/xml",
-                                 replies=(reply,))  # fmt: skip
+            return WebhookResult(
+                body="<Response/>", content_type="application/xml", replies=(reply,)
+            )
         return WebhookResult()
 
     async def aclose(self) -> None:

@@ -58,25 +58,27 @@ class CloudChannel:
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
         base = opts.url("base_url", "https://graph.facebook.com")
-        version = opts.str("api_version", "v23.0", '"v23.0"')
-        self.phone_number_id = opts.str("phone_number_id", example='"1234567890"')
+        version = opts.string("api_version", "v23.0", '"v23.0"')
+        self.phone_number_id = opts.string("phone_number_id", example='"1234567890"')
         self.endpoint = f"{base}/{version}/{self.phone_number_id}"
         self.token = opts.secret("token")
         self.app_secret = opts.secret("app_secret").encode()
         self.verify_token = opts.secret("verify_token")
         self.templates = _templates(opts)
-        self.fallback = opts.str("fallback_language", "en", '"en"')
+        self.fallback = opts.string("fallback_language", "en", '"en"')
         if self.fallback not in self.templates:
             raise ConfigError(
-                opts.key("fallback_language"), f"{self.fallback!r} has no template",
+                opts.key("fallback_language"),
+                f"{self.fallback!r} has no template",
                 f"add [{opts.key('templates')}.{self.fallback}] or name a language that has one",
-            )  # fmt: skip
-        self.button_payload = opts.str("button_payload", "listen:{notification_id}")
+            )
+        self.button_payload = opts.string("button_payload", "listen:{notification_id}")
         if "{notification_id}" not in self.button_payload:
             raise ConfigError(
-                opts.key("button_payload"), "does not carry {notification_id}",
+                opts.key("button_payload"),
+                "does not carry {notification_id}",
                 'e.g. "listen:{notification_id}": the tap must say which notice it answers',
-            )  # fmt: skip
+            )
         self.http = http_parts(opts)
         self.auth = {"Authorization": f"Bearer {self.token}"}
 
@@ -85,8 +87,9 @@ class CloudChannel:
             if message.audio is None:
                 if message.followup:
                     raise PermanentSendError("a voice-note follow-up without audio: none rendered")
-                return await self._post({**_head(message), "type": "text",
-                                         "text": {"body": message.text}})  # fmt: skip
+                return await self._post(
+                    {**_head(message), "type": "text", "text": {"body": message.text}}
+                )
             return await self._voice(message)
         return await self._post(self.template_body(message))
 
@@ -111,9 +114,13 @@ class CloudChannel:
                 "language": {"code": tpl["language"]},
                 "components": [
                     {"type": "body", "parameters": body},
-                    {"type": "button", "sub_type": "quick_reply", "index": "0",
-                     "parameters": [{"type": "payload", "payload": payload}]},
-                ],  # fmt: skip
+                    {
+                        "type": "button",
+                        "sub_type": "quick_reply",
+                        "index": "0",
+                        "parameters": [{"type": "payload", "payload": payload}],
+                    },
+                ],
             },
         }
 
@@ -129,15 +136,18 @@ class CloudChannel:
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
         form.add_field("type", "audio/ogg")
-        form.add_field("file", data, filename=f"notice-{message.notification_id}.ogg",
-                       content_type="audio/ogg")  # fmt: skip
-        answer = await self.http.request("POST", f"{self.endpoint}/media", data=form,
-                                         headers=self.auth)  # fmt: skip
+        form.add_field(
+            "file", data, filename=f"notice-{message.notification_id}.ogg", content_type="audio/ogg"
+        )
+        answer = await self.http.request(
+            "POST", f"{self.endpoint}/media", data=form, headers=self.auth
+        )
         media_id = _checked(answer).get("id")
         if not isinstance(media_id, str):
             raise PermanentSendError(f"media upload answered without an id: {answer.text()}")
-        return await self._post({**_head(message), "type": "audio",
-                                 "audio": {"id": media_id, "voice": True}})  # fmt: skip
+        return await self._post(
+            {**_head(message), "type": "audio", "audio": {"id": media_id, "voice": True}}
+        )
 
     async def _post(self, body: dict[str, Any]) -> str:
         answer = await self.http.request(
@@ -156,8 +166,9 @@ class CloudChannel:
             ):
                 return WebhookResult(body=request.query.get("hub.challenge", ""))
             return WebhookResult(status=403, body="verification failed")
-        if not signature_ok(self.app_secret, request.body,
-                            request.headers.get("x-hub-signature-256", "")):  # fmt: skip
+        if not signature_ok(
+            self.app_secret, request.body, request.headers.get("x-hub-signature-256", "")
+        ):
             return WebhookResult(status=403, body="bad signature")
         try:
             data = json.loads(request.body)
@@ -223,8 +234,11 @@ def _at(status: dict[str, Any]) -> datetime | None:
 
 
 def _head(message: Message) -> dict[str, Any]:
-    return {"messaging_product": "whatsapp", "recipient_type": "individual",
-            "to": message.to.lstrip("+")}  # fmt: skip
+    return {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": message.to.lstrip("+"),
+    }
 
 
 def _checked(answer: Answer) -> dict[str, Any]:
@@ -253,9 +267,10 @@ def _templates(opts: Options) -> dict[str, dict[str, Any]]:
     table = opts.table("templates")
     if not table:
         raise ConfigError(
-            opts.key("templates"), "no template configured",
+            opts.key("templates"),
+            "no template configured",
             f'add [{opts.key("templates")}.en] name = "…", language = "en" (see docs/whatsapp.md)',
-        )  # fmt: skip
+        )
     out = {}
     for lang, tpl in table.items():
         key = f"{opts.key('templates')}.{lang}"
@@ -263,7 +278,9 @@ def _templates(opts: Options) -> dict[str, dict[str, Any]]:
             raise ConfigError(f"{key}.name", "missing", 'name the approved template, e.g. "…"')
         unknown = sorted(set(tpl) - {"name", "language", "parameters"})
         if unknown:
-            raise ConfigError(f"{key}.{unknown[0]}", "unknown key", "use name, language, parameters")
+            raise ConfigError(
+                f"{key}.{unknown[0]}", "unknown key", "use name, language, parameters"
+            )
         params = tpl.get("parameters", DEFAULT_PARAMETERS)
         if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
             raise ConfigError(f"{key}.parameters", "must be a list of field names", '["name", …]')
@@ -277,9 +294,16 @@ def _templates(opts: Options) -> dict[str, dict[str, Any]]:
 class CloudPlugin:
     name = "whatsapp-cloud"
     allowed = {
-        "base_url", "api_version", "phone_number_id", "token", "app_secret", "verify_token",
-        "templates", "fallback_language", "button_payload",
-    } | HTTP_OPTIONS  # fmt: skip
+        "base_url",
+        "api_version",
+        "phone_number_id",
+        "token",
+        "app_secret",
+        "verify_token",
+        "templates",
+        "fallback_language",
+        "button_payload",
+    } | HTTP_OPTIONS
 
     def create(self, name: str, options: dict[str, Any], cfg: Config) -> Channel:
         return CloudChannel(name, Options(name, options, self.allowed))

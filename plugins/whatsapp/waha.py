@@ -38,9 +38,9 @@ class WahaChannel:
 
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
-        self.base = opts.url("base_url", example='"http://127.0.0.1:3000"')
+        self.base = opts.url("base_url")
         self.headers = {"X-Api-Key": opts.secret("api_key")}
-        self.session = opts.str("session", "default")
+        self.session = opts.string("session", "default")
         self.hmac_key = opts.secret("hmac_key").encode()
         self.http = http_parts(opts)
 
@@ -48,8 +48,11 @@ class WahaChannel:
         body: dict[str, Any] = {"session": self.session, "chatId": f"{message.to.lstrip('+')}@c.us"}
         if message.audio is not None:
             data = base64.b64encode(message.audio.read_bytes()).decode()
-            body["file"] = {"mimetype": "audio/ogg; codecs=opus", "data": data,
-                            "filename": f"notice-{message.notification_id}.ogg"}  # fmt: skip
+            body["file"] = {
+                "mimetype": "audio/ogg; codecs=opus",
+                "data": data,
+                "filename": f"notice-{message.notification_id}.ogg",
+            }
             path = "/api/sendVoice"
         else:
             body["text"], path = message.text, "/api/sendText"
@@ -60,7 +63,9 @@ class WahaChannel:
         given = request.headers.get("x-webhook-hmac", "")
         algorithm = request.headers.get("x-webhook-hmac-algorithm", "sha512").lower()
         expected = hmac.new(self.hmac_key, request.body, hashlib.sha512).hexdigest()
-        if algorithm != "sha512" or not hmac.compare_digest(given.lower().encode(), expected.encode()):
+        if algorithm != "sha512" or not hmac.compare_digest(
+            given.lower().encode(), expected.encode()
+        ):
             return WebhookResult(status=403, body="bad signature")
         try:
             event = json.loads(request.body)
