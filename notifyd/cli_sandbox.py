@@ -42,6 +42,11 @@ def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) 
         help="requests/s per provider before its rate-limit error (default: off)",
     )
     sp.add_argument(
+        "--all-windows-open",
+        action="store_true",
+        help="treat every WhatsApp number as inside its 24-hour window (benchmarks, demos)",
+    )
+    sp.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -84,6 +89,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         gateway_webhook=args.gateway_webhook,
         callback_delay=args.callback_delay,
         rate_limit=args.rate_limit,
+        all_windows_open=args.all_windows_open,
         wa_token=args.wa_token,
         wa_app_secret=args.wa_app_secret,
         twilio_sid=args.twilio_sid,

@@ -70,6 +70,8 @@ class Settings:
     callback_delay: float = 0.2
     #: Requests per second per provider before its rate-limit error; 0: no limit.
     rate_limit: float = 0.0
+    #: Treat every WhatsApp number as having written within 24 h (benchmarks, demos).
+    all_windows_open: bool = False
     wa_token: str = "sandbox-token"
     wa_app_secret: str = "sandbox-app-secret"
     twilio_sid: str = "AC" + "5a" * 16
@@ -95,7 +97,7 @@ class Sandbox:
         self.requests: list[dict[str, Any]] = []
         self.callbacks: list[dict[str, Any]] = []
         self.windows: dict[str, float] = {}  # wa_id → when the person last wrote (epoch s)
-        self.media: dict[str, tuple[bytes, str]] = {}
+        self.media: dict[str, tuple[bool, int]] = {}  # media id → (OGG/Opus?, size)
         self.templates: dict[str, list[dict[str, str]]] = {}  # wa_id → templates sent
         self.calls: dict[str, dict[str, Any]] = {}
         self._rate: dict[str, tuple[int, int]] = {}
