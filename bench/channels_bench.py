@@ -35,8 +35,13 @@ from notifyd.hookspecs import Message, WebhookRequest
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-FIELDS = {"name": "Ayu Lestari", "permit": "2C11AB0001-26", "expiry": "31 Desember 2026",
-          "days_left": "7", "office_phone": "+62 342 801234"}  # fmt: skip
+FIELDS = {
+    "name": "Ayu Lestari",
+    "permit": "2C11AB0001-26",
+    "expiry": "31 Desember 2026",
+    "days_left": "7",
+    "office_phone": "+62 342 801234",
+}
 
 
 def free_port() -> int:
@@ -46,8 +51,17 @@ def free_port() -> int:
 
 
 def start_sandbox(port: int, hooks: str) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "notifyd.cli", "sandbox", "--listen", f"127.0.0.1:{port}",
-           "--all-windows-open", "--callback-delay", "0"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "notifyd.cli",
+        "sandbox",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--all-windows-open",
+        "--callback-delay",
+        "0",
+    ]
     if hooks:
         cmd += ["--callback-url", hooks]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
@@ -62,12 +76,17 @@ def start_sandbox(port: int, hooks: str) -> subprocess.Popen[bytes]:
 
 
 def make_channel(sandbox_url: str, tmp: Path) -> Any:
-    os.environ.update(BENCH_WA_TOKEN="sandbox-token", BENCH_WA_SECRET="sandbox-app-secret",
-                      BENCH_WA_VERIFY="v")  # fmt: skip
-    options = {"base_url": sandbox_url, "phone_number_id": "106540352242922",
-               "token": "env:BENCH_WA_TOKEN", "app_secret": "env:BENCH_WA_SECRET",
-               "verify_token": "env:BENCH_WA_VERIFY",
-               "templates": {"en": {"name": "notifyd_permit_expiry", "language": "en"}}}  # fmt: skip
+    os.environ.update(
+        BENCH_WA_TOKEN="sandbox-token", BENCH_WA_SECRET="sandbox-app-secret", BENCH_WA_VERIFY="v"
+    )
+    options = {
+        "base_url": sandbox_url,
+        "phone_number_id": "106540352242922",
+        "token": "env:BENCH_WA_TOKEN",
+        "app_secret": "env:BENCH_WA_SECRET",
+        "verify_token": "env:BENCH_WA_VERIFY",
+        "templates": {"en": {"name": "notifyd_permit_expiry", "language": "en"}},
+    }
     cfg = config.parse({"state_dir": str(tmp)})
     return plugins.channel_plugins(plugins.make_manager())["whatsapp-cloud"].create(
         "whatsapp", options, cfg
@@ -75,9 +94,28 @@ def make_channel(sandbox_url: str, tmp: Path) -> Any:
 
 
 def voice_note(path: Path) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    "sine=frequency=440:duration=15", "-ac", "1", "-ar", "16000", "-c:a",
-                    "libopus", "-b:a", "24k", str(path)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=15",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "24k",
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -89,9 +127,15 @@ async def one_run(args: argparse.Namespace, sandbox_url: str, audio: Path, hooks
 
     async def hook(request: web.Request) -> web.Response:
         nonlocal receipts
-        result = channel.handle_webhook(WebhookRequest(
-            request.method, str(request.url), {k.lower(): v for k, v in request.headers.items()},
-            dict(request.query), await request.read()))  # fmt: skip
+        result = channel.handle_webhook(
+            WebhookRequest(
+                request.method,
+                str(request.url),
+                {k.lower(): v for k, v in request.headers.items()},
+                dict(request.query),
+                await request.read(),
+            )
+        )
         receipts += len(result.receipts)
         if receipts >= expected:
             all_in.set()
@@ -111,8 +155,15 @@ async def one_run(args: argparse.Namespace, sandbox_url: str, audio: Path, hooks
     errors: list[str] = []
 
     async def send(n: int) -> None:
-        message = Message(n, f"+62812{n:07d}", "en", "…", audio if followup else None,
-                          fields=FIELDS, followup=followup)  # fmt: skip
+        message = Message(
+            n,
+            f"+62812{n:07d}",
+            "en",
+            "…",
+            audio if followup else None,
+            fields=FIELDS,
+            followup=followup,
+        )
         async with gate:
             start = time.perf_counter()
             try:
@@ -139,14 +190,17 @@ async def one_run(args: argparse.Namespace, sandbox_url: str, audio: Path, hooks
     cpu = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
     latencies.sort()
     return {
-        "notices": args.notices, "seconds": round(sent_s, 3),
+        "notices": args.notices,
+        "seconds": round(sent_s, 3),
         "notices_per_s": round(args.notices / sent_s, 1),
         "with_receipts_per_s": round(args.notices / receipts_s, 1) if receipts_s else None,
-        "receipts": receipts, "p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
+        "receipts": receipts,
+        "p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
         "p95_ms": round(1000 * latencies[int(len(latencies) * 0.95)], 1),
         "notifyd_cpu_ms_per_notice": round(1000 * cpu / args.notices, 3),
-        "errors": len(errors), "first_error": errors[0] if errors else "",
-    }  # fmt: skip
+        "errors": len(errors),
+        "first_error": errors[0] if errors else "",
+    }
 
 
 def main() -> int:
@@ -171,14 +225,19 @@ def main() -> int:
             row = asyncio.run(one_run(args, f"http://127.0.0.1:{port}", audio, hooks_port))
             row["sandbox_cpu_s"] = round(sum(sandbox_ps.cpu_times()[:2]) - cpu0, 2)
             rows.append(row)
-            urllib.request.urlopen(urllib.request.Request(
-                f"http://127.0.0.1:{port}/_sandbox/requests", method="DELETE")).close()  # fmt: skip
+            urllib.request.urlopen(
+                urllib.request.Request(
+                    f"http://127.0.0.1:{port}/_sandbox/requests", method="DELETE"
+                )
+            ).close()
     finally:
         sandbox.terminate()
         sandbox.wait(10)
     keys = list(rows[0])
-    print(f"mode {args.mode}, concurrency {args.concurrency}, audio {audio.stat().st_size} bytes, "
-          f"receipts {'off' if args.no_receipts else 'on'}")  # fmt: skip
+    print(
+        f"mode {args.mode}, concurrency {args.concurrency}, audio {audio.stat().st_size} bytes, "
+        f"receipts {'off' if args.no_receipts else 'on'}"
+    )
     print("| " + " | ".join(keys) + " |")
     print("|" + "---|" * len(keys))
     for row in rows:
