@@ -16,9 +16,7 @@ from typing import Any
 from notifyd.config import Config, is_secret_ref, resolve_secret
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import Channel, ChannelPlugin, Message, TransientSendError, hookimpl
-from notifyd_plugins.httpclient import Options
-
-log = logging.getLogger(__name__)
+from notifyd_plugins.httpclient import Options, redact
 
 
 class AppriseChannel:
@@ -76,7 +74,8 @@ class AppriseChannel:
             attach = self._apprise.AppriseAttachment(str(message.audio))
         with self._apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as output:
             ok = bool(ap.notify(body=message.text, title=self.title, attach=attach))
-            logged = " | ".join(line for line in output.getvalue().splitlines() if line.strip())
+            lines = (line for line in output.getvalue().splitlines() if line.strip())
+            logged = redact(" | ".join(lines))
         return ok, logged
 
     async def aclose(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,8 +19,6 @@ import aiohttp
 
 from notifyd.config import is_secret_ref, resolve_secret
 from notifyd.errors import ConfigError, OutcomeUnknown, TransientSendError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,7 @@ class Answer:
             return None
 
     def text(self, limit: int = 300) -> str:
-        return self.body[:limit].decode("utf-8", "replace")
+        return redact(self.body[:limit].decode("utf-8", "replace"))
 
 
 class Http:
@@ -81,6 +79,15 @@ class Http:
     async def aclose(self) -> None:
         if self._session is not None and not self._session.closed:
             await self._session.close()
+
+
+_NUMBER = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+
+
+def redact(text: str) -> str:
+    """Provider messages may quote the phone number ("The 'To' number +62… is not valid");
+    error reasons end in logs, so numbers of eight digits or more are masked."""
+    return _NUMBER.sub("…", text)
 
 
 def _host(url: str) -> str:

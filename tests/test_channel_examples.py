@@ -35,3 +35,12 @@ def test_every_documented_channel_builds_from_its_example(
     plugin = plugins.channel_plugins(plugins.make_manager())[data["plugin"]]
     channel = plugin.create(name, cfg.channels[name].options, cfg)
     assert channel.name == name
+
+
+def test_every_channel_plugin_is_found_through_the_entry_point_group() -> None:
+    from importlib.metadata import entry_points
+
+    found = {ep.name for ep in entry_points(group="notifyd")}
+    names = {"whatsapp-cloud", "waha", "twilio-sms", "http-sms", "twilio-call", "apprise"}
+    assert names <= found
+    assert names <= set(plugins.channel_plugins(plugins.make_manager()))

@@ -152,6 +152,7 @@ def test_twilio_errors_are_mapped(
     ch = make(sandbox, receiver, tmp_path)
     with pytest.raises(error, match=text) as info:
         send(ch, NOTICE)
+    assert TO not in str(info.value) and TO[3:] not in str(info.value)  # reasons reach logs
     assert getattr(info.value, "retry_after", None) == retry_after
     assert getattr(info.value, "opt_out", False) is opt_out
 

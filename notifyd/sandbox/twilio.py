@@ -27,7 +27,7 @@ MESSAGES = {
     20003: "Authenticate",
     20429: "Too Many Requests",
     20500: "Internal Server Error",
-    21211: "The 'To' number is not a valid phone number.",
+    21211: "The 'To' number {to} is not a valid phone number.",
     21602: "Message body is required.",
     21604: "A 'To' phone number is required.",
     21610: "Attempt to send to unsubscribed recipient",
@@ -35,10 +35,10 @@ MESSAGES = {
 }
 
 
-def twilio_error(code: int, status: int = 400, **headers: str) -> web.Response:
+def twilio_error(code: int, status: int = 400, to: str = "", **headers: str) -> web.Response:
     body = {
         "code": code,
-        "message": MESSAGES.get(code, "Error"),
+        "message": MESSAGES.get(code, "Error").format(to=to),
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
@@ -80,13 +80,13 @@ async def _form(sb: Sandbox, request: web.Request, kind: str) -> tuple[dict[str,
     return form, None
 
 
-def _fault_answer(fault: Fault | None) -> web.Response | None:
+def _fault_answer(fault: Fault | None, to: str) -> web.Response | None:
     if fault is None:
         return None
     ra = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
     simple = {"invalid_number": 21211, "opt_out": 21610, "not_mobile": 21614}
     if fault.kind in simple:
-        return twilio_error(fault.code or simple[fault.kind], fault.status or 400)
+        return twilio_error(fault.code or simple[fault.kind], fault.status or 400, to)
     if fault.kind == "rate_limit":
         return twilio_error(fault.code or 20429, 429, **ra)
     if fault.kind == "http":
@@ -129,7 +129,7 @@ async def create_message(request: web.Request) -> web.Response:
     fault = sb.fault("twilio-sms", form["To"])
     if fault is not None and fault.kind == "hang":
         await asyncio.sleep(fault.seconds)
-    elif (answer := _fault_answer(fault)) is not None:
+    elif (answer := _fault_answer(fault, form["To"])) is not None:
         return answer
     sid = new_id("SM")
     service = form.get("MessagingServiceSid")
@@ -186,7 +186,7 @@ async def create_call(request: web.Request) -> web.Response:
     fault = sb.fault("twilio-call", form["To"])
     if fault is not None and fault.kind == "hang":
         await asyncio.sleep(fault.seconds)
-    elif (answer := _fault_answer(fault)) is not None:
+    elif (answer := _fault_answer(fault, form["To"])) is not None:
         return answer
     sid = new_id("CA")
     outcome = {"busy": "busy", "no_answer": "no-answer"}.get(fault.kind if fault else "", "")

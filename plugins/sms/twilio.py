@@ -28,7 +28,15 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
-from notifyd_plugins.httpclient import HTTP_OPTIONS, Answer, Http, Options, http_parts, retry_after
+from notifyd_plugins.httpclient import (
+    HTTP_OPTIONS,
+    Answer,
+    Http,
+    Options,
+    http_parts,
+    redact,
+    retry_after,
+)
 
 #: Retrying helps (providers notes, from Twilio's error pages twilio.com/docs/api/errors/NNNNN):
 #: 20429 too many requests, 30001 queue overflow, 30003 unreachable handset (a one-time
@@ -119,7 +127,7 @@ def _port_variants(url: str) -> list[str]:
 def mapped_error(answer: Answer) -> Exception:
     data = answer.json()
     code = data.get("code") if isinstance(data, dict) else None
-    message = data.get("message", "") if isinstance(data, dict) else answer.text()
+    message = redact(str(data.get("message", ""))) if isinstance(data, dict) else answer.text()
     reason = f"Twilio HTTP {answer.status}" + (
         f", error {code}: {message}" if code else f": {message}"
     )

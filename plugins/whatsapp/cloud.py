@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,9 +30,14 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
-from notifyd_plugins.httpclient import HTTP_OPTIONS, Answer, Options, http_parts, retry_after
-
-log = logging.getLogger(__name__)
+from notifyd_plugins.httpclient import (
+    HTTP_OPTIONS,
+    Answer,
+    Options,
+    http_parts,
+    redact,
+    retry_after,
+)
 
 #: "The play icon appears only if the file is ≤ 512 KB"; larger shows as a download.
 #: https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/audio-messages
@@ -251,9 +255,9 @@ def _checked(answer: Answer) -> dict[str, Any]:
     details = (err.get("error_data") or {}).get("details", "") if isinstance(err, dict) else ""
     reason = f"WhatsApp HTTP {answer.status}"
     if code is not None:
-        reason += f", code {code}: {err.get('message', '')}".rstrip()
+        reason += f", code {code}: {redact(str(err.get('message', '')))}".rstrip()
         if details:
-            reason += f" ({details})"
+            reason += f" ({redact(str(details))})"
         if code in HINTS:
             reason += f" — {HINTS[code]}"
     else:

@@ -28,7 +28,14 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
-from notifyd_plugins.httpclient import HTTP_OPTIONS, Answer, Options, http_parts, retry_after
+from notifyd_plugins.httpclient import (
+    HTTP_OPTIONS,
+    Answer,
+    Options,
+    http_parts,
+    redact,
+    retry_after,
+)
 
 ACKS = {1: "sent", 2: "delivered", 3: "read", 4: "played", -1: "failed"}
 
@@ -94,7 +101,7 @@ def _message_id(answer: Answer) -> str:
     data = answer.json()
     if 200 <= answer.status < 300 and isinstance(data, dict) and data.get("id"):
         return _id(data["id"])
-    message = data.get("message", "") if isinstance(data, dict) else answer.text()
+    message = redact(str(data.get("message", ""))) if isinstance(data, dict) else answer.text()
     reason = f"WAHA HTTP {answer.status}: {message}"
     if answer.status in (408, 429) or answer.status >= 500:
         raise TransientSendError(reason, retry_after(answer.headers))
