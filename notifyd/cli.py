@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifyd import cli_daemon, cli_staff, cli_voice, output, plugins, store
+from notifyd import cli_daemon, cli_sandbox, cli_staff, cli_voice, output, plugins, store
 from notifyd import config as config_mod
 from notifyd.clock import Office
 from notifyd.config import Config
@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_voice.add_commands(command, with_format)
     cli_daemon.add_commands(command, with_format)
     cli_staff.add_commands(command, with_format)
+    cli_sandbox.add_commands(command, with_format)
     return p
 
 

@@ -44,10 +44,11 @@ class TransientSendError(SendError):
 
 
 class PermanentSendError(SendError):
-    """Retrying this channel cannot help (invalid number, blocked): move to the next channel."""
+    """Retrying this channel cannot help (invalid number, blocked): move to the next channel.
+    `opt_out`: the provider says the person asked to stop (e.g. Twilio 21610)."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    def __init__(self, reason: str, opt_out: bool = False) -> None:
+        self.reason, self.opt_out = reason, opt_out
         super().__init__(reason)
 
 

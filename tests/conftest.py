@@ -326,3 +326,127 @@ def add_attempt(
             values["status"] = status
         conn.execute(update(n).where(n.c.id == notification_id).values(**values))
     return int(aid)
+# --- channels and the provider sandbox (issue 5) ----------------------------------------------
+
+
+class Receiver:
+    """A stand-in for notifyd's web app: `/hooks/<name>` hands each request, raw, to the
+    `handle_webhook` registered under that name and answers what it returns."""
+
+    def __init__(self) -> None:
+        from aiohttp import web
+
+        from notifyd.sandbox.app import Background
+        from notifyd.sandbox.state import Settings
+
+        self.handlers: dict[str, Any] = {}
+        self.seen: list[tuple[str, Any, Any]] = []  # (name, WebhookRequest, WebhookResult)
+        self.audio: dict[str, Path] = {}  # name → file served at /audio/<name>
+        app = web.Application()
+        app.router.add_route("*", "/hooks/{name}", self._hook)
+        app.router.add_get("/audio/{name}", self._audio)
+        self.server = Background(Settings(port=0), app)
+        self._web = web
+
+    async def _hook(self, request: Any) -> Any:
+        from notifyd.hookspecs import WebhookRequest, WebhookResult
+
+        name = request.match_info["name"]
+        hook = WebhookRequest(
+            method=request.method,
+            url=str(request.url),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query),
+            body=await request.read(),
+        )
+        handler = self.handlers.get(name)
+        result = handler(hook) if handler else WebhookResult(status=404, body="no such hook")
+        self.seen.append((name, hook, result))
+        return self._web.Response(
+            status=result.status, text=result.body, content_type=result.content_type
+        )
+
+    async def _audio(self, request: Any) -> Any:
+        path = self.audio.get(request.match_info["name"])
+        if path is None:
+            return self._web.Response(status=404)
+        kind = {".wav": "audio/x-wav", ".mp3": "audio/mpeg"}.get(path.suffix, "audio/ogg")
+        return self._web.Response(body=path.read_bytes(), content_type=kind)
+
+    @property
+    def url(self) -> str:
+        return self.server.url + "/hooks"
+
+    def results(self, name: str) -> list[Any]:
+        return [result for hook_name, _, result in self.seen if hook_name == name]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+    rec.server.start()
+    yield rec
+    rec.server.stop()
+
+
+@pytest.fixture
+def sandbox(receiver: Receiver) -> Iterator[Any]:
+    """The provider sandbox on a free loopback port; its callbacks go to `receiver`."""
+    from notifyd.sandbox.app import Background
+    from notifyd.sandbox.state import Settings
+
+    server = Background(Settings(port=0, callback_url=receiver.url, callback_delay=0.02))
+    server.start()
+    yield server
+    server.stop()
+
+
+def sandbox_call(server: Any, method: str, path: str, data: Any = None) -> Any:
+    """A control request to the sandbox over HTTP (GET /_sandbox/requests, POST faults, …)."""
+    import json
+    import urllib.request
+
+    body = None if data is None else json.dumps(data).encode()
+    req = urllib.request.Request(
+        server.url + path, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+
+
+def channel(plugin: str, name: str, options: dict[str, Any], tmp_path: Path) -> Any:
+    """A channel made through the real entry-point group, as the daemon makes it."""
+    from notifyd import plugins
+
+    cfg = config.parse({"state_dir": str(tmp_path / "state")})
+    return plugins.channel_plugins(plugins.make_manager())[plugin].create(name, options, cfg)
+
+
+def ogg_voice_note(path: Path, seconds: float = 2.0) -> Path:
+    """A real OGG/Opus file made by ffmpeg (a tone; the words do not matter here)."""
+    import subprocess
+
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=440:duration={seconds}",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-c:a",
+            "libopus",
+            "-b:a",
+            "24k",
+            str(path),
+        ],
+        check=True,
+    )
+    return path

@@ -81,7 +81,7 @@ def test_the_config_path_comes_from_notifyd_config(capsys, cfg_file, monkeypatch
 
 def test_a_channel_naming_a_missing_plugin_fails_check_config(capsys, tmp_path) -> None:
     data = config_dict(tmp_path / "r.csv")
-    data["channels"]["sms"]["plugin"] = "twilio-sms"
+    data["channels"]["sms"]["plugin"] = "carrier-pigeon"
     code, _, err = run(capsys, "check-config", "-c", str(toml(data, tmp_path / "c.toml")))
     assert code == 2 and "channels.sms.plugin" in err and "spool" in err
 

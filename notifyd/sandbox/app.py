@@ -1,0 +1,182 @@
+"""The sandbox app: every provider's routes, the control endpoints, and ways to run it.
+
+Control endpoints (all under /_sandbox/, for tests and demos):
+  GET/DELETE requests      what notifyd sent (GET ?provider=whatsapp filters)
+  GET callbacks            what the sandbox sent back and what notifyd answered
+  GET/POST/DELETE faults   failure rules: {"kind", "provider", "to", "times", "status",
+                           "code", "retry_after", "seconds"} (see state.KINDS)
+  POST tap {"to"}          the person taps the last template's quick-reply button
+  POST inbound {"provider": "whatsapp"|"twilio", "from", "text"}   the person writes
+  GET calls                each call and the audio it fetched and checked
+  POST idle                wait until every scheduled callback has been sent
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import threading
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from notifyd.sandbox import gateway, twilio, waha, whatsapp
+from notifyd.sandbox.state import KINDS, SANDBOX, Fault, Sandbox, Settings, as_json
+
+log = logging.getLogger(__name__)
+
+
+def check_loopback(host: str) -> None:
+    """The sandbox fakes providers with well-known dev secrets: never on a real network."""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise ValueError(f"the sandbox listens on loopback only, not {host!r}: use 127.0.0.1")
+
+
+def make_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=32 * 1024 * 1024)
+    app[SANDBOX] = Sandbox(settings)
+    whatsapp.add_routes(app)
+    twilio.add_routes(app)
+    waha.add_routes(app)
+    gateway.add_routes(app)
+    r = app.router
+    r.add_get("/_sandbox/requests", _requests)
+    r.add_delete("/_sandbox/requests", _clear)
+    r.add_get("/_sandbox/callbacks", _callbacks)
+    r.add_get("/_sandbox/faults", _faults)
+    r.add_post("/_sandbox/faults", _add_fault)
+    r.add_delete("/_sandbox/faults", _clear_faults)
+    r.add_post("/_sandbox/tap", _tap)
+    r.add_post("/_sandbox/inbound", _inbound)
+    r.add_get("/_sandbox/calls", _calls)
+    r.add_post("/_sandbox/idle", _idle)
+    r.add_get("/_sandbox/health", _health)
+
+    async def close(app: web.Application) -> None:
+        await app[SANDBOX].close()
+
+    app.on_cleanup.append(close)
+    return app
+
+
+async def _requests(request: web.Request) -> web.Response:
+    sb, provider = request.app[SANDBOX], request.query.get("provider")
+    rows = [r for r in sb.requests if not provider or r["provider"] == provider]
+    return as_json(rows)
+
+
+async def _callbacks(request: web.Request) -> web.Response:
+    return as_json(request.app[SANDBOX].callbacks)
+
+
+async def _calls(request: web.Request) -> web.Response:
+    return as_json(request.app[SANDBOX].calls)
+
+
+async def _health(request: web.Request) -> web.Response:
+    return as_json({"ok": True, "fault_kinds": KINDS})
+
+
+async def _clear(request: web.Request) -> web.Response:
+    sb = request.app[SANDBOX]
+    sb.requests.clear()
+    sb.callbacks.clear()
+    return web.Response(status=204)
+
+
+async def _faults(request: web.Request) -> web.Response:
+    return as_json([asdict(f) for f in request.app[SANDBOX].faults])
+
+
+async def _add_fault(request: web.Request) -> web.Response:
+    data = await request.json()
+    try:
+        faults = [Fault.parse(d) for d in (data if isinstance(data, list) else [data])]
+    except (TypeError, ValueError) as exc:
+        return as_json({"error": str(exc)}, 400)
+    request.app[SANDBOX].faults.extend(faults)
+    return as_json([asdict(f) for f in faults], 201)
+
+
+async def _clear_faults(request: web.Request) -> web.Response:
+    request.app[SANDBOX].faults.clear()
+    return web.Response(status=204)
+
+
+async def _tap(request: web.Request) -> web.Response:
+    data = await request.json()
+    return as_json(await whatsapp.tap(request.app[SANDBOX], str(data.get("to", ""))))
+
+
+async def _inbound(request: web.Request) -> web.Response:
+    data: dict[str, Any] = await request.json()
+    sb, frm, text = request.app[SANDBOX], str(data.get("from", "")), str(data.get("text", ""))
+    if data.get("provider", "whatsapp") == "twilio":
+        return as_json(await twilio.inbound(sb, frm, text))
+    return as_json(await whatsapp.inbound_text(sb, frm, text))
+
+
+async def _idle(request: web.Request) -> web.Response:
+    await request.app[SANDBOX].idle()
+    return as_json({"idle": True})
+
+
+async def serve(settings: Settings) -> None:
+    """Run until cancelled (the CLI's Ctrl-C)."""
+    check_loopback(settings.host)
+    runner = web.AppRunner(make_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, settings.host, settings.port).start()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+class Background:
+    """The sandbox on a thread of its own with its own loop: for tests and benchmarks."""
+
+    def __init__(self, settings: Settings, app: web.Application | None = None) -> None:
+        check_loopback(settings.host)
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.app = make_app(settings) if app is None else app
+        self.runner = web.AppRunner(self.app, access_log=None)
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    @property
+    def state(self) -> Sandbox:
+        return self.app[SANDBOX]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.host}:{self.settings.port}"
+
+    def start(self) -> Background:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(10)
+        return self
+
+    async def _start(self) -> None:
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, self.settings.host, self.settings.port)
+        await site.start()
+        if self.settings.port == 0:  # a free port, chosen by the OS
+            server = site._server
+            assert server is not None
+            self.settings.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.call(self.runner.cleanup())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+        self.loop.close()

@@ -1,0 +1,212 @@
+"""The sandbox's memory: its settings, the requests it saw, failure rules and callbacks sent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+PROVIDERS = ("whatsapp", "waha", "twilio-sms", "twilio-call", "gateway", "json")
+#: What a failure rule can make a provider do; each provider answers in its own words.
+KINDS = {
+    "http": "answer with HTTP `status` (default 500) and the provider's error body",
+    "rate_limit": "the provider's rate-limit error, with Retry-After when `retry_after` is set",
+    "hang": "read the request, then answer only after `seconds` (default 30): a timeout",
+    "invalid_number": "the provider's invalid-number error",
+    "not_on_whatsapp": "WhatsApp 131026 (undeliverable: not on WhatsApp)",
+    "window_closed": "WhatsApp 131047 (re-engagement: the 24-hour window is closed)",
+    "pair_rate": "WhatsApp 131056 (too many messages to this number)",
+    "opt_out": "Twilio 21610 (the person sent STOP)",
+    "not_mobile": "Twilio 21614 (not a mobile number)",
+    "late_failure": "accept, report sent, then a `failed` status (its `code` if given)",
+    "busy": "a call ends busy",
+    "no_answer": "a call rings out: no-answer",
+}
+
+
+@dataclass
+class Fault:
+    """A failure rule: for `provider` (or "*") and the number `to` (or "*")."""
+
+    kind: str
+    provider: str = "*"
+    to: str = "*"
+    times: int = 0  # how many requests it hits; 0: every one, until cleared
+    status: int = 0
+    code: int = 0
+    retry_after: float | None = None
+    seconds: float = 30.0
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Fault:
+        fault = cls(**data)
+        if fault.kind not in KINDS:
+            raise ValueError(f"kind {fault.kind!r} is not one of {', '.join(KINDS)}")
+        if fault.provider != "*" and fault.provider not in PROVIDERS:
+            raise ValueError(f"provider {fault.provider!r} is not one of {', '.join(PROVIDERS)}")
+        return fault
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8788
+    #: notifyd's webhook base; each provider's callbacks go to BASE/<name> unless set below.
+    callback_url: str = ""
+    whatsapp_webhook: str = ""
+    waha_webhook: str = ""
+    twilio_inbound_url: str = ""
+    gateway_webhook: str = ""
+    callback_delay: float = 0.2
+    #: Requests per second per provider before its rate-limit error; 0: no limit.
+    rate_limit: float = 0.0
+    #: Treat every WhatsApp number as having written within 24 h (benchmarks, demos).
+    all_windows_open: bool = False
+    wa_token: str = "sandbox-token"
+    wa_app_secret: str = "sandbox-app-secret"
+    twilio_sid: str = "AC" + "5a" * 16
+    twilio_token: str = "sandbox-auth-token"
+    waha_api_key: str = "sandbox-waha-key"
+    waha_hmac_key: str = "sandbox-waha-hmac"
+    waha_session: str = "default"
+    gateway_key: str = "sandbox-gateway-key"
+    faults: list[Fault] = field(default_factory=list)
+
+    def hook(self, name: str, explicit: str) -> str:
+        if explicit:
+            return explicit
+        return f"{self.callback_url.rstrip('/')}/{name}" if self.callback_url else ""
+
+
+class Sandbox:
+    """State shared by every provider's routes; lives in the app as `app[SANDBOX]`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.faults: list[Fault] = list(settings.faults)
+        self.requests: list[dict[str, Any]] = []
+        self.callbacks: list[dict[str, Any]] = []
+        self.windows: dict[str, float] = {}  # wa_id → when the person last wrote (epoch s)
+        self.media: dict[str, tuple[bool, int]] = {}  # media id → (OGG/Opus?, size)
+        self.templates: dict[str, list[dict[str, str]]] = {}  # wa_id → templates sent
+        self.calls: dict[str, dict[str, Any]] = {}
+        self._rate: dict[str, tuple[int, int]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._client: aiohttp.ClientSession | None = None
+
+    def record(self, provider: str, request: web.Request, body: Any, **extra: Any) -> None:
+        self.requests.append(
+            {
+                "provider": provider,
+                "method": request.method,
+                "path": request.path,
+                "query": dict(request.query),
+                "headers": {k.lower(): v for k, v in request.headers.items()},
+                "body": body,
+                "at": time.time(),
+                **extra,
+            }
+        )
+
+    def fault(self, provider: str, to: str) -> Fault | None:
+        """The first rule that matches, used up when it has a count."""
+        number = "+" + to.lstrip("+") if to else ""
+        for fault in self.faults:
+            if fault.provider in ("*", provider) and fault.to in ("*", number, to):
+                if fault.times:
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self.faults.remove(fault)
+                return fault
+        return None
+
+    def over_rate(self, provider: str) -> bool:
+        limit = self.settings.rate_limit
+        if limit <= 0:
+            return False
+        second = int(time.monotonic())
+        start, count = self._rate.get(provider, (second, 0))
+        count = count + 1 if start == second else 1
+        self._rate[provider] = (second, count)
+        return count > limit
+
+    def later(self, coro_fn: Callable[[], Awaitable[None]], delay: float | None = None) -> None:
+        """Run a callback after the configured delay, off the request that caused it."""
+        wait = self.settings.callback_delay if delay is None else delay
+
+        async def run() -> None:
+            await asyncio.sleep(wait)
+            try:
+                await coro_fn()
+            except Exception:
+                log.exception("sandbox callback failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def post(self, provider: str, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """Send one callback to notifyd and remember what it answered."""
+        if not url:
+            return 0
+        if self._client is None:
+            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        entry: dict[str, Any] = {
+            "provider": provider,
+            "url": url,
+            "headers": headers,
+            "body": body.decode("utf-8", "replace"),
+            "at": time.time(),
+        }
+        try:
+            async with self._client.post(url, data=body, headers=headers) as resp:
+                entry["status"] = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            entry["status"], entry["error"] = 0, str(exc) or type(exc).__name__
+        self.callbacks.append(entry)
+        return int(entry["status"])
+
+    async def idle(self) -> None:
+        """Wait until every scheduled callback has run (for tests and the bench)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._client is not None:
+            await self._client.close()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "callbacks": self.callbacks,
+            "faults": [asdict(f) for f in self.faults],
+        }
+
+
+def new_id(prefix: str = "", length: int = 32) -> str:
+    return prefix + uuid.uuid4().hex[:length]
+
+
+def as_json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(
+        body=json.dumps(data).encode(),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
+
+
+SANDBOX = web.AppKey("sandbox", Sandbox)

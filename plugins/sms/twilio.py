@@ -1,0 +1,200 @@
+"""Twilio SMS channel (`twilio-sms`): the notice's text through the Messages resource.
+
+Also the Twilio pieces the call channel shares: the account options, the error-code table
+and X-Twilio-Signature, written here from Twilio's documented algorithm so that the daemon
+never needs the `twilio` package (tests check it against Twilio's own RequestValidator).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+from notifyd.config import Config
+from notifyd.errors import ConfigError
+from notifyd.hookspecs import (
+    Channel,
+    ChannelPlugin,
+    Message,
+    PermanentSendError,
+    Receipt,
+    Reply,
+    TransientSendError,
+    WebhookRequest,
+    WebhookResult,
+    hookimpl,
+)
+from notifyd_plugins.httpclient import (
+    HTTP_OPTIONS,
+    Answer,
+    Http,
+    Options,
+    http_parts,
+    redact,
+    retry_after,
+)
+
+#: Retrying helps (providers notes, from Twilio's error pages twilio.com/docs/api/errors/NNNNN):
+#: 20429 too many requests, 30001 queue overflow, 30003 unreachable handset (a one-time
+#: downstream issue), 30008 unknown error, 63018 rate limit. Everything else 4xx is permanent:
+#: 21211 invalid To, 21610 unsubscribed (STOP), 21614 not a mobile, 21612, 21408, 30002-30007 …
+TRANSIENT = {20429, 30001, 30003, 30008, 63018}
+OPT_OUT = 21610
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "BERHENTI"}
+#: Twilio statuses → receipts; queued/accepted/sending/scheduled say nothing new.
+MESSAGE_STATUS = {
+    "sent": "sent",
+    "delivered": "delivered",
+    "read": "read",
+    "undelivered": "failed",
+    "failed": "failed",
+}
+ACCOUNT_OPTIONS = {"base_url", "account_sid", "auth_token", "from", "status_callback"}
+
+
+class TwilioAccount:
+    """What both Twilio channels need: where, who, and how to read Twilio's answers."""
+
+    def __init__(self, opts: Options) -> None:
+        base = opts.url("base_url", "https://api.twilio.com")
+        self.sid = opts.string("account_sid", example='"AC…"')
+        if not (self.sid.startswith("AC") and len(self.sid) == 34):
+            raise ConfigError(
+                opts.key("account_sid"),
+                "is not an account SID",
+                "copy it from the Twilio console: AC and 32 characters",
+            )
+        self.token = opts.secret("auth_token")
+        self.api = f"{base}/2010-04-01/Accounts/{self.sid}"
+        basic = base64.b64encode(f"{self.sid}:{self.token}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {basic}"}
+        self.status_callback = (
+            opts.url("status_callback", "") if opts.options.get("status_callback") else ""
+        )
+        self.http: Http = http_parts(opts)
+
+    async def create(self, resource: str, form: dict[str, str]) -> str:
+        """POST a form to Messages.json or Calls.json; 201 → the new resource's sid."""
+        answer = await self.http.request(
+            "POST", f"{self.api}/{resource}", data=form, headers=self.headers
+        )
+        data = answer.json()
+        if answer.status in (200, 201) and isinstance(data, dict) and data.get("sid"):
+            return str(data["sid"])
+        raise mapped_error(answer)
+
+    def verify(self, request: WebhookRequest) -> dict[str, str] | None:
+        """The callback's form parameters if its signature is Twilio's, else None."""
+        params = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        header = request.headers.get("x-twilio-signature", "")
+        if not header or not signature_ok(self.token, request.url, params, header):
+            return None
+        return dict(params)
+
+
+def signature(token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """X-Twilio-Signature: base64 HMAC-SHA1, keyed with the auth token, of the full URL followed
+    by each POST parameter's name and value, sorted by name (then value), with no separators.
+    https://www.twilio.com/docs/usage/webhooks/webhooks-security"""
+    pairs = sorted(params)
+    data = url + "".join(k + v for k, v in pairs)
+    digest = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def signature_ok(token: str, url: str, params: list[tuple[str, str]], header: str) -> bool:
+    """Checked against the URL as given and with its default port added or removed, since a
+    proxy may show either (Twilio's own validator tries both)."""
+    return any(
+        hmac.compare_digest(signature(token, candidate, params).encode(), header.encode())
+        for candidate in _port_variants(url)
+    )
+
+
+def _port_variants(url: str) -> list[str]:
+    parts = urlsplit(url)
+    default = {"https": 443, "http": 80}.get(parts.scheme)
+    host = parts.hostname or ""
+    with_port = parts._replace(netloc=f"{host}:{parts.port or default}")
+    without = parts._replace(netloc=host) if parts.port in (None, default) else parts
+    return list(dict.fromkeys([url, urlunsplit(with_port), urlunsplit(without)]))
+
+
+def mapped_error(answer: Answer) -> Exception:
+    data = answer.json()
+    code = data.get("code") if isinstance(data, dict) else None
+    message = redact(str(data.get("message", ""))) if isinstance(data, dict) else answer.text()
+    reason = f"Twilio HTTP {answer.status}" + (
+        f", error {code}: {message}" if code else f": {message}"
+    )
+    if answer.status == 429 or answer.status >= 500 or code in TRANSIENT:
+        return TransientSendError(reason, retry_after(answer.headers))
+    if code == OPT_OUT:
+        return PermanentSendError(reason + " — the person opted out (STOP)", opt_out=True)
+    return PermanentSendError(reason)
+
+
+class TwilioSmsChannel:
+    audio_format: str | None = None
+
+    def __init__(self, name: str, opts: Options) -> None:
+        self.name = name
+        self.account = TwilioAccount(opts)
+        self.sender = opts.string("from", "")
+        self.service = opts.string("messaging_service_sid", "")
+        if bool(self.sender) == bool(self.service):
+            raise ConfigError(
+                opts.key("from"),
+                "give either from or messaging_service_sid",
+                'e.g. from = "+15005550006", or messaging_service_sid = "MG…"',
+            )
+
+    async def send(self, message: Message) -> str:
+        form = {"To": message.to, "Body": message.text}
+        form.update({"From": self.sender} if self.sender else {"MessagingServiceSid": self.service})
+        if self.account.status_callback:
+            form["StatusCallback"] = self.account.status_callback
+        return await self.account.create("Messages.json", form)
+
+    def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
+        params = self.account.verify(request)
+        if params is None:
+            return WebhookResult(status=403, body="bad signature")
+        status = params.get("MessageStatus", "")
+        if status in MESSAGE_STATUS and params.get("MessageSid"):
+            code = params.get("ErrorCode", "")
+            receipt = Receipt(
+                params["MessageSid"],
+                MESSAGE_STATUS[status],
+                error=f"{code} {status}" if code else "",
+                opt_out=code == str(OPT_OUT),
+            )
+            return WebhookResult(receipts=(receipt,))
+        if "Body" in params and params.get("From"):  # the person wrote to us
+            text = params["Body"].strip()
+            stop = text.upper() in STOP_WORDS or params.get("OptOutType") == "STOP"
+            reply = Reply(params["From"], text, "stop" if stop else "")
+            return WebhookResult(
+                body="<Response/>", content_type="application/xml", replies=(reply,)
+            )
+        return WebhookResult()
+
+    async def aclose(self) -> None:
+        await self.account.http.aclose()
+
+
+class TwilioSmsPlugin:
+    name = "twilio-sms"
+    allowed = ACCOUNT_OPTIONS | {"messaging_service_sid"} | HTTP_OPTIONS
+
+    def create(self, name: str, options: dict[str, Any], cfg: Config) -> Channel:
+        return TwilioSmsChannel(name, Options(name, options, self.allowed))
+
+
+@hookimpl
+def register_channels() -> list[ChannelPlugin]:
+    return [TwilioSmsPlugin()]
