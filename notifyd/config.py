@@ -100,6 +100,17 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """notifyd's web app: provider webhooks, audio URLs for calls, health."""
+
+    listen: str = "127.0.0.1:8787"
+    public_url: str = ""
+    trust_proxy: bool = False
+    url_secret: str = ""
+    audio_ttl_seconds: int = 3600
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: str = ""
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -110,6 +121,7 @@ class Config:
     channels: dict[str, ChannelConfig] = field(default_factory=dict)
     channel_order: list[str] = field(default_factory=list)
     disabled_plugins: list[str] = field(default_factory=list)
+    http: HttpConfig = field(default_factory=HttpConfig)
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 
@@ -339,6 +351,7 @@ def _check(cfg: Config) -> None:
                 f"channel_order[{i}]", f"{name!r} is not a configured channel",
                 f"add [channels.{name}] or use one of: {', '.join(cfg.channels) or '(none yet)'}",
             )  # fmt: skip
+    _check_http(cfg.http)
     if cfg.database.password and not is_secret_ref(cfg.database.password):
         raise ConfigError("database.password", "is written in clear", SECRET_FIX)
     if cfg.database.url and not is_secret_ref(cfg.database.url):
@@ -360,6 +373,34 @@ def _plain_url(value: str, key: str) -> Any:
     if url.password:
         raise ConfigError(key, "holds a password in clear", SECRET_FIX + " in database.password")
     return url
+
+
+def listen_address(value: str, key: str = "http.listen") -> tuple[str, int]:
+    """ "host:port" (an IPv6 host in brackets) → (host, port)."""
+    host, sep, port = value.rpartition(":")
+    fix = 'write host:port, e.g. "127.0.0.1:8787" or "[::1]:8787"'
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(key, f"{value!r} is not host:port", fix)
+    return host.strip("[]"), int(port)
+
+
+def _check_http(http: HttpConfig) -> None:
+    from urllib.parse import urlsplit
+
+    listen_address(http.listen)
+    if http.public_url:
+        parts = urlsplit(http.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ConfigError(
+                "http.public_url", f"{http.public_url!r} is not a base URL",
+                'give the URL providers call, without a query, e.g. "https://notifyd.example.org"',
+            )  # fmt: skip
+    if http.url_secret and not is_secret_ref(http.url_secret):
+        raise ConfigError("http.url_secret", "is written in clear", SECRET_FIX)
+    if http.audio_ttl_seconds <= 0:
+        raise ConfigError(
+            "http.audio_ttl_seconds", "must be positive", "e.g. 3600 (an hour) for phone calls"
+        )
 
 
 def _check_languages(lang: LanguagesConfig) -> None:

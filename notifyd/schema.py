@@ -143,6 +143,8 @@ class Attempt(Base):
     #: The furthest receipt: delivered, read, played, or failed (a late failure).
     receipt: Mapped[str | None] = mapped_column(String(16), nullable=True)
     receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Receipts find their attempt by (channel, provider id).
+    __table_args__ = (Index(None, "channel", "provider_id"),)
 
 
 class SyncRun(Base):
@@ -193,6 +195,17 @@ class OptOut(Base):
     lifted_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
+class Conversation(Base):
+    """When a person last wrote to us on a channel: WhatsApp's 24-hour window opens then."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (UniqueConstraint("channel", "phone"),)
+
+
 metadata = Base.metadata
 people = cast(Table, Person.__table__)
 permits = cast(Table, Permit.__table__)
@@ -201,6 +214,7 @@ attempts = cast(Table, Attempt.__table__)
 sync_runs = cast(Table, SyncRun.__table__)
 rejected_rows = cast(Table, RejectedRow.__table__)
 opt_outs = cast(Table, OptOut.__table__)
+conversations = cast(Table, Conversation.__table__)
 
 
 def compare_type(

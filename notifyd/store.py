@@ -229,3 +229,12 @@ def counts_by_status(engine: Engine) -> dict[str, int]:
     with reading(engine) as conn:
         rows = conn.execute(select(n.c.status, func.count()).group_by(n.c.status))
         return {status: int(c) for status, c in rows}
+
+
+def last_sync_finished(engine: Engine) -> datetime | None:
+    """When the last successful registry sync finished; also proves the database answers."""
+    r = s.sync_runs
+    with reading(engine) as conn:
+        return conn.execute(
+            select(func.max(r.c.finished_at)).where(r.c.status == "ok")
+        ).scalar_one_or_none()

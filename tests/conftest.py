@@ -152,3 +152,45 @@ def make_config(tmp_path: Path) -> Callable[..., Config]:
         return config.parse(data)
 
     return make
+
+
+# --- receipts, web app and follow-ups (issue 5) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_ogg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real half-second OGG/Opus voice note, made by ffmpeg."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("audio") / "tone.ogg"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=0.5",
+         "-ac", "1", "-c:a", "libopus", "-b:a", "24k", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def ogg_render(tiny_ogg: Path, tmp_path: Path) -> Any:
+    """A `render` callable (the Renderer's signature) that words the facts and copies the
+    real OGG into place; it records what it was asked."""
+    import shutil
+
+    from notifyd.model import NoticeFacts, Rendered
+
+    calls: list[tuple[NoticeFacts, datetime, str | None]] = []
+
+    async def render(facts: NoticeFacts, now: datetime, audio_format: str | None) -> Rendered:
+        calls.append((facts, now, audio_format))
+        days = (facts.expiry_date - now.date()).days
+        text = f"{facts.full_name}: permit {facts.permit_number} expires in {days} days"
+        audio = None
+        if audio_format == "ogg":
+            audio = tmp_path / f"voice-{facts.notification_id}.ogg"
+            shutil.copy(tiny_ogg, audio)
+        fields = {"name": facts.full_name, "days_left": str(days)}
+        return Rendered(text, fields, facts.language, audio, "test-voice")
+
+    render.calls = calls  # type: ignore[attr-defined]
+    return render
