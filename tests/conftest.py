@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from notifyd import config, store
+from notifyd import attemptstore, config, schema, store
 from notifyd.clock import Office
 from notifyd.config import CANONICAL_COLUMNS, Config
 
@@ -194,3 +194,54 @@ def ogg_render(tiny_ogg: Path, tmp_path: Path) -> Any:
 
     render.calls = calls  # type: ignore[attr-defined]
     return render
+
+
+# --- notices with attempts, for receipt tests --------------------------------------------
+
+
+def first_notice(engine: Engine, registry_id: str = "BLT-00001") -> int:
+    """The person's soonest scheduled notice."""
+    n, p, pe = schema.notifications, schema.permits, schema.people
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(n.c.id)
+                .join(p, p.c.id == n.c.permit_id)
+                .join(pe, pe.c.id == p.c.person_id)
+                .where(pe.c.registry_id == registry_id, n.c.status == "scheduled")
+                .order_by(n.c.due_at)
+                .limit(1)
+            ).scalar_one()
+        )
+
+
+def send(engine: Engine, nid: int, channel: str, provider_id: str, kind: str = "notice") -> int:
+    """Record a send the provider accepted, as the dispatcher does (attempt, then "sent")."""
+    aid = attemptstore.start_attempt(engine, nid, channel, FRIDAY_MORNING, kind=kind)
+    status = "sent" if kind == "notice" else None
+    attemptstore.finish_attempt(
+        engine, aid, FRIDAY_MORNING, "sent", provider_id=provider_id, notice_status=status
+    )
+    return aid
+
+
+def notice(engine: Engine, nid: int) -> dict[str, Any]:
+    n = schema.notifications
+    with engine.connect() as conn:
+        row = conn.execute(select(n).where(n.c.id == nid)).mappings().one()
+        return dict(row)
+
+
+def attempt(engine: Engine, aid: int) -> dict[str, Any]:
+    a = schema.attempts
+    with engine.connect() as conn:
+        return dict(conn.execute(select(a).where(a.c.id == aid)).mappings().one())
+
+
+def everything(engine: Engine) -> dict[str, list[tuple]]:
+    """Every table a receipt or reply may change, for before/after comparisons."""
+    out = {}
+    with engine.connect() as conn:
+        for t in (schema.notifications, schema.attempts, schema.opt_outs, schema.conversations):
+            out[t.name] = [tuple(r) for r in conn.execute(select(t).order_by(t.c.id))]
+    return out

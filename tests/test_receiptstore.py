@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from conftest import FRIDAY_MORNING, person
-from notifyd import attemptstore, plugins, schema
+from conftest import FRIDAY_MORNING, attempt, everything, first_notice, notice, person, send
+from notifyd import plugins, schema
 from notifyd.config import Config
 from notifyd.hookspecs import Receipt, Reply
 from notifyd.receiptstore import apply_receipts, apply_replies, window_open
@@ -28,51 +28,6 @@ def synced(make_config: Callable[..., Config], engine: Engine, **overrides: Any)
     cfg = make_config(rows, **(overrides or CALLS))
     run_sync(cfg, engine, plugins.make_manager(), NOW)
     return cfg
-
-
-def first_notice(engine: Engine, registry_id: str = "BLT-00001") -> int:
-    n, p, pe = schema.notifications, schema.permits, schema.people
-    with engine.connect() as conn:
-        return int(
-            conn.execute(
-                select(n.c.id)
-                .join(p, p.c.id == n.c.permit_id)
-                .join(pe, pe.c.id == p.c.person_id)
-                .where(pe.c.registry_id == registry_id, n.c.status == "scheduled")
-                .order_by(n.c.due_at)
-                .limit(1)
-            ).scalar_one()
-        )
-
-
-def send(engine: Engine, nid: int, channel: str, provider_id: str, kind: str = "notice") -> int:
-    aid = attemptstore.start_attempt(engine, nid, channel, NOW, kind=kind)
-    status = "sent" if kind == "notice" else None
-    attemptstore.finish_attempt(
-        engine, aid, NOW, "sent", provider_id=provider_id, notice_status=status
-    )
-    return aid
-
-
-def notice(engine: Engine, nid: int) -> dict[str, Any]:
-    n = schema.notifications
-    with engine.connect() as conn:
-        row = conn.execute(select(n).where(n.c.id == nid)).mappings().one()
-        return dict(row)
-
-
-def attempt(engine: Engine, aid: int) -> dict[str, Any]:
-    a = schema.attempts
-    with engine.connect() as conn:
-        return dict(conn.execute(select(a).where(a.c.id == aid)).mappings().one())
-
-
-def everything(engine: Engine) -> dict[str, list[tuple]]:
-    out = {}
-    with engine.connect() as conn:
-        for t in (schema.notifications, schema.attempts, schema.opt_outs, schema.conversations):
-            out[t.name] = [tuple(r) for r in conn.execute(select(t).order_by(t.c.id))]
-    return out
 
 
 def receive(engine: Engine, cfg: Config, channel: str, *receipts: Receipt, now=NOW) -> int:
