@@ -65,7 +65,7 @@ def _apply(
         .where(a.c.channel == channel, a.c.provider_id == r.provider_id)
         .order_by(a.c.id.desc())
         .limit(1)
-        .with_for_update()
+        .with_for_update(of=[a, n])  # PostgreSQL; SQLite writers already queue
     ).first()
     if row is None:
         log.info("receipt for an unknown message", extra={"channel": channel})

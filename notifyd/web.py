@@ -63,7 +63,8 @@ async def start(
     on_reply: OnReply | None = None, *, clock: Clock | None = None,
 ) -> web.AppRunner:  # fmt: skip
     """Serve on `http.listen`; the caller stops it with `await runner.cleanup()`."""
-    runner = web.AppRunner(make_app(cfg, engine, channels, on_reply, clock=clock))
+    # No access log: webhook queries carry verify tokens and audio paths carry signed tokens.
+    runner = web.AppRunner(make_app(cfg, engine, channels, on_reply, clock=clock), access_log=None)
     await runner.setup()
     host, port = listen_address(cfg.http.listen)
     await web.TCPSite(runner, host, port).start()

@@ -389,3 +389,23 @@ def test_health_is_503_when_the_database_is_unreachable(cfg: Config) -> None:
 
     status, body = asyncio.run(main())
     assert status == 503 and body["status"] == "error"
+
+
+def test_concurrent_replayed_and_reordered_callbacks_end_at_the_furthest_status(
+    synced: Config, engine: Engine
+) -> None:
+    nid = first_notice(engine)
+    aid = send(engine, nid, "sms", "SM-race")
+    statuses = ["delivered", "read", "sent", "delivered", "read"] * 6
+
+    async def main() -> list[int]:
+        async with serving(synced, engine, channels()) as (base, session):
+            posts = [
+                post_twilio(session, f"{base}/hooks/sms", {"MessageSid": "SM-race",
+                                                          "MessageStatus": st})
+                for st in statuses
+            ]  # fmt: skip
+            return [code for code, _ in await asyncio.gather(*posts)]
+
+    assert set(asyncio.run(main())) == {200}
+    assert (notice(engine, nid)["status"], attempt(engine, aid)["receipt"]) == ("read", "read")
