@@ -173,6 +173,17 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    """notifyd's web app: provider webhooks, audio URLs for calls, health."""
+
+    listen: str = "127.0.0.1:8787"
+    public_url: str = ""
+    trust_proxy: bool = False
+    url_secret: str = ""
+    audio_ttl_seconds: int = 3600
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: str = ""
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -188,6 +199,7 @@ class Config:
     pilot: PilotConfig = field(default_factory=PilotConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 
@@ -420,6 +432,7 @@ def _check(cfg: Config) -> None:
             )  # fmt: skip
     _check_dispatch(cfg)
     _check_operations(cfg)
+    _check_http(cfg.http)
     if cfg.database.password and not is_secret_ref(cfg.database.password):
         raise ConfigError("database.password", "is written in clear", SECRET_FIX)
     if cfg.database.url and not is_secret_ref(cfg.database.url):
@@ -506,6 +519,32 @@ def _check_operations(cfg: Config) -> None:
             "metrics.address", f"{m.address!r} is not a loopback address",
             'use "127.0.0.1" or "::1"; put a reverse proxy in front to reach it from elsewhere',
         )  # fmt: skip
+def listen_address(value: str, key: str = "http.listen") -> tuple[str, int]:
+    """ "host:port" (an IPv6 host in brackets) → (host, port)."""
+    host, sep, port = value.rpartition(":")
+    fix = 'write host:port, e.g. "127.0.0.1:8787" or "[::1]:8787"'
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(key, f"{value!r} is not host:port", fix)
+    return host.strip("[]"), int(port)
+
+
+def _check_http(http: HttpConfig) -> None:
+    from urllib.parse import urlsplit
+
+    listen_address(http.listen)
+    if http.public_url:
+        parts = urlsplit(http.public_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            raise ConfigError(
+                "http.public_url", f"{http.public_url!r} is not a base URL",
+                'give the URL providers call, without a query, e.g. "https://notifyd.example.org"',
+            )  # fmt: skip
+    if http.url_secret and not is_secret_ref(http.url_secret):
+        raise ConfigError("http.url_secret", "is written in clear", SECRET_FIX)
+    if http.audio_ttl_seconds <= 0:
+        raise ConfigError(
+            "http.audio_ttl_seconds", "must be positive", "e.g. 3600 (an hour) for phone calls"
+        )
 
 
 def _check_languages(lang: LanguagesConfig) -> None:

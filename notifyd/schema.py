@@ -145,6 +145,8 @@ class Attempt(Base):
     #: The furthest receipt: delivered, read, played, or failed (a late failure).
     receipt: Mapped[str | None] = mapped_column(String(16), nullable=True)
     receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Receipts find their attempt by (channel, provider id).
+    __table_args__ = (Index(None, "channel", "provider_id"),)
 
 
 class SyncRun(Base):
@@ -220,6 +222,15 @@ class StaffAction(Base):
         ForeignKey("notifications.id"), nullable=True
     )
     detail: Mapped[str] = mapped_column(Text, server_default="")
+class Conversation(Base):
+    """When a person last wrote to us on a channel: WhatsApp's 24-hour window opens then."""
+
+    __tablename__ = "conversations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(20))  # E.164
+    last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (UniqueConstraint("channel", "phone"),)
 
 
 metadata = Base.metadata
@@ -232,6 +243,7 @@ rejected_rows = cast(Table, RejectedRow.__table__)
 opt_outs = cast(Table, OptOut.__table__)
 controls = cast(Table, Control.__table__)
 staff_actions = cast(Table, StaffAction.__table__)
+conversations = cast(Table, Conversation.__table__)
 
 
 def compare_type(

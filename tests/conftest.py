@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, insert, select, text, update
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from notifyd import config, store
+from notifyd import attemptstore, config, schema, store
 from notifyd.clock import Office
 from notifyd.config import CANONICAL_COLUMNS, Config
 
@@ -450,3 +451,94 @@ def ogg_voice_note(path: Path, seconds: float = 2.0) -> Path:
         check=True,
     )
     return path
+# --- receipts, web app and follow-ups (issue 5) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_ogg(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real half-second OGG/Opus voice note, made by ffmpeg."""
+    import subprocess
+
+    out = tmp_path_factory.mktemp("audio") / "tone.ogg"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=0.5",
+         "-ac", "1", "-c:a", "libopus", "-b:a", "24k", str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture
+def ogg_render(tiny_ogg: Path, tmp_path: Path) -> Any:
+    """A `render` callable (the Renderer's signature) that words the facts and copies the
+    real OGG into place; it records what it was asked."""
+    import shutil
+
+    from notifyd.model import NoticeFacts, Rendered
+
+    calls: list[tuple[NoticeFacts, datetime, str | None]] = []
+
+    async def render(facts: NoticeFacts, now: datetime, audio_format: str | None) -> Rendered:
+        calls.append((facts, now, audio_format))
+        days = (facts.expiry_date - now.date()).days
+        text = f"{facts.full_name}: permit {facts.permit_number} expires in {days} days"
+        audio = None
+        if audio_format == "ogg":
+            audio = tmp_path / f"voice-{facts.notification_id}.ogg"
+            shutil.copy(tiny_ogg, audio)
+        fields = {"name": facts.full_name, "days_left": str(days)}
+        return Rendered(text, fields, facts.language, audio, "test-voice")
+
+    render.calls = calls  # type: ignore[attr-defined]
+    return render
+
+
+# --- notices with attempts, for receipt tests --------------------------------------------
+
+
+def first_notice(engine: Engine, registry_id: str = "BLT-00001") -> int:
+    """The person's soonest scheduled notice."""
+    n, p, pe = schema.notifications, schema.permits, schema.people
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(n.c.id)
+                .join(p, p.c.id == n.c.permit_id)
+                .join(pe, pe.c.id == p.c.person_id)
+                .where(pe.c.registry_id == registry_id, n.c.status == "scheduled")
+                .order_by(n.c.due_at)
+                .limit(1)
+            ).scalar_one()
+        )
+
+
+def send(engine: Engine, nid: int, channel: str, provider_id: str, kind: str = "notice") -> int:
+    """Record a send the provider accepted, as the dispatcher does (attempt, then "sent")."""
+    aid = attemptstore.start_attempt(engine, nid, channel, FRIDAY_MORNING, kind=kind)
+    status = "sent" if kind == "notice" else None
+    attemptstore.finish_attempt(
+        engine, aid, FRIDAY_MORNING, "sent", provider_id=provider_id, notice_status=status
+    )
+    return aid
+
+
+def notice(engine: Engine, nid: int) -> dict[str, Any]:
+    n = schema.notifications
+    with engine.connect() as conn:
+        row = conn.execute(select(n).where(n.c.id == nid)).mappings().one()
+        return dict(row)
+
+
+def attempt(engine: Engine, aid: int) -> dict[str, Any]:
+    a = schema.attempts
+    with engine.connect() as conn:
+        return dict(conn.execute(select(a).where(a.c.id == aid)).mappings().one())
+
+
+def everything(engine: Engine) -> dict[str, list[tuple]]:
+    """Every table a receipt or reply may change, for before/after comparisons."""
+    out = {}
+    with engine.connect() as conn:
+        for t in (schema.notifications, schema.attempts, schema.opt_outs, schema.conversations):
+            out[t.name] = [tuple(r) for r in conn.execute(select(t).order_by(t.c.id))]
+    return out

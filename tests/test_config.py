@@ -543,3 +543,32 @@ def test_whole_database_url_by_reference(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("NOTIFYD_DB_URL", "postgresql://notifyd:s3cret@db/notifyd")
     cfg = config.parse({"database": {"url": "env:NOTIFYD_DB_URL"}})
     assert make_url(database_url(cfg)).password == "s3cret"
+
+
+# --- [http] -----------------------------------------------------------------------------------
+
+
+def test_http_defaults_listen_on_loopback() -> None:
+    cfg = config.parse({})
+    assert config.listen_address(cfg.http.listen) == ("127.0.0.1", 8787)
+    assert config.listen_address("[::1]:9000") == ("::1", 9000)
+
+
+@pytest.mark.parametrize(
+    ("http", "key"),
+    [
+        ({"listen": "8787"}, "http.listen"),
+        ({"listen": "localhost:http"}, "http.listen"),
+        ({"listen": "0.0.0.0:70000"}, "http.listen"),
+        ({"public_url": "notifyd.example.org"}, "http.public_url"),
+        ({"public_url": "https://notifyd.example.org/?a=1"}, "http.public_url"),
+        ({"url_secret": "hunter2-in-clear-0123456789"}, "http.url_secret"),
+        ({"audio_ttl_seconds": 0}, "http.audio_ttl_seconds"),
+        ({"trust_proxy": "yes"}, "http.trust_proxy"),
+        ({"port": 80}, "http.port"),
+    ],
+)
+def test_bad_http_settings_name_the_key(http: dict, key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse({"http": http})
+    assert info.value.key == key and info.value.fix

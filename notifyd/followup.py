@@ -1,0 +1,86 @@
+"""The voice note that follows a template the person answered (a WhatsApp quick-reply tap).
+
+Rendered when the tap arrives, so its words (days left) are true then; recorded as an attempt
+of kind "voice_followup". The notice's own status is the template's business: a follow-up that
+fails is logged on its attempt and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from notifyd import attemptstore
+from notifyd.config import Config
+from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.hookspecs import Channel, Message
+from notifyd.model import NoticeFacts, Rendered
+
+log = logging.getLogger(__name__)
+Render = Callable[[NoticeFacts, datetime, str | None], Awaitable[Rendered]]
+KIND = "voice_followup"
+
+
+@dataclass(frozen=True)
+class FollowupResult:
+    attempt_id: int
+    outcome: str  # sent, transient, permanent, unknown
+    provider_id: str | None = None
+    error: str | None = None
+
+
+async def send_voice(
+    engine: Engine,
+    cfg: Config,
+    channel: Channel,
+    notification_id: int,
+    render: Render,
+    now: datetime,
+    audio_url: Callable[[Path], str] | None = None,
+) -> FollowupResult | None:
+    """Render the notice's voice note in the channel's format and send it as a follow-up.
+
+    Returns None for an unknown notice or a person without an address on this channel.
+    """
+    found = attemptstore.notice_facts(engine, notification_id)
+    if found is None:
+        log.warning("follow-up for an unknown notice", extra={"notification": notification_id})
+        return None
+    facts, addressee = found
+    section = cfg.channels.get(channel.name)
+    to = addressee.for_kind(section.kind if section else "other")
+    if not to:
+        log.warning("follow-up without an address", extra={"notification": notification_id})
+        return None
+    rendered = await render(facts, now, channel.audio_format)
+    attempt_id = attemptstore.start_attempt(
+        engine, notification_id, channel.name, now, kind=KIND, engine_name=rendered.engine
+    )
+    message = Message(
+        notification_id=notification_id, to=to, language=rendered.language, text=rendered.text,
+        audio=rendered.audio, fields=rendered.fields, attempt_id=attempt_id, window_open=True,
+        followup=True,
+        audio_url=audio_url(rendered.audio) if audio_url and rendered.audio else "",
+    )  # fmt: skip
+    outcome, provider_id, error = "sent", None, None
+    try:
+        provider_id = await channel.send(message)
+    except TransientSendError as exc:
+        outcome, error = "transient", exc.reason
+    except PermanentSendError as exc:
+        outcome, error = "permanent", exc.reason
+    except OutcomeUnknown as exc:
+        outcome, error = "unknown", exc.reason
+    attemptstore.finish_attempt(
+        engine, attempt_id, now, outcome, provider_id=provider_id, error=error
+    )
+    log.info(
+        "voice follow-up",
+        extra={"notification": notification_id, "channel": channel.name, "outcome": outcome},
+    )
+    return FollowupResult(attempt_id, outcome, provider_id, error)

@@ -1,0 +1,205 @@
+"""notifyd's one HTTP app: provider webhooks, expiring audio URLs for calls, and health.
+
+`/hooks/{channel}` hands the raw request to the channel, which verifies and parses it; what it
+returns is recorded only for a 2xx answer, so a request that fails verification (403) records
+nothing. The database is synchronous, so recording runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from notifyd import audiourl, receiptstore, store
+from notifyd.config import Config, HttpConfig, listen_address
+from notifyd.hookspecs import Channel, ReceivesWebhooks, WebhookRequest, WebhookResult
+
+log = logging.getLogger(__name__)
+OnReply = Callable[[int, str], Awaitable[None] | None]
+Clock = Callable[[], datetime]
+audio_url = audiourl.audio_url  # the daemon's one import for Message.audio_url
+
+
+@dataclass
+class State:
+    cfg: Config
+    engine: Engine
+    channels: Mapping[str, Channel]
+    on_reply: OnReply | None
+    clock: Clock
+    secret: bytes | None
+    tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+
+
+STATE = web.AppKey("state", State)
+
+
+def make_app(
+    cfg: Config, engine: Engine, channels: Mapping[str, Channel],
+    on_reply: OnReply | None = None, *, clock: Clock | None = None,
+) -> web.Application:  # fmt: skip
+    secret = audiourl.secret(cfg) if cfg.http.url_secret else None
+    app = web.Application()
+    app[STATE] = State(cfg, engine, channels, on_reply, clock or _utcnow, secret)
+    app.router.add_route("GET", "/hooks/{channel}", hook)
+    app.router.add_route("POST", "/hooks/{channel}", hook)
+    app.router.add_get("/audio/{token}", audio)
+    app.router.add_get("/healthz", healthz)
+    app.on_cleanup.append(_drain)
+    return app
+
+
+async def start(
+    cfg: Config, engine: Engine, channels: Mapping[str, Channel],
+    on_reply: OnReply | None = None, *, clock: Clock | None = None,
+) -> web.AppRunner:  # fmt: skip
+    """Serve on `http.listen`; the caller stops it with `await runner.cleanup()`."""
+    # No access log: webhook queries carry verify tokens and audio paths carry signed tokens.
+    runner = web.AppRunner(make_app(cfg, engine, channels, on_reply, clock=clock), access_log=None)
+    await runner.setup()
+    host, port = listen_address(cfg.http.listen)
+    await web.TCPSite(runner, host, port).start()
+    log.info("web app listening", extra={"port": bound_port(runner)})
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The port actually bound (useful with port 0)."""
+    return int(runner.addresses[0][1])
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def public_url(request: web.Request, http: HttpConfig) -> str:
+    """The URL the provider called, as it signed it: `public_url` behind a proxy, forwarded
+    headers only from a trusted proxy, else what reached us."""
+    if http.public_url:
+        return http.public_url.rstrip("/") + request.raw_path
+    scheme, host = request.scheme, request.host
+    if http.trust_proxy:
+        scheme = _first(request.headers.get("X-Forwarded-Proto")) or scheme
+        host = _first(request.headers.get("X-Forwarded-Host")) or host
+    return f"{scheme}://{host}{request.raw_path}"
+
+
+def _first(value: str | None) -> str:
+    return (value or "").split(",")[0].strip()
+
+
+async def hook(request: web.Request) -> web.Response:
+    st = request.app[STATE]
+    name = request.match_info["channel"]
+    channel = st.channels.get(name)
+    if channel is None or not isinstance(channel, ReceivesWebhooks):
+        raise web.HTTPNotFound(text="no such channel\n")
+    headers: dict[str, str] = {}
+    for key, value in request.headers.items():
+        k = key.lower()
+        headers[k] = f"{headers[k]}, {value}" if k in headers else value
+    incoming = WebhookRequest(
+        method=request.method, url=public_url(request, st.cfg.http), headers=headers,
+        query=dict(request.query), body=await request.read(),
+    )  # fmt: skip
+    try:
+        result = channel.handle_webhook(incoming)
+    except Exception:  # the contract says never raise; a bug must not kill the server
+        log.exception("webhook handler failed", extra={"channel": name})
+        return web.Response(status=500, text="error\n")
+    if 200 <= result.status < 300 and (result.receipts or result.replies):
+        try:
+            wanted = await asyncio.to_thread(_record, st, name, result, st.clock())
+        except SQLAlchemyError as exc:  # the provider retries a 5xx; receipts are idempotent
+            log.error("webhook not recorded", extra={"channel": name, "error": type(exc).__name__})
+            return web.Response(status=503, text="try again later\n")
+        for notification_id in wanted:
+            _follow_up(st, notification_id, name)
+    if result.status == 403:
+        log.warning("webhook refused", extra={"channel": name})
+    return web.Response(
+        status=result.status,
+        body=result.body.encode(),
+        headers={"Content-Type": result.content_type},
+    )
+
+
+def _record(st: State, channel: str, result: WebhookResult, now: datetime) -> list[int]:
+    order = st.cfg.channel_order or list(st.cfg.channels)
+    receiptstore.apply_receipts(st.engine, channel, result.receipts, order, now)
+    return receiptstore.apply_replies(st.engine, channel, result.replies, order, now)
+
+
+def _follow_up(st: State, notification_id: int, channel: str) -> None:
+    """Hand the tap to the daemon without holding up the provider's request."""
+    if st.on_reply is None:
+        log.warning("a listen tap arrived and nobody sends follow-ups", extra={"channel": channel})
+        return
+    try:
+        pending = st.on_reply(notification_id, channel)
+    except Exception:
+        log.exception("follow-up failed", extra={"notification": notification_id})
+        return
+    if inspect.isawaitable(pending):
+        task = asyncio.ensure_future(pending)
+        st.tasks.add(task)
+        task.add_done_callback(_finished)
+        task.add_done_callback(st.tasks.discard)
+
+
+def _finished(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("follow-up failed", exc_info=task.exception())
+
+
+async def _drain(app: web.Application) -> None:
+    tasks = list(app[STATE].tasks)
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def audio(request: web.Request) -> web.StreamResponse:
+    st = request.app[STATE]
+    if st.secret is None:
+        raise web.HTTPNotFound(text="audio URLs are off (no http.url_secret)\n")
+    try:
+        path = audiourl.check(st.cfg, st.secret, request.match_info["token"], st.clock())
+    except audiourl.Refused as exc:
+        raise _refusal(exc) from None
+    if not path.is_file():
+        raise web.HTTPNotFound(text="no such audio\n")
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": audiourl.content_type(path),
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _refusal(exc: audiourl.Refused) -> web.HTTPException:
+    cls = web.HTTPGone if exc.status == 410 else web.HTTPForbidden
+    return cls(text=f"{exc}\n")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Is the database reachable, and when did the last registry sync finish? Nothing about
+    people."""
+    st = request.app[STATE]
+    try:
+        last = await asyncio.to_thread(store.last_sync_finished, st.engine)
+    except SQLAlchemyError as exc:
+        body = {"status": "error", "database": type(exc).__name__, "last_sync": None}
+        return web.json_response(body, status=503)
+    return web.json_response(
+        {"status": "ok", "database": "ok", "last_sync": last.isoformat() if last else None}
+    )
