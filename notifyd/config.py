@@ -519,6 +519,8 @@ def _check_operations(cfg: Config) -> None:
             "metrics.address", f"{m.address!r} is not a loopback address",
             'use "127.0.0.1" or "::1"; put a reverse proxy in front to reach it from elsewhere',
         )  # fmt: skip
+
+
 def listen_address(value: str, key: str = "http.listen") -> tuple[str, int]:
     """ "host:port" (an IPv6 host in brackets) → (host, port)."""
     host, sep, port = value.rpartition(":")

@@ -34,9 +34,10 @@ def apply_receipts(
     """Apply each receipt of `channel`; return how many changed something. Unknown provider
     ids and repeats change nothing."""
     changed = 0
-    for receipt in receipts:
-        with engine.begin() as conn:
-            changed += _apply(conn, channel, receipt, tuple(default_order), now)
+    with engine.connect() as conn:  # one connection, one transaction per receipt
+        for receipt in receipts:
+            with conn.begin():
+                changed += _apply(conn, channel, receipt, tuple(default_order), now)
     return changed
 
 
@@ -142,21 +143,30 @@ def apply_replies(
     """Open the conversation window, record STOPs, and return the notices whose voice note
     the person asked to hear (a "listen:<id>" tap by the person that notice is for)."""
     wanted: list[int] = []
-    for reply in replies:
-        if not reply.from_:
-            continue
-        with engine.begin() as conn:
-            _touch_conversation(conn, channel, reply.from_, now)
-            people = _people_with(conn, reply.from_)
-            if rules.is_stop(reply.text):
-                for person_id, channels in people:
-                    order = rules.channel_order(channels or "", tuple(default_order))
-                    add_opt_out(conn, person_id, channel, order, now)
-            target = rules.listen_target(reply.payload)
-            if target is not None and _asks_for_own(conn, target, [pid for pid, _ in people]):
-                if not _followup_exists(conn, target) and target not in wanted:
-                    wanted.append(target)
+    usable = [r for r in replies if r.from_]
+    if not usable:
+        return wanted
+    with engine.connect() as conn:
+        for reply in usable:
+            with conn.begin():
+                _reply(conn, channel, reply, default_order, now, wanted)
     return wanted
+
+
+def _reply(
+    conn: Connection, channel: str, reply: Reply, default_order: Sequence[str], now: datetime,
+    wanted: list[int],
+) -> None:  # fmt: skip
+    _touch_conversation(conn, channel, reply.from_, now)
+    people = _people_with(conn, reply.from_)
+    if rules.is_stop(reply.text):
+        for person_id, channels in people:
+            order = rules.channel_order(channels or "", tuple(default_order))
+            add_opt_out(conn, person_id, channel, order, now)
+    target = rules.listen_target(reply.payload)
+    if target is not None and _asks_for_own(conn, target, [pid for pid, _ in people]):
+        if not _followup_exists(conn, target) and target not in wanted:
+            wanted.append(target)
 
 
 def _touch_conversation(conn: Connection, channel: str, phone: str, now: datetime) -> None:

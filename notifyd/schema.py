@@ -207,6 +207,8 @@ class Control(Base):
     action: Mapped[str] = mapped_column(String(16))  # pause, resume
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class StaffAction(Base):
     """Who did what and when from the command line: resends, opt-outs, purges, test sends."""
 
@@ -222,6 +224,8 @@ class StaffAction(Base):
         ForeignKey("notifications.id"), nullable=True
     )
     detail: Mapped[str] = mapped_column(Text, server_default="")
+
+
 class Conversation(Base):
     """When a person last wrote to us on a channel: WhatsApp's 24-hour window opens then."""
 

@@ -268,6 +268,8 @@ def notice_facts(engine: Engine, permit_number: str, stage: int | None) -> Notic
         expiry_date=row.expiry_date,
         office=row.office,
     )
+
+
 def last_sync_finished(engine: Engine) -> datetime | None:
     """When the last successful registry sync finished; also proves the database answers."""
     r = s.sync_runs

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, insert, select, text, update
-from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from notifyd import attemptstore, config, schema, store
@@ -220,6 +219,8 @@ def real_voices() -> dict[str, Any]:
     from notifyd import plugins
 
     return plugins.voices(plugins.make_manager())
+
+
 # --- dispatch and daemon ----------------------------------------------------------------------
 
 TESTS = Path(__file__).parent
@@ -278,6 +279,8 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     (info / "entry_points.txt").write_text("[notifyd]\nrecording = testplugins.channels\n")
     return os.pathsep.join([str(folder), str(TESTS)])
+
+
 # --- delivery records for the staff commands, metrics and retention tests -------------------
 
 
@@ -327,6 +330,8 @@ def add_attempt(
             values["status"] = status
         conn.execute(update(n).where(n.c.id == notification_id).values(**values))
     return int(aid)
+
+
 # --- channels and the provider sandbox (issue 5) ----------------------------------------------
 
 
@@ -451,6 +456,8 @@ def ogg_voice_note(path: Path, seconds: float = 2.0) -> Path:
         check=True,
     )
     return path
+
+
 # --- receipts, web app and follow-ups (issue 5) ---------------------------------------------
 
 

@@ -409,3 +409,31 @@ def test_concurrent_replayed_and_reordered_callbacks_end_at_the_furthest_status(
 
     assert set(asyncio.run(main())) == {200}
     assert (notice(engine, nid)["status"], attempt(engine, aid)["receipt"]) == ("read", "read")
+
+
+class Buggy(Sender):
+    def handle_webhook(self, request: Any) -> Any:
+        raise KeyError("a bug in the plugin")
+
+
+def test_a_buggy_channel_gets_500_and_the_server_keeps_serving(cfg: Config, engine: Engine) -> None:
+    async def main() -> list[int]:
+        chans = {**channels(), "buggy": Buggy("buggy")}
+        async with serving(cfg, engine, chans) as (base, session):
+            async with session.post(f"{base}/hooks/buggy", data=b"x") as resp:
+                first = resp.status
+            async with session.get(f"{base}/healthz") as resp:
+                return [first, resp.status]
+
+    assert asyncio.run(main()) == [500, 200]
+
+
+def test_a_database_outage_answers_503_so_the_provider_sends_again(cfg: Config) -> None:
+    dead = store.connect("postgresql+psycopg://nobody@127.0.0.1:9/none")
+
+    async def main() -> tuple[int, str]:
+        async with serving(cfg, dead, channels()) as (base, session):
+            form = {"MessageSid": "SM9", "MessageStatus": "delivered"}
+            return await post_twilio(session, f"{base}/hooks/sms", form)
+
+    assert asyncio.run(main())[0] == 503
