@@ -279,9 +279,11 @@ def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
          f"attempt {err['id']} (notice {err['notification_id']}) on {err['channel']} at "
          f"{output.cell(err['started_at'], tz)}: {err['outcome']} {err['error'] or ''}".strip()},
     ]  # fmt: skip
-    if st["controls"] is not None:
-        shown = [", ".join(f"{k}={v}" for k, v in r.items()) for r in st["controls"]]
-        rows.append({"what": "controls", "value": "; ".join(shown) or "none"})
+    paused = [
+        f"{'all sending' if scope == '*' else scope} by {p['by']} since "
+        f"{output.cell(p['at'], tz)}" for scope, p in sorted(st["paused"].items())
+    ]  # fmt: skip
+    rows.append({"what": "paused", "value": "; ".join(paused) or "nothing"})
     cli._emit(output.render(rows, args.format, tz))
     return 0
 

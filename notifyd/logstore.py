@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, inspect, literal, or_, select
+from sqlalchemy import Connection, Engine, func, literal, or_, select
 
+from notifyd import dispatchstore
 from notifyd import schema as s
 from notifyd.model import PENDING, Status
 from notifyd.store import reading
@@ -237,19 +238,10 @@ def status(engine: Engine, now: datetime) -> dict[str, Any]:
             .first()
         )
         overdue = oldest_overdue(conn, now)
-        controls = _controls(conn)
     return {
         "last_sync": dict(last_sync) if last_sync else None,
         "queue": queue,
         "oldest_overdue": overdue,
         "last_error": dict(last_error) if last_error else None,
-        "controls": controls,
+        "paused": dispatchstore.paused(engine),
     }
-
-
-def _controls(conn: Connection) -> list[dict[str, Any]] | None:
-    """The rows of the dispatcher's `controls` table (pause and the like), if it has one;
-    read as they are, since this module does not own that table."""
-    if not inspect(conn).has_table("controls"):
-        return None
-    return [dict(r) for r in conn.exec_driver_sql("SELECT * FROM controls").mappings()]

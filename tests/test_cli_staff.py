@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from test_cli import toml
 
 from conftest import FRIDAY_MORNING, add_attempt, config_dict, notice_ids, person, write_registry
-from notifyd import config, plugins, schema
+from notifyd import config, dispatchstore, plugins, schema
 from notifyd.cli import main
 from notifyd.sync import run_sync
 
@@ -181,20 +181,16 @@ def test_status_shows_last_sync_queue_oldest_overdue_and_last_error(capsys, setu
     overdue = notice_ids(engine, "2C11AB0002-26")[14]
     assert f"notice {overdue} (scheduled), due 2026-12-04 09:30 WIB, 90 min late" in out
     assert "whatsapp" in out and "transient HTTP 503 from provider" in out
-    assert "controls" not in out  # no controls table on this branch
+    assert "paused" in out and "nothing" in out
 
 
-def test_status_shows_the_controls_table_when_there_is_one(capsys, setup) -> None:
+def test_status_says_what_is_paused_by_whom(capsys, setup) -> None:
     cfg, engine = setup
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE TABLE controls (scope VARCHAR(64), paused_by VARCHAR(64))")
-        conn.exec_driver_sql("INSERT INTO controls VALUES ('sms', 'budi')")
-    try:
-        _, out, _ = run(capsys, "status", "-c", cfg, *LATER)
-        assert "scope=sms, paused_by=budi" in out
-    finally:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE controls")
+    dispatchstore.set_control(engine, "sms", "pause", "budi", NOW)
+    dispatchstore.set_control(engine, "*", "pause", "siti", NOW)
+    dispatchstore.set_control(engine, "*", "resume", "siti", NOW)
+    _, out, _ = run(capsys, "status", "-c", cfg, *LATER)
+    assert "sms by budi since 2026-12-04 09:30 WIB" in out and "all sending" not in out
 
 
 def test_resend_puts_a_notice_back_due_now_and_records_who(capsys, setup) -> None:

@@ -95,6 +95,6 @@ def test_voices_lists_engines_languages_and_what_works(
 def test_check_config_fails_on_sms_over_the_limit(
     capsys: pytest.CaptureFixture[str], demo: Path
 ) -> None:
-    demo.write_text(demo.read_text() + "sms_max_segments = 1\n")
+    demo.write_text(demo.read_text().replace("[voices]\n", "[voices]\nsms_max_segments = 1\n"))
     assert main(["-c", str(demo), "check-config"]) == 2
     assert "voices.sms_max_segments" in capsys.readouterr().err
