@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import sys
 import tempfile
@@ -48,6 +49,16 @@ async def cold(renderer: Renderer, lang: str, notes: int, workers: int, run: int
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
     return notes / (time.perf_counter() - started)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (espeak-ng, ffmpeg): what a note
+    costs whatever else runs on the host."""
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 async def cached(renderer: Renderer, lang: str, lookups: int) -> list[float]:
@@ -87,14 +98,21 @@ def main() -> None:
               f"{sample.audio.stat().st_size // 1024} KB")  # fmt: skip
         run = 0
         for n in workers:
-            rates = []
+            rates, cpu = [], []
             for _ in range(args.repeat):
                 run += 1
+                before = cpu_seconds()
                 rates.append(asyncio.run(cold(renderer, args.lang, args.notes, n, run)))
+                cpu.append((cpu_seconds() - before) / args.notes * 1000)
             med = statistics.median(rates)
-            results[f"cold_notes_per_s_{n}_workers"] = {"median": med, "runs": rates}
+            results[f"cold_notes_per_s_{n}_workers"] = {
+                "median": med,
+                "runs": rates,
+                "cpu_ms_per_note": statistics.median(cpu),
+            }
             print(f"cold, {n} worker(s): {med:.1f} notes/s (runs: "
-                  + ", ".join(f"{r:.1f}" for r in rates) + ")")  # fmt: skip
+                  + ", ".join(f"{r:.1f}" for r in rates)
+                  + f"), CPU {statistics.median(cpu):.0f} ms a note")  # fmt: skip
         times = asyncio.run(cached(renderer, args.lang, 2000))
         ms = sorted(t * 1000 for t in times)
         med, p99 = statistics.median(ms), ms[int(len(ms) * 0.99)]
