@@ -113,7 +113,7 @@ async def make_note(
         started = time.monotonic()
         try:
             segment = await speak(c, voices, cfg.voices.engine_timeout)
-        except (TimeoutError, OSError, ValueError, RuntimeError, AudioError) as exc:
+        except Exception as exc:  # a plugin's failure of any kind falls back, never loses the note
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             seconds = time.monotonic() - started
             log.warning(
