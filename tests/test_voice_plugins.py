@@ -111,3 +111,19 @@ def test_espeak_output_is_a_voice_note_after_the_pipeline(tmp_path: Path) -> Non
     cand = audio.Candidate("espeak-ng", (audio.Part("espeak-ng", "ru", "ru", "Привет."),), "t")
     path, engine = asyncio.run(audio.make_note(cfg, {"espeak-ng": EspeakVoice()}, [cand], "ogg"))
     assert engine == "espeak-ng:ru" and probe(path)["codec"] == "opus"
+
+
+def test_edge_audio_is_decoded_to_the_wav_the_contract_asks_for(tmp_path: Path) -> None:
+    """What edge-tts sends (MP3) becomes a WAV; the MP3 is made here, the service is offline."""
+    from notifyd import encode
+    from notifyd_plugins.voice.edge import _mp3_to_wav
+
+    wav = tmp_path / "espeak.wav"
+    asyncio.run(EspeakVoice().synthesize("Selamat pagi.", "id", "id", wav))
+    segment = audio.read_wav(wav, "espeak-ng")
+    mp3 = encode.encode(segment.raw_data, segment.frame_rate, 0.0, "mp3")
+    out = tmp_path / "edge.wav"
+    asyncio.run(_mp3_to_wav(mp3, out))
+    info = probe(out)
+    assert (info["codec"], info["channels"]) == ("pcm_s16le", 1)
+    assert abs(info["duration"] - len(segment) / 1000) < 0.2
