@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import sys
 import tempfile
@@ -48,6 +49,14 @@ async def cold(renderer: Renderer, lang: str, notes: int, workers: int, run: int
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
     return notes / (time.perf_counter() - started)
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time of this process and of its finished children (espeak-ng): what a note costs
+    whatever else runs on the host."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 async def cached(renderer: Renderer, lang: str, lookups: int) -> list[float]:
@@ -87,14 +96,26 @@ def main() -> None:
               f"{sample.audio.stat().st_size // 1024} KB")  # fmt: skip
         run = 0
         for n in workers:
-            rates = []
+            rates, own, kids = [], [], []
             for _ in range(args.repeat):
                 run += 1
+                before = cpu_seconds()
                 rates.append(asyncio.run(cold(renderer, args.lang, args.notes, n, run)))
+                after = cpu_seconds()
+                own.append((after[0] - before[0]) / args.notes * 1000)
+                kids.append((after[1] - before[1]) / args.notes * 1000)
             med = statistics.median(rates)
-            results[f"cold_notes_per_s_{n}_workers"] = {"median": med, "runs": rates}
+            cpu = [a + b for a, b in zip(own, kids, strict=True)]
+            results[f"cold_notes_per_s_{n}_workers"] = {
+                "median": med, "runs": rates, "cpu_ms_per_note": statistics.median(cpu),
+                "cpu_ms_main_process": statistics.median(own),
+                "cpu_ms_children": statistics.median(kids),
+            }  # fmt: skip
             print(f"cold, {n} worker(s): {med:.1f} notes/s (runs: "
-                  + ", ".join(f"{r:.1f}" for r in rates) + ")")  # fmt: skip
+                  + ", ".join(f"{r:.1f}" for r in rates)
+                  + f"), CPU {statistics.median(cpu):.0f} ms a note: "
+                  f"{statistics.median(own):.0f} in notifyd, "
+                  f"{statistics.median(kids):.0f} in espeak-ng")  # fmt: skip
         times = asyncio.run(cached(renderer, args.lang, 2000))
         ms = sorted(t * 1000 for t in times)
         med, p99 = statistics.median(ms), ms[int(len(ms) * 0.99)]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -120,7 +119,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     renderer = render.Renderer(cfg, voices)
     result = asyncio.run(renderer.render(facts, _now(args), args.audio_format))
     assert result.audio is not None
-    shutil.copyfile(result.audio, args.output)
+    audio.write_private(Path(args.output), result.audio.read_bytes())  # it holds a name
     _emit(f"{result.text}\n")
     print(
         f"wrote {args.output}: {args.audio_format}, language {result.language}, "
@@ -149,6 +148,6 @@ def cmd_say(args: argparse.Namespace) -> int:
     if not candidates:
         raise NotifydError(f"no configured engine speaks {lang!r}; see `notifyd voices`")
     path, engine = asyncio.run(audio.make_note(cfg, voices, candidates, args.audio_format))
-    shutil.copyfile(path, args.output)
+    audio.write_private(Path(args.output), path.read_bytes())
     print(f"wrote {args.output}: {args.audio_format}, engine {engine}", file=sys.stderr)
     return 0

@@ -15,5 +15,11 @@ echo
 echo "Notices due in the next 15 days:"
 .venv/bin/notifyd upcoming --days 15
 echo
+# Listen before anything is sent: the voice note of the first notice due, in its person's language.
+PERMIT=$(.venv/bin/notifyd upcoming --days 15 --format json \
+    | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)[0]["permit"])')
+echo "The notice of permit $PERMIT, as its voice note (state/demo-note.ogg) says it:"
+.venv/bin/notifyd render --permit "$PERMIT" -o state/demo-note.ogg
+echo
 echo "Starting the daemon (Ctrl-C to stop). Notices due today go to state/spool/ within seconds."
 exec .venv/bin/notifyd run

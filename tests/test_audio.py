@@ -93,7 +93,7 @@ def test_unreachable_edge_tts_falls_back_to_espeak_quickly(
     if out.engine.startswith("edge-tts:"):
         pytest.skip("edge-tts is reachable from this machine; nothing falls back")
     assert out.engine == "espeak-ng:id"
-    assert elapsed < 3.0 + 2.0  # the engine's bound, plus espeak-ng and ffmpeg
+    assert elapsed < 3.0 + 5.0  # the engine's bound, plus espeak-ng and ffmpeg on a busy host
 
 
 def test_an_engine_that_never_answers_is_given_up_after_the_timeout(
@@ -104,7 +104,7 @@ def test_an_engine_that_never_answers_is_given_up_after_the_timeout(
     started = time.monotonic()
     out = render(renderer)
     assert out.engine == "espeak-ng:id"
-    assert 1.0 <= time.monotonic() - started < 1.0 + 3.0
+    assert 1.0 <= time.monotonic() - started < 1.0 + 5.0
 
 
 def test_when_every_engine_fails_the_error_says_why(tmp_path: Path) -> None:

@@ -98,3 +98,16 @@ def test_check_config_fails_on_sms_over_the_limit(
     demo.write_text(demo.read_text().replace("[voices]\n", "[voices]\nsms_max_segments = 1\n"))
     assert main(["-c", str(demo), "check-config"]) == 2
     assert "voices.sms_max_segments" in capsys.readouterr().err
+
+
+def test_the_written_note_is_private(
+    capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path
+) -> None:
+    import stat
+
+    anyone = _people(capsys, demo)[0]
+    out = tmp_path / "note.ogg"
+    assert (
+        main(["-c", str(demo), *NOW, "render", "--permit", anyone["permit"], "-o", str(out)]) == 0
+    )
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600

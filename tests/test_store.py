@@ -65,3 +65,23 @@ def test_a_reader_does_not_wait_for_a_writer_on_sqlite(tmp_path) -> None:
 def test_an_unreachable_database_is_a_store_error_naming_it() -> None:
     with pytest.raises(StoreError, match=r"cannot migrate the database at .*127\.0\.0\.1:9"):
         store.open_store("postgresql+psycopg://notifyd@127.0.0.1:9/notifyd")
+
+
+def test_notice_facts_of_a_permit_for_notifyd_render(engine: Engine, make_config) -> None:
+    from datetime import date
+
+    from conftest import FRIDAY_MORNING, person
+    from notifyd import plugins
+    from notifyd.sync import run_sync
+
+    cfg = make_config(
+        [person(1, full_name="Kim Minsu", nationality="KR", expiry_date="2026-12-18")]
+    )
+    run_sync(cfg, engine, plugins.make_manager(), FRIDAY_MORNING)
+    facts = store.notice_facts(engine, "2C11AB0001-26", 14)
+    assert facts is not None and facts.notification_id > 0 and facts.stage == 14
+    assert (facts.full_name, facts.language, facts.office) == ("Kim Minsu", "ko", "BLT")
+    assert facts.expiry_date == date(2026, 12, 18) and facts.permit_type == "KITAS"
+    unplanned = store.notice_facts(engine, "2C11AB0001-26", 3)  # no such stage: still renders
+    assert unplanned is not None and unplanned.notification_id == 0 and unplanned.stage == 3
+    assert store.notice_facts(engine, "NOPE", None) is None
