@@ -158,7 +158,7 @@ class Daemon:
             channels = build_channels(cfg, self.pm)
             render = self.render_factory(cfg, self.pm)
         except NotifydError as exc:
-            log.error("reload failed; keeping the running config", extra={"error": str(exc)})
+            log.error("reload failed; keeping the running config: %s", exc)
             notify(f"STATUS=reload failed, old config kept: {exc}"[:200])
             return
         self._pending = (cfg, channels, render)

@@ -230,7 +230,7 @@ def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
     assert d.stop() == 0
     statuses = d.notices().values()
     assert "sending" not in {st for st, _ in statuses}
-    assert {st for st, _ in statuses} <= {"sent", "scheduled"}
+    assert {st for st, _ in statuses} == {"sent", "scheduled"}  # unsent leases were released
     assert "pending" not in {a[2] for a in d.attempts()}
     # a restart sends what was not sent, at once (no lease to wait for)
     d.data["channels"]["whatsapp"]["options"].pop("delay")
@@ -240,6 +240,16 @@ def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
     assert d.stop() == 0
     unknown = {a[0] for a in d.attempts() if a[2] == "unknown"}  # cancelled in flight
     assert all(d.notices()[nid] == ("sent", "unconfirmed") for nid in unknown)
+
+
+def test_sigterm_lets_sends_in_flight_finish_within_the_grace_time(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=4, wa={"delay": 0.5})
+    d.start()
+    wait_for(lambda: any(a[2] == "pending" for a in d.attempts()), what="a send in flight")
+    assert d.stop() == 0
+    assert len(d.sends()) == 4 and {r for r in d.notices().values()} == {("sent", None)}
 
 
 def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
@@ -262,7 +272,7 @@ def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
     assert duplicates <= in_flight
 
 
-def test_pause_holds_everything_a_bad_reload_changes_nothing_and_resume_sends(
+def test_pause_holds_everything_a_bad_reload_is_refused_a_good_one_applies(
     make_daemon: Callable[..., Daemon],
 ) -> None:
     d = make_daemon(rows=2)
@@ -272,15 +282,20 @@ def test_pause_holds_everything_a_bad_reload_changes_nothing_and_resume_sends(
     d.start()
     time.sleep(1.5)
     assert d.sends() == []
-    good = d.path.read_text()
-    d.path.write_text(good + "\n[dispatch.bogus]\n")  # not valid: the running config stays
+    d.path.write_text(
+        d.path.read_text() + "\n[dispatch.bogus]\n"
+    )  # not valid: the running config stays
     assert d.proc is not None
     d.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: "reload failed" in d.output.read_text(), what="the reload error")
-    d.path.write_text(good)
+    d.data["channels"]["whatsapp"]["options"]["mode"] = "permanent"
+    d.path.write_text(toml(d.data))  # valid: used from the next tick on
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config reloaded" in d.output.read_text(), what="the reload")
     assert d.cli("resume").returncode == 0
-    wait_for(lambda: len(d.sends()) == 2, what="2 sends after resume")
+    wait_for(lambda: len(d.sends()) == 4, what="4 sends after resume")
     assert d.stop() == 0
+    assert sorted(s["channel"] for s in d.sends()) == ["sms", "sms", "whatsapp", "whatsapp"]
     assert json.loads(d.cli("paused", "--format", "json").stdout) == []
 
 

@@ -14,9 +14,10 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from conftest import FRIDAY_MORNING, person
-from notifyd import dispatchstore, plugins, schema, store
+from notifyd import dispatchstore, events, plugins, schema, store
 from notifyd.config import Config
 from notifyd.dispatch import Dispatcher, build_channels
+from notifyd.hookspecs import hookimpl
 from notifyd.sync import run_sync
 from testplugins import channels as testchannels
 
@@ -356,3 +357,36 @@ def test_starting_an_attempt_renews_the_lease_only_for_the_owner(
     row = due_notices(engine)[nid]
     assert (row["lease_until"], row["attempt_count"]) == (later, 1)
     assert attempts(engine, nid) == [("sms", "pending")]
+
+
+class Observer:
+    """A real observer plugin: hears events and looks at the database when it does."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.heard = engine, []  # type: ignore[var-annotated]
+
+    @hookimpl
+    def track_event(self, event: events.Event) -> None:
+        nid = getattr(event, "notification_id", None)
+        status = due_notices(self.engine)[nid]["status"] if nid else None
+        self.heard.append((type(event).__name__, status))
+
+
+def test_observers_hear_each_outcome_after_it_is_committed(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(
+        tmp_path, engine, make_config, rows=1, wa={"mode": "transient", "fail_times": 1}
+    )
+    observer = Observer(engine)
+    pm.register(observer)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    clock.advance(10)
+    dispatchstore.set_control(engine, "whatsapp", "pause", "ops", clock.now)
+    asyncio.run(d.tick())  # whatsapp is paused: the notice waits, nobody hears of it
+    dispatchstore.set_control(engine, "whatsapp", "resume", "ops", clock.now)
+    clock.advance(60)
+    asyncio.run(d.tick())
+    assert observer.heard == [("NoticeRetrying", "retrying"), ("NoticeSent", "sent")]
