@@ -45,7 +45,9 @@ def toml(data: dict[str, Any], prefix: str = "") -> str:
 class Daemon:
     """One test's daemon: its config, database, send log and process."""
 
-    def __init__(self, tmp_path: Path, plugin_path: str, rows: int, **overrides: Any) -> None:
+    def __init__(
+        self, tmp_path: Path, plugin_path: str, rows: int, db_url: str = "", **overrides: Any
+    ) -> None:
         self.tmp, self.log = tmp_path, tmp_path / "sends.jsonl"
         people = [person(i, expiry_date=DUE, whatsapp=f"0812-3456-{i:04d}") for i in range(rows)]
         registry = write_registry(tmp_path / "registry.csv", people)
@@ -68,6 +70,8 @@ class Daemon:
                          **overrides.pop("dispatch", {})},
         }  # fmt: skip
         self.data.update(overrides)
+        if db_url.startswith("postgresql"):
+            self.data["database"] = {"url": db_url}
         self.path = tmp_path / "notifyd.toml"
         self.path.write_text(toml(self.data))
         self.env = {**os.environ, "PYTHONPATH": plugin_path}
@@ -139,6 +143,12 @@ def make_daemon(tmp_path: Path, plugin_path: str) -> Iterator[Callable[..., Daem
             d.proc.kill()
             d.proc.wait()
         d.engine.dispose()
+
+
+@pytest.fixture
+def daemon_on_each_db(make_daemon: Callable[..., Daemon], db_url: str) -> Callable[..., Daemon]:
+    """make_daemon on SQLite, and again on PostgreSQL."""
+    return lambda **kw: make_daemon(db_url=db_url, **kw)
 
 
 @pytest.fixture
@@ -218,10 +228,10 @@ def test_a_permanent_failure_falls_back_to_the_next_channel(
 
 
 def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
-    make_daemon: Callable[..., Daemon],
+    daemon_on_each_db: Callable[..., Daemon],
 ) -> None:
     slow = {"delay": 0.8}
-    d = make_daemon(rows=8, wa=slow, dispatch={"shutdown_grace": 0.3, "send_timeout": 2.0,
+    d = daemon_on_each_db(rows=8, wa=slow, dispatch={"shutdown_grace": 0.3, "send_timeout": 2.0,
                                                "lease_seconds": 30.0})  # fmt: skip
     d.data["channels"]["whatsapp"]["concurrency"] = 2
     d.path.write_text(toml(d.data))
@@ -253,9 +263,9 @@ def test_sigterm_lets_sends_in_flight_finish_within_the_grace_time(
 
 
 def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
-    make_daemon: Callable[..., Daemon],
+    daemon_on_each_db: Callable[..., Daemon],
 ) -> None:
-    d = make_daemon(rows=10, wa={"delay": 0.3})
+    d = daemon_on_each_db(rows=10, wa={"delay": 0.3})
     d.data["channels"]["whatsapp"]["concurrency"] = 3
     d.path.write_text(toml(d.data))
     d.start()
