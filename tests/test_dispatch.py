@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, insert, select
 
 from conftest import FRIDAY_MORNING, person
 from notifyd import dispatchstore, events, plugins, schema, store
-from notifyd.config import Config
+from notifyd.config import ChannelConfig, Config
 from notifyd.dispatch import Dispatcher, build_channels
 from notifyd.hookspecs import hookimpl
 from notifyd.sync import run_sync
@@ -390,3 +391,15 @@ def test_observers_hear_each_outcome_after_it_is_committed(
     clock.advance(60)
     asyncio.run(d.tick())
     assert observer.heard == [("NoticeRetrying", "retrying"), ("NoticeSent", "sent")]
+
+
+def test_a_channels_rate_limit_spaces_its_sends(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=5)
+    limited = {**cfg.channels["whatsapp"].__dict__, "rate_per_second": 20.0, "burst": 1}
+    cfg = replace(cfg, channels={**cfg.channels, "whatsapp": ChannelConfig(**limited)})
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    starts = sorted(s["started"] for s in sends(tmp_path))
+    assert len(starts) == 5
+    assert starts[-1] - starts[0] >= 4 / 20 * 0.9  # one token every 50 ms after the first
