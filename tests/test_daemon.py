@@ -46,7 +46,13 @@ class Daemon:
     """One test's daemon: its config, database, send log and process."""
 
     def __init__(
-        self, tmp_path: Path, plugin_path: str, rows: int, db_url: str = "", **overrides: Any
+        self,
+        tmp_path: Path,
+        plugin_path: str,
+        rows: int,
+        db_url: str = "",
+        synced: bool = True,
+        **overrides: Any,
     ) -> None:
         self.tmp, self.log = tmp_path, tmp_path / "sends.jsonl"
         people = [person(i, expiry_date=DUE, whatsapp=f"0812-3456-{i:04d}") for i in range(rows)]
@@ -80,18 +86,18 @@ class Daemon:
         self.proc: subprocess.Popen[bytes] | None = None
         cfg = config.load(self.path)
         self.engine = store.open_store(config.database_url(cfg))
-        pm = plugins.make_manager()
-        run_sync(cfg, self.engine, pm, NOW)
+        if synced:
+            run_sync(cfg, self.engine, plugins.make_manager(), NOW)
 
     def cli(self, *args: str, now: Any = NOW) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
         return subprocess.run([*cmd, *args], env=self.env, capture_output=True, text=True)
 
-    def start(self, now: Any = NOW, **env: str) -> None:
+    def start(self, now: Any = NOW, *args: str, **env: str) -> None:
         cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
         with open(self.output, "ab") as out:
             self.proc = subprocess.Popen(
-                [*cmd, "run"], env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
+                [*cmd, "run", *args], env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
             )
 
     def wait_running(self) -> None:
@@ -342,3 +348,15 @@ def test_pilot_mode_sends_only_to_the_allowlist(make_daemon: Callable[..., Daemo
     assert d.stop() == 0
     assert [s["to"] for s in d.sends()] == ["+6281234560002"]
     assert sorted(d.notices().values()) == [("cancelled", "withheld_pilot")] * 2 + [("sent", None)]
+
+
+def test_run_with_sync_reads_the_registry_at_start_then_sends(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=2, synced=False)
+    assert d.notices() == {}
+    d.start(NOW, "--sync")
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends")
+    assert d.stop() == 0
+    assert set(d.notices().values()) == {("sent", None)}
+    assert "sync run 1 done" in d.output.read_text()
