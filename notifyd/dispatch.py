@@ -157,18 +157,17 @@ class Dispatcher:
                 else:
                     sends.append((it, *decided))
             rendered = await self._render_all(sends, now, outcomes)
-            starts = [(it.facts.notification_id, name, rendered[it.facts.notification_id].engine)
-                      for it, _, name in sends if it.facts.notification_id in rendered]  # fmt: skip
+            starts = [(_id(it), name, rendered[_id(it)].engine) for it, _, name in sends
+                      if _id(it) in rendered]  # fmt: skip
             lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
             attempts = await asyncio.to_thread(
                 ds.start_attempts, self.engine, owner, starts, now, lease
             )
-            jobs = [
-                (it, pos, name) for it, pos, name in sends if it.facts.notification_id in attempts
+            jobs = [(it, pos, name) for it, pos, name in sends if _id(it) in attempts]
+            tasks = [
+                asyncio.ensure_future(self._send(it, name, rendered[_id(it)], attempts[_id(it)]))
+                for it, _, name in jobs
             ]
-            tasks = [asyncio.ensure_future(self._send(it, name, rendered[it.facts.notification_id],
-                                                      attempts[it.facts.notification_id]))
-                     for it, _, name in jobs]  # fmt: skip
             self._inflight.update(tasks)
             try:
                 results = await asyncio.gather(*tasks)
@@ -319,6 +318,10 @@ class Dispatcher:
     def _emit(self, event: events.Event) -> None:
         if self.pm is not None:
             emit(self.pm, event)
+
+
+def _id(it: Claimed) -> int:
+    return it.facts.notification_id
 
 
 def monotonic_clock(start: datetime | None) -> Clock:
