@@ -34,7 +34,7 @@ from notifyd import events, retry
 from notifyd.clock import Office
 from notifyd.config import Config
 from notifyd.dispatchstore import Outcome
-from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Channel, Message
 from notifyd.model import Claimed, NoticeFacts, Rendered, Status
 from notifyd.plugins import channel_plugins, emit
@@ -51,8 +51,6 @@ def build_channels(cfg: Config, pm: pluggy.PluginManager) -> dict[str, Channel]:
     out = {}
     for name, ch in cfg.channels.items():
         if ch.plugin not in plugins:
-            from notifyd.errors import ConfigError
-
             raise ConfigError(
                 f"channels.{name}.plugin", f"no channel plugin called {ch.plugin!r}",
                 f"use one of: {', '.join(sorted(plugins))}, or install the plugin",
