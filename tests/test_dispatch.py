@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from conftest import FRIDAY_MORNING, person
+from conftest import FRIDAY_MORNING, person, utc
 from notifyd import dispatchstore, events, plugins, schema, store
 from notifyd.config import ChannelConfig, Config
 from notifyd.dispatch import Dispatcher, build_channels
@@ -135,9 +135,13 @@ def test_a_transient_failure_is_retried_with_growing_delays_then_sent(
     asyncio.run(d.tick())
     second = due_notices(engine)[nid]
     assert second["due_at"] == clock.now + timedelta(seconds=20)  # base * 2
+    assert second["reason"] == "retry"
     clock.advance(20)
     asyncio.run(d.tick())
-    assert due_notices(engine)[nid]["status"] == "sent"
+    assert (due_notices(engine)[nid]["status"], due_notices(engine)[nid]["reason"]) == (
+        "sent",
+        None,
+    )
     assert attempts(engine, nid) == [("whatsapp", "transient")] * 2 + [("whatsapp", "sent")]
 
 
@@ -403,3 +407,40 @@ def test_a_channels_rate_limit_spaces_its_sends(
     starts = sorted(s["started"] for s in sends(tmp_path))
     assert len(starts) == 5
     assert starts[-1] - starts[0] >= 4 / 20 * 0.9  # one token every 50 ms after the first
+
+
+def test_outside_the_window_a_due_notice_waits_for_the_next_opening(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    friday_evening = utc(2026, 12, 4, 11, 0)  # 18:00 WIB: the 09:00-17:00 window has closed
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(friday_evening)).tick())
+    (row,) = due_notices(engine).values()
+    monday_opening = utc(2026, 12, 7, 2, 0)  # 09:00 WIB after the weekend
+    assert (row["status"], row["due_at"], row["lease_owner"]) == ("scheduled", monday_opening, None)
+    assert sends(tmp_path) == []
+
+
+def test_a_render_failure_sends_nothing_and_tries_again_later(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    calls = []
+
+    async def flaky(facts: Any, now: datetime, audio_format: str | None) -> Any:
+        calls.append(now)
+        if len(calls) == 1:
+            raise OSError("espeak-ng is missing")
+        return await fake_render(facts, now, audio_format)
+
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, flaky, clock)
+    asyncio.run(d.tick())
+    (row,) = due_notices(engine).values()
+    assert (row["status"], row["reason"]) == ("scheduled", "render failed: OSError")
+    assert row["due_at"] == NOW + timedelta(seconds=10) and sends(tmp_path) == []
+    clock.advance(10)
+    asyncio.run(d.tick())
+    assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp"]
+    (row,) = due_notices(engine).values()
+    assert (row["status"], row["reason"]) == ("sent", None)
