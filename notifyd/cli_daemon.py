@@ -14,7 +14,10 @@ from notifyd.errors import ConfigError
 
 
 def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) -> None:
-    sp = command("run", cmd_run, "run the daemon: sync on schedule, send due notices")
+    sp = command(
+        "run", cmd_run,
+        "run the daemon: sync on schedule, send due notices (with --now, its clock starts there)",
+    )  # fmt: skip
     sp.add_argument(
         "--sync", action="store_true", help="read the registry once at start, before the schedule"
     )

@@ -122,7 +122,8 @@ class Daemon:
             before = self.dispatcher.sent
             taken = await self.dispatcher.tick()
             if taken or self.dispatcher.sent != before:
-                log.info("dispatch tick", extra={"taken": taken, "sent": self.dispatcher.sent})
+                sent = self.dispatcher.sent
+                log.info("dispatch tick: %d notices taken, %d sent since start", taken, sent)
             status = f"STATUS=running: {self.dispatcher.sent} notices sent since start"
             if status != self._sent_status:
                 self._sent_status = status
@@ -142,7 +143,7 @@ class Daemon:
             report = await loop.run_in_executor(
                 None, lambda: run_sync(self.cfg, self.engine, self.pm, self.clock())
             )
-            log.info("sync done", extra={"run": report.run_id, "planned": report.planned})
+            log.info("sync run %d done: %d notices planned", report.run_id, report.planned)
         except Exception:
             log.exception("sync failed")
         notify(self._sent_status or "STATUS=running")
@@ -157,7 +158,7 @@ class Daemon:
             channels = build_channels(cfg, self.pm)
             render = self.render_factory(cfg, self.pm)
         except NotifydError as exc:
-            log.error("reload failed; keeping the running config", extra={"error": str(exc)})
+            log.error("reload failed; keeping the running config: %s", exc)
             notify(f"STATUS=reload failed, old config kept: {exc}"[:200])
             return
         self._pending = (cfg, channels, render)

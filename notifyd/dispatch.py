@@ -34,7 +34,7 @@ from notifyd import events, retry
 from notifyd.clock import Office
 from notifyd.config import Config
 from notifyd.dispatchstore import Outcome
-from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Channel, Message
 from notifyd.model import Claimed, NoticeFacts, Rendered, Status
 from notifyd.plugins import channel_plugins, emit
@@ -51,8 +51,6 @@ def build_channels(cfg: Config, pm: pluggy.PluginManager) -> dict[str, Channel]:
     out = {}
     for name, ch in cfg.channels.items():
         if ch.plugin not in plugins:
-            from notifyd.errors import ConfigError
-
             raise ConfigError(
                 f"channels.{name}.plugin", f"no channel plugin called {ch.plugin!r}",
                 f"use one of: {', '.join(sorted(plugins))}, or install the plugin",
@@ -157,18 +155,17 @@ class Dispatcher:
                 else:
                     sends.append((it, *decided))
             rendered = await self._render_all(sends, now, outcomes)
-            starts = [(it.facts.notification_id, name, rendered[it.facts.notification_id].engine)
-                      for it, _, name in sends if it.facts.notification_id in rendered]  # fmt: skip
+            starts = [(_id(it), name, rendered[_id(it)].engine) for it, _, name in sends
+                      if _id(it) in rendered]  # fmt: skip
             lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
             attempts = await asyncio.to_thread(
                 ds.start_attempts, self.engine, owner, starts, now, lease
             )
-            jobs = [
-                (it, pos, name) for it, pos, name in sends if it.facts.notification_id in attempts
+            jobs = [(it, pos, name) for it, pos, name in sends if _id(it) in attempts]
+            tasks = [
+                asyncio.ensure_future(self._send(it, name, rendered[_id(it)], attempts[_id(it)]))
+                for it, _, name in jobs
             ]
-            tasks = [asyncio.ensure_future(self._send(it, name, rendered[it.facts.notification_id],
-                                                      attempts[it.facts.notification_id]))
-                     for it, _, name in jobs]  # fmt: skip
             self._inflight.update(tasks)
             try:
                 results = await asyncio.gather(*tasks)
@@ -319,6 +316,10 @@ class Dispatcher:
     def _emit(self, event: events.Event) -> None:
         if self.pm is not None:
             emit(self.pm, event)
+
+
+def _id(it: Claimed) -> int:
+    return it.facts.notification_id
 
 
 def monotonic_clock(start: datetime | None) -> Clock:

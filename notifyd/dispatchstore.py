@@ -223,7 +223,7 @@ class Outcome:
     attempt_outcome: str | None = None  # sent, unknown, transient, permanent; "aborted": never
     provider_id: str | None = None  # called, the attempt row is removed
     error: str | None = None
-    reason: str | None = None  # the notice's reason (failed, cancelled, unconfirmed …)
+    reason: str | None = None  # the notice's reason now (failed, cancelled, unconfirmed …)
     due_at: datetime | None = None  # when to look at it again (retrying, scheduled)
     channel_pos: int | None = None
     channel: str = ""  # the channel of the attempt, for events; not written here
@@ -276,7 +276,7 @@ def finish(engine: Engine, owner: str, outcomes: Iterable[Outcome], now: datetim
                 .where(n.c.id == bindparam("nid"), n.c.lease_owner == owner)
                 .values(
                     status=bindparam("st"),
-                    reason=func.coalesce(bindparam("rs"), n.c.reason),
+                    reason=bindparam("rs"),
                     due_at=func.coalesce(bindparam("due", type_=s.UTCDateTime()), n.c.due_at),
                     channel_pos=func.coalesce(bindparam("pos"), n.c.channel_pos),
                     attempt_count=n.c.attempt_count - bindparam("undo"),

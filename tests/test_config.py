@@ -572,3 +572,39 @@ def test_bad_http_settings_name_the_key(http: dict, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         config.parse({"http": http})
     assert info.value.key == key and info.value.fix
+# --- dispatch and pilot -----------------------------------------------------------------------
+
+SPOOL = {"plugin": "spool", "kind": "sms"}
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"dispatch": {"tick_seconds": 0}}, "dispatch.tick_seconds"),
+        ({"dispatch": {"batch_size": 0}}, "dispatch.batch_size"),
+        ({"dispatch": {"max_attempts": 0}}, "dispatch.max_attempts"),
+        ({"dispatch": {"backoff_base": 60.0, "backoff_cap": 30.0}}, "dispatch.backoff_cap"),
+        ({"dispatch": {"lease_seconds": 40.0, "send_timeout": 30.0}}, "dispatch.lease_seconds"),
+        ({"dispatch": {"shutdown_grace": -1}}, "dispatch.shutdown_grace"),
+        ({"dispatch": {"paused_recheck_seconds": 0}}, "dispatch.paused_recheck_seconds"),
+        ({"dispatch": {"jitter": "yes"}}, "dispatch.jitter"),
+        ({"channels": {"sms": {**SPOOL, "rate_per_second": -1}}}, "channels.sms.rate_per_second"),
+        ({"channels": {"sms": {**SPOOL, "burst": 0}}}, "channels.sms.burst"),
+        ({"channels": {"sms": {**SPOOL, "concurrency": 0}}}, "channels.sms.concurrency"),
+        ({"pilot": {"allowlist": ["0812345678"]}}, "pilot.allowlist[0]"),
+        ({"pilot": {"enabled": True, "allowlist": ["+62812", "+62 812"]}}, "pilot.allowlist[0]"),
+    ],
+)
+def test_dispatch_and_pilot_values(data: dict[str, Any], key: str) -> None:
+    assert config_error(data).key == key
+
+
+def test_dispatch_and_pilot_defaults_and_values() -> None:
+    cfg = config.parse(
+        {"dispatch": {"tick_seconds": 1, "jitter": False},
+         "pilot": {"enabled": True, "allowlist": ["+6281234567890"]}}
+    )  # fmt: skip
+    assert (cfg.dispatch.tick_seconds, cfg.dispatch.jitter, cfg.dispatch.max_attempts) == (
+        1.0, False, 5,
+    )  # fmt: skip
+    assert cfg.pilot.allowlist == ["+6281234567890"]

@@ -45,7 +45,15 @@ def toml(data: dict[str, Any], prefix: str = "") -> str:
 class Daemon:
     """One test's daemon: its config, database, send log and process."""
 
-    def __init__(self, tmp_path: Path, plugin_path: str, rows: int, **overrides: Any) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        plugin_path: str,
+        rows: int,
+        db_url: str = "",
+        synced: bool = True,
+        **overrides: Any,
+    ) -> None:
         self.tmp, self.log = tmp_path, tmp_path / "sends.jsonl"
         people = [person(i, expiry_date=DUE, whatsapp=f"0812-3456-{i:04d}") for i in range(rows)]
         registry = write_registry(tmp_path / "registry.csv", people)
@@ -68,6 +76,8 @@ class Daemon:
                          **overrides.pop("dispatch", {})},
         }  # fmt: skip
         self.data.update(overrides)
+        if db_url.startswith("postgresql"):
+            self.data["database"] = {"url": db_url}
         self.path = tmp_path / "notifyd.toml"
         self.path.write_text(toml(self.data))
         self.env = {**os.environ, "PYTHONPATH": plugin_path}
@@ -76,19 +86,24 @@ class Daemon:
         self.proc: subprocess.Popen[bytes] | None = None
         cfg = config.load(self.path)
         self.engine = store.open_store(config.database_url(cfg))
-        pm = plugins.make_manager()
-        run_sync(cfg, self.engine, pm, NOW)
+        if synced:
+            run_sync(cfg, self.engine, plugins.make_manager(), NOW)
 
     def cli(self, *args: str, now: Any = NOW) -> subprocess.CompletedProcess[str]:
         cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
         return subprocess.run([*cmd, *args], env=self.env, capture_output=True, text=True)
 
-    def start(self, now: Any = NOW, **env: str) -> None:
+    def start(self, now: Any = NOW, *args: str, **env: str) -> None:
         cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
         with open(self.output, "ab") as out:
             self.proc = subprocess.Popen(
-                [*cmd, "run"], env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
+                [*cmd, "run", *args], env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
             )
+
+    def wait_running(self) -> None:
+        """Until its signal handlers are in place and its jobs scheduled (a slow start under
+        load must not turn a SIGHUP into the default action, which ends the process)."""
+        wait_for(lambda: "notifyd running" in self.output.read_text(), what="the start")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         assert self.proc is not None
@@ -142,6 +157,12 @@ def make_daemon(tmp_path: Path, plugin_path: str) -> Iterator[Callable[..., Daem
 
 
 @pytest.fixture
+def daemon_on_each_db(make_daemon: Callable[..., Daemon], db_url: str) -> Callable[..., Daemon]:
+    """make_daemon on SQLite, and again on PostgreSQL."""
+    return lambda **kw: make_daemon(db_url=db_url, **kw)
+
+
+@pytest.fixture
 def notify_socket() -> Iterator[tuple[str, socket.socket]]:
     """A NOTIFY_SOCKET datagram socket, as systemd gives a Type=notify service (a short path:
     unix socket paths are limited to 108 bytes)."""
@@ -189,17 +210,18 @@ def test_due_notices_are_delivered_once_and_systemd_hears_ready_watchdog_stoppin
 def test_a_transient_failure_is_retried_with_growing_delays(
     make_daemon: Callable[..., Daemon],
 ) -> None:
-    d = make_daemon(rows=1, wa={"mode": "transient", "fail_times": 3})
+    d = make_daemon(rows=1, wa={"mode": "transient", "fail_times": 3},
+                    dispatch={"backoff_base": 0.5})  # fmt: skip
     d.start()
     wait_for(lambda: [s for s in d.sends() if s["result"] == "ok"], what="the send")
     assert d.stop() == 0
     sends = d.sends()
     assert [s["result"] for s in sends] == ["transient"] * 3 + ["ok"]
     gaps = [b["started"] - a["started"] for a, b in zip(sends, sends[1:], strict=False)]
-    # waits of 0.4, 0.8 and 1.6 s (no jitter here), each seen at the next 0.2 s tick
-    for gap, wait in zip(gaps, (0.4, 0.8, 1.6), strict=True):
-        assert wait - 0.05 <= gap <= wait + 0.8
-    assert gaps[0] < gaps[1] < gaps[2]
+    # waits of 0.5, 1 and 2 s (no jitter here), each seen at the next 0.2 s tick: never
+    # early, so each gap is at least twice the one before's wait
+    for gap, wait in zip(gaps, (0.5, 1.0, 2.0), strict=True):
+        assert wait - 0.05 <= gap <= wait + 2.0
     assert [a[2] for a in d.attempts()] == ["transient"] * 3 + ["sent"]
 
 
@@ -218,10 +240,10 @@ def test_a_permanent_failure_falls_back_to_the_next_channel(
 
 
 def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
-    make_daemon: Callable[..., Daemon],
+    daemon_on_each_db: Callable[..., Daemon],
 ) -> None:
     slow = {"delay": 0.8}
-    d = make_daemon(rows=8, wa=slow, dispatch={"shutdown_grace": 0.3, "send_timeout": 2.0,
+    d = daemon_on_each_db(rows=8, wa=slow, dispatch={"shutdown_grace": 0.3, "send_timeout": 2.0,
                                                "lease_seconds": 30.0})  # fmt: skip
     d.data["channels"]["whatsapp"]["concurrency"] = 2
     d.path.write_text(toml(d.data))
@@ -230,7 +252,8 @@ def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
     assert d.stop() == 0
     statuses = d.notices().values()
     assert "sending" not in {st for st, _ in statuses}
-    assert {st for st, _ in statuses} <= {"sent", "scheduled"}
+    assert "scheduled" in {st for st, _ in statuses}  # the leases of unsent notices released
+    assert {st for st, _ in statuses} <= {"sent", "scheduled"}  # in flight: sent, unconfirmed
     assert "pending" not in {a[2] for a in d.attempts()}
     # a restart sends what was not sent, at once (no lease to wait for)
     d.data["channels"]["whatsapp"]["options"].pop("delay")
@@ -242,10 +265,20 @@ def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
     assert all(d.notices()[nid] == ("sent", "unconfirmed") for nid in unknown)
 
 
-def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
+def test_sigterm_lets_sends_in_flight_finish_within_the_grace_time(
     make_daemon: Callable[..., Daemon],
 ) -> None:
-    d = make_daemon(rows=10, wa={"delay": 0.3})
+    d = make_daemon(rows=4, wa={"delay": 0.5})
+    d.start()
+    wait_for(lambda: any(a[2] == "pending" for a in d.attempts()), what="a send in flight")
+    assert d.stop() == 0
+    assert len(d.sends()) == 4 and {r for r in d.notices().values()} == {("sent", None)}
+
+
+def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
+    daemon_on_each_db: Callable[..., Daemon],
+) -> None:
+    d = daemon_on_each_db(rows=10, wa={"delay": 0.3})
     d.data["channels"]["whatsapp"]["concurrency"] = 3
     d.path.write_text(toml(d.data))
     d.start()
@@ -262,7 +295,7 @@ def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
     assert duplicates <= in_flight
 
 
-def test_pause_holds_everything_a_bad_reload_changes_nothing_and_resume_sends(
+def test_pause_holds_everything_a_bad_reload_is_refused_a_good_one_applies(
     make_daemon: Callable[..., Daemon],
 ) -> None:
     d = make_daemon(rows=2)
@@ -270,17 +303,23 @@ def test_pause_holds_everything_a_bad_reload_changes_nothing_and_resume_sends(
     assert paused.returncode == 0, paused.stderr
     assert "all sending: paused by supervisor" in paused.stdout
     d.start()
-    time.sleep(1.5)
+    d.wait_running()
+    time.sleep(1.0)  # five ticks
     assert d.sends() == []
-    good = d.path.read_text()
-    d.path.write_text(good + "\n[dispatch.bogus]\n")  # not valid: the running config stays
+    d.path.write_text(
+        d.path.read_text() + "\n[dispatch.bogus]\n"
+    )  # not valid: the running config stays
     assert d.proc is not None
     d.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: "reload failed" in d.output.read_text(), what="the reload error")
-    d.path.write_text(good)
+    d.data["channels"]["whatsapp"]["options"]["mode"] = "permanent"
+    d.path.write_text(toml(d.data))  # valid: used from the next tick on
+    d.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config reloaded" in d.output.read_text(), what="the reload")
     assert d.cli("resume").returncode == 0
-    wait_for(lambda: len(d.sends()) == 2, what="2 sends after resume")
+    wait_for(lambda: len(d.sends()) == 4, what="4 sends after resume")
     assert d.stop() == 0
+    assert sorted(s["channel"] for s in d.sends()) == ["sms", "sms", "whatsapp", "whatsapp"]
     assert json.loads(d.cli("paused", "--format", "json").stdout) == []
 
 
@@ -290,7 +329,8 @@ def test_pausing_one_channel_holds_only_its_notices(make_daemon: Callable[..., D
     listed = json.loads(d.cli("paused", "--format", "json").stdout)
     assert [(r["scope"], r["by"]) for r in listed] == [("sms", getpass.getuser())]
     d.start()
-    time.sleep(1.5)
+    d.wait_running()
+    time.sleep(1.0)  # five ticks
     assert d.sends() == []
     assert {st for st, _ in d.notices().values()} == {"scheduled"}
     assert d.cli("resume", "--channel", "sms").returncode == 0
@@ -308,3 +348,15 @@ def test_pilot_mode_sends_only_to_the_allowlist(make_daemon: Callable[..., Daemo
     assert d.stop() == 0
     assert [s["to"] for s in d.sends()] == ["+6281234560002"]
     assert sorted(d.notices().values()) == [("cancelled", "withheld_pilot")] * 2 + [("sent", None)]
+
+
+def test_run_with_sync_reads_the_registry_at_start_then_sends(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=2, synced=False)
+    assert d.notices() == {}
+    d.start(NOW, "--sync")
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends")
+    assert d.stop() == 0
+    assert set(d.notices().values()) == {("sent", None)}
+    assert "sync run 1 done" in d.output.read_text()

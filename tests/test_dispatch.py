@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from conftest import FRIDAY_MORNING, person
-from notifyd import dispatchstore, plugins, schema, store
-from notifyd.config import Config
+from conftest import FRIDAY_MORNING, person, utc
+from notifyd import dispatchstore, events, plugins, schema, store
+from notifyd.config import ChannelConfig, Config
 from notifyd.dispatch import Dispatcher, build_channels
+from notifyd.hookspecs import hookimpl
 from notifyd.sync import run_sync
 from testplugins import channels as testchannels
 
@@ -133,9 +135,13 @@ def test_a_transient_failure_is_retried_with_growing_delays_then_sent(
     asyncio.run(d.tick())
     second = due_notices(engine)[nid]
     assert second["due_at"] == clock.now + timedelta(seconds=20)  # base * 2
+    assert second["reason"] == "retry"
     clock.advance(20)
     asyncio.run(d.tick())
-    assert due_notices(engine)[nid]["status"] == "sent"
+    assert (due_notices(engine)[nid]["status"], due_notices(engine)[nid]["reason"]) == (
+        "sent",
+        None,
+    )
     assert attempts(engine, nid) == [("whatsapp", "transient")] * 2 + [("whatsapp", "sent")]
 
 
@@ -356,3 +362,85 @@ def test_starting_an_attempt_renews_the_lease_only_for_the_owner(
     row = due_notices(engine)[nid]
     assert (row["lease_until"], row["attempt_count"]) == (later, 1)
     assert attempts(engine, nid) == [("sms", "pending")]
+
+
+class Observer:
+    """A real observer plugin: hears events and looks at the database when it does."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine, self.heard = engine, []  # type: ignore[var-annotated]
+
+    @hookimpl
+    def track_event(self, event: events.Event) -> None:
+        nid = getattr(event, "notification_id", None)
+        status = due_notices(self.engine)[nid]["status"] if nid else None
+        self.heard.append((type(event).__name__, status))
+
+
+def test_observers_hear_each_outcome_after_it_is_committed(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(
+        tmp_path, engine, make_config, rows=1, wa={"mode": "transient", "fail_times": 1}
+    )
+    observer = Observer(engine)
+    pm.register(observer)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    clock.advance(10)
+    dispatchstore.set_control(engine, "whatsapp", "pause", "ops", clock.now)
+    asyncio.run(d.tick())  # whatsapp is paused: the notice waits, nobody hears of it
+    dispatchstore.set_control(engine, "whatsapp", "resume", "ops", clock.now)
+    clock.advance(60)
+    asyncio.run(d.tick())
+    assert observer.heard == [("NoticeRetrying", "retrying"), ("NoticeSent", "sent")]
+
+
+def test_a_channels_rate_limit_spaces_its_sends(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=5)
+    limited = {**cfg.channels["whatsapp"].__dict__, "rate_per_second": 20.0, "burst": 1}
+    cfg = replace(cfg, channels={**cfg.channels, "whatsapp": ChannelConfig(**limited)})
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    starts = sorted(s["started"] for s in sends(tmp_path))
+    assert len(starts) == 5
+    assert starts[-1] - starts[0] >= 4 / 20 * 0.9  # one token every 50 ms after the first
+
+
+def test_outside_the_window_a_due_notice_waits_for_the_next_opening(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    friday_evening = utc(2026, 12, 4, 11, 0)  # 18:00 WIB: the 09:00-17:00 window has closed
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(friday_evening)).tick())
+    (row,) = due_notices(engine).values()
+    monday_opening = utc(2026, 12, 7, 2, 0)  # 09:00 WIB after the weekend
+    assert (row["status"], row["due_at"], row["lease_owner"]) == ("scheduled", monday_opening, None)
+    assert sends(tmp_path) == []
+
+
+def test_a_render_failure_sends_nothing_and_tries_again_later(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    calls = []
+
+    async def flaky(facts: Any, now: datetime, audio_format: str | None) -> Any:
+        calls.append(now)
+        if len(calls) == 1:
+            raise OSError("espeak-ng is missing")
+        return await fake_render(facts, now, audio_format)
+
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, flaky, clock)
+    asyncio.run(d.tick())
+    (row,) = due_notices(engine).values()
+    assert (row["status"], row["reason"]) == ("scheduled", "render failed: OSError")
+    assert row["due_at"] == NOW + timedelta(seconds=10) and sends(tmp_path) == []
+    clock.advance(10)
+    asyncio.run(d.tick())
+    assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp"]
+    (row,) = due_notices(engine).values()
+    assert (row["status"], row["reason"]) == ("sent", None)

@@ -1,1 +1,1 @@
-"""Test-only plugins, loaded through the real `notifyd` entry-point group (see conftest)."""
+"""Plugins that exist only for tests; real plugins, registered the way operators' are."""
