@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -115,7 +116,8 @@ def _uses_store(
 
 
 def _actor(args: argparse.Namespace) -> str:
-    return args.by or getpass.getuser()
+    """--by, else who logged in: under `sudo -u notifyd` that is $SUDO_USER, not notifyd."""
+    return args.by or os.environ.get("SUDO_USER") or getpass.getuser()
 
 
 @_uses_store

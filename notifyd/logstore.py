@@ -47,8 +47,6 @@ def delivery_log(
     )
     if status:
         base = base.where(n.c.status == status)
-    if person:
-        base = base.where(or_(pe.c.registry_id == person, p.c.permit_number == person))
     tried = base.add_columns(
         a.c.started_at.label("when"),
         a.c.channel,
@@ -78,6 +76,12 @@ def delivery_log(
         tried = tried.where(a.c.started_at >= since)
         untried = untried.where(n.c.updated_at >= since)
     with reading(engine) as conn:
+        if person:  # resolved first: an OR across two joined tables would scan every attempt
+            who = find_person(conn, person)
+            if who is None:
+                return []
+            tried = tried.where(p.c.person_id == who["id"])
+            untried = untried.where(p.c.person_id == who["id"])
         rows = [
             dict(r) for r in conn.execute(tried.order_by(a.c.id.desc()).limit(limit)).mappings()
         ]

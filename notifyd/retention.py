@@ -67,7 +67,9 @@ def purge(
             for part in chunks(notices):
                 _mask_errors(conn, part)
             conn.execute(delete(s.rejected_rows).where(rejected))
-    report.files = _remove_files(cfg, set(notices), cutoff.timestamp(), dry_run)
+        # Before the commit: if a file cannot be removed, nothing is marked purged and the
+        # next run tries again; files gone before a failed commit are no loss.
+        report.files = _remove_files(cfg, set(notices), cutoff.timestamp(), dry_run)
     if not dry_run and (report.people or report.rejected_rows or report.files):
         with engine.begin() as conn:
             detail = ", ".join(f"{k} {v}" for k, v in report.as_row().items() if k != "dry_run")

@@ -91,6 +91,9 @@ def test_log_filters_by_channel_status_person_and_since(capsys, setup) -> None:
     assert [r["outcome"] for r in json.loads(out)] == ["transient"]
     _, out, _ = run(capsys, "log", "-c", cfg, "--person", "BLT-00002", "--format", "json", *LATER)
     assert json.loads(out) == []  # nothing tried or ended for them yet
+    _, out, _ = run(capsys, "log", "-c", cfg, "--person", "2C11AB0001-26", "--format", "json",
+                    *LATER)  # fmt: skip
+    assert [r["channel"] for r in json.loads(out)] == ["sms", "whatsapp"]
     _, out, _ = run(capsys, "log", "-c", cfg, "--status", "scheduled", "--format", "json", *LATER)
     assert {r["status"] for r in json.loads(out)} == {"scheduled"}
     _, out, _ = run(capsys, "log", "-c", cfg, "--since", "1h", "--format", "json", *LATER)
@@ -207,6 +210,15 @@ def test_resend_puts_a_notice_back_due_now_and_records_who(capsys, setup) -> Non
     assert (row["lease_owner"], row["attempt_count"]) == (None, 0)
     assert (action["action"], action["actor"], action["notification_id"]) == ("resend", "siti", nid)
     assert action["at"] == NOW + timedelta(minutes=90) and action["detail"] == "was delivered"
+
+
+def test_without_by_the_actor_is_who_ran_sudo(capsys, setup, monkeypatch) -> None:
+    cfg, engine = setup
+    monkeypatch.setenv("SUDO_USER", "dewi")
+    run(capsys, "opt-out", "-c", cfg, "BLT-00002", *AT)
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.staff_actions.c.actor)).scalar_one() == "dewi"
+        assert conn.execute(select(schema.opt_outs.c.created_by)).scalar_one() == "dewi"
 
 
 def test_resend_refuses_after_the_deadline_or_an_opt_out(capsys, setup) -> None:
