@@ -572,6 +572,8 @@ def test_bad_http_settings_name_the_key(http: dict, key: str) -> None:
     with pytest.raises(ConfigError) as info:
         config.parse({"http": http})
     assert info.value.key == key and info.value.fix
+
+
 # --- dispatch and pilot -----------------------------------------------------------------------
 
 SPOOL = {"plugin": "spool", "kind": "sms"}
