@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,10 @@ def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) 
     sp.add_argument(
         "--sync", action="store_true", help="read the registry once at start, before the schedule"
     )
+    sp.add_argument(
+        "--log-format", choices=("json", "text"), default="json",
+        help="json (default: one object a line, for journald) or text (for a terminal)",
+    )  # fmt: skip
     for name, func, doc in (
         ("pause", cmd_pause, "stop sending (all channels, or one) until `notifyd resume`"),
         ("resume", cmd_resume, "send again after `notifyd pause`"),
@@ -32,12 +35,9 @@ def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from notifyd import cli, daemon
+    from notifyd import cli, daemon, logs
 
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, force=True,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )  # fmt: skip
+    logs.setup_logging("INFO", json=args.log_format == "json")
     for chatty in ("apscheduler", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     start = getattr(args, "sub_now", None) or args.now

@@ -160,6 +160,8 @@ class RetentionConfig:
     #: Days after a permit's expiry (or its leaving the registry) before its holder's name,
     #: numbers and audio are purged.
     days: int = 90
+    #: When the daemon purges (cron, in the first office's time zone): nightly by default.
+    schedule: str = "30 2 * * *"
     #: Folders (relative to state_dir) of cached audio: files unused for `days` are deleted.
     audio_dirs: list[str] = field(default_factory=lambda: ["audio"])
 
@@ -339,6 +341,19 @@ def parse_window(text: str, key: str) -> Window:
 _ZONES: set[str] = set()
 
 
+def check_cron(text: str, key: str) -> None:
+    """A crontab line (minute hour day month weekday) the daemon's scheduler will accept."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(text)
+    except ValueError as exc:
+        raise ConfigError(
+            key, f"{text!r} is not a crontab schedule ({exc})",
+            'write five fields: minute hour day month weekday, e.g. "0 6 * * *"',
+        ) from exc  # fmt: skip
+
+
 def check_timezone(name: str, key: str) -> None:
     if not _ZONES:
         _ZONES.update(available_timezones())
@@ -431,6 +446,9 @@ def _check(cfg: Config) -> None:
                 f"add [channels.{name}] or use one of: {', '.join(cfg.channels) or '(none yet)'}",
             )  # fmt: skip
     _check_dispatch(cfg)
+    for key, value in (("registry.schedule", cfg.registry.schedule),
+                       ("retention.schedule", cfg.retention.schedule)):  # fmt: skip
+        check_cron(value, key)
     _check_operations(cfg)
     _check_http(cfg.http)
     if cfg.database.password and not is_secret_ref(cfg.database.password):

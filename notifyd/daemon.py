@@ -23,12 +23,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from notifyd import audio, metrics, plugins, retention, store
 from notifyd import config as config_mod
-from notifyd import plugins, store
 from notifyd.config import Config
 from notifyd.dispatch import Dispatcher, Render, build_channels, monotonic_clock
 from notifyd.errors import NotifydError
-from notifyd.model import NoticeFacts, Rendered
+from notifyd.render import Renderer
 from notifyd.sdnotify import notify, watchdog_interval
 
 log = logging.getLogger(__name__)
@@ -37,25 +37,8 @@ JOB = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
 
 
 def make_render(cfg: Config, pm: pluggy.PluginManager) -> Render:
-    """The renderer for this config: notifyd.render.Renderer once it is installed."""
-    try:
-        from notifyd.render import Renderer  # type: ignore[import-not-found, unused-ignore]
-    except ImportError:
-        return text_only
-    return Renderer(cfg, plugins.voices(pm)).render  # type: ignore[no-any-return, unused-ignore]
-
-
-async def text_only(facts: NoticeFacts, now: datetime, audio_format: str | None) -> Rendered:
-    """Words without a voice note: what is sent while no renderer is installed."""
-    days = (facts.expiry_date - now.date()).days
-    text = (
-        f"Dear {facts.full_name}, your stay permit {facts.permit_number} expires on "
-        f"{facts.expiry_date.isoformat()} ({days} days). Please renew it at the immigration "
-        "office before it expires."
-    )
-    fields = {"name": facts.full_name, "permit": facts.permit_number,
-              "expiry": facts.expiry_date.isoformat(), "days_left": str(days)}  # fmt: skip
-    return Rendered(text, fields, "en")
+    """The renderer for this config; made anew on SIGHUP, which rereads the templates."""
+    return Renderer(cfg, plugins.voices(pm)).render
 
 
 class Daemon:
@@ -91,6 +74,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
         self._schedule(first=True)
         self.scheduler.start()
+        self.metrics = metrics.start(self.cfg, self.engine, self.clock)
         notify("READY=1", "STATUS=running: waiting for due notices")
         log.info("notifyd running", extra={"instance": self.dispatcher.instance})
         await self._stop.wait()
@@ -108,6 +92,8 @@ class Daemon:
         s.add_job(self._tick, tick, id="dispatch", next_run_time=datetime.now(UTC), **JOB)
         sync_start = {"next_run_time": datetime.now(UTC)} if self.sync_at_start else {}
         s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
+        purge = CronTrigger.from_crontab(cfg.retention.schedule, timezone=tz)
+        s.add_job(self._purge, purge, id="purge", **JOB)
         if (every := watchdog_interval()) is not None:
             s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
 
@@ -148,6 +134,17 @@ class Daemon:
             log.exception("sync failed")
         notify(self._sent_status or "STATUS=running")
 
+    async def _purge(self) -> None:
+        """Daily: personal data of finished permits, and cached audio past its retention."""
+        loop = asyncio.get_running_loop()
+        try:
+            now = self.clock()
+            await loop.run_in_executor(None, retention.purge, self.engine, self.cfg, now)
+            removed = await loop.run_in_executor(None, audio.purge_audio, self.cfg, now)
+            log.info("audio cache purged", extra={"files": removed})
+        except Exception:
+            log.exception("retention purge failed; the next run tries again")
+
     async def _watchdog(self) -> None:
         notify("WATCHDOG=1")
 
@@ -178,6 +175,8 @@ class Daemon:
                 self.dispatcher.abort()
                 await asyncio.wait({task})
         self.scheduler.shutdown(wait=False)
+        if self.metrics is not None:
+            self.metrics.shutdown()
         released = await self.dispatcher.release()
         log.info("notifyd stopped", extra={"released": released})
         await asyncio.to_thread(self.engine.dispose)

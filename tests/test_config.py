@@ -610,3 +610,10 @@ def test_dispatch_and_pilot_defaults_and_values() -> None:
         1.0, False, 5,
     )  # fmt: skip
     assert cfg.pilot.allowlist == ["+6281234567890"]
+
+
+@pytest.mark.parametrize("key", ["registry", "retention"])
+def test_a_schedule_that_is_not_a_crontab_line_names_its_key(key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse({key: {"schedule": "every morning"}})
+    assert info.value.key == f"{key}.schedule" and "minute hour" in info.value.fix
