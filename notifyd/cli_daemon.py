@@ -6,6 +6,7 @@ import argparse
 import getpass
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from notifyd import dispatchstore
@@ -24,6 +25,15 @@ def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) 
         "--log-format", choices=("json", "text"), default="json",
         help="json (default: one object a line, for journald) or text (for a terminal)",
     )  # fmt: skip
+    sp = command(
+        "test-send", cmd_test_send,
+        "render a sample notice and send it now to your own phone, through a real channel",
+    )  # fmt: skip
+    sp.add_argument("--to", required=True, help="your phone number, e.g. +6281234567890")
+    sp.add_argument("--channel", help="a configured channel (default: the first in channel_order)")
+    sp.add_argument("--lang", help="language of the notice (default: languages.default)")
+    sp.add_argument("--by", default=None, help="who does this (default: your user name)")
+    with_format(sp)
     for name, func, doc in (
         ("pause", cmd_pause, "stop sending (all channels, or one) until `notifyd resume`"),
         ("resume", cmd_resume, "send again after `notifyd pause`"),
@@ -80,4 +90,45 @@ def cmd_paused(args: argparse.Namespace) -> int:
         for scope, v in sorted(dispatchstore.paused(engine).items())
     ]
     cli._emit(output.render(rows, args.format))
+    return 0
+
+
+def cmd_test_send(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+
+    from notifyd import cli, output, plugins, staffstore, testsend
+    from notifyd.dispatch import build_channels
+    from notifyd.render import Renderer
+
+    cfg, now = cli._config(args), cli._now(args)
+    names = cfg.channel_order or list(cfg.channels)
+    name = args.channel or (names[0] if names else "")
+    if name not in cfg.channels:
+        raise ConfigError(
+            "--channel", f"{name!r} is not a configured channel",
+            f"use one of: {', '.join(cfg.channels) or '(none: add [channels.NAME])'}",
+        )  # fmt: skip
+    language = args.lang or cfg.languages.default
+    if language not in cfg.languages.available:
+        raise ConfigError(
+            "--lang", f"no notices in {language!r}",
+            f"use one of: {', '.join(cfg.languages.available)}",
+        )  # fmt: skip
+    to = testsend.e164(args.to, cfg.registry.default_region)
+    testsend.check_allowed(cfg, to)
+    pm = plugins.make_manager(cfg.disabled_plugins)
+    channel = build_channels(cfg, pm)[name]
+    render = Renderer(cfg, plugins.voices(pm)).render
+    engine = cli._engine(cfg)
+    try:
+        sent = asyncio.run(testsend.send_sample(cfg, channel, render, to, language, now))
+        with engine.begin() as conn:
+            staffstore.record(
+                conn, now, args.by or os.environ.get("SUDO_USER") or getpass.getuser(),
+                "test_send", detail=f"{name} {sent.language} {sent.provider_id}",
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    cli._emit(output.render([asdict(sent)], args.format))
     return 0
