@@ -169,3 +169,48 @@ def test_rate_limits_are_off_unless_asked_for() -> None:
     finally:
         server.stop()
     assert Settings().rate_limit == 0
+
+
+def test_a_call_with_a_twiml_url_fetches_it_signed_as_twilio_signs(
+    sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    import base64
+
+    from notifyd.hookspecs import WebhookResult
+    from notifyd_plugins.sms.twilio import signature_ok
+
+    seen = []
+
+    def twiml(request: Any) -> WebhookResult:
+        from urllib.parse import parse_qsl
+
+        params = parse_qsl(request.body.decode())
+        seen.append(
+            signature_ok(
+                "sandbox-auth-token",
+                request.url,
+                params,
+                request.headers.get("x-twilio-signature", ""),
+            )
+        )
+        return WebhookResult(
+            body="<Response><Play>https://127.0.0.1:9/none.mp3</Play></Response>",
+            content_type="application/xml",
+        )
+
+    receiver.handlers["twiml"] = twiml
+    sid = "AC" + "5a" * 16
+    auth = base64.b64encode(f"{sid}:sandbox-auth-token".encode()).decode()
+    form = f"To=%2B6281&From=%2B1500&Url={receiver.url}/twiml".encode()
+    req = urllib.request.Request(
+        f"{sandbox.url}/2010-04-01/Accounts/{sid}/Calls.json",
+        data=form,
+        headers={"Authorization": f"Basic {auth}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        call_sid = json.loads(resp.read())["sid"]
+    sandbox_call(sandbox, "POST", "/_sandbox/idle")
+    assert seen == [True]
+    (play,) = sandbox_call(sandbox, "GET", "/_sandbox/calls")[call_sid]["plays"]
+    assert play["ok"] is False and "fetch failed" in play["problem"]
