@@ -214,3 +214,21 @@ def test_a_call_with_a_twiml_url_fetches_it_signed_as_twilio_signs(
     assert seen == [True]
     (play,) = sandbox_call(sandbox, "GET", "/_sandbox/calls")[call_sid]["plays"]
     assert play["ok"] is False and "fetch failed" in play["problem"]
+
+
+def test_a_voice_note_over_512_kb_goes_but_is_flagged_as_a_download(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    big = ogg_voice_note(tmp_path / "n.ogg").read_bytes() + b"\0" * (600 * 1024)
+    status, media = upload(sandbox, big)
+    assert status == 200
+    sandbox_call(sandbox, "POST", "/_sandbox/inbound", {"from": "+628123", "text": "halo"})
+    audio = {
+        "messaging_product": "whatsapp",
+        "to": "628123",
+        "type": "audio",
+        "audio": {"id": media["id"], "voice": True},
+    }
+    assert post(sandbox, MESSAGES, audio)[0] == 200
+    last = sandbox_call(sandbox, "GET", "/_sandbox/requests?provider=whatsapp")[-1]
+    assert "shown as a download" in last["warning"]
