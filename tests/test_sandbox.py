@@ -232,3 +232,11 @@ def test_a_voice_note_over_512_kb_goes_but_is_flagged_as_a_download(
     assert post(sandbox, MESSAGES, audio)[0] == 200
     last = sandbox_call(sandbox, "GET", "/_sandbox/requests?provider=whatsapp")[-1]
     assert "shown as a download" in last["warning"]
+
+
+@pytest.mark.parametrize("rule", ["whatsapp:+6281:gremlins", "pigeon:+6281:busy", "nothing"])
+def test_a_bad_fault_rule_on_the_command_line_is_named(
+    rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sandbox", "--listen", "127.0.0.1:1", "--fault", rule]) == 1
+    assert f"--fault {rule!r}" in capsys.readouterr().err
