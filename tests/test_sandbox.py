@@ -17,7 +17,7 @@ import pytest
 from conftest import ogg_voice_note, sandbox_call
 from notifyd.cli import main
 from notifyd.sandbox.app import Background, check_loopback
-from notifyd.sandbox.state import Settings
+from notifyd.sandbox.rules import Settings
 
 HEADERS = {"Authorization": "Bearer sandbox-token", "Content-Type": "application/json"}
 MESSAGES = "/v23.0/106540352242922/messages"

@@ -14,7 +14,8 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from notifyd.sandbox.state import SANDBOX, Fault, Sandbox, as_json, new_id
+from notifyd.sandbox.rules import Fault
+from notifyd.sandbox.state import SANDBOX, Sandbox, as_json, new_id
 
 WINDOW = 24 * 3600
 VOICE_LIMIT = 512 * 1024
