@@ -93,7 +93,8 @@ class Daemon:
         sync_start = {"next_run_time": datetime.now(UTC)} if self.sync_at_start else {}
         s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
         purge = CronTrigger.from_crontab(cfg.retention.schedule, timezone=tz)
-        s.add_job(self._purge, purge, id="purge", **JOB)
+        # Also once at start: a server that is down at night still purges on time.
+        s.add_job(self._purge, purge, id="purge", next_run_time=datetime.now(UTC), **JOB)
         if (every := watchdog_interval()) is not None:
             s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
 

@@ -360,3 +360,24 @@ def test_run_with_sync_reads_the_registry_at_start_then_sends(
     assert d.stop() == 0
     assert set(d.notices().values()) == {("sent", None)}
     assert "sync run 1 done" in d.output.read_text()
+
+
+def test_the_daemon_purges_the_personal_data_of_finished_permits(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=2, retention={"days": 30})
+    d.start()
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends")
+    assert d.stop() == 0
+    pe = schema.people
+    with d.engine.connect() as conn:
+        assert all(name for (name,) in conn.execute(select(pe.c.full_name)))
+    d.start(NOW + timedelta(days=14 + 31))  # 31 days after the permits expired
+    wait_for(lambda: '"msg": "retention purge", "people": 2' in d.output.read_text(),
+             what="the purge of both")  # fmt: skip
+    assert d.stop() == 0
+    with d.engine.connect() as conn:
+        people = conn.execute(select(pe.c.full_name, pe.c.whatsapp, pe.c.registry_id)).all()
+    assert [(name, wa) for name, wa, _ in people] == [("", None), ("", None)]
+    assert all(rid.startswith("purged-") for _, _, rid in people)
+    assert {st for st, _ in d.notices().values()} == {"sent"}  # the delivery record stays
