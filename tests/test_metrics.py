@@ -123,3 +123,9 @@ def test_ipv6_loopback_is_served(make_config: Callable[..., Config], engine: Eng
     with serving(cfg, engine):
         with urllib.request.urlopen(f"http://[::1]:{port}/metrics", timeout=10) as resp:
             assert b"notifyd_database_up 1.0" in resp.read()
+
+
+def test_a_port_out_of_range_is_refused(make_config: Callable[..., Config]) -> None:
+    with pytest.raises(ConfigError) as err:
+        make_config([], metrics={"port": 70000})
+    assert err.value.key == "metrics.port"

@@ -169,3 +169,21 @@ def test_purge_from_the_command_line(
     assert (row["people"], row["dry_run"]) == (2, True)
     assert main(["purge", "-c", cfg, "--by", "ops", "--now", NOW.isoformat()]) == 0
     assert "Anna Müller" not in people(engine)
+
+
+@pytest.mark.parametrize(
+    ("retention", "key"),
+    [
+        ({"days": 0}, "retention.days"),
+        ({"audio_dirs": ["/var/cache"]}, "retention.audio_dirs[0]"),
+        ({"audio_dirs": ["../elsewhere"]}, "retention.audio_dirs[0]"),
+    ],
+)
+def test_a_bad_retention_setting_names_its_key(
+    make_config: Callable[..., Config], retention: dict, key: str
+) -> None:
+    from notifyd.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_config([], retention=retention)
+    assert err.value.key == key and err.value.fix
