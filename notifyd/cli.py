@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -13,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifyd import cli_daemon, cli_sandbox, cli_staff, cli_voice, output, plugins, store
+from notifyd import cli_daemon, cli_sandbox, cli_staff, cli_voice, logs, output, plugins, store
 from notifyd import config as config_mod
 from notifyd.clock import Office
 from notifyd.config import Config
@@ -26,7 +25,7 @@ SHOWN = 20
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logs.setup_logging("WARNING", json=False, stream=sys.stderr)  # masked, like the daemon's
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

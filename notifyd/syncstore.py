@@ -13,7 +13,19 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, literal, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+    update,
+)
 
 from notifyd import schema as s
 from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status
@@ -378,6 +390,9 @@ def count_active(conn: Connection) -> int:
     )
 
 
+_SEEN = table("sync_seen", column("permit_number"))
+
+
 def missing_active(conn: Connection) -> list[int]:
     """Active permits this snapshot did not contain (after mark_seen for every row)."""
     p = s.permits
@@ -385,7 +400,9 @@ def missing_active(conn: Connection) -> list[int]:
         conn.execute(
             select(p.c.id).where(
                 p.c.active.is_(True),
-                ~p.c.permit_number.in_(text("SELECT permit_number FROM sync_seen")),
+                # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN over a large subquery as a
+                # nested loop (hours at a million permits), NOT EXISTS as a hash anti join.
+                ~select(literal(1)).where(_SEEN.c.permit_number == p.c.permit_number).exists(),
             )
         ).scalars()
     )
