@@ -133,14 +133,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     cfg = _config(args)
     pm = plugins.make_manager(cfg.disabled_plugins)
     plugins.source_for(pm, cfg.registry.source)
-    available = plugins.channel_plugins(pm)
-    for name, ch in cfg.channels.items():
-        if ch.plugin not in available:
-            raise ConfigError(
-                f"channels.{name}.plugin", f"no channel plugin called {ch.plugin!r}",
-                f"use one of: {', '.join(sorted(available))}, or install the plugin",
-            )  # fmt: skip
-        available[ch.plugin].create(name, ch.options, cfg)
+    from notifyd.dispatch import build_channels
+
+    build_channels(cfg, pm)  # each plugin checks its options
     cli_voice.check_voices(cfg, pm)
     offices = ", ".join(f"{code} ({o.timezone}, {o.window})" for code, o in cfg.offices.items())
     _emit(
