@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from notifyd.errors import NotifydError
-from notifyd.sandbox.state import KINDS, PROVIDERS, Fault, Settings
+from notifyd.sandbox.rules import KINDS, PROVIDERS, Fault, Settings
 
 DOC = "a local fake of WhatsApp Cloud, WAHA, Twilio and an SMS gateway (loopback only)"
 

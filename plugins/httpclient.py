@@ -47,9 +47,12 @@ class Http:
     def __init__(self, timeout: float, max_connections: int = 100) -> None:
         self.timeout, self.max_connections = timeout, max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._loop = loop  # a session belongs to one loop (a test's asyncio.run, a reload)
             self._session = aiohttp.ClientSession(
                 # connect: nothing left yet (transient); sock_read: the request left (unknown)
                 timeout=aiohttp.ClientTimeout(

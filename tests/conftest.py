@@ -343,7 +343,7 @@ class Receiver:
         from aiohttp import web
 
         from notifyd.sandbox.app import Background
-        from notifyd.sandbox.state import Settings
+        from notifyd.sandbox.rules import Settings
 
         self.handlers: dict[str, Any] = {}
         self.seen: list[tuple[str, Any, Any]] = []  # (name, WebhookRequest, WebhookResult)
@@ -399,7 +399,7 @@ def receiver() -> Iterator[Receiver]:
 def sandbox(receiver: Receiver) -> Iterator[Any]:
     """The provider sandbox on a free loopback port; its callbacks go to `receiver`."""
     from notifyd.sandbox.app import Background
-    from notifyd.sandbox.state import Settings
+    from notifyd.sandbox.rules import Settings
 
     server = Background(Settings(port=0, callback_url=receiver.url, callback_delay=0.02))
     server.start()

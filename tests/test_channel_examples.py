@@ -44,3 +44,15 @@ def test_every_channel_plugin_is_found_through_the_entry_point_group() -> None:
     names = {"whatsapp-cloud", "waha", "twilio-sms", "http-sms", "twilio-call", "apprise"}
     assert names <= found
     assert names <= set(plugins.channel_plugins(plugins.make_manager()))
+
+
+def test_the_sandbox_demo_config_passes_check_config(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from notifyd.cli import main
+
+    for var in ("SANDBOX_WA_TOKEN", "SANDBOX_WA_APP_SECRET", "SANDBOX_WA_VERIFY",
+                "SANDBOX_TWILIO_TOKEN"):  # fmt: skip
+        monkeypatch.setenv(var, "x")
+    assert main(["check-config", "-c", str(ROOT / "config/notifyd.sandbox.toml")]) == 0
+    assert "channels: whatsapp, sms, call" in capsys.readouterr().out

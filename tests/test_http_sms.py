@@ -174,3 +174,15 @@ def test_bad_options_name_their_key(
     with pytest.raises(ConfigError) as info:
         channel("http-sms", "gateway", options(sandbox, **change), tmp_path)
     assert info.value.key == key
+
+
+def test_a_gateway_that_hangs_after_the_request_is_an_unknown_outcome(
+    env: None, sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    from notifyd.errors import OutcomeUnknown
+
+    sandbox_call(
+        sandbox, "POST", "/_sandbox/faults", {"provider": "gateway", "kind": "hang", "seconds": 3}
+    )
+    with pytest.raises(OutcomeUnknown, match="no answer within 0.3 s"):
+        send(make(sandbox, receiver, tmp_path, timeout=0.3), Message(1, TO, "id", "teks"))

@@ -17,7 +17,7 @@ import pytest
 from conftest import ogg_voice_note, sandbox_call
 from notifyd.cli import main
 from notifyd.sandbox.app import Background, check_loopback
-from notifyd.sandbox.state import Settings
+from notifyd.sandbox.rules import Settings
 
 HEADERS = {"Authorization": "Bearer sandbox-token", "Content-Type": "application/json"}
 MESSAGES = "/v23.0/106540352242922/messages"
@@ -169,3 +169,74 @@ def test_rate_limits_are_off_unless_asked_for() -> None:
     finally:
         server.stop()
     assert Settings().rate_limit == 0
+
+
+def test_a_call_with_a_twiml_url_fetches_it_signed_as_twilio_signs(
+    sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    import base64
+
+    from notifyd.hookspecs import WebhookResult
+    from notifyd_plugins.sms.twilio import signature_ok
+
+    seen = []
+
+    def twiml(request: Any) -> WebhookResult:
+        from urllib.parse import parse_qsl
+
+        params = parse_qsl(request.body.decode())
+        seen.append(
+            signature_ok(
+                "sandbox-auth-token",
+                request.url,
+                params,
+                request.headers.get("x-twilio-signature", ""),
+            )
+        )
+        return WebhookResult(
+            body="<Response><Play>https://127.0.0.1:9/none.mp3</Play></Response>",
+            content_type="application/xml",
+        )
+
+    receiver.handlers["twiml"] = twiml
+    sid = "AC" + "5a" * 16
+    auth = base64.b64encode(f"{sid}:sandbox-auth-token".encode()).decode()
+    form = f"To=%2B6281&From=%2B1500&Url={receiver.url}/twiml".encode()
+    req = urllib.request.Request(
+        f"{sandbox.url}/2010-04-01/Accounts/{sid}/Calls.json",
+        data=form,
+        headers={"Authorization": f"Basic {auth}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        call_sid = json.loads(resp.read())["sid"]
+    sandbox_call(sandbox, "POST", "/_sandbox/idle")
+    assert seen == [True]
+    (play,) = sandbox_call(sandbox, "GET", "/_sandbox/calls")[call_sid]["plays"]
+    assert play["ok"] is False and "fetch failed" in play["problem"]
+
+
+def test_a_voice_note_over_512_kb_goes_but_is_flagged_as_a_download(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    big = ogg_voice_note(tmp_path / "n.ogg").read_bytes() + b"\0" * (600 * 1024)
+    status, media = upload(sandbox, big)
+    assert status == 200
+    sandbox_call(sandbox, "POST", "/_sandbox/inbound", {"from": "+628123", "text": "halo"})
+    audio = {
+        "messaging_product": "whatsapp",
+        "to": "628123",
+        "type": "audio",
+        "audio": {"id": media["id"], "voice": True},
+    }
+    assert post(sandbox, MESSAGES, audio)[0] == 200
+    last = sandbox_call(sandbox, "GET", "/_sandbox/requests?provider=whatsapp")[-1]
+    assert "shown as a download" in last["warning"]
+
+
+@pytest.mark.parametrize("rule", ["whatsapp:+6281:gremlins", "pigeon:+6281:busy", "nothing"])
+def test_a_bad_fault_rule_on_the_command_line_is_named(
+    rule: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sandbox", "--listen", "127.0.0.1:1", "--fault", rule]) == 1
+    assert f"--fault {rule!r}" in capsys.readouterr().err

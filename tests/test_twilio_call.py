@@ -157,3 +157,25 @@ def test_a_loop_out_of_range_names_its_key(
     with pytest.raises(ConfigError) as info:
         make(sandbox, receiver, tmp_path, loop=50)
     assert info.value.key == "channels.call.options.loop"
+
+
+def test_an_unsigned_or_forged_call_status_is_refused(
+    env: None, sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    from urllib.parse import urlencode
+
+    from twilio.request_validator import RequestValidator
+
+    from notifyd.hookspecs import WebhookRequest
+
+    ch = make(sandbox, receiver, tmp_path)
+    url = "https://notifyd.example.go.id/hooks/call"
+    params = {"CallSid": "CA" + "1" * 32, "CallStatus": "completed"}
+    body = urlencode(params).encode()
+    forged = RequestValidator("not-the-token").compute_signature(url, params)
+    for headers in ({}, {"x-twilio-signature": forged}):
+        result = ch.handle_webhook(WebhookRequest("POST", url, headers, {}, body))
+        assert result.status == 403 and not result.receipts
+    good = RequestValidator("sandbox-auth-token").compute_signature(url, params)
+    result = ch.handle_webhook(WebhookRequest("POST", url, {"x-twilio-signature": good}, {}, body))
+    assert [(r.status, r.error) for r in result.receipts] == [("delivered", "")]

@@ -355,6 +355,10 @@ def test_a_template_parameter_the_notice_lacks_is_named(
         ({"templates": {}}, "channels.whatsapp.options.templates"),
         ({"fallback_language": "fr"}, "channels.whatsapp.options.fallback_language"),
         ({"button_payload": "listen"}, "channels.whatsapp.options.button_payload"),
+        (
+            {"button_payload": "{office}:{notification_id}"},
+            "channels.whatsapp.options.button_payload",
+        ),
         ({"base_url": "graph.facebook.com"}, "channels.whatsapp.options.base_url"),
         ({"colour": "green"}, "channels.whatsapp.options.colour"),
     ],

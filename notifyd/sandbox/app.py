@@ -23,7 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from notifyd.sandbox import gateway, twilio, waha, whatsapp
-from notifyd.sandbox.state import KINDS, SANDBOX, Fault, Sandbox, Settings, as_json
+from notifyd.sandbox.rules import KINDS, Fault, Settings
+from notifyd.sandbox.state import SANDBOX, Sandbox, as_json
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from notifyd.sandbox.state import SANDBOX, Fault, Sandbox, as_json, new_id
+from notifyd.sandbox.rules import Fault
+from notifyd.sandbox.state import SANDBOX, Sandbox, as_json, new_id
 
 
 def gw_error(status: int, error: str, **headers: str) -> web.Response:

@@ -21,7 +21,8 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from notifyd.sandbox.state import SANDBOX, Fault, Sandbox, as_json, new_id
+from notifyd.sandbox.rules import Fault
+from notifyd.sandbox.state import SANDBOX, Sandbox, as_json, new_id
 
 MESSAGES = {
     20003: "Authenticate",

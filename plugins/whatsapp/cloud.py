@@ -77,10 +77,15 @@ class CloudChannel:
                 f"add [{opts.key('templates')}.{self.fallback}] or name a language that has one",
             )
         self.button_payload = opts.string("button_payload", "listen:{notification_id}")
-        if "{notification_id}" not in self.button_payload:
+        try:
+            carries = "{notification_id}" in self.button_payload
+            self.button_payload.format(notification_id=1)
+        except (KeyError, IndexError, ValueError):
+            carries = False
+        if not carries:
             raise ConfigError(
                 opts.key("button_payload"),
-                "does not carry {notification_id}",
+                "does not carry {notification_id} (and no other placeholder)",
                 'e.g. "listen:{notification_id}": the tap must say which notice it answers',
             )
         self.http = http_parts(opts)
@@ -108,7 +113,11 @@ class CloudChannel:
                 f"template {tpl['name']!r} needs the fields {missing}, the notice has "
                 f"{sorted(message.fields)}: fix the template's parameters option"
             )
-        body = [{"type": "text", "text": str(message.fields[f])} for f in tpl["parameters"]]
+        # Meta refuses parameter text with new lines, tabs or more than 4 spaces in a row
+        body = [
+            {"type": "text", "text": " ".join(str(message.fields[f]).split())}
+            for f in tpl["parameters"]
+        ]
         payload = self.button_payload.format(notification_id=message.notification_id)
         return {
             **_head(message),
