@@ -192,6 +192,7 @@ class Daemon:
         released = await self.dispatcher.release()
         if self.web is not None:  # after the sends: their receipts may still come in
             await self.web.cleanup()  # also waits for follow-ups under way
+            await asyncio.to_thread(self.web_engine.dispose)
         await close_channels(self.dispatcher.channels)
         log.info("notifyd stopped", extra={"released": released})
         await asyncio.to_thread(self.engine.dispose)
@@ -200,9 +201,13 @@ class Daemon:
     async def _start_web(self, channels: Mapping[str, Channel]) -> None:
         from notifyd import web
 
+        url = config_mod.database_url(self.cfg)
+        self.web_engine = (
+            store.connect(url, pooled=True) if url.startswith("sqlite") else self.engine
+        )
         try:
             self.web = await web.start(
-                self.cfg, self.engine, channels, self._on_reply, clock=self.clock
+                self.cfg, self.web_engine, channels, self._on_reply, clock=self.clock
             )
         except OSError as exc:
             raise NotifydError(
