@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -23,11 +24,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from notifyd import audio, metrics, plugins, retention, store
+from notifyd import audio, audiourl, followup, metrics, plugins, retention, store
 from notifyd import config as config_mod
 from notifyd.config import Config
 from notifyd.dispatch import Dispatcher, Render, build_channels, monotonic_clock
 from notifyd.errors import NotifydError
+from notifyd.hookspecs import Channel, ReceivesWebhooks
 from notifyd.render import Renderer
 from notifyd.sdnotify import notify, watchdog_interval
 
@@ -59,6 +61,7 @@ class Daemon:
         self._pending: tuple[Config, Any, Render] | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._sent_status = ""
+        self.web: Any = None  # the web app's aiohttp runner, when it runs
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -71,6 +74,8 @@ class Daemon:
         channels = build_channels(self.cfg, self.pm)
         render = self.render_factory(self.cfg, self.pm)
         self.dispatcher = Dispatcher(self.cfg, self.engine, channels, render, self.pm, self.clock)
+        if wants_web(self.cfg, channels):
+            await self._start_web(channels)
         self.scheduler = AsyncIOScheduler(timezone=UTC, event_loop=loop)
         self._schedule(first=True)
         self.scheduler.start()
@@ -104,8 +109,15 @@ class Daemon:
             if self._pending is not None:
                 self.cfg, channels, render = self._pending
                 self._pending = None
+                old = self.dispatcher.channels
                 self.dispatcher.configure(self.cfg, channels, render)
                 self._schedule()
+                if self.web is not None:
+                    from notifyd import web
+
+                    state = self.web.app[web.STATE]
+                    state.cfg, state.channels = self.cfg, channels
+                await close_channels(old)
             before = self.dispatcher.sent
             taken = await self.dispatcher.tick()
             if taken or self.dispatcher.sent != before:
@@ -179,9 +191,65 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.shutdown()
         released = await self.dispatcher.release()
+        if self.web is not None:  # after the sends: their receipts may still come in
+            await self.web.cleanup()  # also waits for follow-ups under way
+            await asyncio.to_thread(self.web_engine.dispose)
+        await close_channels(self.dispatcher.channels)
         log.info("notifyd stopped", extra={"released": released})
         await asyncio.to_thread(self.engine.dispose)
         return 0
+
+    async def _start_web(self, channels: Mapping[str, Channel]) -> None:
+        from notifyd import web
+
+        url = config_mod.database_url(self.cfg)
+        self.web_engine = (
+            store.connect(url, pooled=True) if url.startswith("sqlite") else self.engine
+        )
+        try:
+            self.web = await web.start(
+                self.cfg, self.web_engine, channels, self._on_reply, clock=self.clock
+            )
+        except OSError as exc:
+            raise NotifydError(
+                f"http.listen {self.cfg.http.listen}: cannot listen ({exc.strerror or exc}); "
+                "choose a free port"
+            ) from exc
+
+    async def _on_reply(self, notification_id: int, channel: str) -> None:
+        """A listen tap: send the notice's voice note now, on the channel it came from."""
+        target = self.dispatcher.channels.get(channel)
+        if target is None:
+            return
+        now, cfg = self.clock(), self.cfg
+
+        def url(path: Path) -> str:
+            return audiourl.audio_url(cfg, path, now)
+
+        await followup.send_voice(
+            self.engine, cfg, target, notification_id, self.dispatcher.render, now,
+            audio_url=url if cfg.http.url_secret else None,
+        )  # fmt: skip
+
+
+def wants_web(cfg: Config, channels: Mapping[str, Channel]) -> bool:
+    """The web app runs when a channel takes webhooks (receipts, replies) or calls need audio
+    URLs (http.url_secret set); on loopback unless http.listen says otherwise."""
+    return bool(cfg.http.url_secret) or any(
+        isinstance(ch, ReceivesWebhooks) for ch in channels.values()
+    )
+
+
+async def close_channels(channels: Mapping[str, Channel]) -> None:
+    """Close each channel's HTTP session (channels that hold one have `aclose`)."""
+    for name, ch in channels.items():
+        close = getattr(ch, "aclose", None)
+        if close is None:
+            continue
+        try:
+            await close()
+        except Exception:
+            log.exception("closing a channel failed", extra={"channel": name})
 
 
 def run(config_path: str | None, start: datetime | None, sync_at_start: bool) -> int:

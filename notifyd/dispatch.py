@@ -25,12 +25,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import pluggy
 from sqlalchemy import Engine
 
+from notifyd import audiourl, events, receiptstore, retry
 from notifyd import dispatchstore as ds
-from notifyd import events, retry
 from notifyd.clock import Office
 from notifyd.config import Config
 from notifyd.dispatchstore import Outcome
@@ -65,6 +66,7 @@ class Result:
     provider_id: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    opt_out: bool = False  # a permanent error saying the person asked to stop
 
 
 class Dispatcher:
@@ -162,19 +164,28 @@ class Dispatcher:
                 ds.start_attempts, self.engine, owner, starts, now, lease
             )
             jobs = [(it, pos, name) for it, pos, name in sends if _id(it) in attempts]
+            opened = await self._open_windows(jobs, now)
             tasks = [
-                asyncio.ensure_future(self._send(it, name, rendered[_id(it)], attempts[_id(it)]))
+                asyncio.ensure_future(
+                    self._send(it, name, rendered[_id(it)], attempts[_id(it)],
+                               (name, self._address(name, it)) in opened)
+                )
                 for it, _, name in jobs
-            ]
+            ]  # fmt: skip
             self._inflight.update(tasks)
             try:
-                results = await asyncio.gather(*tasks)
+                results, early = await self._gather_recording(owner, jobs, tasks, attempts)
             finally:
                 self._inflight.difference_update(tasks)
             now = self.clock()
             again: list[Claimed] = []
+            refused: list[tuple[int, str]] = []
             for (it, pos, name), res in zip(jobs, results, strict=True):
                 nid = it.facts.notification_id
+                if nid in early:
+                    continue
+                if res.opt_out:
+                    refused.append((nid, name))
                 out, moved = self._settle(it, pos, name, res, attempts[nid], now)
                 outcomes.append(out)
                 if moved is not None:
@@ -184,7 +195,75 @@ class Dispatcher:
             for out in outcomes:
                 if out.notification_id in kept:
                     self._announce(out, now)
+            for nid, name in refused:
+                await asyncio.to_thread(self._record_opt_out, nid, name, now)
             items = [it for it in again if it.facts.notification_id in kept]
+
+    async def _gather_recording(
+        self, owner: str, jobs: list[tuple[Claimed, int, str]],
+        tasks: list[asyncio.Task[Result]], attempts: dict[int, int],
+    ) -> tuple[list[Result], set[int]]:  # fmt: skip
+        """Wait for the round's sends, recording each accepted one (its provider id, the notice
+        `sent`, its lease released) within moments rather than at the end of the round: a
+        receipt that arrives while the rest of the batch is still sending must find its
+        attempt. Returns every result and the notices already recorded."""
+        ready: list[Outcome] = []
+        wake = asyncio.Event()
+
+        def done(it: Claimed, pos: int, name: str, task: asyncio.Task[Result]) -> None:
+            if task.cancelled() or task.exception() is not None:
+                return
+            res = task.result()
+            if res.outcome == "sent":
+                aid = attempts[it.facts.notification_id]
+                ready.append(self._settle(it, pos, name, res, aid, self.clock())[0])
+                wake.set()
+
+        for task, (it, pos, name) in zip(tasks, jobs, strict=True):
+            task.add_done_callback(partial(done, it, pos, name))
+        everything = asyncio.gather(*tasks)
+        early: set[int] = set()
+        while True:
+            woken = asyncio.ensure_future(wake.wait())
+            waiting: set[asyncio.Future[Any]] = {everything, woken}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+            wake.clear()
+            if ready:
+                batch = ready[:]
+                del ready[:]
+                now = self.clock()
+                kept = await asyncio.to_thread(ds.finish, self.engine, owner, batch, now)
+                early.update(out.notification_id for out in batch)
+                for out in batch:
+                    if out.notification_id in kept:
+                        self._announce(out, now)
+            if everything.done() and not ready:
+                return list(everything.result()), early
+
+    async def _open_windows(
+        self, jobs: list[tuple[Claimed, int, str]], now: datetime
+    ) -> set[tuple[str, str]]:
+        """(channel, address) pairs whose person wrote to us within the window: one query a
+        round, not one a message."""
+        wanted = {(name, self._address(name, it)) for it, _, name in jobs}
+        wanted = {pair for pair in wanted if pair[1]}
+        return await asyncio.to_thread(receiptstore.open_windows, self.engine, wanted, now)
+
+    def _record_opt_out(self, nid: int, name: str, now: datetime) -> None:
+        order = self.cfg.channel_order or list(self.cfg.channels)
+        if receiptstore.record_opt_out(self.engine, nid, name, order, now):
+            log.info("opt-out recorded from a refused send", extra={"channel": name})
+
+    def _audio_url(self, rendered: Rendered) -> str:
+        """The voice note's expiring URL on the web app (a call's <Play>), when URLs are on."""
+        if rendered.audio is None or not self.cfg.http.url_secret:
+            return ""
+        try:
+            return audiourl.audio_url(self.cfg, rendered.audio, self.clock())
+        except ValueError:  # not under <state_dir>/audio: a renderer of another kind
+            log.warning("voice note outside the audio folder: no URL for it")
+            return ""
 
     def _decide(
         self, it: Claimed, now: datetime, paused: set[str], last_error: str | None
@@ -244,11 +323,14 @@ class Dispatcher:
         done = await asyncio.gather(*(one(it, name) for it, _, name in sends))
         return {it.facts.notification_id: r for (it, _, _), r in zip(sends, done, strict=True) if r}
 
-    async def _send(self, it: Claimed, name: str, rendered: Rendered, attempt_id: int) -> Result:
+    async def _send(
+        self, it: Claimed, name: str, rendered: Rendered, attempt_id: int, window_open: bool
+    ) -> Result:
         msg = Message(
             notification_id=it.facts.notification_id, to=self._address(name, it),
             language=rendered.language, text=rendered.text, audio=rendered.audio,
-            fields=rendered.fields, attempt_id=attempt_id,
+            fields=rendered.fields, attempt_id=attempt_id, window_open=window_open,
+            audio_url=self._audio_url(rendered),
         )  # fmt: skip
         started = False
         try:
@@ -263,7 +345,7 @@ class Dispatcher:
         except TransientSendError as exc:
             return Result("transient", error=exc.reason, retry_after=exc.retry_after)
         except PermanentSendError as exc:
-            return Result("permanent", error=exc.reason)
+            return Result("permanent", error=exc.reason, opt_out=exc.opt_out)
         except OutcomeUnknown as exc:
             return Result("unknown", error=exc.reason)
         except TimeoutError:

@@ -7,10 +7,12 @@ fails is logged on its attempt and changes nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -47,7 +49,7 @@ async def send_voice(
 
     Returns None for an unknown notice or a person without an address on this channel.
     """
-    found = attemptstore.notice_facts(engine, notification_id)
+    found = await asyncio.to_thread(attemptstore.notice_facts, engine, notification_id)
     if found is None:
         log.warning("follow-up for an unknown notice", extra={"notification": notification_id})
         return None
@@ -58,9 +60,10 @@ async def send_voice(
         log.warning("follow-up without an address", extra={"notification": notification_id})
         return None
     rendered = await render(facts, now, channel.audio_format)
-    attempt_id = attemptstore.start_attempt(
-        engine, notification_id, channel.name, now, kind=KIND, engine_name=rendered.engine
-    )
+    attempt_id = await asyncio.to_thread(
+        partial(attemptstore.start_attempt, kind=KIND, engine_name=rendered.engine),
+        engine, notification_id, channel.name, now,
+    )  # fmt: skip
     message = Message(
         notification_id=notification_id, to=to, language=rendered.language, text=rendered.text,
         audio=rendered.audio, fields=rendered.fields, attempt_id=attempt_id, window_open=True,
@@ -76,9 +79,10 @@ async def send_voice(
         outcome, error = "permanent", exc.reason
     except OutcomeUnknown as exc:
         outcome, error = "unknown", exc.reason
-    attemptstore.finish_attempt(
-        engine, attempt_id, now, outcome, provider_id=provider_id, error=error
-    )
+    await asyncio.to_thread(
+        partial(attemptstore.finish_attempt, provider_id=provider_id, error=error),
+        engine, attempt_id, now, outcome,
+    )  # fmt: skip
     log.info(
         "voice follow-up",
         extra={"notification": notification_id, "channel": channel.name, "outcome": outcome},

@@ -33,13 +33,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 IN_CHUNK = 5000
 
 
-def connect(url: str) -> Engine:
-    """An engine with SQLite set up for one writer and many readers (WAL, busy timeout)."""
+def connect(url: str, pooled: bool = False) -> Engine:
+    """An engine with SQLite set up for one writer and many readers (WAL, busy timeout).
+
+    `pooled` keeps SQLite connections open between uses (for the web app, whose many small
+    receipt transactions would otherwise each open a connection and, closing the last one,
+    checkpoint the WAL); by default each use opens its own."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+        pool: dict[str, Any] = {"pool_size": 4} if pooled else {"poolclass": NullPool}
+        engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -38,6 +38,9 @@ class State:
     clock: Clock
     secret: bytes | None
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
+    #: webhooks waiting to be recorded together (see _record_soon)
+    queue: list[tuple[str, WebhookResult, asyncio.Future[list[int]]]] = field(default_factory=list)
+    writer: asyncio.Future[None] | None = None
 
 
 STATE = web.AppKey("state", State)
@@ -118,7 +121,7 @@ async def hook(request: web.Request) -> web.Response:
         return web.Response(status=500, text="error\n")
     if 200 <= result.status < 300 and (result.receipts or result.replies):
         try:
-            wanted = await asyncio.to_thread(_record, st, name, result, st.clock())
+            wanted = await _record_soon(st, name, result)
         except SQLAlchemyError as exc:  # the provider retries a 5xx; receipts are idempotent
             log.error("webhook not recorded", extra={"channel": name, "error": type(exc).__name__})
             return web.Response(status=503, text="try again later\n")
@@ -133,10 +136,47 @@ async def hook(request: web.Request) -> web.Response:
     )
 
 
-def _record(st: State, channel: str, result: WebhookResult, now: datetime) -> list[int]:
+async def _record_soon(st: State, channel: str, result: WebhookResult) -> list[int]:
+    """Record one webhook's receipts and replies; answers once they are committed. Webhooks
+    that arrive while a group is being written are written together, in one transaction on
+    SQLite, so a burst of receipts does not pay a commit each."""
+    done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+    st.queue.append((channel, result, done))
+    if st.writer is None or st.writer.done():
+        st.writer = asyncio.ensure_future(_writer(st))
+    return await done
+
+
+async def _writer(st: State) -> None:
+    while st.queue:
+        group = st.queue[:]
+        del st.queue[:]
+        try:
+            wanted = await asyncio.to_thread(_record, st, group, st.clock())
+        except Exception as exc:  # every webhook of the group answers the error (503)
+            for _, _, done in group:
+                if not done.done():
+                    done.set_exception(exc)
+            continue
+        for (_, _, done), ids in zip(group, wanted, strict=True):
+            if not done.done():
+                done.set_result(ids)
+
+
+def _record(
+    st: State, group: list[tuple[str, WebhookResult, Any]], now: datetime
+) -> list[list[int]]:
     order = st.cfg.channel_order or list(st.cfg.channels)
-    receiptstore.apply_receipts(st.engine, channel, result.receipts, order, now)
-    return receiptstore.apply_replies(st.engine, channel, result.replies, order, now)
+    if st.engine.dialect.name == "sqlite":
+        batches = [(channel, result.receipts) for channel, result, _ in group if result.receipts]
+        receiptstore.apply_receipt_batches(st.engine, batches, order, now)
+    else:  # PostgreSQL: a short transaction per receipt keeps row locks brief
+        for channel, result, _ in group:
+            receiptstore.apply_receipts(st.engine, channel, result.receipts, order, now)
+    return [
+        receiptstore.apply_replies(st.engine, channel, result.replies, order, now)
+        for channel, result, _ in group
+    ]
 
 
 def _follow_up(st: State, notification_id: int, channel: str) -> None:

@@ -1,25 +1,74 @@
 #!/usr/bin/env bash
-# The README's run command: set up, then run notifyd on the embedded defaults (SQLite in ./state,
-# the spool channel) against a sample registry dated from today, with an all-day window. The
-# daemon runs in the foreground and sends the notices due today within seconds (they appear in
-# state/spool/); Ctrl-C stops it.
+# The README's run command: set up, start the provider sandbox (a local fake of WhatsApp Cloud,
+# Twilio SMS and Twilio calls, on loopback) and notifyd on config/notifyd.sandbox.toml against a
+# sample registry dated from today, with an all-day window. The notices due today go out within
+# seconds: WhatsApp templates, SMS, a phone call; the sandbox fails a few numbers on purpose
+# (not on WhatsApp, a refused SMS, a late failure, one person unreachable) so that fallbacks and
+# failures show; receipts come back; one person taps "Listen" and gets the voice note. Then
+# `notifyd log` shows it all. The daemon keeps running until Ctrl-C (DEMO_EXIT=1: stop there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/python scripts/make_sample_registry.py -o config/registry.sample.csv
-export NOTIFYD_CONFIG=config/notifyd.demo.toml
-.venv/bin/notifyd check-config
+PY=.venv/bin/python
+N=.venv/bin/notifyd
+export NOTIFYD_CONFIG=config/notifyd.sandbox.toml
+# The sandbox's well-known dev credentials (loopback only), and a fresh secret for audio URLs.
+export SANDBOX_WA_TOKEN=sandbox-token SANDBOX_WA_APP_SECRET=sandbox-app-secret
+export SANDBOX_WA_VERIFY=sandbox-verify SANDBOX_TWILIO_TOKEN=sandbox-auth-token
+NOTIFYD_URL_SECRET=$($PY -c 'import secrets; print(secrets.token_hex(32))')
+export NOTIFYD_URL_SECRET
+SANDBOX=http://127.0.0.1:8788
+for port in 8787 8788; do
+  if $PY -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port))!=0)"; then
+    echo "port $port on 127.0.0.1 is in use: stop what listens there, then run this again" >&2
+    exit 1
+  fi
+done
+
+# Each run starts from a fresh delivery log (the voice notes already made stay cached).
+rm -f state/notifyd.db state/notifyd.db-wal state/notifyd.db-shm
+$PY scripts/make_sample_registry.py -o config/registry.sample.csv
+$N check-config
 echo
-.venv/bin/notifyd sync
+$N sync
 echo
 echo "Notices due in the next 15 days:"
-.venv/bin/notifyd upcoming --days 15
+$N upcoming --days 15
 echo
+
 # Listen before anything is sent: the voice note of the first notice due, in its person's language.
-PERMIT=$(.venv/bin/notifyd upcoming --days 15 --format json \
-    | .venv/bin/python -c 'import json, sys; print(json.load(sys.stdin)[0]["permit"])')
+mkdir -p state
+PERMIT=$($N upcoming --days 15 --format json \
+    | $PY -c 'import json, sys; print(json.load(sys.stdin)[0]["permit"])')
 echo "The notice of permit $PERMIT, as its voice note (state/demo-note.ogg) says it:"
-.venv/bin/notifyd render --permit "$PERMIT" -o state/demo-note.ogg
+$N render --permit "$PERMIT" -o state/demo-note.ogg
 echo
-echo "Starting the daemon (Ctrl-C to stop). Notices due today go to state/spool/ within seconds."
-exec .venv/bin/notifyd run
+
+pids=()
+stop() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop EXIT
+trap 'exit 0' INT TERM
+
+faults=()
+while read -r rule; do faults+=(--fault "$rule"); done < <($PY scripts/demo_sandbox.py faults -c "$NOTIFYD_CONFIG")
+echo "Starting the provider sandbox on $SANDBOX (its log: state/sandbox.log); failure rules:"
+printf '  %s\n' "${faults[@]}" | grep -v -- '--fault' || true
+$N sandbox --listen 127.0.0.1:8788 --callback-url http://127.0.0.1:8787/hooks \
+  --callback-delay 0.5 "${faults[@]}" >state/sandbox.log 2>&1 &
+pids+=($!)
+echo "Starting the daemon (its log: state/notifyd.log); web app on http://127.0.0.1:8787"
+$N run >state/notifyd.log 2>&1 &
+daemon=$!
+pids+=($daemon)
+$PY scripts/demo_sandbox.py play -c "$NOTIFYD_CONFIG" --sandbox "$SANDBOX"
+echo
+echo "The delivery log (notifyd log):"
+$N log --since 1d
+echo
+echo "What the sandbox received: $SANDBOX/_sandbox/requests; its callbacks: $SANDBOX/_sandbox/callbacks"
+if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
+echo "The daemon keeps running (Ctrl-C stops it and the sandbox)."
+wait "$daemon"

@@ -54,5 +54,6 @@ def test_the_sandbox_demo_config_passes_check_config(
     for var in ("SANDBOX_WA_TOKEN", "SANDBOX_WA_APP_SECRET", "SANDBOX_WA_VERIFY",
                 "SANDBOX_TWILIO_TOKEN"):  # fmt: skip
         monkeypatch.setenv(var, "x")
+    monkeypatch.setenv("NOTIFYD_URL_SECRET", "0123456789abcdef" * 2)
     assert main(["check-config", "-c", str(ROOT / "config/notifyd.sandbox.toml")]) == 0
     assert "channels: whatsapp, sms, call" in capsys.readouterr().out
