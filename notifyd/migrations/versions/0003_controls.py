@@ -1,6 +1,6 @@
 """operator controls: pause and resume, all sending or one channel
 
-Revision ID: 0004
+Revision ID: 0003
 Revises: 0002
 """
 
@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0004"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

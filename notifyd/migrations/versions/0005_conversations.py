@@ -1,15 +1,15 @@
 """conversations (when a person last wrote on a channel) and the receipts' attempt lookup
 
-Revision ID: 0007
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0007"
-down_revision = "0005"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
