@@ -29,21 +29,22 @@ _PENDING = [st.value for st in PENDING]
 
 def apply_receipts(
     engine: Engine, channel: str, receipts: Iterable[Receipt], default_order: Sequence[str],
-    now: datetime,
+    now: datetime, unknown: list[tuple[str, Receipt]] | None = None,
 ) -> int:  # fmt: skip
     """Apply each receipt of `channel`; return how many changed something. Unknown provider
-    ids and repeats change nothing."""
+    ids and repeats change nothing (the unknown ones are added to `unknown`, if given)."""
     changed = 0
     with engine.connect() as conn:  # one connection, one transaction per receipt
         for receipt in receipts:
             with conn.begin():
-                changed += _apply(conn, channel, receipt, tuple(default_order), now)
+                changed += _apply(conn, channel, receipt, tuple(default_order), now, unknown)
     return changed
 
 
 def _apply(
-    conn: Connection, channel: str, r: Receipt, default_order: tuple[str, ...], now: datetime
-) -> bool:
+    conn: Connection, channel: str, r: Receipt, default_order: tuple[str, ...], now: datetime,
+    unknown: list[tuple[str, Receipt]] | None = None,
+) -> bool:  # fmt: skip
     a, n, p, pe = s.attempts, s.notifications, s.permits, s.people
     row = conn.execute(
         select(
@@ -70,6 +71,8 @@ def _apply(
     ).first()
     if row is None:
         log.info("receipt for an unknown message", extra={"channel": channel})
+        if unknown is not None:
+            unknown.append((channel, r))
         return False
     attempt = rules.AttemptState(row.outcome, row.receipt, row.kind, row.channel, row.error)
     notice = rules.NoticeState(row.status, row.deadline, row.channel_pos)
@@ -276,6 +279,7 @@ def record_opt_out(
 def apply_receipt_batches(
     engine: Engine, batches: Sequence[tuple[str, Sequence[Receipt]]],
     default_order: Sequence[str], now: datetime,
+    unknown: list[tuple[str, Receipt]] | None = None,
 ) -> int:  # fmt: skip
     """The receipts of several webhooks (channel, receipts) in one transaction: the web app
     gathers the webhooks that arrive while the previous group commits, since on SQLite a
@@ -285,5 +289,5 @@ def apply_receipt_batches(
     with engine.connect() as conn, conn.begin():
         for channel, receipts in batches:
             for receipt in receipts:
-                changed += _apply(conn, channel, receipt, order, now)
+                changed += _apply(conn, channel, receipt, order, now, unknown)
     return changed

@@ -444,3 +444,65 @@ def test_a_render_failure_sends_nothing_and_tries_again_later(
     assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp"]
     (row,) = due_notices(engine).values()
     assert (row["status"], row["reason"]) == ("sent", None)
+
+
+# --- what channels of issue 5 are told: the window, the audio URL; opt-outs they report -------
+
+
+class Capture:
+    """A WhatsApp channel that keeps every message and refuses one number as opted out."""
+
+    name, audio_format = "whatsapp", "ogg"
+
+    def __init__(self, refuse: str) -> None:
+        self.refuse, self.messages = refuse, []  # type: list[Any]
+
+    async def send(self, message: Any) -> str:
+        from notifyd.errors import PermanentSendError
+
+        self.messages.append(message)
+        if message.to == self.refuse:
+            raise PermanentSendError("21610 unsubscribed (test)", opt_out=True)
+        return f"wamid.{message.notification_id}"
+
+
+def test_messages_carry_the_window_and_the_audio_url_and_a_refused_opt_out_is_recorded(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, tiny_audio: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from notifyd import audiourl
+    from notifyd.model import NoticeFacts, Rendered
+
+    monkeypatch.setenv("NOTIFYD_URL_SECRET", "s" * 32)
+    cfg, pm = setup(tmp_path, engine, make_config, http={"url_secret": "env:NOTIFYD_URL_SECRET"})
+    note = Path(cfg.state_dir) / "audio" / "note.ogg"
+    note.parent.mkdir(parents=True)
+    note.write_bytes(tiny_audio("ogg").read_bytes())
+
+    async def render(facts: NoticeFacts, now: datetime, fmt: str | None) -> Rendered:
+        return Rendered("words", {}, "en", note if fmt else None, "cached")
+
+    wrote, stale, refused = "+6281234560000", "+6281234560001", "+6281234560002"
+    with engine.begin() as conn:
+        conn.execute(insert(schema.conversations), [
+            {"channel": "whatsapp", "phone": wrote, "last_inbound_at": NOW - timedelta(hours=1)},
+            {"channel": "whatsapp", "phone": stale, "last_inbound_at": NOW - timedelta(hours=25)},
+        ])  # fmt: skip
+    wa = Capture(refused)
+    channels = {**build_channels(cfg, pm), "whatsapp": wa}
+    d = Dispatcher(cfg, engine, channels, render, pm, Clock(NOW), random.Random(4))
+    assert asyncio.run(d.tick()) == 3
+
+    opened = {m.to: m.window_open for m in wa.messages}
+    assert opened == {wrote: True, stale: False, refused: False}
+    for m in wa.messages:
+        assert m.audio_url.startswith("http://127.0.0.1:8787/audio/")
+        token = m.audio_url.rsplit("/", 1)[1]
+        assert audiourl.check(cfg, audiourl.secret(cfg), token, NOW) == note.resolve()
+    o = schema.opt_outs
+    with engine.connect() as conn:
+        rows = conn.execute(select(o.c.channel, o.c.source)).all()
+    assert [tuple(r) for r in rows] == [("whatsapp", "provider")]
+    # that person's notice went on to SMS in the same tick
+    by_to = {s["to"]: s["channel"] for s in sends(tmp_path)}
+    assert by_to == {refused: "sms"}

@@ -438,3 +438,27 @@ def test_a_database_outage_answers_503_so_the_provider_sends_again(cfg: Config) 
             return await post_twilio(session, f"{base}/hooks/sms", form)
 
     assert asyncio.run(main())[0] == 503
+
+
+def test_a_receipt_that_overtakes_its_send_is_applied_once_the_send_is_recorded(
+    synced: Config, engine: Engine
+) -> None:
+    nid = first_notice(engine)
+
+    async def main() -> tuple[int, dict[str, Any]]:
+        async with serving(synced, engine, channels()) as (base, session):
+            form = {"MessageSid": "SM9", "MessageStatus": "delivered", "ErrorCode": ""}
+            status, _ = await post_twilio(session, f"{base}/hooks/sms", form)
+            # the provider answered first; the dispatcher records the send only now
+            aid = await asyncio.to_thread(send, engine, nid, "sms", "SM9")
+            for _ in range(100):  # tried again 0.5 s, then 1 s … after the first try
+                row = await asyncio.to_thread(attempt, engine, aid)
+                if row["receipt"]:
+                    break
+                await asyncio.sleep(0.05)
+            return status, row
+
+    status, row = asyncio.run(main())
+    assert status == 200
+    assert row["receipt"] == "delivered"
+    assert notice(engine, nid)["status"] == "delivered"
