@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -80,6 +81,17 @@ def audio_url(cfg: Config, path: Path, now: datetime, ttl: float | None = None) 
         host, port = listen_address(cfg.http.listen)
         base = f"http://{f'[{host}]' if ':' in host else host}:{port}"
     return f"{base}/audio/{token}"
+
+
+def url_for_message(cfg: Config, audio: Path | None, now: datetime) -> str:
+    """What goes in `Message.audio_url`: the note's expiring URL when URLs are on, else ""."""
+    if audio is None or not cfg.http.url_secret:
+        return ""
+    try:
+        return audio_url(cfg, audio, now)
+    except ValueError:  # not under <state_dir>/audio: a renderer of another kind
+        logging.getLogger(__name__).warning("voice note outside the audio folder: no URL")
+        return ""
 
 
 def check(cfg: Config, key: bytes, token: str, now: datetime) -> Path:

@@ -255,16 +255,6 @@ class Dispatcher:
         if receiptstore.record_opt_out(self.engine, nid, name, order, now):
             log.info("opt-out recorded from a refused send", extra={"channel": name})
 
-    def _audio_url(self, rendered: Rendered) -> str:
-        """The voice note's expiring URL on the web app (a call's <Play>), when URLs are on."""
-        if rendered.audio is None or not self.cfg.http.url_secret:
-            return ""
-        try:
-            return audiourl.audio_url(self.cfg, rendered.audio, self.clock())
-        except ValueError:  # not under <state_dir>/audio: a renderer of another kind
-            log.warning("voice note outside the audio folder: no URL for it")
-            return ""
-
     def _decide(
         self, it: Claimed, now: datetime, paused: set[str], last_error: str | None
     ) -> Outcome | tuple[int, str]:
@@ -330,7 +320,7 @@ class Dispatcher:
             notification_id=it.facts.notification_id, to=self._address(name, it),
             language=rendered.language, text=rendered.text, audio=rendered.audio,
             fields=rendered.fields, attempt_id=attempt_id, window_open=window_open,
-            audio_url=self._audio_url(rendered),
+            audio_url=audiourl.url_for_message(self.cfg, rendered.audio, self.clock()),
         )  # fmt: skip
         started = False
         try:

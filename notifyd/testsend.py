@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 
+from notifyd.audiourl import url_for_message
 from notifyd.clock import Office
 from notifyd.config import Config
 from notifyd.dispatch import Render
@@ -73,6 +74,7 @@ async def send_sample(
     message = Message(
         notification_id=0, to=to, language=rendered.language, text=rendered.text,
         audio=rendered.audio, fields=rendered.fields, window_open=False,
+        audio_url=url_for_message(cfg, rendered.audio, now),  # a call fetches it from the daemon
     )  # fmt: skip
     provider_id = await channel.send(message)
     log.info("test notice sent", extra={"channel": channel.name, "provider_id": provider_id})
