@@ -607,6 +607,11 @@ def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
         raise ConfigError(
             "voices.engines", "is empty", 'list engines, e.g. ["edge-tts", "espeak-ng"]'
         )
+    if v.bilingual and "id" not in lang.available:
+        raise ConfigError(
+            "voices.bilingual", "a bilingual note ends in Indonesian, which is not available",
+            'add "id" to languages.available, or set bilingual = false',
+        )  # fmt: skip
     for tag, order in v.engines_by_language.items():
         if tag not in lang.available:
             raise ConfigError(

@@ -135,7 +135,7 @@ def check(cfg: Config, voices: Mapping[str, Voice]) -> Renderer:
                     f"[speech.{engine}] names language {speech.language!r}, which has no template",
                     "name an available language, e.g. \"en\"",
                 )  # fmt: skip
-        sample = _longest_facts(lang, next(iter(cfg.offices)))
+        sample = _longest_facts(lang, next(iter(cfg.offices)), _LONGEST_NAMES[0])
         if not renderer.candidates(sample, _NOON, lang):
             raise ConfigError(
                 f"voices.engines_by_language.{lang}",
@@ -144,9 +144,10 @@ def check(cfg: Config, voices: Mapping[str, Voice]) -> Renderer:
                 "from languages.available",
             )  # fmt: skip
         worst = max(
-            segments.count(renderer.words(_longest_facts(lang, code), now)[0])
+            segments.count(renderer.words(_longest_facts(lang, code, name), now)[0])
             for code in cfg.offices
             for now in _CHECK_DAYS
+            for name in _LONGEST_NAMES
         )
         if worst.number > cfg.voices.sms_max_segments:
             raise ConfigError(
@@ -175,10 +176,15 @@ _CHECK_DAYS = [datetime.fromisoformat(f"2026-12-{d}T05:00:00+00:00") for d in (1
 ]
 
 
-def _longest_facts(lang: str, office: str) -> NoticeFacts:
+#: The longest names spoken in full: Latin, and one outside GSM-7 and the BMP (a name in a
+#: rare Han character), which makes the whole SMS UCS-2 at two units a character.
+_LONGEST_NAMES = ("W" * MAX_LENGTH, "\U00020000" * MAX_LENGTH)
+
+
+def _longest_facts(lang: str, office: str, name: str) -> NoticeFacts:
     """A notice with every registry value at the longest length it is spoken in full."""
     return NoticeFacts(
         notification_id=0, stage=14, catch_up=False, language=lang,
-        full_name="W" * MAX_LENGTH, permit_number="9" * templates.SHORT_LIMIT,
+        full_name=name, permit_number="9" * templates.SHORT_LIMIT,
         permit_type="K" * templates.SHORT_LIMIT, expiry_date=_EXPIRY, office=office,
     )  # fmt: skip

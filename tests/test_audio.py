@@ -110,7 +110,6 @@ def test_an_engine_that_never_answers_is_given_up_after_the_timeout(
 def test_when_every_engine_fails_the_error_says_why(tmp_path: Path) -> None:
     cfg = voice_config(tmp_path, engines=["silent"], engine_timeout=0.5)
     renderer = Renderer(cfg, {"silent": SilentService()})
-    renderer.voice_for("silent", "id")
     with pytest.raises(AudioError, match="silent: TimeoutError"):
         render(renderer)
 

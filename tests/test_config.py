@@ -617,3 +617,9 @@ def test_a_schedule_that_is_not_a_crontab_line_names_its_key(key: str) -> None:
     with pytest.raises(ConfigError) as info:
         config.parse({key: {"schedule": "every morning"}})
     assert info.value.key == f"{key}.schedule" and "minute hour" in info.value.fix
+
+
+def test_bilingual_notes_need_indonesian_among_the_languages() -> None:
+    with pytest.raises(ConfigError) as info:
+        config.parse({"voices": {"bilingual": True}, "languages": {"available": ["en"]}})
+    assert info.value.key == "voices.bilingual" and '"id"' in info.value.fix

@@ -50,7 +50,7 @@ def test_every_language_says_who_what_when_and_how_to_reach_the_office(
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-@pytest.mark.parametrize("days", [1, 0, -3])
+@pytest.mark.parametrize("days", [1, 0, -1, -3])
 def test_tomorrow_today_and_overdue_are_said_differently(
     renderer: Renderer, lang: str, days: int
 ) -> None:
@@ -58,6 +58,21 @@ def test_tomorrow_today_and_overdue_are_said_differently(
     text, vals, _ = renderer.words(sample_facts(lang), now)
     other, _, _ = renderer.words(sample_facts(lang), FRIDAY_MORNING)
     assert vals["days_left"] == days and text != other
+
+
+@pytest.mark.parametrize(
+    ("lang", "days", "words"),
+    [
+        ("en", 1, "expires tomorrow"), ("en", -1, "expired yesterday"),
+        ("en", -3, "3 days ago"), ("de", -1, "gestern abgelaufen"),
+        ("fr", -1, "a expiré hier"), ("id", -3, "3 hari yang lalu"),
+    ],
+)  # fmt: skip
+def test_the_words_say_how_far_the_expiry_is(
+    renderer: Renderer, lang: str, days: int, words: str
+) -> None:
+    text, _, _ = renderer.words(sample_facts(lang), FRIDAY_MORNING + timedelta(days=14 - days))
+    assert words in text and "1 days" not in text
 
 
 def test_days_left_count_in_the_office_time_zone() -> None:

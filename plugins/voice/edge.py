@@ -64,7 +64,12 @@ async def _mp3_to_wav(mp3: bytes, out: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         *args, stdin=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
-    _, err = await proc.communicate(mp3)
+    try:
+        _, err = await proc.communicate(mp3)
+    except asyncio.CancelledError:  # the caller's timeout: leave no process behind
+        proc.kill()
+        await proc.wait()
+        raise
     if proc.returncode != 0:
         raise RuntimeError(f"ffmpeg could not decode edge-tts audio: {err.decode()[-200:]}")
 
