@@ -168,7 +168,7 @@ class Dispatcher:
             tasks = [
                 asyncio.ensure_future(
                     self._send(it, name, rendered[_id(it)], attempts[_id(it)],
-                               (name, self._address(name, it)) in opened)
+                               (name, self._address(name, it)) in opened, lease)
                 )
                 for it, _, name in jobs
             ]  # fmt: skip
@@ -314,8 +314,9 @@ class Dispatcher:
         return {it.facts.notification_id: r for (it, _, _), r in zip(sends, done, strict=True) if r}
 
     async def _send(
-        self, it: Claimed, name: str, rendered: Rendered, attempt_id: int, window_open: bool
-    ) -> Result:
+        self, it: Claimed, name: str, rendered: Rendered, attempt_id: int, window_open: bool,
+        lease: datetime,
+    ) -> Result:  # fmt: skip
         msg = Message(
             notification_id=it.facts.notification_id, to=self._address(name, it),
             language=rendered.language, text=rendered.text, audio=rendered.audio,
@@ -324,11 +325,15 @@ class Dispatcher:
         )  # fmt: skip
         started = False
         try:
-            async with self.slots, self.limits[name]:
-                if self.aborting:
+            # The channel's own limits first: a slow channel must not hold the shared slots.
+            async with self.limits[name], self.slots:
+                timeout = self.cfg.dispatch.send_timeout
+                now = self.clock()
+                # Queued too long: past the stage's deadline, or the lease could expire during
+                # the call (another instance would then send it too). Back to the queue.
+                if self.aborting or now >= it.deadline or now + timedelta(seconds=timeout) >= lease:
                     return Result("aborted")
                 started = True
-                timeout = self.cfg.dispatch.send_timeout
                 pid = await asyncio.wait_for(self.channels[name].send(msg), timeout)
                 self.sent += 1
                 return Result("sent", provider_id=str(pid)[:128])

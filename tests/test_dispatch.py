@@ -506,3 +506,23 @@ def test_messages_carry_the_window_and_the_audio_url_and_a_refused_opt_out_is_re
     # that person's notice went on to SMS in the same tick
     by_to = {s["to"]: s["channel"] for s in sends(tmp_path)}
     assert by_to == {refused: "sms"}
+
+
+def test_a_send_still_queued_at_its_deadline_is_not_made(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    (row,) = due_notices(engine).values()
+    clock = Clock(NOW)
+
+    async def slow(facts: Any, now: datetime, audio_format: str | None) -> Any:
+        clock.now = row["deadline"] + timedelta(minutes=1)  # rendering outlasted the deadline
+        return await fake_render(facts, now, audio_format)
+
+    d = dispatcher(cfg, engine, pm, slow, clock)
+    asyncio.run(d.tick())
+    assert sends(tmp_path) == [] and due_notices(engine)[row["id"]]["status"] == "scheduled"
+    asyncio.run(d.tick())  # the next tick finds it past its deadline (the 7-day stage is due)
+    (after,) = due_notices(engine).values()
+    assert (after["status"], after["reason"]) == ("superseded", "deadline_passed")
+    assert row["id"] not in {s["id"] for s in sends(tmp_path)}
