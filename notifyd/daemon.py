@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from notifyd import audio, audiourl, followup, metrics, plugins, retention, store
 from notifyd import config as config_mod
+from notifyd import dispatchstore as ds
 from notifyd.config import Config
 from notifyd.dispatch import Dispatcher, Render, build_channels, monotonic_clock
 from notifyd.errors import NotifydError
@@ -221,15 +222,20 @@ class Daemon:
         target = self.dispatcher.channels.get(channel)
         if target is None:
             return
+        paused = await asyncio.to_thread(ds.paused, self.engine)
+        if "*" in paused or channel in paused:  # nothing recorded: a tap after resume works
+            log.info("voice follow-up not sent: sending is paused", extra={"channel": channel})
+            return
         now, cfg = self.clock(), self.cfg
 
         def url(path: Path) -> str:
             return audiourl.audio_url(cfg, path, now)
 
-        await followup.send_voice(
-            self.engine, cfg, target, notification_id, self.dispatcher.render, now,
-            audio_url=url if cfg.http.url_secret else None,
-        )  # fmt: skip
+        async with self.dispatcher.limits[channel]:  # the channel's rate limit and bound
+            await followup.send_voice(
+                self.engine, cfg, target, notification_id, self.dispatcher.render, now,
+                audio_url=url if cfg.http.url_secret else None,
+            )  # fmt: skip
 
 
 def wants_web(cfg: Config, channels: Mapping[str, Channel]) -> bool:

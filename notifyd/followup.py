@@ -70,19 +70,32 @@ async def send_voice(
         followup=True,
         audio_url=audio_url(rendered.audio) if audio_url and rendered.audio else "",
     )  # fmt: skip
-    outcome, provider_id, error = "sent", None, None
-    try:
-        provider_id = await channel.send(message)
+    outcome, provider_id = "unknown", None
+    error: str | None = "cancelled at shutdown"
+    try:  # the attempt is settled whatever happens: a pending one would block later taps
+        provider_id = await asyncio.wait_for(channel.send(message), cfg.dispatch.send_timeout)
+        outcome, error = "sent", None
     except TransientSendError as exc:
         outcome, error = "transient", exc.reason
     except PermanentSendError as exc:
         outcome, error = "permanent", exc.reason
     except OutcomeUnknown as exc:
         outcome, error = "unknown", exc.reason
-    await asyncio.to_thread(
-        partial(attemptstore.finish_attempt, provider_id=provider_id, error=error),
-        engine, attempt_id, now, outcome,
-    )  # fmt: skip
+    except TimeoutError:
+        outcome, error = "unknown", "no answer within dispatch.send_timeout"
+    except Exception as exc:  # a channel bug: recorded, never left pending
+        log.exception("channel raised an untyped error", extra={"channel": channel.name})
+        outcome, error = "transient", f"channel error: {type(exc).__name__}"
+    finally:
+        await asyncio.shield(
+            asyncio.to_thread(
+                partial(attemptstore.finish_attempt, provider_id=provider_id, error=error),
+                engine,
+                attempt_id,
+                now,
+                outcome,
+            )  # fmt: skip
+        )
     log.info(
         "voice follow-up",
         extra={"notification": notification_id, "channel": channel.name, "outcome": outcome},

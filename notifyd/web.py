@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +27,6 @@ from notifyd.hookspecs import Channel, Receipt, ReceivesWebhooks, WebhookRequest
 log = logging.getLogger(__name__)
 OnReply = Callable[[int, str], Awaitable[None] | None]
 Clock = Callable[[], datetime]
-audio_url = audiourl.audio_url  # the daemon's one import for Message.audio_url
 LATE_TRIES = 4
 
 
@@ -43,7 +43,8 @@ class State:
     queue: list[tuple[str, WebhookResult, asyncio.Future[list[int]]]] = field(default_factory=list)
     writer: asyncio.Future[None] | None = None
     #: receipts for messages not (yet) known → how often they were tried
-    early: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    #: (channel, provider id, status) → (tries so far, when first tried, monotonic seconds)
+    early: dict[tuple[str, str, str], tuple[int, float]] = field(default_factory=dict)
 
 
 STATE = web.AppKey("state", State)
@@ -174,11 +175,16 @@ def _try_later(st: State, channel: str, receipt: Receipt) -> None:
     still being recorded): try it again a few times, 0.5, 1, 2 and 4 s later, then let go.
     Receipts for messages that never were ours go the same way and still change nothing."""
     key = (channel, receipt.provider_id, receipt.status)
-    tries = st.early.get(key, 0) + 1
+    clock = time.monotonic()
+    if len(st.early) > 1000:  # a receipt matched on a retry leaves its entry: drop stale ones
+        horizon = 0.25 * 2 ** (LATE_TRIES + 2)
+        st.early = {k: v for k, v in st.early.items() if clock - v[1] < horizon}
+    tries, first = st.early.get(key, (0, clock))
+    tries += 1
     if tries > LATE_TRIES:
         st.early.pop(key, None)
         return
-    st.early[key] = tries
+    st.early[key] = (tries, first)
 
     def again() -> None:
         done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()

@@ -317,7 +317,7 @@ def local_path(url: str) -> str:
 def test_an_audio_url_serves_the_file_until_it_expires(
     cfg: Config, engine: Engine, voice_file: Path
 ) -> None:
-    url = web.audio_url(cfg, voice_file, NOW, ttl=600)
+    url = audiourl.audio_url(cfg, voice_file, NOW, ttl=600)
     assert url.startswith("http://127.0.0.1:0/audio/")
     status, body, ctype = asyncio.run(
         fetch(cfg, engine, local_path(url), NOW + timedelta(minutes=9))
@@ -331,7 +331,7 @@ def test_an_audio_url_serves_the_file_until_it_expires(
 def test_a_tampered_audio_token_is_refused(
     cfg: Config, engine: Engine, voice_file: Path, part: int
 ) -> None:
-    token = local_path(web.audio_url(cfg, voice_file, NOW)).removeprefix("/audio/")
+    token = local_path(audiourl.audio_url(cfg, voice_file, NOW)).removeprefix("/audio/")
     pieces = token.split(".")
     if part == 0:  # another file's name
         pieces[0] = audiourl.make_token(b"x" * 32, "ab/call-2.ogg", 1).split(".")[0]
@@ -347,7 +347,7 @@ def test_audio_outside_the_audio_folder_is_never_served(cfg: Config, engine: Eng
     key = audiourl.secret(cfg)
     secret_db = Path(cfg.state_dir) / "notifyd.db"
     with pytest.raises(ValueError, match="not under the audio folder"):
-        web.audio_url(cfg, secret_db, NOW)
+        audiourl.audio_url(cfg, secret_db, NOW)
     # even a correctly signed name that climbs out is refused
     expires = int(NOW.timestamp()) + 60
     for name in ("../notifyd.db", "ab/../../notifyd.db", "/etc/passwd"):
@@ -358,7 +358,7 @@ def test_audio_outside_the_audio_folder_is_never_served(cfg: Config, engine: Eng
 
 
 def test_a_signed_url_of_a_missing_file_is_404(cfg: Config, engine: Engine) -> None:
-    url = web.audio_url(cfg, audiourl.audio_root(cfg) / "gone.ogg", NOW)
+    url = audiourl.audio_url(cfg, audiourl.audio_root(cfg) / "gone.ogg", NOW)
     assert asyncio.run(fetch(cfg, engine, local_path(url), NOW))[0] == 404
 
 
