@@ -21,7 +21,12 @@ MASK = "***"
 #: leading 0 or 62 (0812-3456-7890, (0342) 123456, 6281234567890): 8 to 15 digits with
 #: spaces, dots, hyphens or brackets between groups. ISO dates (2026-12-04) do not qualify:
 #: they start with neither + nor 0 and have too few digits.
-PHONE = re.compile(r"(?<![\w+])(?:\+|\(?\b0|\b62)\d(?:[ .\-()]{0,2}\d){6,14}\b")
+PHONE = re.compile(
+    r"(?<![\w+])(?:\+|\(?\b0|\b62)\d(?:[ .\-()]{0,2}\d){6,14}\b"
+    # International numbers without their +, as WhatsApp writes them (wa_id 61412345678,
+    # 15551234567@c.us): a bare run of 10 to 15 digits.
+    r"|(?<![\w+])\d{10,15}\b"
+)
 #: Passport numbers: one or two capital letters then 6 to 8 digits (A1234567, PA0000123).
 PASSPORT = re.compile(r"\b[A-Z]{1,2}\d{6,8}\b")
 NAME_KEY = re.compile(r"(^|_)(full_?)?name$", re.IGNORECASE)

@@ -105,6 +105,16 @@ def _due_people(cutoff: datetime, now: datetime) -> Any:
 
 
 def _blank(conn: Any, person_ids: Any, now: datetime) -> None:
+    # When they last wrote to us, by number: gone with the numbers (a shared phone's other
+    # holders simply get the template again instead of the voice note straight away).
+    numbers = {
+        number
+        for row in conn.execute(select(pe.c.phone, pe.c.whatsapp).where(pe.c.id.in_(person_ids)))
+        for number in row
+        if number
+    }
+    for part in chunks(sorted(numbers)):
+        conn.execute(delete(s.conversations).where(s.conversations.c.phone.in_(part)))
     conn.execute(
         update(pe)
         .where(pe.c.id.in_(person_ids))

@@ -166,6 +166,10 @@ def test_json_paths_read_keys_and_list_indices() -> None:
         ({"method": "DELETE"}, "channels.gateway.options.method"),
         ({"secret": "in-clear"}, "channels.gateway.options.secret"),
         ({"receipts": {"status_path": "s"}}, "channels.gateway.options.receipts"),
+        (  # receipts nobody signs would take anyone's word for a delivery
+            {"receipts": {"id_path": "id", "status_path": "status"}},
+            "channels.gateway.options.receipts.secret_header",
+        ),
     ],
 )
 def test_bad_options_name_their_key(

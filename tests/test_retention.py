@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 
 from conftest import FRIDAY_MORNING, add_attempt, notice_ids, person, utc
 from notifyd import plugins, schema
@@ -71,8 +71,16 @@ def test_finished_permits_lose_names_and_numbers_but_keep_their_delivery_record(
                 error="+6281234560001 is not on WhatsApp")  # fmt: skip
     add_attempt(engine, anna_notice, "sms", "sent", JULY, status="delivered", provider_id="SM1")
     before = people(engine)
+    with engine.begin() as conn:  # Anna and Ben wrote to us once (WhatsApp's 24-hour window)
+        conn.execute(insert(schema.conversations), [
+            {"channel": "whatsapp", "phone": before[name]["whatsapp"] or before[name]["phone"],
+             "last_inbound_at": JULY} for name in ("Anna Müller", "Ben Lee")
+        ])  # fmt: skip
     report = purge(engine, history, NOW, actor="cron")
     assert (report.people, report.notices) == (2, 6)  # Anna, and Dewi who left in August
+    with engine.connect() as conn:
+        phones = set(conn.execute(select(schema.conversations.c.phone)).scalars())
+    assert phones == {before["Ben Lee"]["whatsapp"] or before["Ben Lee"]["phone"]}
     after = people(engine)
     for name in ("Anna Müller", "Dewi Lestari"):
         pid = before[name]["id"]

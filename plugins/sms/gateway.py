@@ -26,7 +26,14 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
-from notifyd_plugins.httpclient import HTTP_OPTIONS, Answer, Options, http_parts, retry_after
+from notifyd_plugins.httpclient import (
+    HTTP_OPTIONS,
+    Answer,
+    Options,
+    http_parts,
+    redact,
+    retry_after,
+)
 
 PLACEHOLDERS = {"to", "text", "sender", "notification_id", "secret"}
 RECEIPT_STATUSES = {"sent", "delivered", "read", "failed"}
@@ -121,7 +128,14 @@ class GatewayChannel:
                     "(and optionally status_map, error_path, secret_header)",
                     'e.g. id_path = "message_id", status_path = "status"',
                 )
-            if self.receipt.get("secret_header") and not self.secret:
+            if not self.receipt.get("secret_header"):
+                raise ConfigError(
+                    opts.key("receipts.secret_header"),
+                    "receipts without a secret header would take anyone's word for a delivery",
+                    'name the header the gateway sends its shared secret in, e.g. "x-api-key", '
+                    "and set secret",
+                )  # fmt: skip
+            if not self.secret:
                 raise ConfigError(
                     opts.key("secret"),
                     "receipts.secret_header needs a secret",
@@ -157,10 +171,10 @@ class GatewayChannel:
             msg_id = lookup(data, self.id_path)
             if msg_id in (None, ""):
                 raise PermanentSendError(
-                    f"gateway accepted without an id at {self.id_path!r}: {answer.text()}"
+                    f"gateway accepted without an id at {self.id_path!r}: {redact(answer.text())}"
                 )
             return str(msg_id)
-        reason = f"gateway HTTP {answer.status}: {answer.text()}"
+        reason = f"gateway HTTP {answer.status}: {redact(answer.text())}"
         if answer.status in (408, 429) or answer.status >= 500:
             raise TransientSendError(reason, retry_after(answer.headers))
         raise PermanentSendError(reason)

@@ -127,7 +127,9 @@ def _port_variants(url: str) -> list[str]:
 def mapped_error(answer: Answer) -> Exception:
     data = answer.json()
     code = data.get("code") if isinstance(data, dict) else None
-    message = redact(str(data.get("message", ""))) if isinstance(data, dict) else answer.text()
+    message = (
+        redact(str(data.get("message", ""))) if isinstance(data, dict) else redact(answer.text())
+    )
     reason = f"Twilio HTTP {answer.status}" + (
         f", error {code}: {message}" if code else f": {message}"
     )

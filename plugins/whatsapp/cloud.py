@@ -157,7 +157,9 @@ class CloudChannel:
         )
         media_id = _checked(answer).get("id")
         if not isinstance(media_id, str):
-            raise PermanentSendError(f"media upload answered without an id: {answer.text()}")
+            raise PermanentSendError(
+                f"media upload answered without an id: {redact(answer.text())}"
+            )
         return await self._post(
             {**_head(message), "type": "audio", "audio": {"id": media_id, "voice": True}}
         )
@@ -169,7 +171,9 @@ class CloudChannel:
         try:
             return str(_checked(answer)["messages"][0]["id"])
         except (KeyError, IndexError, TypeError) as exc:
-            raise PermanentSendError(f"message accepted without an id: {answer.text()}") from exc
+            raise PermanentSendError(
+                f"message accepted without an id: {redact(answer.text())}"
+            ) from exc
 
     def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         if request.method == "GET":  # the subscription check Meta makes once
@@ -270,7 +274,7 @@ def _checked(answer: Answer) -> dict[str, Any]:
         if code in HINTS:
             reason += f" — {HINTS[code]}"
     else:
-        reason += f": {answer.text()}"
+        reason += f": {redact(answer.text())}"
     if answer.status == 429 or answer.status >= 500 or code in TRANSIENT:
         raise TransientSendError(reason, retry_after(answer.headers))
     raise PermanentSendError(reason)
