@@ -177,7 +177,7 @@ def test_a_call_with_a_twiml_url_fetches_it_signed_as_twilio_signs(
     import base64
 
     from notifyd.hookspecs import WebhookResult
-    from notifyd_plugins.sms.twilio import signature_ok
+    from notifyd.signatures import verify_twilio
 
     seen = []
 
@@ -186,11 +186,11 @@ def test_a_call_with_a_twiml_url_fetches_it_signed_as_twilio_signs(
 
         params = parse_qsl(request.body.decode())
         seen.append(
-            signature_ok(
-                "sandbox-auth-token",
+            verify_twilio(
                 request.url,
                 params,
                 request.headers.get("x-twilio-signature", ""),
+                "sandbox-auth-token",
             )
         )
         return WebhookResult(

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from conftest import channel, sandbox_call
 from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Message, WebhookRequest
-from notifyd_plugins.sms.twilio import signature
+from notifyd.signatures import twilio_signature
 
 TO = "+6281234567002"
 SID = "AC" + "5a" * 16
@@ -191,7 +191,7 @@ URL = "https://notifyd.example.go.id/hooks/sms?office=BLT"
 
 def test_our_signature_is_twilios() -> None:
     expected = RequestValidator(TOKEN).compute_signature(URL, PARAMS)
-    assert signature(TOKEN, URL, PARAMS.items()) == expected
+    assert twilio_signature(URL, PARAMS.items(), TOKEN) == expected
 
 
 def hook(body: dict[str, str], sig: str | None, url: str = URL) -> WebhookRequest:

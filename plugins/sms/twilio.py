@@ -8,11 +8,8 @@ never needs the `twilio` package (tests check it against Twilio's own RequestVal
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
-from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 from notifyd.config import Config
 from notifyd.errors import ConfigError
@@ -28,6 +25,7 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
+from notifyd.signatures import verify_twilio
 from notifyd_plugins.httpclient import (
     HTTP_OPTIONS,
     Answer,
@@ -91,37 +89,9 @@ class TwilioAccount:
         """The callback's form parameters if its signature is Twilio's, else None."""
         params = parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True)
         header = request.headers.get("x-twilio-signature", "")
-        if not header or not signature_ok(self.token, request.url, params, header):
+        if not verify_twilio(request.url, params, header, self.token):
             return None
         return dict(params)
-
-
-def signature(token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
-    """X-Twilio-Signature: base64 HMAC-SHA1, keyed with the auth token, of the full URL followed
-    by each POST parameter's name and value, sorted by name (then value), with no separators.
-    https://www.twilio.com/docs/usage/webhooks/webhooks-security"""
-    pairs = sorted(params)
-    data = url + "".join(k + v for k, v in pairs)
-    digest = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
-
-
-def signature_ok(token: str, url: str, params: list[tuple[str, str]], header: str) -> bool:
-    """Checked against the URL as given and with its default port added or removed, since a
-    proxy may show either (Twilio's own validator tries both)."""
-    return any(
-        hmac.compare_digest(signature(token, candidate, params).encode(), header.encode())
-        for candidate in _port_variants(url)
-    )
-
-
-def _port_variants(url: str) -> list[str]:
-    parts = urlsplit(url)
-    default = {"https": 443, "http": 80}.get(parts.scheme)
-    host = parts.hostname or ""
-    with_port = parts._replace(netloc=f"{host}:{parts.port or default}")
-    without = parts._replace(netloc=host) if parts.port in (None, default) else parts
-    return list(dict.fromkeys([url, urlunsplit(with_port), urlunsplit(without)]))
 
 
 def mapped_error(answer: Answer) -> Exception:

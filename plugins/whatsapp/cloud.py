@@ -8,7 +8,6 @@ once when the window is open). See docs/whatsapp.md.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
+from notifyd.signatures import verify_meta
 from notifyd_plugins.httpclient import (
     HTTP_OPTIONS,
     Answer,
@@ -66,7 +66,7 @@ class CloudChannel:
         self.phone_number_id = opts.string("phone_number_id", example='"1234567890"')
         self.endpoint = f"{base}/{version}/{self.phone_number_id}"
         self.token = opts.secret("token")
-        self.app_secret = opts.secret("app_secret").encode()
+        self.app_secret = opts.secret("app_secret")
         self.verify_token = opts.secret("verify_token")
         self.templates = _templates(opts)
         self.fallback = opts.string("fallback_language", "en", '"en"')
@@ -183,8 +183,8 @@ class CloudChannel:
             ):
                 return WebhookResult(body=request.query.get("hub.challenge", ""))
             return WebhookResult(status=403, body="verification failed")
-        if not signature_ok(
-            self.app_secret, request.body, request.headers.get("x-hub-signature-256", "")
+        if not verify_meta(
+            request.body, request.headers.get("x-hub-signature-256"), self.app_secret
         ):
             return WebhookResult(status=403, body="bad signature")
         try:
@@ -196,16 +196,6 @@ class CloudChannel:
 
     async def aclose(self) -> None:
         await self.http.aclose()
-
-
-def signature_ok(secret: bytes, body: bytes, header: str) -> bool:
-    """X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the raw body with the app secret.
-    https://developers.facebook.com/docs/graph-api/webhooks/getting-started#event-notifications
-    """
-    if not header.startswith("sha256=") or len(header) != 71:
-        return False
-    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(header[7:].encode(), expected.encode())
 
 
 def parse_webhook(data: dict[str, Any]) -> tuple[list[Receipt], list[Reply]]:
