@@ -226,12 +226,26 @@ def real_voices() -> dict[str, Any]:
 TESTS = Path(__file__).parent
 
 
+def tone(path: Path, seconds: float, *codec: str) -> Path:
+    """A real, short mono audio file made by ffmpeg from its sine source (the words of a voice
+    note do not matter where this is used); `codec` are ffmpeg's output options."""
+    import subprocess
+
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=f=440:d={seconds}",
+         "-ac", "1", *codec, str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+OPUS = ("-ar", "16000", "-c:a", "libopus", "-b:a", "24k")
+
+
 @pytest.fixture(scope="session")
 def tiny_audio(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     """tiny_audio(fmt) → a real, short voice-note file in that format (ffmpeg's sine source),
     made once a session: what a renderer with its audio cached hands the dispatcher."""
-    import subprocess
-
     folder = tmp_path_factory.mktemp("audio")
     made: dict[str, Path] = {}
     codecs = {"ogg": ["-c:a", "libopus", "-b:a", "24k"], "mp3": ["-c:a", "libmp3lame"],
@@ -239,13 +253,7 @@ def tiny_audio(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
 
     def make(fmt: str) -> Path:
         if fmt not in made:
-            out = folder / f"note.{fmt}"
-            subprocess.run(
-                ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=440:d=0.3",
-                 "-ac", "1", *codecs[fmt], "-y", str(out)],
-                check=True,
-            )  # fmt: skip
-            made[fmt] = out
+            made[fmt] = tone(folder / f"note.{fmt}", 0.3, *codecs[fmt])
         return made[fmt]
 
     return make
@@ -253,7 +261,7 @@ def tiny_audio(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
 
 @pytest.fixture
 def fake_render(tiny_audio: Callable[[str], Path]) -> Any:
-    """A stand-in for notifyd.render.Renderer.render until the renderer lands: the words hold
+    """A stand-in for notifyd.render.Renderer.render where the words do not matter: they hold
     the facts, the audio is a real tiny file in the format asked for."""
     from notifyd.model import NoticeFacts, Rendered
 
@@ -431,31 +439,7 @@ def channel(plugin: str, name: str, options: dict[str, Any], tmp_path: Path) -> 
 
 def ogg_voice_note(path: Path, seconds: float = 2.0) -> Path:
     """A real OGG/Opus file made by ffmpeg (a tone; the words do not matter here)."""
-    import subprocess
-
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            f"sine=frequency=440:duration={seconds}",
-            "-ac",
-            "1",
-            "-ar",
-            "16000",
-            "-c:a",
-            "libopus",
-            "-b:a",
-            "24k",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return tone(path, seconds, *OPUS)
 
 
 # --- receipts, web app and follow-ups (issue 5) ---------------------------------------------
@@ -464,15 +448,9 @@ def ogg_voice_note(path: Path, seconds: float = 2.0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_ogg(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real half-second OGG/Opus voice note, made by ffmpeg."""
-    import subprocess
-
-    out = tmp_path_factory.mktemp("audio") / "tone.ogg"
-    subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=0.5",
-         "-ac", "1", "-c:a", "libopus", "-b:a", "24k", str(out)],
-        check=True,
-    )  # fmt: skip
-    return out
+    return tone(
+        tmp_path_factory.mktemp("audio") / "tone.ogg", 0.5, "-c:a", "libopus", "-b:a", "24k"
+    )
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import channel, sandbox_call
+from conftest import channel, sandbox_call, tone
 from notifyd.errors import ConfigError, PermanentSendError
 from notifyd.hookspecs import Message
 
@@ -23,25 +22,7 @@ def env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def wav(path: Path, rate: int) -> Path:
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=440:duration=1.5",
-            "-ac",
-            "1",
-            "-ar",
-            str(rate),
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return tone(path, 1.5, "-ar", str(rate))
 
 
 @pytest.fixture
