@@ -91,14 +91,15 @@ class Daemon:
         tick = IntervalTrigger(seconds=cfg.dispatch.tick_seconds, timezone=UTC)
         tz = next(iter(cfg.offices.values())).timezone
         cron = CronTrigger.from_crontab(cfg.registry.schedule, timezone=tz)
-        if not first:
+        purge = CronTrigger.from_crontab(cfg.retention.schedule, timezone=tz)
+        if not first:  # a SIGHUP: the reloaded config's schedules
             s.reschedule_job("dispatch", trigger=tick)
             s.reschedule_job("sync", trigger=cron)
+            s.reschedule_job("purge", trigger=purge)
             return
         s.add_job(self._tick, tick, id="dispatch", next_run_time=datetime.now(UTC), **JOB)
         sync_start = {"next_run_time": datetime.now(UTC)} if self.sync_at_start else {}
         s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
-        purge = CronTrigger.from_crontab(cfg.retention.schedule, timezone=tz)
         # Also once at start: a server that is down at night still purges on time.
         s.add_job(self._purge, purge, id="purge", next_run_time=datetime.now(UTC), **JOB)
         if (every := watchdog_interval()) is not None:
