@@ -54,7 +54,7 @@ def start_sandbox(port: int, hooks: str) -> subprocess.Popen[bytes]:
     cmd = [
         sys.executable,
         "-m",
-        "notifyd.cli",
+        "notifyd.cli.main",
         "sandbox",
         "--listen",
         f"127.0.0.1:{port}",

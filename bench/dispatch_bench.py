@@ -31,8 +31,9 @@ import psutil
 from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
-from notifyd import config, schema, store
-from notifyd.dispatch import Dispatcher
+from notifyd import config
+from notifyd.db import schema, store
+from notifyd.delivery.dispatch import Dispatcher
 from notifyd.hookspecs import Message
 from notifyd.model import NoticeFacts, Rendered
 

@@ -2,8 +2,8 @@
 WhatsApp Cloud (upload, then the `audio` message: everyone wrote within 24 hours) and the
 sandbox's signed `sent` and `delivered` receipts come back to the daemon's web app.
 
-The daemon is `notifyd.daemon.Daemon`, the code `notifyd run` runs (scheduler, dispatcher, web
-app, SQLite), in this process; only its renderer is swapped for one handing back an already
+The daemon is `notifyd.service.daemon.Daemon`, the code `notifyd run` runs (scheduler, dispatcher,
+web app, SQLite), in this process; only its renderer is swapped for one handing back an already
 cached 15-second OGG/Opus note, as the real cache does for a note made before. The sandbox runs
 as its own process (`notifyd sandbox --all-windows-open`, rate limits off, no callback delay).
 The clock runs from the moment every notice is due until every notice is `delivered`.
@@ -36,9 +36,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from channels_bench import free_port, voice_note  # noqa: E402
 from dispatch_bench import NOW, fill  # noqa: E402
 
-from notifyd import schema, store  # noqa: E402
-from notifyd.daemon import Daemon  # noqa: E402
+from notifyd.db import (
+    schema,
+    store,  # noqa: E402
+)
 from notifyd.model import NoticeFacts, Rendered  # noqa: E402
+from notifyd.service.daemon import Daemon  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
 

@@ -26,10 +26,13 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
-from notifyd import attemptstore, config, plugins, store, web
+from notifyd import config, plugins
+from notifyd.db import attempts as attemptstore
+from notifyd.db import store
 from notifyd.hookspecs import Receipt, WebhookRequest, WebhookResult
-from notifyd.signatures import form_params, verify_twilio
-from notifyd.sync import run_sync
+from notifyd.registry.sync import run_sync
+from notifyd.web import app as web
+from notifyd.web.signatures import form_params, verify_twilio
 
 TOKEN = "bench-auth-token-0123456789abcdef"
 NOW = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)

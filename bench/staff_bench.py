@@ -23,10 +23,13 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from notifyd import config, logstore, plugins, retention, store
-from notifyd import schema as s
-from notifyd.metrics import StoreCollector
-from notifyd.sync import run_sync
+from notifyd import config, plugins
+from notifyd.db import log as logstore
+from notifyd.db import schema as s
+from notifyd.db import store
+from notifyd.registry.sync import run_sync
+from notifyd.service import retention
+from notifyd.web.metrics import StoreCollector
 
 HERE = Path(__file__).resolve().parent
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import FRIDAY_MORNING, probe, sample_facts, voice_config  # noqa: E402
 from notifyd import plugins  # noqa: E402
-from notifyd.render import Renderer  # noqa: E402
+from notifyd.voice.render import Renderer  # noqa: E402
 
 NAMES = ["Budi Santoso", "John Smith", "Chloé Martin", "Aisha Rahman", "Kim Minsu", "Li Wei"]
 

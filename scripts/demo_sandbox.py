@@ -26,7 +26,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from notifyd import config, schema, store
+from notifyd import config
+from notifyd.db import schema, store
 
 OPEN = ("scheduled", "sending", "retrying")
 #: Failure rules for people whose first channel is WhatsApp; the first is left alone (their

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -14,9 +16,11 @@ import pytest
 from sqlalchemy import Engine, create_engine, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from notifyd import attemptstore, config, schema, store
-from notifyd.clock import Office
+from notifyd import config
 from notifyd.config import CANONICAL_COLUMNS, Config
+from notifyd.db import attempts as attemptstore
+from notifyd.db import schema, store
+from notifyd.planning.clock import Office
 
 #: Set by .ci/run; when set, PostgreSQL tests fail instead of skipping if it is unreachable.
 PG_ENV = "NOTIFYD_TEST_POSTGRES_URL"
@@ -261,7 +265,7 @@ def tiny_audio(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path
 
 @pytest.fixture
 def fake_render(tiny_audio: Callable[[str], Path]) -> Any:
-    """A stand-in for notifyd.render.Renderer.render where the words do not matter: they hold
+    """A stand-in for notifyd.voice.render.Renderer.render where the words do not matter: they hold
     the facts, the audio is a real tiny file in the format asked for."""
     from notifyd.model import NoticeFacts, Rendered
 
@@ -294,7 +298,7 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def notice_ids(engine: Engine, permit_number: str) -> dict[int, int]:
     """Stage → notification id of one permit's current plan."""
-    from notifyd import schema
+    from notifyd.db import schema
 
     n, p = schema.notifications, schema.permits
     with engine.connect() as conn:
@@ -317,7 +321,7 @@ def add_attempt(
     **columns: Any,
 ) -> int:
     """An attempt row as the dispatcher writes it; `status` also moves its notice there."""
-    from notifyd import schema
+    from notifyd.db import schema
 
     with db.begin() as conn:
         aid = conn.execute(
@@ -527,3 +531,31 @@ def everything(engine: Engine) -> dict[str, list[tuple]]:
         for t in (schema.notifications, schema.attempts, schema.opt_outs, schema.conversations):
             out[t.name] = [tuple(r) for r in conn.execute(select(t).order_by(t.c.id))]
     return out
+
+
+def toml(data: dict[str, Any], prefix: str = "") -> str:
+    """Just enough TOML for the tests' configs: scalars, lists of scalars, nested tables."""
+    plain = [
+        f"{k} = {json.dumps(v, ensure_ascii=False)}"
+        for k, v in data.items()
+        if not isinstance(v, dict)
+    ]
+    out = ([f"[{prefix}]"] if prefix and plain else []) + plain
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.append(toml(v, f"{prefix}.{k}" if prefix else k))
+    return "\n".join(out) + "\n"
+
+
+def write_toml(data: dict[str, Any], path: Path) -> Path:
+    path.write_text(toml(data), encoding="utf-8")
+    return path
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what or check}")

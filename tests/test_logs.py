@@ -69,18 +69,18 @@ def test_passport_numbers_are_masked() -> None:
 
 
 def test_a_record_is_one_json_line_with_stable_keys_and_masked_args(stream) -> None:
-    log = logging.getLogger("notifyd.dispatch")
+    log = logging.getLogger("notifyd.delivery.dispatch")
     log.info("sent %s to %s", 17, "+6281234567890", extra={"notice": 17, "channel": "sms"})
     (line,) = lines(stream)
     assert list(line)[:4] == ["ts", "level", "logger", "msg"]
     assert line["ts"].endswith("+00:00")
-    assert (line["level"], line["logger"]) == ("info", "notifyd.dispatch")
+    assert (line["level"], line["logger"]) == ("info", "notifyd.delivery.dispatch")
     assert line["msg"] == f"sent 17 to {MASK}"
     assert (line["notice"], line["channel"]) == (17, "sms")
 
 
 def test_extras_that_name_a_name_are_masked_whole_and_numbers_in_others(stream) -> None:
-    logging.getLogger("notifyd.sync").warning(
+    logging.getLogger("notifyd.registry.sync").warning(
         "row rejected",
         extra={"full_name": "王伟", "person_name": "Isla O'Connor", "to": "0812-3456-0001",
                "detail": "passport PA0000001 expired", "line": 12},
@@ -97,7 +97,7 @@ def test_a_traceback_is_masked_too(stream) -> None:
     try:
         raise ValueError("provider refused +6281234560001")
     except ValueError:
-        logging.getLogger("notifyd.dispatch").exception("send failed")
+        logging.getLogger("notifyd.delivery.dispatch").exception("send failed")
     (line,) = lines(stream)
     assert "ValueError" in line["exc"] and "+6281234560001" not in line["exc"]
     assert MASK in line["exc"]

@@ -12,7 +12,7 @@ from conftest import FRIDAY_MORNING, person
 from notifyd import hookspecs, plugins
 from notifyd.errors import ConfigError
 from notifyd.events import SyncFinished
-from notifyd.sync import run_sync
+from notifyd.registry.sync import run_sync
 from testplugins.observers import Broken, EchoVoice, Recorder, SecondCsv
 
 HOOKS = [

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from notifyd import dispatchstore
+from notifyd.db import dispatch as dispatchstore
 from notifyd.errors import ConfigError
 
 
@@ -45,7 +45,9 @@ def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from notifyd import cli, daemon, logs
+    from notifyd import logs
+    from notifyd.cli import main as cli
+    from notifyd.service import daemon
 
     logs.setup_logging("INFO", json=args.log_format == "json")
     for chatty in ("apscheduler", "alembic"):
@@ -57,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _control(args: argparse.Namespace, action: str) -> int:
-    from notifyd import cli
+    from notifyd.cli import main as cli
 
     cfg = cli._config(args)
     if args.channel and args.channel not in cfg.channels:
@@ -82,7 +84,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_paused(args: argparse.Namespace) -> int:
-    from notifyd import cli, output
+    from notifyd.cli import main as cli
+    from notifyd.cli import output
 
     engine = cli._engine(cli._config(args))
     rows = [
@@ -97,9 +100,13 @@ def cmd_test_send(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
-    from notifyd import cli, output, plugins, staffstore, testsend
-    from notifyd.dispatch import build_channels
-    from notifyd.render import Renderer
+    from notifyd import plugins
+    from notifyd.cli import main as cli
+    from notifyd.cli import output
+    from notifyd.db import staff as staffstore
+    from notifyd.delivery import testsend
+    from notifyd.delivery.dispatch import build_channels
+    from notifyd.voice.render import Renderer
 
     cfg, now = cli._config(args), cli._now(args)
     names = cfg.channel_order or list(cfg.channels)

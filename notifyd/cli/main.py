@@ -12,11 +12,17 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifyd import cli_daemon, cli_sandbox, cli_staff, cli_voice, logs, output, plugins, store
 from notifyd import config as config_mod
-from notifyd.clock import Office
+from notifyd import logs, plugins
+from notifyd.cli import daemon as cli_daemon
+from notifyd.cli import output
+from notifyd.cli import sandbox as cli_sandbox
+from notifyd.cli import staff as cli_staff
+from notifyd.cli import voice as cli_voice
 from notifyd.config import Config
+from notifyd.db import store
 from notifyd.errors import ConfigError, NotifydError, StoreError, SyncRefused
+from notifyd.planning.clock import Office
 
 EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE = 2, 3, 4
 #: Rejected rows `sync` lists itself; `notifyd rejected` lists them all.
@@ -44,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except SQLAlchemyError as exc:  # no traceback: its parameters hold personal data
-        from notifyd.sync import describe_error
+        from notifyd.registry.sync import describe_error
 
         print(f"notifyd: database error: {describe_error(exc)}", file=sys.stderr)
         return EXIT_STORE
@@ -133,7 +139,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     cfg = _config(args)
     pm = plugins.make_manager(cfg.disabled_plugins)
     plugins.source_for(pm, cfg.registry.source)
-    from notifyd.dispatch import build_channels
+    from notifyd.delivery.dispatch import build_channels
 
     build_channels(cfg, pm)  # each plugin checks its options
     cli_voice.check_voices(cfg, pm)
@@ -164,7 +170,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from notifyd.sync import run_sync
+    from notifyd.registry.sync import run_sync
 
     cfg = _config(args)
     engine = _engine(cfg)

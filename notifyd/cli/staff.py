@@ -20,8 +20,10 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from sqlalchemy import Engine
 
-from notifyd import logstore, output, staffstore
+from notifyd.cli import output
 from notifyd.config import Config
+from notifyd.db import log as logstore
+from notifyd.db import staff as staffstore
 from notifyd.errors import NotifydError
 
 Command = Callable[[str, Callable[[argparse.Namespace], int | None], str], Any]
@@ -88,7 +90,7 @@ def office_tz(cfg: Config) -> ZoneInfo:
 
 
 def _cli() -> Any:
-    from notifyd import cli  # imported late: cli imports this module
+    from notifyd.cli import main as cli  # imported late: cli imports this module
 
     return cli
 
@@ -345,7 +347,7 @@ def e164(text: str, region: str) -> str | None:
 
 @_uses_store
 def cmd_purge(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    from notifyd import retention
+    from notifyd.service import retention
 
     cli = _cli()
     report = retention.purge(engine, cfg, cli._now(args), dry_run=args.dry_run, actor=_actor(args))

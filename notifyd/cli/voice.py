@@ -14,12 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifyd import audio, plugins, render, store
-from notifyd.audio import Candidate, Part
+from notifyd import plugins
 from notifyd.config import Config
+from notifyd.db import store
 from notifyd.errors import NotifydError
 from notifyd.hookspecs import Voice
-from notifyd.sanitise import clean
+from notifyd.voice import audio, render
+from notifyd.voice.audio import Candidate, Part
+from notifyd.voice.sanitise import clean
 
 PROBE_TEXT = {"id": "Halo.", "zh": "你好。", "ja": "こんにちは。", "ko": "안녕하세요.",
               "ar": "مَرْحَبًا.", "ru": "Привет.", "hi": "नमस्ते।"}  # fmt: skip
@@ -46,15 +48,15 @@ def check_voices(cfg: Config, pm: Any) -> None:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Config, dict[str, Voice]]:
-    from notifyd.cli import _config
+    from notifyd.cli.main import _config
 
     cfg = _config(args)
     return cfg, plugins.voices(plugins.make_manager(cfg.disabled_plugins))
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
-    from notifyd.cli import _emit
-    from notifyd.output import render as table
+    from notifyd.cli.main import _emit
+    from notifyd.cli.output import render as table
 
     cfg, voices = _setup(args)
     renderer = render.Renderer(cfg, voices)
@@ -108,7 +110,7 @@ async def _probe(voice: Voice, lang: str, name: str | None, timeout: float) -> s
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from notifyd.cli import _emit, _engine, _now
+    from notifyd.cli.main import _emit, _engine, _now
 
     cfg, voices = _setup(args)
     facts = store.notice_facts(_engine(cfg), args.permit, args.stage)

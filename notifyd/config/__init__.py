@@ -104,7 +104,7 @@ class ChannelConfig:
 
 @dataclass(frozen=True)
 class DispatchConfig:
-    """The dispatcher's clock, batches, leases and retry policy (see notifyd.dispatch)."""
+    """The dispatcher's clock, batches, leases and retry policy (see notifyd.delivery.dispatch)."""
 
     tick_seconds: float = 5.0
     batch_size: int = 200
@@ -600,7 +600,7 @@ def _check_languages(lang: LanguagesConfig) -> None:
 
 
 def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
-    """Shapes and ranges; which engines exist and speak what is checked by notifyd.render."""
+    """Shapes and ranges; which engines exist and speak what is checked by notifyd.voice.render."""
     import re
 
     if not v.engines:

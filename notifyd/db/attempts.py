@@ -11,9 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import Engine, insert, select, update
 
-from notifyd import schema as s
+from notifyd.db import schema as s
+from notifyd.db.store import reading
 from notifyd.model import NoticeFacts
-from notifyd.store import reading
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ from sqlalchemy import (
     update,
 )
 
-from notifyd import schema as s
+from notifyd.db import schema as s
+from notifyd.db.store import chunks, reading
 from notifyd.model import Claimed, NoticeFacts, Status
-from notifyd.store import chunks, reading
 
 _PENDING = (Status.SCHEDULED.value, Status.RETRYING.value)
 

@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, literal, or_, select
 
-from notifyd import dispatchstore
-from notifyd import schema as s
+from notifyd.db import dispatch as dispatchstore
+from notifyd.db import schema as s
+from notifyd.db.store import reading
 from notifyd.model import PENDING, Status
-from notifyd.store import reading
 
 n, a, p, pe = s.notifications, s.attempts, s.permits, s.people
 _PENDING = [st.value for st in PENDING]

@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from notifyd import receipts as rules
-from notifyd import schema as s
+from notifyd.db import schema as s
+from notifyd.db.store import chunks, reading
+from notifyd.delivery import receipts as rules
 from notifyd.hookspecs import Receipt, Reply
 from notifyd.model import PENDING, Reason, Status
-from notifyd.store import chunks, reading
 
 log = logging.getLogger(__name__)
 #: WhatsApp's customer-service window: free-form messages (a voice note) only this long after

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, or_, select, update
 
-from notifyd import schema as s
+from notifyd.db import schema as s
 from notifyd.errors import NotifydError
 from notifyd.model import PENDING, Reason, Status
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from notifyd import schema as s
+from notifyd.db import schema as s
 from notifyd.errors import StoreError
 from notifyd.model import PENDING, NoticeFacts, SyncReport
 

@@ -27,10 +27,10 @@ from sqlalchemy import (
     update,
 )
 
-from notifyd import schema as s
+from notifyd.db import schema as s
+from notifyd.db.store import chunks, executemany, expanding, instant_param, naive_utc
 from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status
-from notifyd.plan import Stored
-from notifyd.store import chunks, executemany, expanding, instant_param, naive_utc
+from notifyd.planning.plan import Stored
 
 
 @dataclass(frozen=True)

@@ -30,16 +30,18 @@ from typing import Any
 import pluggy
 from sqlalchemy import Engine
 
-from notifyd import audiourl, events, receiptstore, retry
-from notifyd import dispatchstore as ds
-from notifyd.clock import Office
+from notifyd import events
 from notifyd.config import Config
-from notifyd.dispatchstore import Outcome
+from notifyd.db import dispatch as ds
+from notifyd.db import receipts as receiptstore
+from notifyd.db.dispatch import Outcome
+from notifyd.delivery import audiourl, retry
+from notifyd.delivery.ratelimit import Limit
 from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Channel, Message
 from notifyd.model import Claimed, NoticeFacts, Rendered, Status
+from notifyd.planning.clock import Office
 from notifyd.plugins import channel_plugins, emit
-from notifyd.ratelimit import Limit
 
 log = logging.getLogger(__name__)
 Render = Callable[[NoticeFacts, datetime, "str | None"], Awaitable[Rendered]]

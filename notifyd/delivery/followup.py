@@ -17,8 +17,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from notifyd import attemptstore
 from notifyd.config import Config
+from notifyd.db import attempts as attemptstore
 from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Channel, Message
 from notifyd.model import NoticeFacts, Rendered

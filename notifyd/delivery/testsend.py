@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 import phonenumbers
 
-from notifyd.audiourl import url_for_message
-from notifyd.clock import Office
 from notifyd.config import Config
-from notifyd.dispatch import Render
+from notifyd.delivery.audiourl import url_for_message
+from notifyd.delivery.dispatch import Render
 from notifyd.errors import ConfigError, NotifydError
 from notifyd.hookspecs import Channel, Message
 from notifyd.model import NoticeFacts, Rendered
+from notifyd.planning.clock import Office
 
 log = logging.getLogger(__name__)
 

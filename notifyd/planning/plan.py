@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from notifyd.clock import Office
 from notifyd.model import PENDING, PlannedNotice, Reason, Status
+from notifyd.planning.clock import Office
 
 #: Reasons the planner itself gives; rows carrying them are the planner's to rewrite.
 PLANNER_REASONS = frozenset(r.value for r in Reason)

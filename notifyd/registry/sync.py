@@ -22,14 +22,16 @@ from multiprocessing import get_context
 import pluggy
 from sqlalchemy import Connection, Engine
 
-from notifyd import plugins, store, syncstore
-from notifyd.clock import Office
+from notifyd import plugins
 from notifyd.config import Config
+from notifyd.db import store
+from notifyd.db import sync as syncstore
 from notifyd.errors import SyncRefused
 from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
-from notifyd.normalise import Rules, clean, normalise
-from notifyd.plan import diff, plan_permit
+from notifyd.planning.clock import Office
+from notifyd.planning.plan import diff, plan_permit
+from notifyd.registry.normalise import Rules, clean, normalise
 
 log = logging.getLogger(__name__)
 CHUNK = 2000

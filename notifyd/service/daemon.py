@@ -24,15 +24,20 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from notifyd import audio, audiourl, followup, metrics, plugins, retention, store
 from notifyd import config as config_mod
-from notifyd import dispatchstore as ds
+from notifyd import plugins
 from notifyd.config import Config
-from notifyd.dispatch import Dispatcher, Render, build_channels, monotonic_clock
+from notifyd.db import dispatch as ds
+from notifyd.db import store
+from notifyd.delivery import audiourl, followup
+from notifyd.delivery.dispatch import Dispatcher, Render, build_channels, monotonic_clock
 from notifyd.errors import NotifydError
 from notifyd.hookspecs import Channel, ReceivesWebhooks
-from notifyd.render import Renderer
-from notifyd.sdnotify import notify, watchdog_interval
+from notifyd.service import retention
+from notifyd.service.sdnotify import notify, watchdog_interval
+from notifyd.voice import audio
+from notifyd.voice.render import Renderer
+from notifyd.web import metrics
 
 log = logging.getLogger(__name__)
 MakeRender = Callable[[Config, pluggy.PluginManager], Render]
@@ -115,7 +120,7 @@ class Daemon:
                 self.dispatcher.configure(self.cfg, channels, render)
                 self._schedule()
                 if self.web is not None:
-                    from notifyd import web
+                    from notifyd.web import app as web
 
                     state = self.web.app[web.STATE]
                     state.cfg, state.channels = self.cfg, channels
@@ -136,7 +141,7 @@ class Daemon:
             self._tick_task = None
 
     async def _sync(self) -> None:
-        from notifyd.sync import run_sync
+        from notifyd.registry.sync import run_sync
 
         notify("STATUS=syncing the registry")
         loop = asyncio.get_running_loop()
@@ -202,7 +207,7 @@ class Daemon:
         return 0
 
     async def _start_web(self, channels: Mapping[str, Channel]) -> None:
-        from notifyd import web
+        from notifyd.web import app as web
 
         url = config_mod.database_url(self.cfg)
         self.web_engine = (

@@ -20,12 +20,12 @@ from typing import Any
 
 from sqlalchemy import Engine, String, and_, cast, delete, false, or_, select, update
 
-from notifyd import schema as s
 from notifyd.config import Config
+from notifyd.db import schema as s
+from notifyd.db.staff import record
+from notifyd.db.store import chunks
 from notifyd.logs import mask_text
 from notifyd.model import PENDING, Status
-from notifyd.staffstore import record
-from notifyd.store import chunks
 
 log = logging.getLogger(__name__)
 n, p, pe = s.notifications, s.permits, s.people

@@ -206,7 +206,7 @@ async def encode(segment: AudioSegment, gain_db: float, fmt: str, v: VoicesConfi
         return wav_bytes(segment.apply_gain(gain_db).set_frame_rate(8000))
     import av
 
-    from notifyd import encode as encoder
+    from notifyd.voice import encode as encoder
 
     try:
         return await asyncio.to_thread(

@@ -12,13 +12,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifyd import audio, segments, templates
-from notifyd.audio import Candidate, Part
 from notifyd.config import Config, OfficeConfig
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import Voice
 from notifyd.model import NoticeFacts, Rendered
-from notifyd.sanitise import MAX_LENGTH
+from notifyd.voice import audio, segments, templates
+from notifyd.voice.audio import Candidate, Part
+from notifyd.voice.sanitise import MAX_LENGTH
 
 #: The language of the second half of a bilingual note.
 SECOND_LANGUAGE = "id"

@@ -24,10 +24,10 @@ from jinja2.sandbox import SandboxedEnvironment
 from notifyd.config import Config, OfficeConfig
 from notifyd.errors import ConfigError
 from notifyd.model import NoticeFacts
-from notifyd.sanitise import clean
+from notifyd.voice.sanitise import clean
 
 #: The templates shipped with notifyd, used when `voices.templates_dir` is empty.
-SHIPPED = Path(__file__).resolve().parent.parent / "config" / "templates"
+SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates"
 #: Longest permit number or type kept whole; names use sanitise.MAX_LENGTH.
 SHORT_LIMIT = 40
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)

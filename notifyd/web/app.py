@@ -20,8 +20,10 @@ from aiohttp import web
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifyd import audiourl, receiptstore, store
 from notifyd.config import Config, HttpConfig, listen_address
+from notifyd.db import receipts as receiptstore
+from notifyd.db import store
+from notifyd.delivery import audiourl
 from notifyd.hookspecs import Channel, Receipt, ReceivesWebhooks, WebhookRequest, WebhookResult
 
 log = logging.getLogger(__name__)

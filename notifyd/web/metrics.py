@@ -18,10 +18,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from notifyd import logstore
-from notifyd import schema as s
 from notifyd.config import Config
-from notifyd.store import reading
+from notifyd.db import log as logstore
+from notifyd.db import schema as s
+from notifyd.db.store import reading
 
 log = logging.getLogger(__name__)
 

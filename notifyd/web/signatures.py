@@ -1,7 +1,7 @@
 """Webhook signatures of the providers notifyd talks to, checked in constant time.
 
 Pure functions, public for channel plugins. Neither provider signs a timestamp, so a replayed
-request verifies: receipts must be idempotent (see notifyd.receipts).
+request verifies: receipts must be idempotent (see notifyd.delivery.receipts).
 """
 
 from __future__ import annotations

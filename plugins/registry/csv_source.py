@@ -6,11 +6,11 @@ import csv
 from collections.abc import Iterator
 from operator import itemgetter
 
-from notifyd.columns import header_map
 from notifyd.config import Config
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
+from notifyd.registry.columns import header_map
 
 
 class CsvSource:

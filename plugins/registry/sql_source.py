@@ -8,11 +8,11 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from notifyd.columns import header_map
 from notifyd.config import SECRET_FIX, Config, is_secret_ref, resolve_secret
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
+from notifyd.registry.columns import header_map
 
 
 class SqlSource:

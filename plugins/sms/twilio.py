@@ -25,7 +25,7 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
-from notifyd.signatures import verify_twilio
+from notifyd.web.signatures import verify_twilio
 from notifyd_plugins.httpclient import (
     HTTP_OPTIONS,
     Answer,

@@ -29,7 +29,7 @@ from notifyd.hookspecs import (
     WebhookResult,
     hookimpl,
 )
-from notifyd.signatures import verify_meta
+from notifyd.web.signatures import verify_meta
 from notifyd_plugins.httpclient import (
     HTTP_OPTIONS,
     Answer,

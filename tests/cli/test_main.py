@@ -11,32 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import config_dict, person, write_registry
-from notifyd.cli import main
+from conftest import config_dict, person, write_registry, write_toml
+from notifyd.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOW = ["--now", "2026-12-04T09:30+07:00"]
-
-
-def toml(data: dict, path: Path) -> Path:
-    """Just enough TOML for these tests' configs (strings, numbers, lists, nested tables)."""
-    lines: list[str] = []
-
-    def value(v: object) -> str:
-        return json.dumps(v, ensure_ascii=False)
-
-    def table(prefix: str, d: dict) -> None:
-        scalars = {k: v for k, v in d.items() if not isinstance(v, dict)}
-        if prefix:
-            lines.append(f"[{prefix}]")
-        lines.extend(f"{k} = {value(v)}" for k, v in scalars.items())
-        for k, v in d.items():
-            if isinstance(v, dict):
-                table(f"{prefix}.{k}" if prefix else k, v)
-
-    table("", data)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture
@@ -47,7 +26,7 @@ def cfg_file(tmp_path: Path) -> Path:
         person(3, nationality="Atlantis"),
     ]
     registry = write_registry(tmp_path / "registry.csv", rows)
-    return toml(
+    return write_toml(
         {"state_dir": str(tmp_path / "state"), **config_dict(registry)}, tmp_path / "c.toml"
     )
 
@@ -64,7 +43,7 @@ def test_check_config_accepts_the_example_config(capsys) -> None:
 
 
 def test_a_bad_config_exits_2_naming_the_key_and_the_fix(tmp_path: Path) -> None:
-    bad = toml({"offices": {"BLT": {"window": "17:00-09:00"}}}, tmp_path / "bad.toml")
+    bad = write_toml({"offices": {"BLT": {"window": "17:00-09:00"}}}, tmp_path / "bad.toml")
     result = subprocess.run(
         [sys.executable, "-m", "notifyd.cli", "check-config", "-c", str(bad)],
         capture_output=True, text=True, check=False,
@@ -82,7 +61,7 @@ def test_the_config_path_comes_from_notifyd_config(capsys, cfg_file, monkeypatch
 def test_a_channel_naming_a_missing_plugin_fails_check_config(capsys, tmp_path) -> None:
     data = config_dict(tmp_path / "r.csv")
     data["channels"]["sms"]["plugin"] = "carrier-pigeon"
-    code, _, err = run(capsys, "check-config", "-c", str(toml(data, tmp_path / "c.toml")))
+    code, _, err = run(capsys, "check-config", "-c", str(write_toml(data, tmp_path / "c.toml")))
     assert code == 2 and "channels.sms.plugin" in err and "spool" in err
 
 
@@ -128,7 +107,7 @@ def test_a_refused_sync_exits_3_and_says_how_to_override(capsys, tmp_path) -> No
         "state_dir": str(tmp_path / "s"),
         **config_dict(write_registry(tmp_path / "r.csv", rows)),
     }
-    cfg = str(toml(data, tmp_path / "c.toml"))
+    cfg = str(write_toml(data, tmp_path / "c.toml"))
     assert run(capsys, "sync", "-c", cfg, *NOW)[0] == 0
     write_registry(tmp_path / "r.csv", rows[:5])
     code, _, err = run(capsys, "sync", "-c", cfg, *NOW)

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifyd.output import render
+from notifyd.cli.output import render
 
 #: 2026-12-04 02:30 UTC: 09:30 in Jakarta (WIB), 10:30 in Makassar (WITA), 11:30 in Jayapura (WIT).
 INSTANT = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)

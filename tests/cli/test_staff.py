@@ -11,12 +11,21 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
-from test_cli import toml
 
-from conftest import FRIDAY_MORNING, add_attempt, config_dict, notice_ids, person, write_registry
-from notifyd import config, dispatchstore, plugins, schema
-from notifyd.cli import main
-from notifyd.sync import run_sync
+from conftest import (
+    FRIDAY_MORNING,
+    add_attempt,
+    config_dict,
+    notice_ids,
+    person,
+    write_registry,
+    write_toml,
+)
+from notifyd import config, plugins
+from notifyd.cli.main import main
+from notifyd.db import dispatch as dispatchstore
+from notifyd.db import schema
+from notifyd.registry.sync import run_sync
 
 NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB
 AT = ["--now", "2026-12-04T09:30+07:00"]
@@ -42,7 +51,7 @@ def setup(tmp_path: Path, db_url: str, engine: Engine) -> tuple[str, Engine]:
     registry = write_registry(tmp_path / "registry.csv", rows)
     data = {"state_dir": str(tmp_path / "state"), **config_dict(registry)}
     data["database"] = {"url": db_url}
-    cfg = str(toml(data, tmp_path / "c.toml"))
+    cfg = str(write_toml(data, tmp_path / "c.toml"))
     sync(cfg, engine)
     return cfg, engine
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conftest import probe
-from notifyd.cli import main
+from notifyd.cli.main import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TODAY = "2026-12-04"
 NOW = ["--now", "2026-12-04T09:30+07:00"]
 

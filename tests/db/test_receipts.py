@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from conftest import FRIDAY_MORNING, attempt, everything, first_notice, notice, person, send
-from notifyd import plugins, schema
+from notifyd import plugins
 from notifyd.config import Config
+from notifyd.db import schema
+from notifyd.db.receipts import apply_receipts, apply_replies, window_open
 from notifyd.hookspecs import Receipt, Reply
-from notifyd.receiptstore import apply_receipts, apply_replies, window_open
-from notifyd.sync import run_sync
+from notifyd.registry.sync import run_sync
 
 NOW = FRIDAY_MORNING
 PHONE = "+6281234560001"

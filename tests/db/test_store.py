@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select
 
-from notifyd import schema, store
+from notifyd.db import schema, store
 from notifyd.errors import StoreError
 
 
@@ -72,7 +72,7 @@ def test_notice_facts_of_a_permit_for_notifyd_render(engine: Engine, make_config
 
     from conftest import FRIDAY_MORNING, person
     from notifyd import plugins
-    from notifyd.sync import run_sync
+    from notifyd.registry.sync import run_sync
 
     cfg = make_config(
         [person(1, full_name="Kim Minsu", nationality="KR", expiry_date="2026-12-18")]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FRIDAY_MORNING
-from notifyd import audiourl, config
+from notifyd import config
+from notifyd.delivery import audiourl
 from notifyd.errors import ConfigError
 
 NOW = FRIDAY_MORNING

@@ -15,11 +15,13 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from conftest import FRIDAY_MORNING, person, utc
-from notifyd import dispatchstore, events, plugins, schema, store
+from notifyd import events, plugins
 from notifyd.config import ChannelConfig, Config
-from notifyd.dispatch import Dispatcher, build_channels
+from notifyd.db import dispatch as dispatchstore
+from notifyd.db import schema, store
+from notifyd.delivery.dispatch import Dispatcher, build_channels
 from notifyd.hookspecs import hookimpl
-from notifyd.sync import run_sync
+from notifyd.registry.sync import run_sync
 from testplugins import channels as testchannels
 
 NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB; a permit expiring 2026-12-18 has its 14-day stage due
@@ -470,7 +472,7 @@ def test_messages_carry_the_window_and_the_audio_url_and_a_refused_opt_out_is_re
     tmp_path: Path, engine: Engine, make_config: MakeConfig, tiny_audio: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    from notifyd import audiourl
+    from notifyd.delivery import audiourl
     from notifyd.model import NoticeFacts, Rendered
 
     monkeypatch.setenv("NOTIFYD_URL_SECRET", "s" * 32)

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import Engine
 
 from conftest import FRIDAY_MORNING, first_notice, notice, person, send
-from notifyd import followup, plugins
-from notifyd.attemptstore import attempts_of
+from notifyd import plugins
+from notifyd.db.attempts import attempts_of
+from notifyd.delivery import followup
 from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Message
-from notifyd.sync import run_sync
+from notifyd.registry.sync import run_sync
 from testplugins.hooks import Sender
 
 NOW = FRIDAY_MORNING

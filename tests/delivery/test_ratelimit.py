@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from notifyd.ratelimit import Limit, TokenBucket
+from notifyd.delivery.ratelimit import Limit, TokenBucket
 
 
 class FakeClock:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import FRIDAY_MORNING
-from notifyd.receipts import (
+from notifyd.delivery.receipts import (
     AttemptState,
     NoticeState,
     channel_order,

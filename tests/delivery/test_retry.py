@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from conftest import utc
-from notifyd import retry
+from notifyd.delivery import retry
 
 NOW = utc(2026, 12, 4, 2, 30)
 FAR = NOW + timedelta(days=7)

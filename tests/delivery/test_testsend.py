@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from test_daemon import toml
 
-from conftest import config_dict, probe, write_registry
-from notifyd import schema, store
-from notifyd.cli import main
+from conftest import config_dict, probe, toml, write_registry
+from notifyd.cli.main import main
+from notifyd.db import schema, store
 
 NOW = ["--now", "2026-12-04T09:30+07:00"]
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conftest import office, utc
-from notifyd.clock import Office, at
+from notifyd.planning.clock import Office, at
 
 BLITAR = office()
 

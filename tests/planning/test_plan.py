@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import office, utc
-from notifyd.clock import Office
 from notifyd.config import WEEKDAYS, OfficeConfig
 from notifyd.model import PENDING, PlannedNotice, Reason, Status
-from notifyd.plan import Stored, diff, plan_permit, stage_day
+from notifyd.planning.clock import Office
+from notifyd.planning.plan import Stored, diff, plan_permit, stage_day
 
 S, X = Status.SCHEDULED, Status.SUPERSEDED
 

@@ -10,7 +10,7 @@ import pytest
 
 from notifyd import config, plugins
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def examples() -> dict[str, dict]:
@@ -49,7 +49,7 @@ def test_every_channel_plugin_is_found_through_the_entry_point_group() -> None:
 def test_the_sandbox_demo_config_passes_check_config(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from notifyd.cli import main
+    from notifyd.cli.main import main
 
     for var in ("SANDBOX_WA_TOKEN", "SANDBOX_WA_APP_SECRET", "SANDBOX_WA_VERIFY",
                 "SANDBOX_TWILIO_TOKEN"):  # fmt: skip

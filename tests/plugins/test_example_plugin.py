@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "example_plugin"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "example_plugin"
 NOTIFYD = Path(sys.executable).with_name("notifyd")
 
 

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from conftest import channel, sandbox_call
 from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Message, WebhookRequest
-from notifyd.signatures import twilio_signature
+from notifyd.web.signatures import twilio_signature
 
 TO = "+6281234567002"
 SID = "AC" + "5a" * 16

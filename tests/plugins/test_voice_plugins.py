@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from conftest import FRIDAY_MORNING, probe, sample_facts, voice_config
-from notifyd import audio
 from notifyd.config import LANGUAGES
-from notifyd.render import Renderer
+from notifyd.voice import audio
+from notifyd.voice.render import Renderer
 from notifyd_plugins.voice.edge import EdgeVoice
 from notifyd_plugins.voice.espeak import EspeakVoice
 
@@ -115,7 +115,7 @@ def test_espeak_output_is_a_voice_note_after_the_pipeline(tmp_path: Path) -> Non
 
 def test_edge_audio_is_decoded_to_the_wav_the_contract_asks_for(tmp_path: Path) -> None:
     """What edge-tts sends (MP3) becomes a WAV; the MP3 is made here, the service is offline."""
-    from notifyd import encode
+    from notifyd.voice import encode
     from notifyd_plugins.voice.edge import _mp3_to_wav
 
     wav = tmp_path / "espeak.wav"

@@ -15,7 +15,7 @@ import pytest
 from conftest import config_dict, person
 from notifyd import config
 from notifyd.model import RawRow, Record, Rejection
-from notifyd.normalise import Rules, normalise
+from notifyd.registry.normalise import Rules, normalise
 
 LINE = 7
 

@@ -14,12 +14,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from conftest import FRIDAY_MORNING, person
-from notifyd import plugins, schema, store
-from notifyd import sync as sync_module
+from notifyd import plugins
 from notifyd.config import Config
+from notifyd.db import schema, store
 from notifyd.errors import SyncRefused
 from notifyd.model import SyncReport
-from notifyd.sync import CHUNK, describe_error, run_sync
+from notifyd.registry import sync as sync_module
+from notifyd.registry.sync import CHUNK, describe_error, run_sync
 
 NOW = FRIDAY_MORNING  # 2026-12-04 09:30 WIB
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from conftest import ogg_voice_note, sandbox_call
-from notifyd.cli import main
+from notifyd.cli.main import main
 from notifyd.sandbox.app import Background, check_loopback
 from notifyd.sandbox.rules import Settings
 
@@ -51,7 +51,7 @@ def test_the_command_serves_until_stopped(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "notifyd.cli",
+            "notifyd.cli.main",
             "sandbox",
             "--listen",
             f"127.0.0.1:{port}",
@@ -177,7 +177,7 @@ def test_a_call_with_a_twiml_url_fetches_it_signed_as_twilio_signs(
     import base64
 
     from notifyd.hookspecs import WebhookResult
-    from notifyd.signatures import verify_twilio
+    from notifyd.web.signatures import verify_twilio
 
     seen = []
 

@@ -24,22 +24,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import FRIDAY_MORNING, person, write_registry
-from notifyd import config, plugins, schema, store
-from notifyd.sync import run_sync
+from conftest import FRIDAY_MORNING, person, toml, wait_for, write_registry
+from notifyd import config, plugins
+from notifyd.db import schema, store
+from notifyd.registry.sync import run_sync
 
 NOW = FRIDAY_MORNING  # the 14-day notice of a permit expiring 2026-12-18 is due
 DUE = "2026-12-18"
-
-
-def toml(data: dict[str, Any], prefix: str = "") -> str:
-    """Just enough TOML for these configs: scalars, lists of scalars, nested tables."""
-    plain = [f"{k} = {json.dumps(v)}" for k, v in data.items() if not isinstance(v, dict)]
-    out = ([f"[{prefix}]"] if prefix and plain else []) + plain
-    for k, v in data.items():
-        if isinstance(v, dict):
-            out.append(toml(v, f"{prefix}.{k}" if prefix else k))
-    return "\n".join(out) + "\n"
 
 
 class Daemon:
@@ -90,11 +81,27 @@ class Daemon:
             run_sync(cfg, self.engine, plugins.make_manager(), NOW)
 
     def cli(self, *args: str, now: Any = NOW) -> subprocess.CompletedProcess[str]:
-        cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "notifyd.cli.main",
+            "--now",
+            now.isoformat(),
+            "-c",
+            str(self.path),
+        ]
         return subprocess.run([*cmd, *args], env=self.env, capture_output=True, text=True)
 
     def start(self, now: Any = NOW, *args: str, **env: str) -> None:
-        cmd = [sys.executable, "-m", "notifyd.cli", "--now", now.isoformat(), "-c", str(self.path)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "notifyd.cli.main",
+            "--now",
+            now.isoformat(),
+            "-c",
+            str(self.path),
+        ]
         with open(self.output, "ab") as out:
             self.proc = subprocess.Popen(
                 [*cmd, "run", *args], env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
@@ -128,15 +135,6 @@ class Daemon:
                 select(a.c.notification_id, a.c.channel, a.c.outcome, a.c.error).order_by(a.c.id)
             )
             return [tuple(r) for r in rows]  # type: ignore[misc]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what or check}")
 
 
 @pytest.fixture

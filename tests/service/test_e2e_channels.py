@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
-from test_daemon import toml, wait_for
 
-from conftest import FRIDAY_MORNING, everything, person, probe, write_registry
-from notifyd import config, plugins, schema, store
+from conftest import FRIDAY_MORNING, everything, person, probe, toml, wait_for, write_registry
+from notifyd import config, plugins
+from notifyd.db import schema, store
+from notifyd.registry.sync import run_sync
 from notifyd.sandbox.state import Fault
-from notifyd.sync import run_sync
 
 NOW = FRIDAY_MORNING  # the 14-day notices of permits expiring 2026-12-18 are due
 DUE = "2026-12-18"
@@ -125,7 +125,15 @@ class World:
             )
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "notifyd.cli", "--now", NOW.isoformat(), "-c", str(self.path)]
+        return [
+            sys.executable,
+            "-m",
+            "notifyd.cli.main",
+            "--now",
+            NOW.isoformat(),
+            "-c",
+            str(self.path),
+        ]
 
     def cli(self, *args: str) -> str:
         done = subprocess.run(

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from conftest import FRIDAY_MORNING, add_attempt, notice_ids, person, utc
-from notifyd import plugins, schema
-from notifyd.cli import main
+from conftest import FRIDAY_MORNING, add_attempt, notice_ids, person, utc, write_toml
+from notifyd import plugins
+from notifyd.cli.main import main
 from notifyd.config import Config
-from notifyd.retention import purge
-from notifyd.sync import run_sync
+from notifyd.db import schema
+from notifyd.registry.sync import run_sync
+from notifyd.service.retention import purge
 
 NOW = FRIDAY_MORNING  # 2026-12-04; with 90 days of retention the cutoff is 2026-09-05
 JULY, AUGUST, NOVEMBER = utc(2026, 7, 10, 2), utc(2026, 8, 20, 2), utc(2026, 11, 20, 2)
@@ -163,13 +164,11 @@ def test_a_later_sync_of_the_same_export_does_not_bring_the_data_back(
 def test_purge_from_the_command_line(
     engine: Engine, history: Config, db_url: str, tmp_path: Path, capsys
 ) -> None:
-    from test_cli import toml
-
     data = {
         "state_dir": history.state_dir, "database": {"url": db_url},
         "registry": {"path": history.registry.path}, "retention": {"days": 90},
     }  # fmt: skip
-    cfg = str(toml(data, tmp_path / "c.toml"))
+    cfg = str(write_toml(data, tmp_path / "c.toml"))
     assert (
         main(["purge", "-c", cfg, "--dry-run", "--format", "json", "--now", NOW.isoformat()]) == 0
     )

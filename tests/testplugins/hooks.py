@@ -1,4 +1,4 @@
-"""Small real channels that take webhooks, verified with notifyd.signatures, for the web tests.
+"""Small real channels that take webhooks, verified with notifyd.web.signatures, for the web tests.
 
 `TwilioLike` reads Twilio's status-callback form (MessageSid, MessageStatus, ErrorCode) and
 inbound SMS (From, Body); `MetaLike` reads WhatsApp Cloud API JSON (statuses, messages with a
@@ -11,7 +11,7 @@ import json
 from datetime import UTC, datetime
 
 from notifyd.hookspecs import Message, Receipt, Reply, WebhookRequest, WebhookResult
-from notifyd.signatures import form_params, verify_meta, verify_twilio
+from notifyd.web.signatures import form_params, verify_meta, verify_twilio
 
 REFUSED = WebhookResult(status=403, body="signature mismatch")
 #: Twilio's call and message statuses → notifyd's receipt words.

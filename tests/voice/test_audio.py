@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from conftest import FRIDAY_MORNING, probe, sample_facts, voice_config
-from notifyd import audio
-from notifyd.audio import AudioError, Candidate, NoteTooLong, Part
 from notifyd.config import LANGUAGES
-from notifyd.render import Renderer
+from notifyd.voice import audio
+from notifyd.voice.audio import AudioError, Candidate, NoteTooLong, Part
+from notifyd.voice.render import Renderer
 from testplugins.voices import CountingEspeak, SilentService
 
 OFFLINE = {"engines": ["espeak-ng"]}

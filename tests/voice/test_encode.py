@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import probe
-from notifyd import audio, encode
+from notifyd.voice import audio, encode
 
 
 def tone(seconds: float, rate: int = 22050, amplitude: float = 0.1) -> bytes:

@@ -11,9 +11,9 @@ import pytest
 from pydub.silence import detect_silence
 
 from conftest import FRIDAY_MORNING, probe, sample_facts, voice_config
-from notifyd import audio
 from notifyd.errors import ConfigError
-from notifyd.render import Renderer, check
+from notifyd.voice import audio
+from notifyd.voice.render import Renderer, check
 from testplugins.voices import OnlyEnglish
 
 OFFLINE = {"engines": ["espeak-ng"]}

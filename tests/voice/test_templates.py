@@ -10,13 +10,13 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from conftest import FRIDAY_MORNING, sample_facts, voice_config
-from notifyd import segments, templates
 from notifyd.config import LANGUAGES
 from notifyd.errors import ConfigError
-from notifyd.render import Renderer
-from notifyd.sanitise import ELLIPSIS, MAX_LENGTH, clean
+from notifyd.voice import segments, templates
+from notifyd.voice.render import Renderer
+from notifyd.voice.sanitise import ELLIPSIS, MAX_LENGTH, clean
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")
     "id": "18 Desember 2026", "en": "December 18, 2026", "zh": "2026年12月18日",
     "ja": "2026年12月18日", "ko": "2026년 12월 18일", "ar": "18 ديسمبر 2026",

@@ -20,9 +20,12 @@ from sqlalchemy import Engine
 from twilio.request_validator import RequestValidator
 
 from conftest import FRIDAY_MORNING, attempt, everything, first_notice, notice, person, send
-from notifyd import audiourl, followup, plugins, store, web
+from notifyd import plugins
 from notifyd.config import Config
-from notifyd.sync import run_sync
+from notifyd.db import store
+from notifyd.delivery import audiourl, followup
+from notifyd.registry.sync import run_sync
+from notifyd.web import app as web
 from testplugins.hooks import MetaLike, Sender, TwilioLike
 
 NOW = FRIDAY_MORNING
@@ -271,13 +274,13 @@ def test_a_listen_tap_sends_the_voice_note_as_a_recorded_follow_up(
 
 
 def attempt_rows(engine: Engine, nid: int) -> list[dict[str, Any]]:
-    from notifyd.attemptstore import attempts_of
+    from notifyd.db.attempts import attempts_of
 
     return attempts_of(engine, nid)
 
 
 def store_window(engine: Engine) -> bool:
-    from notifyd.receiptstore import window_open
+    from notifyd.db.receipts import window_open
 
     return window_open(engine, "whatsapp", "+6281234560001", NOW + timedelta(hours=1))
 

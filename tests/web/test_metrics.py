@@ -15,10 +15,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
 from conftest import FRIDAY_MORNING, add_attempt, notice_ids, person
-from notifyd import metrics, plugins, store
+from notifyd import plugins
 from notifyd.config import Config
+from notifyd.db import store
 from notifyd.errors import ConfigError
-from notifyd.sync import run_sync
+from notifyd.registry.sync import run_sync
+from notifyd.web import metrics
 
 NOW = FRIDAY_MORNING
 

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 
-from notifyd.signatures import form_params, verify_meta, verify_twilio
+from notifyd.web.signatures import form_params, verify_meta, verify_twilio
 
 TOKEN = "12345678901234567890123456789012"
 URL = "https://notifyd.example.org/hooks/sms?office=BLT&x=1"

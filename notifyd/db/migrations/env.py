@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from notifyd.schema import compare_type, metadata
+from notifyd.db.schema import compare_type, metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
