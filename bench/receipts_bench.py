@@ -66,7 +66,7 @@ def prepare(folder: Path, n: int, db: str | None) -> tuple[config.Config, object
          "channels": {"sms": {"plugin": "spool", "kind": "sms"}}, "channel_order": ["sms"],
          "database": {"url": db or ""}, "http": {"listen": "127.0.0.1:0"}}
     )  # fmt: skip
-    engine = store.open_store(config.database_url(cfg))
+    engine = store.open_store(store.database_url(cfg))
     run_sync(cfg, engine, plugins.make_manager(), NOW)
     with engine.connect() as conn:
         ids = [r[0] for r in conn.exec_driver_sql(

@@ -55,7 +55,7 @@ def setup(rows: int, workdir: Path, url: str | None) -> tuple[Any, Any, datetime
     if url:  # a fresh database per size: the URL's own, emptied by the caller
         data["database"] = {"url": url}
     cfg = config.parse(data)
-    engine = store.open_store(config.database_url(cfg))
+    engine = store.open_store(store.database_url(cfg))
     now = datetime.now(UTC)
     with store.reading(engine) as conn:
         planned = conn.execute(select(func.count()).select_from(s.notifications)).scalar_one()

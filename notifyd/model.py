@@ -112,6 +112,19 @@ class PlannedNotice:
     catch_up: bool = False
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A notification row as the planner needs to see it: db/ reads it, planning/ diffs it."""
+
+    id: int
+    expiry_date: date
+    stage: int
+    status: str
+    reason: str | None
+    due_at: datetime
+    deadline: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class NoticeFacts:
     """What the words of one notice need, read from the store when it is rendered."""

@@ -45,7 +45,7 @@ SMS_FIRST = [
 
 
 def _engine(path: str) -> Any:
-    return store.open_store(config.database_url(config.load(path)))
+    return store.open_store(store.database_url(config.load(path)))
 
 
 def due_people(path: str) -> list[tuple[str, str, bool]]:

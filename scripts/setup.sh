@@ -22,7 +22,7 @@ if need_packages; then
     fi
 fi
 
-# systemd-analyze checks the unit file in the tests (tests/test_systemd.py); optional otherwise.
+# systemd-analyze checks the unit file in the tests (tests/service/test_systemd.py); optional otherwise.
 if ! command -v systemd-analyze >/dev/null; then
     if [ "$(id -u)" -eq 0 ]; then
         echo "setup: installing the Debian package systemd (for systemd-analyze)" >&2

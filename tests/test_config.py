@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from notifyd import config
-from notifyd.config import Config, Window, database_url, parse_window, resolve_secret
+from notifyd.config import Config, Window, parse_window, resolve_secret
+from notifyd.db.store import database_url
 from notifyd.errors import ConfigError
 
 

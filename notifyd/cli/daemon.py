@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
-from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
 
+from notifyd.cli import common
+from notifyd.cli.common import Subcommands, command, with_format
 from notifyd.db import dispatch as dispatchstore
 from notifyd.errors import ConfigError
 
 
-def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) -> None:
+def add_commands(sub: Subcommands) -> None:
     sp = command(
-        "run", cmd_run,
+        sub, "run", cmd_run,
         "run the daemon: sync on schedule, send due notices (with --now, its clock starts there)",
     )  # fmt: skip
     sp.add_argument(
@@ -26,7 +26,7 @@ def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) 
         help="json (default: one object a line, for journald) or text (for a terminal)",
     )  # fmt: skip
     sp = command(
-        "test-send", cmd_test_send,
+        sub, "test-send", cmd_test_send,
         "render a sample notice and send it now to your own phone, through a real channel",
     )  # fmt: skip
     sp.add_argument("--to", required=True, help="your phone number, e.g. +6281234567890")
@@ -38,15 +38,14 @@ def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) 
         ("pause", cmd_pause, "stop sending (all channels, or one) until `notifyd resume`"),
         ("resume", cmd_resume, "send again after `notifyd pause`"),
     ):
-        sp = command(name, func, doc)
+        sp = command(sub, name, func, doc)
         sp.add_argument("--channel", help="only this channel (default: all sending)")
         sp.add_argument("--by", default=None, help="who does this (default: your user name)")
-    with_format(command("paused", cmd_paused, "what is paused, by whom and since when"))
+    with_format(command(sub, "paused", cmd_paused, "what is paused, by whom and since when"))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from notifyd import logs
-    from notifyd.cli import main as cli
     from notifyd.service import daemon
 
     logs.setup_logging("INFO", json=args.log_format == "json")
@@ -54,14 +53,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     start = getattr(args, "sub_now", None) or args.now
     path = getattr(args, "sub_config", None) or args.config
-    cli._config(args)  # a config error is reported before anything starts
+    common.load_config(args)  # a config error is reported before anything starts
     return daemon.run(path, start, args.sync)
 
 
 def _control(args: argparse.Namespace, action: str) -> int:
-    from notifyd.cli import main as cli
 
-    cfg = cli._config(args)
+    cfg = common.load_config(args)
     if args.channel and args.channel not in cfg.channels:
         raise ConfigError(
             "--channel", f"{args.channel!r} is not a configured channel",
@@ -69,9 +67,9 @@ def _control(args: argparse.Namespace, action: str) -> int:
         )  # fmt: skip
     by = args.by or getpass.getuser()
     scope = args.channel or "*"
-    dispatchstore.set_control(cli._engine(cfg), scope, action, by, cli._now(args))
+    dispatchstore.set_control(common.open_engine(cfg), scope, action, by, common.now(args))
     what = f"channel {args.channel}" if args.channel else "all sending"
-    cli._emit(f"{what}: {action}d by {by}\n")
+    common.emit(f"{what}: {action}d by {by}\n")
     return 0
 
 
@@ -84,15 +82,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_paused(args: argparse.Namespace) -> int:
-    from notifyd.cli import main as cli
     from notifyd.cli import output
 
-    engine = cli._engine(cli._config(args))
+    engine = common.open_engine(common.load_config(args))
     rows = [
         {"scope": "all sending" if scope == "*" else scope, "by": v["by"], "since": v["at"]}
         for scope, v in sorted(dispatchstore.paused(engine).items())
     ]
-    cli._emit(output.render(rows, args.format))
+    common.emit(output.render(rows, args.format))
     return 0
 
 
@@ -101,14 +98,13 @@ def cmd_test_send(args: argparse.Namespace) -> int:
     import os
 
     from notifyd import plugins
-    from notifyd.cli import main as cli
     from notifyd.cli import output
     from notifyd.db import staff as staffstore
     from notifyd.delivery import testsend
     from notifyd.delivery.dispatch import build_channels
     from notifyd.voice.render import Renderer
 
-    cfg, now = cli._config(args), cli._now(args)
+    cfg, now = common.load_config(args), common.now(args)
     names = cfg.channel_order or list(cfg.channels)
     name = args.channel or (names[0] if names else "")
     if name not in cfg.channels:
@@ -127,7 +123,7 @@ def cmd_test_send(args: argparse.Namespace) -> int:
     pm = plugins.make_manager(cfg.disabled_plugins)
     channel = build_channels(cfg, pm)[name]
     render = Renderer(cfg, plugins.voices(pm)).render
-    engine = cli._engine(cfg)
+    engine = common.open_engine(cfg)
     try:
         sent = asyncio.run(testsend.send_sample(cfg, channel, render, to, language, now))
         with engine.begin() as conn:
@@ -137,5 +133,5 @@ def cmd_test_send(args: argparse.Namespace) -> int:
             )  # fmt: skip
     finally:
         engine.dispose()
-    cli._emit(output.render([asdict(sent)], args.format))
+    common.emit(output.render([asdict(sent)], args.format))
     return 0

@@ -6,17 +6,16 @@ import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
-from typing import Any
 
+from notifyd.cli.common import Subcommands, command
 from notifyd.errors import NotifydError
 from notifyd.sandbox.rules import KINDS, PROVIDERS, Fault, Settings
 
 DOC = "a local fake of WhatsApp Cloud, WAHA, Twilio and an SMS gateway (loopback only)"
 
 
-def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) -> None:
-    sp = command("sandbox", cmd_sandbox, DOC)
+def add_commands(sub: Subcommands) -> None:
+    sp = command(sub, "sandbox", cmd_sandbox, DOC)
     d = Settings()
     sp.add_argument(
         "--listen", default=f"{d.host}:{d.port}", help="HOST:PORT (default %(default)s)"

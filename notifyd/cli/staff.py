@@ -18,46 +18,50 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from sqlalchemy import Engine
 
-from notifyd.cli import output
+from notifyd.cli import common, output
+from notifyd.cli.common import Subcommands, command, with_format
 from notifyd.config import Config
 from notifyd.db import log as logstore
 from notifyd.db import staff as staffstore
+from notifyd.db.store import Engine
 from notifyd.errors import NotifydError
 
-Command = Callable[[str, Callable[[argparse.Namespace], int | None], str], Any]
 _SPAN = re.compile(r"^(\d+)([dhm])$")
 
 
-def add_commands(command: Command, with_format: Callable[[argparse.ArgumentParser], None]) -> None:
-    sp = command("log", cmd_log, "the delivery log: every attempt, newest first")
+def add_commands(sub: Subcommands) -> None:
+    sp = command(sub, "log", cmd_log, "the delivery log: every attempt, newest first")
     sp.add_argument("--status", help="only notices in this status (sent, failed, cancelled, …)")
     sp.add_argument("--channel", help="only attempts on this channel")
     sp.add_argument("--since", type=since_arg, help="e.g. 7d, 12h, 30m or 2026-12-01")
     sp.add_argument("--person", help="a registry id or permit number")
     sp.add_argument("--limit", type=int, default=1000, help="at most this many rows (1000)")
     with_format(sp)
-    sp = command("show", cmd_show, "one person's whole story, by registry id or permit number")
+    sp = command(sub, "show", cmd_show, "one person's whole story, by registry id or permit number")
     sp.add_argument("key", metavar="PERSON_OR_PERMIT")
     with_format(sp)
-    sp = command("stats", cmd_stats, "counts by status and channel, delivery rate, oldest overdue")
+    sp = command(
+        sub, "stats", cmd_stats, "counts by status and channel, delivery rate, oldest overdue"
+    )
     sp.add_argument("--since", type=since_arg, help="e.g. 7d or 2026-12-01")
     with_format(sp)
-    sp = command("status", cmd_status, "last sync, queue, oldest overdue notice, last error")
+    sp = command(sub, "status", cmd_status, "last sync, queue, oldest overdue notice, last error")
     with_format(sp)
-    sp = command("resend", cmd_resend, "send a notice again now, from its first channel")
+    sp = command(sub, "resend", cmd_resend, "send a notice again now, from its first channel")
     sp.add_argument("id", type=int, help="the notice id (see `notifyd log`)")
     sp.add_argument("--by", default=None, help="who asks (default: your login name)")
     with_format(sp)
-    sp = command("opt-out", cmd_opt_out, "stop (or with --undo, allow again) notices to a person")
+    sp = command(
+        sub, "opt-out", cmd_opt_out, "stop (or with --undo, allow again) notices to a person"
+    )
     sp.add_argument("key", metavar="PHONE_OR_REGISTRY_ID")
     sp.add_argument("--channel", default="*", help="one channel name (default: all)")
     sp.add_argument("--undo", action="store_true", help="lift the opt-out")
     sp.add_argument("--by", default=None, help="who asks (default: your login name)")
     sp.add_argument("--reason", default="", help="why, for the record")
     with_format(sp)
-    sp = command("purge", cmd_purge, "remove personal data of permits past their retention")
+    sp = command(sub, "purge", cmd_purge, "remove personal data of permits past their retention")
     sp.add_argument("--dry-run", action="store_true", help="count only; change nothing")
     sp.add_argument("--by", default=None, help="who runs it (default: your login name)")
     with_format(sp)
@@ -89,18 +93,11 @@ def office_tz(cfg: Config) -> ZoneInfo:
     return ZoneInfo(next(iter(cfg.offices.values())).timezone)
 
 
-def _cli() -> Any:
-    from notifyd.cli import main as cli  # imported late: cli imports this module
-
-    return cli
-
-
 @contextmanager
 def _store(args: argparse.Namespace) -> Iterator[tuple[Config, Engine]]:
     """The config and an engine, disposed of after the command (no pooled connection left)."""
-    cli = _cli()
-    cfg = cli._config(args)
-    engine = cli._engine(cfg)
+    cfg = common.load_config(args)
+    engine = common.open_engine(cfg)
     try:
         yield cfg, engine
     finally:
@@ -124,38 +121,36 @@ def _actor(args: argparse.Namespace) -> str:
 
 @_uses_store
 def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    cli = _cli()
-    since = _since(args, cli._now(args), office_tz(cfg))
+    since = _since(args, common.now(args), office_tz(cfg))
     rows = logstore.delivery_log(
         engine, status=args.status, channel=args.channel, since=since, person=args.person,
         limit=args.limit,
     )  # fmt: skip
-    cli._emit(output.render(rows, args.format, office_tz(cfg)))
+    common.emit(output.render(rows, args.format, office_tz(cfg)))
     return 0
 
 
 @_uses_store
 def cmd_show(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    cli = _cli()
     found = logstore.story(engine, args.key)
     if found is None:
         raise NotifydError(f"no person or permit {args.key!r}; give a registry id or permit number")
     if args.format == "json":
-        cli._emit(json.dumps(_jsonable(found), ensure_ascii=False, indent=2) + "\n")
+        common.emit(json.dumps(_jsonable(found), ensure_ascii=False, indent=2) + "\n")
         return 0
     tz = office_tz(cfg)
     events = timeline(found, tz)
     if args.format == "csv":
-        cli._emit(output.render(events, "csv", tz))
+        common.emit(output.render(events, "csv", tz))
         return 0
     who = found["person"]
     head = [{k: who[k] for k in _PERSON}]
-    cli._emit(output.render(head, "table", tz) + "\npermits:\n")
-    cli._emit(output.render([_pick(r, _PERMIT) for r in found["permits"]], "table"))
-    cli._emit(
+    common.emit(output.render(head, "table", tz) + "\npermits:\n")
+    common.emit(output.render([_pick(r, _PERMIT) for r in found["permits"]], "table"))
+    common.emit(
         "\nnotices:\n" + output.render([_pick(r, _NOTICE) for r in found["notices"]], "table", tz)
     )
-    cli._emit("\nstory:\n" + output.render(events, "table", tz))
+    common.emit("\nstory:\n" + output.render(events, "table", tz))
     return 0
 
 
@@ -223,12 +218,11 @@ def _jsonable(value: Any) -> Any:
 
 @_uses_store
 def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    cli = _cli()
-    now = cli._now(args)
+    now = common.now(args)
     tz = office_tz(cfg)
     st = logstore.stats(engine, now, _since(args, now, tz))
     if args.format == "json":
-        cli._emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
+        common.emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
         return 0
     rows = [{"what": "notices", "key": k, "count": v} for k, v in sorted(st["by_status"].items())]
     rows += [
@@ -241,7 +235,7 @@ def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     )
     old = st["oldest_overdue"]
     rows.append({"what": "oldest overdue", "key": _overdue(old, now, tz), "count": ""})
-    cli._emit(output.render(rows, args.format, tz))
+    common.emit(output.render(rows, args.format, tz))
     return 0
 
 
@@ -264,11 +258,10 @@ def _ago(delta: timedelta) -> str:
 
 @_uses_store
 def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    cli = _cli()
-    now, tz = cli._now(args), office_tz(cfg)
+    now, tz = common.now(args), office_tz(cfg)
     st = logstore.status(engine, now)
     if args.format == "json":
-        cli._emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
+        common.emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
         return 0
     sync = st["last_sync"]
     err = st["last_error"]
@@ -288,21 +281,19 @@ def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
         f"{output.cell(p['at'], tz)}" for scope, p in sorted(st["paused"].items())
     ]  # fmt: skip
     rows.append({"what": "paused", "value": "; ".join(paused) or "nothing"})
-    cli._emit(output.render(rows, args.format, tz))
+    common.emit(output.render(rows, args.format, tz))
     return 0
 
 
 @_uses_store
 def cmd_resend(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    cli = _cli()
-    done = staffstore.resend(engine, args.id, _actor(args), cli._now(args))
-    cli._emit(output.render([done], args.format, office_tz(cfg)))
+    done = staffstore.resend(engine, args.id, _actor(args), common.now(args))
+    common.emit(output.render([done], args.format, office_tz(cfg)))
     return 0
 
 
 @_uses_store
 def cmd_opt_out(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    cli = _cli()
     phone = e164(args.key, cfg.registry.default_region)
     if args.channel != "*" and args.channel not in cfg.channels:
         raise NotifydError(
@@ -310,7 +301,7 @@ def cmd_opt_out(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
             f"{', '.join(cfg.channels)}, or leave it out for all"
         )
     res = staffstore.opt_out(
-        engine, args.key, phone, args.channel, _actor(args), args.reason, cli._now(args),
+        engine, args.key, phone, args.channel, _actor(args), args.reason, common.now(args),
         undo=args.undo,
     )  # fmt: skip
     if not res.people:
@@ -324,13 +315,13 @@ def cmd_opt_out(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
         }
         for w in res.people
     ]
-    cli._emit(output.render(rows, args.format))
+    common.emit(output.render(rows, args.format))
     if args.format == "table":
         what = (f"{res.changed} opt-out(s) lifted; the next sync plans their notices again"
                 if args.undo else
                 f"{res.changed} opt-out(s) added; {res.cancelled} pending notice(s) cancelled"
                 )  # fmt: skip
-        cli._emit(what + "\n")
+        common.emit(what + "\n")
     return 0
 
 
@@ -349,7 +340,8 @@ def e164(text: str, region: str) -> str | None:
 def cmd_purge(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     from notifyd.service import retention
 
-    cli = _cli()
-    report = retention.purge(engine, cfg, cli._now(args), dry_run=args.dry_run, actor=_actor(args))
-    cli._emit(output.render([report.as_row()], args.format))
+    report = retention.purge(
+        engine, cfg, common.now(args), dry_run=args.dry_run, actor=_actor(args)
+    )
+    common.emit(output.render([report.as_row()], args.format))
     return 0

@@ -10,13 +10,15 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from notifyd import plugins
+from notifyd.cli import common
+from notifyd.cli.common import Subcommands, command, with_format
 from notifyd.config import Config
-from notifyd.db import store
+from notifyd.db import notices
 from notifyd.errors import NotifydError
 from notifyd.hookspecs import Voice
 from notifyd.voice import audio, render
@@ -27,15 +29,19 @@ PROBE_TEXT = {"id": "Halo.", "zh": "你好。", "ja": "こんにちは。", "ko"
               "ar": "مَرْحَبًا.", "ru": "Привет.", "hi": "नमस्ते।"}  # fmt: skip
 
 
-def add_commands(command: Callable[..., Any], with_format: Callable[..., None]) -> None:
-    with_format(command("voices", cmd_voices, "TTS engines, languages and voices, and which work"))
-    sp = command("render", cmd_render, "print a permit's notice and write its voice note")
+def add_commands(sub: Subcommands) -> None:
+    with_format(
+        command(sub, "voices", cmd_voices, "TTS engines, languages and voices, and which work")
+    )
+    sp = command(sub, "render", cmd_render, "print a permit's notice and write its voice note")
     sp.add_argument("--permit", required=True, help="the permit number")
     sp.add_argument("--stage", type=int, help="days before expiry (default: the planned notice)")
     sp.add_argument("--lang", help="speak this language instead of the person's")
     sp.add_argument("--format", choices=audio.FORMATS, default="ogg", dest="audio_format")
     sp.add_argument("-o", "--output", required=True, help="where to write the voice note")
-    sp = command("say", cmd_say, "speak a text through the configured engines, to test a voice")
+    sp = command(
+        sub, "say", cmd_say, "speak a text through the configured engines, to test a voice"
+    )
     sp.add_argument("--lang", required=True, help="language tag, e.g. id")
     sp.add_argument("--format", choices=audio.FORMATS, default="ogg", dest="audio_format")
     sp.add_argument("-o", "--output", required=True, help="where to write the audio")
@@ -48,20 +54,18 @@ def check_voices(cfg: Config, pm: Any) -> None:
 
 
 def _setup(args: argparse.Namespace) -> tuple[Config, dict[str, Voice]]:
-    from notifyd.cli.main import _config
 
-    cfg = _config(args)
+    cfg = common.load_config(args)
     return cfg, plugins.voices(plugins.make_manager(cfg.disabled_plugins))
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
-    from notifyd.cli.main import _emit
     from notifyd.cli.output import render as table
 
     cfg, voices = _setup(args)
     renderer = render.Renderer(cfg, voices)
     rows = asyncio.run(_probe_all(cfg, voices, renderer))
-    _emit(table(rows, args.format))
+    common.emit(table(rows, args.format))
     return 0
 
 
@@ -110,19 +114,18 @@ async def _probe(voice: Voice, lang: str, name: str | None, timeout: float) -> s
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from notifyd.cli.main import _emit, _engine, _now
 
     cfg, voices = _setup(args)
-    facts = store.notice_facts(_engine(cfg), args.permit, args.stage)
+    facts = notices.notice_facts(common.open_engine(cfg), args.permit, args.stage)
     if facts is None:
         raise NotifydError(f"no permit {args.permit!r} in the database; run `notifyd sync` first")
     if args.lang:
         facts = _replace(facts, language=args.lang)
     renderer = render.Renderer(cfg, voices)
-    result = asyncio.run(renderer.render(facts, _now(args), args.audio_format))
+    result = asyncio.run(renderer.render(facts, common.now(args), args.audio_format))
     assert result.audio is not None
     audio.write_private(Path(args.output), result.audio.read_bytes())  # it holds a name
-    _emit(f"{result.text}\n")
+    common.emit(f"{result.text}\n")
     print(
         f"wrote {args.output}: {args.audio_format}, language {result.language}, "
         f"engine {result.engine}",

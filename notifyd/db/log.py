@@ -5,6 +5,7 @@ Read-only queries; staff actions that write (resend, opt-out) are in staffstore.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -213,6 +214,36 @@ def oldest_overdue(conn: Connection, now: datetime) -> dict[str, Any] | None:
         .first()
     )
     return dict(row) if row else None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the metrics report, read in one go at scrape time."""
+
+    notices: list[tuple[str, int]]  # (status, count)
+    attempts: list[tuple[str, str, int]]  # (channel, outcome, count)
+    oldest_due: datetime | None  # the due time of the notice overdue longest
+    last_sync: Any  # when the last good sync finished (text on some backends)
+
+
+def figures(engine: Engine, now: datetime) -> Figures:
+    r = s.sync_runs
+    with reading(engine) as conn:
+        notices = [
+            (status, int(count))
+            for status, count in conn.execute(select(n.c.status, func.count()).group_by(n.c.status))
+        ]
+        attempts = [
+            (channel, outcome, int(count))
+            for channel, outcome, count in conn.execute(
+                select(a.c.channel, a.c.outcome, func.count()).group_by(a.c.channel, a.c.outcome)
+            )
+        ]
+        oldest = oldest_overdue(conn, now)
+        finished = conn.execute(
+            select(func.max(r.c.finished_at)).where(r.c.status == "ok")
+        ).scalar_one_or_none()
+    return Figures(notices, attempts, oldest["due_at"] if oldest else None, finished)
 
 
 def status(engine: Engine, now: datetime) -> dict[str, Any]:

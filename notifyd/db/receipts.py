@@ -1,8 +1,5 @@
-"""Receipts and replies into the database: attempts, notices, opt-outs, conversation windows.
-
-One short transaction per receipt, with the attempt and its notice locked (PostgreSQL; SQLite
-writers are serialised by BEGIN IMMEDIATE), so a receipt and the dispatcher never interleave.
-"""
+"""Receipts and replies in the database: the rows a receipt is about, what it changes, opt-outs
+and conversation windows. What a receipt means is decided in notifyd.delivery.receipts."""
 
 from __future__ import annotations
 
@@ -16,8 +13,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from notifyd.db import schema as s
 from notifyd.db.store import chunks, reading
-from notifyd.delivery import receipts as rules
-from notifyd.hookspecs import Receipt, Reply
 from notifyd.model import PENDING, Reason, Status
 
 log = logging.getLogger(__name__)
@@ -27,26 +22,11 @@ WINDOW = timedelta(hours=24)
 _PENDING = [st.value for st in PENDING]
 
 
-def apply_receipts(
-    engine: Engine, channel: str, receipts: Iterable[Receipt], default_order: Sequence[str],
-    now: datetime, unknown: list[tuple[str, Receipt]] | None = None,
-) -> int:  # fmt: skip
-    """Apply each receipt of `channel`; return how many changed something. Unknown provider
-    ids and repeats change nothing (the unknown ones are added to `unknown`, if given)."""
-    changed = 0
-    with engine.connect() as conn:  # one connection, one transaction per receipt
-        for receipt in receipts:
-            with conn.begin():
-                changed += _apply(conn, channel, receipt, tuple(default_order), now, unknown)
-    return changed
-
-
-def _apply(
-    conn: Connection, channel: str, r: Receipt, default_order: tuple[str, ...], now: datetime,
-    unknown: list[tuple[str, Receipt]] | None = None,
-) -> bool:  # fmt: skip
+def locked_attempt(conn: Connection, channel: str, provider_id: str) -> Any | None:
+    """The attempt a receipt is about, with its notice and person, locked until the commit
+    (PostgreSQL; SQLite writers already queue); None for a message we never sent."""
     a, n, p, pe = s.attempts, s.notifications, s.permits, s.people
-    row = conn.execute(
+    return conn.execute(
         select(
             a.c.id,
             a.c.outcome,
@@ -64,37 +44,37 @@ def _apply(
         .join(n, n.c.id == a.c.notification_id)
         .join(p, p.c.id == n.c.permit_id)
         .join(pe, pe.c.id == p.c.person_id)
-        .where(a.c.channel == channel, a.c.provider_id == r.provider_id)
+        .where(a.c.channel == channel, a.c.provider_id == provider_id)
         .order_by(a.c.id.desc())
         .limit(1)
-        .with_for_update(of=[a, n])  # PostgreSQL; SQLite writers already queue
+        .with_for_update(of=[a, n])
     ).first()
-    if row is None:
-        log.info("receipt for an unknown message", extra={"channel": channel})
-        if unknown is not None:
-            unknown.append((channel, r))
-        return False
-    attempt = rules.AttemptState(row.outcome, row.receipt, row.kind, row.channel, row.error)
-    notice = rules.NoticeState(row.status, row.deadline, row.channel_pos)
-    order = rules.channel_order(row.channels or "", default_order)
-    at = r.at if r.at is not None and r.at.tzinfo is not None else now
-    change = rules.decide(r.status, r.error, at, attempt, notice, order, now)
-    if change.attempt:
-        conn.execute(update(a).where(a.c.id == row.id).values(**change.attempt))
-    if change.notice:
+
+
+def write_change(
+    conn: Connection, row: Any, attempt: dict[str, Any], notice: dict[str, Any], now: datetime
+) -> None:
+    """Write what a receipt changes; the notice only if nothing moved it meanwhile."""
+    a, n = s.attempts, s.notifications
+    if attempt:
+        conn.execute(update(a).where(a.c.id == row.id).values(**attempt))
+    if notice:
         conn.execute(
             update(n)
             .where(n.c.id == row.nid, n.c.status == row.status)
-            .values(updated_at=now, **change.notice)
+            .values(updated_at=now, **notice)
         )
-    opted = r.opt_out and add_opt_out(conn, row.person_id, channel, order, now)
-    if change.attempt or change.notice:
-        log.info(
-            "receipt applied",
-            extra={"channel": channel, "attempt": row.id, "receipt": r.status,
-                   "notice_status": change.notice.get("status", row.status)},
-        )  # fmt: skip
-    return bool(change.attempt or change.notice or opted)
+
+
+def person_of_notice(conn: Connection, notification_id: int) -> Any | None:
+    """The person a notice is for: (id, channels), or None."""
+    n, p, pe = s.notifications, s.permits, s.people
+    return conn.execute(
+        select(pe.c.id, pe.c.channels)
+        .join(p, p.c.person_id == pe.c.id)
+        .join(n, n.c.permit_id == p.c.id)
+        .where(n.c.id == notification_id)
+    ).first()
 
 
 def add_opt_out(
@@ -139,40 +119,7 @@ def add_opt_out(
     return True
 
 
-def apply_replies(
-    engine: Engine, channel: str, replies: Iterable[Reply], default_order: Sequence[str],
-    now: datetime,
-) -> list[int]:  # fmt: skip
-    """Open the conversation window, record STOPs, and return the notices whose voice note
-    the person asked to hear (a "listen:<id>" tap by the person that notice is for)."""
-    wanted: list[int] = []
-    usable = [r for r in replies if r.from_]
-    if not usable:
-        return wanted
-    with engine.connect() as conn:
-        for reply in usable:
-            with conn.begin():
-                _reply(conn, channel, reply, default_order, now, wanted)
-    return wanted
-
-
-def _reply(
-    conn: Connection, channel: str, reply: Reply, default_order: Sequence[str], now: datetime,
-    wanted: list[int],
-) -> None:  # fmt: skip
-    _touch_conversation(conn, channel, reply.from_, now)
-    people = _people_with(conn, reply.from_)
-    if rules.is_stop(reply.text):
-        for person_id, channels in people:
-            order = rules.channel_order(channels or "", tuple(default_order))
-            add_opt_out(conn, person_id, channel, order, now)
-    target = rules.listen_target(reply.payload)
-    if target is not None and _asks_for_own(conn, target, [pid for pid, _ in people]):
-        if not _followup_exists(conn, target) and target not in wanted:
-            wanted.append(target)
-
-
-def _touch_conversation(conn: Connection, channel: str, phone: str, now: datetime) -> None:
+def touch_conversation(conn: Connection, channel: str, phone: str, now: datetime) -> None:
     c = s.conversations
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt = dialect.insert(c).values(channel=channel, phone=phone, last_inbound_at=now)
@@ -186,7 +133,7 @@ def _touch_conversation(conn: Connection, channel: str, phone: str, now: datetim
     )
 
 
-def _people_with(conn: Connection, phone: str) -> list[tuple[int, str]]:
+def people_with(conn: Connection, phone: str) -> list[tuple[int, str]]:
     pe = s.people
     rows = conn.execute(
         select(pe.c.id, pe.c.channels).where(or_(pe.c.phone == phone, pe.c.whatsapp == phone))
@@ -194,7 +141,7 @@ def _people_with(conn: Connection, phone: str) -> list[tuple[int, str]]:
     return [(int(pid), channels) for pid, channels in rows]
 
 
-def _asks_for_own(conn: Connection, notification_id: int, person_ids: list[int]) -> bool:
+def asks_for_own(conn: Connection, notification_id: int, person_ids: list[int]) -> bool:
     """A tap counts only from the person the notice is for (a payload is never trusted)."""
     if not person_ids:
         return False
@@ -207,7 +154,7 @@ def _asks_for_own(conn: Connection, notification_id: int, person_ids: list[int])
     return found is not None
 
 
-def _followup_exists(conn: Connection, notification_id: int) -> bool:
+def followup_exists(conn: Connection, notification_id: int) -> bool:
     """A voice note already sent, on its way or of unknown fate: a replayed tap is not a
     second request."""
     a = s.attempts
@@ -254,40 +201,3 @@ def open_windows(
             )
             found.update((ch, ph) for ch, ph in rows if (ch, ph) in pairs)
     return found
-
-
-def record_opt_out(
-    engine: Engine, notification_id: int, channel: str, default_order: Sequence[str],
-    now: datetime,
-) -> bool:  # fmt: skip
-    """A send refused because the person opted out (e.g. Twilio 21610): record it for the
-    notice's person, as a receipt saying so would."""
-    n, p, pe = s.notifications, s.permits, s.people
-    with engine.begin() as conn:
-        row = conn.execute(
-            select(pe.c.id, pe.c.channels)
-            .join(p, p.c.person_id == pe.c.id)
-            .join(n, n.c.permit_id == p.c.id)
-            .where(n.c.id == notification_id)
-        ).first()
-        if row is None:
-            return False
-        order = rules.channel_order(row.channels or "", tuple(default_order))
-        return add_opt_out(conn, int(row.id), channel, order, now)
-
-
-def apply_receipt_batches(
-    engine: Engine, batches: Sequence[tuple[str, Sequence[Receipt]]],
-    default_order: Sequence[str], now: datetime,
-    unknown: list[tuple[str, Receipt]] | None = None,
-) -> int:  # fmt: skip
-    """The receipts of several webhooks (channel, receipts) in one transaction: the web app
-    gathers the webhooks that arrive while the previous group commits, since on SQLite a
-    commit per receipt cost about as much as the receipt itself. Same rules, same result."""
-    changed = 0
-    order = tuple(default_order)
-    with engine.connect() as conn, conn.begin():
-        for channel, receipts in batches:
-            for receipt in receipts:
-                changed += _apply(conn, channel, receipt, order, now, unknown)
-    return changed

@@ -1,9 +1,8 @@
-"""The database: connecting, migrating, sync runs, and what staff read. With schema.py and
-syncstore.py, the only modules that know SQL."""
+"""The database itself: its URL, connecting, migrating, and the helpers every query module of
+db/ shares. The rest of notifyd sees only `Engine`, `Connection` and `DatabaseError` from here."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -16,18 +15,18 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
-    func,
-    insert,
-    select,
-    update,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from notifyd.db import schema as s
-from notifyd.errors import StoreError
-from notifyd.model import PENDING, NoticeFacts, SyncReport
+from notifyd.config import SECRET_FIX, Config, is_secret_ref, resolve_secret
+from notifyd.errors import ConfigError, StoreError
 
+__all__ = ["Connection", "DatabaseError", "Engine"]  # the types the wings above may name
+#: Any error the database raises; its parameters hold personal data, so it is described
+#: without them (notifyd.registry.sync.describe_error), never printed whole.
+DatabaseError = SQLAlchemyError
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Bound parameters per IN (…) list, well under SQLite's limit of 32,766.
 IN_CHUNK = 5000
@@ -95,32 +94,6 @@ def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]
         yield items[i : i + size]
 
 
-def start_run(engine: Engine, source: str, now: datetime) -> int:
-    with engine.begin() as conn:
-        return int(
-            conn.execute(
-                insert(s.sync_runs)
-                .values(source=source, started_at=now, status="running")
-                .returning(s.sync_runs.c.id)
-            ).scalar_one()
-        )
-
-
-def finish_run(conn: Connection, report: SyncReport, now: datetime) -> None:
-    values = {k: getattr(report, k) for k in _RUN_COUNTS}
-    conn.execute(
-        update(s.sync_runs)
-        .where(s.sync_runs.c.id == report.run_id)
-        .values(finished_at=now, status=report.status, message=report.message, **values)
-    )
-
-
-_RUN_COUNTS = (
-    "rows", "accepted", "rejected", "unchanged", "new", "changed", "renewed", "left", "planned",
-    "cancelled",
-)  # fmt: skip
-
-
 def executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> int:
     """Run one statement for many rows on the driver's own cursor.
 
@@ -162,123 +135,23 @@ def expanding(name: str) -> Any:
     return bindparam(name, expanding=True)
 
 
-# --- reading for staff ------------------------------------------------------------------------
-
-
 def reading(engine: Engine) -> Connection:
     """A connection for reads only: on SQLite it takes no write lock."""
     return engine.connect().execution_options(notifyd_read=True)
 
 
-def last_run_id(engine: Engine) -> int | None:
-    with reading(engine) as conn:
-        return conn.execute(select(func.max(s.sync_runs.c.id))).scalar_one_or_none()
-
-
-def rejected(engine: Engine, run_id: int) -> list[dict[str, Any]]:
-    r = s.rejected_rows
-    with reading(engine) as conn:
-        rows = conn.execute(
-            select(r.c.line, r.c.registry_id, r.c.permit_number, r.c.whole_row, r.c.reasons)
-            .where(r.c.run_id == run_id)
-            .order_by(r.c.line)
+def database_url(cfg: Config) -> str:
+    """The SQLAlchemy URL: the embedded SQLite file by default; a password only by reference."""
+    raw = cfg.database.url
+    if not raw:
+        return f"sqlite:///{Path(cfg.state_dir) / 'notifyd.db'}"
+    if is_secret_ref(raw):
+        raw = resolve_secret(raw, "database.url")
+    url = make_url(raw)
+    if url.password and not is_secret_ref(cfg.database.url):
+        raise ConfigError(
+            "database.url", "holds a password in clear", SECRET_FIX + " in database.password"
         )
-        return [
-            {
-                "line": line,
-                "registry_id": reg,
-                "permit_number": num,
-                "rejected": "row" if whole else "channels",
-                "reasons": json.loads(reasons),
-            }
-            for line, reg, num, whole, reasons in rows
-        ]
-
-
-def run(engine: Engine, run_id: int) -> dict[str, Any] | None:
-    with reading(engine) as conn:
-        row = conn.execute(select(s.sync_runs).where(s.sync_runs.c.id == run_id)).mappings().first()
-        return dict(row) if row else None
-
-
-def upcoming(engine: Engine, now: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Scheduled notices due before `until` (overdue ones included), soonest first."""
-    n, p, pe = s.notifications, s.permits, s.people
-    with reading(engine) as conn:
-        rows = conn.execute(
-            select(
-                n.c.id,
-                n.c.due_at,
-                n.c.deadline,
-                n.c.stage,
-                n.c.catch_up,
-                p.c.office,
-                p.c.permit_number,
-                p.c.permit_type,
-                p.c.expiry_date,
-                pe.c.registry_id,
-                pe.c.full_name,
-                pe.c.language,
-                pe.c.channels,
-            )
-            .join(p, p.c.id == n.c.permit_id)
-            .join(pe, pe.c.id == p.c.person_id)
-            .where(n.c.status.in_([st.value for st in PENDING]), n.c.due_at < until)
-            .order_by(n.c.due_at, n.c.id)
-        )
-        return [dict(r) for r in rows.mappings()]
-
-
-def counts_by_status(engine: Engine) -> dict[str, int]:
-    n = s.notifications
-    with reading(engine) as conn:
-        rows = conn.execute(select(n.c.status, func.count()).group_by(n.c.status))
-        return {status: int(c) for status, c in rows}
-
-
-def notice_facts(engine: Engine, permit_number: str, stage: int | None) -> NoticeFacts | None:
-    """What `notifyd render` needs for one permit: its person and, when planned, the notice of
-    that stage (the first stage planned when none is given). None when the permit is unknown."""
-    n, p, pe = s.notifications, s.permits, s.people
-    with reading(engine) as conn:
-        row = conn.execute(
-            select(
-                p.c.id,
-                p.c.permit_number,
-                p.c.permit_type,
-                p.c.expiry_date,
-                p.c.office,
-                pe.c.full_name,
-                pe.c.language,
-            )  # fmt: skip
-            .join(pe, pe.c.id == p.c.person_id)
-            .where(p.c.permit_number == permit_number)
-        ).first()
-        if row is None:
-            return None
-        query = select(n.c.id, n.c.stage, n.c.catch_up).where(
-            n.c.permit_id == row.id, n.c.expiry_date == row.expiry_date
-        )
-        if stage is not None:
-            query = query.where(n.c.stage == stage)
-        notice = conn.execute(query.order_by(n.c.stage.desc())).first()
-    return NoticeFacts(
-        notification_id=notice.id if notice else 0,
-        stage=notice.stage if notice else (stage if stage is not None else 0),
-        catch_up=bool(notice.catch_up) if notice else False,
-        language=row.language,
-        full_name=row.full_name,
-        permit_number=row.permit_number,
-        permit_type=row.permit_type,
-        expiry_date=row.expiry_date,
-        office=row.office,
-    )
-
-
-def last_sync_finished(engine: Engine) -> datetime | None:
-    """When the last successful registry sync finished; also proves the database answers."""
-    r = s.sync_runs
-    with reading(engine) as conn:
-        return conn.execute(
-            select(func.max(r.c.finished_at)).where(r.c.status == "ok")
-        ).scalar_one_or_none()
+    if cfg.database.password:
+        url = url.set(password=resolve_secret(cfg.database.password, "database.password"))
+    return url.render_as_string(hide_password=False)

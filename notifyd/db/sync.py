@@ -29,8 +29,7 @@ from sqlalchemy import (
 
 from notifyd.db import schema as s
 from notifyd.db.store import chunks, executemany, expanding, instant_param, naive_utc
-from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status
-from notifyd.planning.plan import Stored
+from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status, Stored
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,14 @@ from functools import partial
 from typing import Any
 
 import pluggy
-from sqlalchemy import Engine
 
 from notifyd import events
 from notifyd.config import Config
 from notifyd.db import dispatch as ds
-from notifyd.db import receipts as receiptstore
+from notifyd.db import receipts as receiptdb
 from notifyd.db.dispatch import Outcome
-from notifyd.delivery import audiourl, retry
+from notifyd.db.store import Engine
+from notifyd.delivery import audiourl, receipts, retry
 from notifyd.delivery.ratelimit import Limit
 from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Channel, Message
@@ -250,11 +250,11 @@ class Dispatcher:
         round, not one a message."""
         wanted = {(name, self._address(name, it)) for it, _, name in jobs}
         wanted = {pair for pair in wanted if pair[1]}
-        return await asyncio.to_thread(receiptstore.open_windows, self.engine, wanted, now)
+        return await asyncio.to_thread(receiptdb.open_windows, self.engine, wanted, now)
 
     def _record_opt_out(self, nid: int, name: str, now: datetime) -> None:
         order = self.cfg.channel_order or list(self.cfg.channels)
-        if receiptstore.record_opt_out(self.engine, nid, name, order, now):
+        if receipts.record_opt_out(self.engine, nid, name, order, now):
             log.info("opt-out recorded from a refused send", extra={"channel": name})
 
     def _decide(

@@ -15,10 +15,9 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from notifyd.config import Config
 from notifyd.db import attempts as attemptstore
+from notifyd.db.store import Engine
 from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Channel, Message
 from notifyd.model import NoticeFacts, Rendered

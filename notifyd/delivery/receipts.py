@@ -1,4 +1,6 @@
-"""What a provider's receipt does to an attempt and its notice: pure, table-tested rules.
+"""What a provider's receipt does to an attempt and its notice: pure, table-tested rules, and
+their application, one short transaction per receipt with the rows locked (notifyd.db.receipts)
+so that a receipt and the dispatcher never interleave.
 
 Providers replay and reorder receipts and sign no timestamp, so every rule only moves forward
 and a receipt seen twice changes nothing the second time (DESIGN.md, Delivery semantics).
@@ -6,11 +8,18 @@ and a receipt seen twice changes nothing the second time (DESIGN.md, Delivery se
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from notifyd.db import receipts as receiptdb
+from notifyd.db.store import Connection, Engine
+from notifyd.hookspecs import Receipt, Reply
 from notifyd.model import Reason, Status
+
+log = logging.getLogger(__name__)
 
 #: How far a message got; `played` (a voice note heard) counts at least as `read`.
 RANK = {"sent": 1, "delivered": 2, "read": 3, "played": 4}
@@ -156,3 +165,110 @@ def listen_target(payload: str) -> int | None:
         return None
     rest = payload.removeprefix(LISTEN_PREFIX)
     return int(rest) if rest.isdigit() and len(rest) < 19 else None
+
+
+# --- applying them, one short transaction per receipt ---------------------------------------
+
+
+def apply_receipts(
+    engine: Engine, channel: str, receipts: Iterable[Receipt], default_order: Sequence[str],
+    now: datetime, unknown: list[tuple[str, Receipt]] | None = None,
+) -> int:  # fmt: skip
+    """Apply each receipt of `channel`; return how many changed something. Unknown provider
+    ids and repeats change nothing (the unknown ones are added to `unknown`, if given)."""
+    changed = 0
+    with engine.connect() as conn:  # one connection, one transaction per receipt
+        for receipt in receipts:
+            with conn.begin():
+                changed += _apply(conn, channel, receipt, tuple(default_order), now, unknown)
+    return changed
+
+
+def _apply(
+    conn: Connection, channel: str, r: Receipt, default_order: tuple[str, ...], now: datetime,
+    unknown: list[tuple[str, Receipt]] | None = None,
+) -> bool:  # fmt: skip
+    row = receiptdb.locked_attempt(conn, channel, r.provider_id)
+    if row is None:
+        log.info("receipt for an unknown message", extra={"channel": channel})
+        if unknown is not None:
+            unknown.append((channel, r))
+        return False
+    attempt = AttemptState(row.outcome, row.receipt, row.kind, row.channel, row.error)
+    notice = NoticeState(row.status, row.deadline, row.channel_pos)
+    order = channel_order(row.channels or "", default_order)
+    at = r.at if r.at is not None and r.at.tzinfo is not None else now
+    change = decide(r.status, r.error, at, attempt, notice, order, now)
+    receiptdb.write_change(conn, row, change.attempt, change.notice, now)
+    opted = r.opt_out and receiptdb.add_opt_out(conn, row.person_id, channel, order, now)
+    if change.attempt or change.notice:
+        log.info(
+            "receipt applied",
+            extra={"channel": channel, "attempt": row.id, "receipt": r.status,
+                   "notice_status": change.notice.get("status", row.status)},
+        )  # fmt: skip
+    return bool(change.attempt or change.notice or opted)
+
+
+def apply_replies(
+    engine: Engine, channel: str, replies: Iterable[Reply], default_order: Sequence[str],
+    now: datetime,
+) -> list[int]:  # fmt: skip
+    """Open the conversation window, record STOPs, and return the notices whose voice note
+    the person asked to hear (a "listen:<id>" tap by the person that notice is for)."""
+    wanted: list[int] = []
+    usable = [r for r in replies if r.from_]
+    if not usable:
+        return wanted
+    with engine.connect() as conn:
+        for reply in usable:
+            with conn.begin():
+                _reply(conn, channel, reply, default_order, now, wanted)
+    return wanted
+
+
+def _reply(
+    conn: Connection, channel: str, reply: Reply, default_order: Sequence[str], now: datetime,
+    wanted: list[int],
+) -> None:  # fmt: skip
+    receiptdb.touch_conversation(conn, channel, reply.from_, now)
+    people = receiptdb.people_with(conn, reply.from_)
+    if is_stop(reply.text):
+        for person_id, channels in people:
+            order = channel_order(channels or "", tuple(default_order))
+            receiptdb.add_opt_out(conn, person_id, channel, order, now)
+    target = listen_target(reply.payload)
+    if target is not None and receiptdb.asks_for_own(conn, target, [pid for pid, _ in people]):
+        if not receiptdb.followup_exists(conn, target) and target not in wanted:
+            wanted.append(target)
+
+
+def record_opt_out(
+    engine: Engine, notification_id: int, channel: str, default_order: Sequence[str],
+    now: datetime,
+) -> bool:  # fmt: skip
+    """A send refused because the person opted out (e.g. Twilio 21610): record it for the
+    notice's person, as a receipt saying so would."""
+    with engine.begin() as conn:
+        row = receiptdb.person_of_notice(conn, notification_id)
+        if row is None:
+            return False
+        order = channel_order(row.channels or "", tuple(default_order))
+        return receiptdb.add_opt_out(conn, int(row.id), channel, order, now)
+
+
+def apply_receipt_batches(
+    engine: Engine, batches: Sequence[tuple[str, Sequence[Receipt]]],
+    default_order: Sequence[str], now: datetime,
+    unknown: list[tuple[str, Receipt]] | None = None,
+) -> int:  # fmt: skip
+    """The receipts of several webhooks (channel, receipts) in one transaction: the web app
+    gathers the webhooks that arrive while the previous group commits, since on SQLite a
+    commit per receipt cost about as much as the receipt itself. Same rules, same result."""
+    changed = 0
+    order = tuple(default_order)
+    with engine.connect() as conn, conn.begin():
+        for channel, receipts in batches:
+            for receipt in receipts:
+                changed += _apply(conn, channel, receipt, order, now, unknown)
+    return changed

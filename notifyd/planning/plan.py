@@ -10,24 +10,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from notifyd.model import PENDING, PlannedNotice, Reason, Status
+from notifyd.model import PENDING, PlannedNotice, Reason, Status, Stored
 from notifyd.planning.clock import Office
 
 #: Reasons the planner itself gives; rows carrying them are the planner's to rewrite.
 PLANNER_REASONS = frozenset(r.value for r in Reason)
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A notification row as the planner needs to see it."""
-
-    id: int
-    expiry_date: date
-    stage: int
-    status: str
-    reason: str | None
-    due_at: datetime
-    deadline: datetime
 
 
 @dataclass

@@ -20,12 +20,12 @@ from itertools import islice
 from multiprocessing import get_context
 
 import pluggy
-from sqlalchemy import Connection, Engine
 
 from notifyd import plugins
 from notifyd.config import Config
-from notifyd.db import store
+from notifyd.db import runs
 from notifyd.db import sync as syncstore
+from notifyd.db.store import Connection, Engine
 from notifyd.errors import SyncRefused
 from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
@@ -115,23 +115,23 @@ def run_sync(
 ) -> SyncReport:
     """Apply one registry snapshot; raise SyncRefused (nothing applied) for a suspicious drop."""
     source = plugins.source_for(pm, cfg.registry.source)
-    run_id = store.start_run(engine, source.describe(cfg), now)
+    run_id = runs.start_run(engine, source.describe(cfg), now)
     report = SyncReport(run_id)
     try:
         with engine.begin() as conn:
             _apply(conn, cfg, source.read(cfg), report, now, accept_drops, workers)
             if report.status == "refused":
                 raise SyncRefused(report.message)
-            store.finish_run(conn, report, now)
+            runs.finish_run(conn, report, now)
     except SyncRefused:
         with engine.begin() as conn:  # the snapshot was rolled back; the run is recorded
-            store.finish_run(conn, report, now)
+            runs.finish_run(conn, report, now)
         log.warning("sync refused", extra={"run": run_id, "left": report.left})
         raise
     except BaseException as exc:
         report.status, report.message = "failed", describe_error(exc)
         with engine.begin() as conn:
-            store.finish_run(conn, report, now)
+            runs.finish_run(conn, report, now)
         raise
     log.info(
         "sync finished",

@@ -75,7 +75,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         notify("STATUS=migrating the database")
-        url = config_mod.database_url(self.cfg)
+        url = store.database_url(self.cfg)
         self.engine = await asyncio.to_thread(store.open_store, url)
         channels = build_channels(self.cfg, self.pm)
         render = self.render_factory(self.cfg, self.pm)
@@ -209,7 +209,7 @@ class Daemon:
     async def _start_web(self, channels: Mapping[str, Channel]) -> None:
         from notifyd.web import app as web
 
-        url = config_mod.database_url(self.cfg)
+        url = store.database_url(self.cfg)
         self.web_engine = (
             store.connect(url, pooled=True) if url.startswith("sqlite") else self.engine
         )

@@ -17,13 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from notifyd.config import Config, HttpConfig, listen_address
-from notifyd.db import receipts as receiptstore
-from notifyd.db import store
-from notifyd.delivery import audiourl
+from notifyd.db import runs
+from notifyd.db.store import DatabaseError, Engine
+from notifyd.delivery import audiourl, receipts
 from notifyd.hookspecs import Channel, Receipt, ReceivesWebhooks, WebhookRequest, WebhookResult
 
 log = logging.getLogger(__name__)
@@ -128,7 +126,7 @@ async def hook(request: web.Request) -> web.Response:
     if 200 <= result.status < 300 and (result.receipts or result.replies):
         try:
             wanted = await _record_soon(st, name, result)
-        except SQLAlchemyError as exc:  # the provider retries a 5xx; receipts are idempotent
+        except DatabaseError as exc:  # the provider retries a 5xx; receipts are idempotent
             log.error("webhook not recorded", extra={"channel": name, "error": type(exc).__name__})
             return web.Response(status=503, text="try again later\n")
         for notification_id in wanted:
@@ -210,12 +208,12 @@ def _record(
     order = st.cfg.channel_order or list(st.cfg.channels)
     if st.engine.dialect.name == "sqlite":
         batches = [(channel, result.receipts) for channel, result, _ in group if result.receipts]
-        receiptstore.apply_receipt_batches(st.engine, batches, order, now, unknown)
+        receipts.apply_receipt_batches(st.engine, batches, order, now, unknown)
     else:  # PostgreSQL: a short transaction per receipt keeps row locks brief
         for channel, result, _ in group:
-            receiptstore.apply_receipts(st.engine, channel, result.receipts, order, now, unknown)
+            receipts.apply_receipts(st.engine, channel, result.receipts, order, now, unknown)
     return [
-        receiptstore.apply_replies(st.engine, channel, result.replies, order, now)
+        receipts.apply_replies(st.engine, channel, result.replies, order, now)
         for channel, result, _ in group
     ]
 
@@ -277,8 +275,8 @@ async def healthz(request: web.Request) -> web.Response:
     people."""
     st = request.app[STATE]
     try:
-        last = await asyncio.to_thread(store.last_sync_finished, st.engine)
-    except SQLAlchemyError as exc:
+        last = await asyncio.to_thread(runs.last_sync_finished, st.engine)
+    except DatabaseError as exc:
         body = {"status": "error", "database": type(exc).__name__, "last_sync": None}
         return web.json_response(body, status=503)
     return web.json_response(

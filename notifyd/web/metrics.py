@@ -15,13 +15,10 @@ from typing import Any
 from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from notifyd.config import Config
 from notifyd.db import log as logstore
-from notifyd.db import schema as s
-from notifyd.db.store import reading
+from notifyd.db.store import DatabaseError, Engine
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +35,7 @@ class StoreCollector(Collector):
         up = GaugeMetricFamily("notifyd_database_up", "1 if the last scrape read the database")
         try:
             families = self._read(self.clock())
-        except SQLAlchemyError as exc:  # a scrape must not fail; say so in a metric
+        except DatabaseError as exc:  # a scrape must not fail; say so in a metric
             log.warning("metrics: cannot read the database", extra={"error": type(exc).__name__})
             up.add_metric([], 0)
             yield up
@@ -48,7 +45,6 @@ class StoreCollector(Collector):
         yield from families
 
     def _read(self, now: datetime) -> list[Metric]:
-        n, a, r = s.notifications, s.attempts, s.sync_runs
         notices = GaugeMetricFamily(
             "notifyd_notices", "Notices by status", labels=["status"]
         )  # fmt: skip
@@ -64,20 +60,13 @@ class StoreCollector(Collector):
             "notifyd_last_sync_timestamp_seconds",
             "When the last successful registry sync finished (Unix time; 0: never)",
         )
-        with reading(self.engine) as conn:
-            for status, count in conn.execute(
-                select(n.c.status, func.count()).group_by(n.c.status)
-            ):
-                notices.add_metric([status], count)
-            for channel, outcome, count in conn.execute(
-                select(a.c.channel, a.c.outcome, func.count()).group_by(a.c.channel, a.c.outcome)
-            ):
-                attempts.add_metric([channel, outcome], count)
-            oldest = logstore.oldest_overdue(conn, now)
-            finished = conn.execute(
-                select(func.max(r.c.finished_at)).where(r.c.status == "ok")
-            ).scalar_one_or_none()
-        overdue.add_metric([], (now - oldest["due_at"]).total_seconds() if oldest else 0)
+        figures = logstore.figures(self.engine, now)
+        for status, count in figures.notices:
+            notices.add_metric([status], count)
+        for channel, outcome, count in figures.attempts:
+            attempts.add_metric([channel, outcome], count)
+        oldest, finished = figures.oldest_due, figures.last_sync
+        overdue.add_metric([], (now - oldest).total_seconds() if oldest else 0)
         last_sync.add_metric([], _unix(finished))
         return [notices, attempts, overdue, last_sync]
 

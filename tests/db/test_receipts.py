@@ -12,7 +12,8 @@ from conftest import FRIDAY_MORNING, attempt, everything, first_notice, notice, 
 from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import schema
-from notifyd.db.receipts import apply_receipts, apply_replies, window_open
+from notifyd.db.receipts import window_open
+from notifyd.delivery.receipts import apply_receipts, apply_replies
 from notifyd.hookspecs import Receipt, Reply
 from notifyd.registry.sync import run_sync
 

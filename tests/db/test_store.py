@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, select
 
-from notifyd.db import schema, store
+from notifyd.db import notices, runs, schema, store
 from notifyd.errors import StoreError
 
 
@@ -32,7 +32,7 @@ def test_migrating_twice_is_harmless(engine: Engine) -> None:
 
 def test_instants_come_back_as_the_same_aware_utc_moment(engine: Engine) -> None:
     jakarta = datetime(2026, 12, 4, 9, 0, tzinfo=timezone(timedelta(hours=7)))
-    run_id = store.start_run(engine, "test", jakarta)
+    run_id = runs.start_run(engine, "test", jakarta)
     with engine.connect() as conn:
         started = conn.execute(
             select(schema.sync_runs.c.started_at).where(schema.sync_runs.c.id == run_id)
@@ -42,7 +42,7 @@ def test_instants_come_back_as_the_same_aware_utc_moment(engine: Engine) -> None
 
 def test_a_naive_datetime_is_refused_rather_than_guessed(engine: Engine) -> None:
     with pytest.raises(Exception, match="naive datetime"):
-        store.start_run(engine, "test", datetime(2026, 12, 4, 9, 0))
+        runs.start_run(engine, "test", datetime(2026, 12, 4, 9, 0))
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
@@ -58,8 +58,8 @@ def test_a_reader_does_not_wait_for_a_writer_on_sqlite(tmp_path) -> None:
     with engine.begin() as writer:  # holds the write lock (BEGIN IMMEDIATE)
         writer.execute(schema.sync_runs.insert().values(
             source="w", started_at=datetime.now(UTC), status="running"))  # fmt: skip
-        assert store.last_run_id(engine) is None  # WAL: the reader sees the last commit at once
-    assert store.last_run_id(engine) == 1
+        assert runs.last_run_id(engine) is None  # WAL: the reader sees the last commit at once
+    assert runs.last_run_id(engine) == 1
 
 
 def test_an_unreachable_database_is_a_store_error_naming_it() -> None:
@@ -78,10 +78,10 @@ def test_notice_facts_of_a_permit_for_notifyd_render(engine: Engine, make_config
         [person(1, full_name="Kim Minsu", nationality="KR", expiry_date="2026-12-18")]
     )
     run_sync(cfg, engine, plugins.make_manager(), FRIDAY_MORNING)
-    facts = store.notice_facts(engine, "2C11AB0001-26", 14)
+    facts = notices.notice_facts(engine, "2C11AB0001-26", 14)
     assert facts is not None and facts.notification_id > 0 and facts.stage == 14
     assert (facts.full_name, facts.language, facts.office) == ("Kim Minsu", "ko", "BLT")
     assert facts.expiry_date == date(2026, 12, 18) and facts.permit_type == "KITAS"
-    unplanned = store.notice_facts(engine, "2C11AB0001-26", 3)  # no such stage: still renders
+    unplanned = notices.notice_facts(engine, "2C11AB0001-26", 3)  # no such stage: still renders
     assert unplanned is not None and unplanned.notification_id == 0 and unplanned.stage == 3
-    assert store.notice_facts(engine, "NOPE", None) is None
+    assert notices.notice_facts(engine, "NOPE", None) is None

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from conftest import office, utc
 from notifyd.config import WEEKDAYS, OfficeConfig
-from notifyd.model import PENDING, PlannedNotice, Reason, Status
+from notifyd.model import PENDING, PlannedNotice, Reason, Status, Stored
 from notifyd.planning.clock import Office
-from notifyd.planning.plan import Stored, diff, plan_permit, stage_day
+from notifyd.planning.plan import diff, plan_permit, stage_day
 
 S, X = Status.SCHEDULED, Status.SUPERSEDED
 

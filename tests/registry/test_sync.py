@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from conftest import FRIDAY_MORNING, person
 from notifyd import plugins
 from notifyd.config import Config
-from notifyd.db import schema, store
+from notifyd.db import notices as noticedb
+from notifyd.db import runs, schema, store
 from notifyd.errors import SyncRefused
 from notifyd.model import SyncReport
 from notifyd.registry import sync as sync_module
@@ -62,7 +63,7 @@ def test_first_sync_plans_every_stage_of_every_accepted_permit(
     assert (report.status, report.accepted, report.new, report.rejected) == ("ok", 5, 5, 0)
     assert report.planned == 15
     assert set(notices(engine, rows[0]["permit_number"]).values()) == {("scheduled", None)}
-    assert store.counts_by_status(engine) == {"scheduled": 15}
+    assert noticedb.counts_by_status(engine) == {"scheduled": 15}
 
 
 def test_a_second_sync_of_the_same_file_changes_nothing(
@@ -158,7 +159,7 @@ def test_bad_rows_are_kept_with_line_and_every_reason_and_never_stop_the_sync(
     ]
     report = sync(make_config(rows), engine)
     assert (report.accepted, report.rejected) == (2, 1)
-    (bad,) = [r for r in store.rejected(engine, report.run_id) if r["rejected"] == "row"]
+    (bad,) = [r for r in runs.rejected(engine, report.run_id) if r["rejected"] == "row"]
     assert bad["line"] == 3  # the header is line 1
     assert bad["registry_id"] == rows[1]["registry_id"]
     fields = [reason.split(":")[0] for reason in bad["reasons"]]
@@ -174,7 +175,7 @@ def test_a_permit_number_twice_rejects_the_second_row_naming_the_first(
     rows = [person(1), person(2), person(3, permit_number=person(1)["permit_number"])]
     report = sync(make_config(rows), engine)
     assert (report.accepted, report.rejected) == (2, 1)
-    (dup,) = store.rejected(engine, report.run_id)
+    (dup,) = runs.rejected(engine, report.run_id)
     assert dup["line"] == 4 and "already on line 2" in dup["reasons"][0]
 
 
@@ -184,7 +185,7 @@ def test_a_duplicate_across_chunks_is_caught(engine: Engine, make_config: MakeCo
     rows.append({**rows[0], "registry_id": "OTHER"})
     report = sync(make_config(rows), engine, workers=0)
     assert report.rejected == 1
-    assert "already on line 2" in store.rejected(engine, report.run_id)[0]["reasons"][0]
+    assert "already on line 2" in runs.rejected(engine, report.run_id)[0]["reasons"][0]
 
 
 def test_a_channel_a_number_cannot_receive_is_dropped_with_its_reason(
@@ -193,7 +194,7 @@ def test_a_channel_a_number_cannot_receive_is_dropped_with_its_reason(
     landline = person(1, phone="+62 21 5795 1234", whatsapp="+62 812 3456 7890")
     report = sync(make_config([landline]), engine)
     assert report.accepted == 1
-    (warning,) = store.rejected(engine, report.run_id)
+    (warning,) = runs.rejected(engine, report.run_id)
     assert warning["rejected"] == "channels"
     assert warning["reasons"][0].startswith("sms: the phone column holds +62215795")
     with engine.connect() as conn:

@@ -76,7 +76,7 @@ class Daemon:
         self.output = tmp_path / "daemon.out"
         self.proc: subprocess.Popen[bytes] | None = None
         cfg = config.load(self.path)
-        self.engine = store.open_store(config.database_url(cfg))
+        self.engine = store.open_store(store.database_url(cfg))
         if synced:
             run_sync(cfg, self.engine, plugins.make_manager(), NOW)
 

@@ -103,7 +103,7 @@ class World:
         os.environ.update(SECRETS)  # for this process's config.load
         cfg = config.load(self.path)
         self.state = Path(cfg.state_dir)
-        self.engine: Engine = store.open_store(config.database_url(cfg))
+        self.engine: Engine = store.open_store(store.database_url(cfg))
         run_sync(cfg, self.engine, plugins.make_manager(), NOW)
         self.wa = {rid: self.number(rid, "whatsapp") for rid in (TAP, FALLBACK, LATE, READ)}
         self.sandbox.state.faults.extend(

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from conftest import FRIDAY_MORNING, add_attempt, notice_ids, person
 from notifyd import plugins
 from notifyd.config import Config
-from notifyd.db import store
+from notifyd.db import runs, store
 from notifyd.errors import ConfigError
 from notifyd.registry.sync import run_sync
 from notifyd.web import metrics
@@ -74,7 +74,7 @@ def test_a_scrape_reads_notices_attempts_overdue_and_last_sync(
     assert got[("notifyd_attempts", (("channel", "whatsapp"), ("outcome", "transient")))] == 1
     # Person 2's stage-14 notice has been due since the sync, ten minutes before the scrape.
     assert got[("notifyd_oldest_overdue_seconds", ())] == 600
-    finished = store.run(engine, report.run_id)["finished_at"]  # type: ignore[index]
+    finished = runs.run(engine, report.run_id)["finished_at"]  # type: ignore[index]
     assert got[("notifyd_last_sync_timestamp_seconds", ())] == pytest.approx(finished.timestamp())
 
 

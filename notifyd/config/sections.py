@@ -1,0 +1,222 @@
+"""The config file's sections as frozen dataclasses, with their defaults and the fixed lists they
+refer to (languages, channel kinds, registry columns)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PATH = Path("/etc/notifyd/notifyd.toml")
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+CANONICAL_COLUMNS = (
+    "registry_id", "full_name", "nationality", "passport_number", "permit_type",
+    "permit_number", "expiry_date", "phone", "whatsapp", "language", "channels",
+    "opted_out", "office",
+)  # fmt: skip
+
+
+REQUIRED_COLUMNS = frozenset(
+    {"registry_id", "full_name", "nationality", "permit_number", "expiry_date"}
+)
+
+
+CHANNEL_KINDS = ("whatsapp", "sms", "call", "other")
+
+
+LANGUAGES = ("id", "en", "zh", "ja", "ko", "ar", "ru", "fr", "de", "hi", "ms")
+
+
+@dataclass(frozen=True)
+class Window:
+    """A daily send window in the office's local time; `end` None means midnight (24:00)."""
+
+    start: time
+    end: time | None
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end is None else self.end.strftime("%H:%M")
+        return f"{self.start.strftime('%H:%M')}-{end}"
+
+
+@dataclass(frozen=True)
+class OfficeConfig:
+    name: str = ""
+    timezone: str = "Asia/Jakarta"
+    window: str = "09:00-17:00"
+    weekend: list[str] = field(default_factory=lambda: ["sat", "sun"])
+    holidays_country: str = "ID"
+    holidays_subdiv: str = ""
+    closed: list[str] = field(default_factory=list)
+    address: str = ""
+    phone: str = ""
+    email: str = ""
+    website: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    source: str = "csv"
+    path: str = ""
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"
+    url: str = ""
+    query: str = ""
+    date_formats: list[str] = field(default_factory=lambda: ["%d/%m/%Y", "%d-%m-%Y"])
+    default_region: str = "ID"
+    default_office: str = ""
+    max_drop_share: float = 0.2
+    schedule: str = "0 6 * * *"
+    columns: dict[str, str] = field(default_factory=dict)
+    nationality_aliases: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    stages: list[int] = field(default_factory=lambda: [14, 7, 0])
+    min_gap_days: int = 2
+    closed_day: str = "previous"
+
+
+@dataclass(frozen=True)
+class LanguagesConfig:
+    available: list[str] = field(default_factory=lambda: list(LANGUAGES))
+    default: str = "en"
+    by_nationality: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    plugin: str = ""
+    kind: str = "other"
+    options: dict[str, Any] = field(default_factory=dict)
+    rate_per_second: float = 0.0  # token bucket refill; 0 means no limit
+    burst: int = 1  # token bucket size
+    concurrency: int = 4  # sends in flight at once on this channel
+
+
+@dataclass(frozen=True)
+class DispatchConfig:
+    """The dispatcher's clock, batches, leases and retry policy (see notifyd.delivery.dispatch)."""
+
+    tick_seconds: float = 5.0
+    batch_size: int = 200
+    lease_seconds: float = 300.0
+    send_timeout: float = 30.0
+    concurrency: int = 32
+    max_attempts: int = 5  # per channel, then the next channel
+    backoff_base: float = 30.0
+    backoff_cap: float = 3600.0
+    jitter: bool = True  # full jitter; false only to make retry times predictable in tests
+    paused_recheck_seconds: float = 60.0
+    shutdown_grace: float = 20.0
+
+
+@dataclass(frozen=True)
+class PilotConfig:
+    enabled: bool = False
+    allowlist: list[str] = field(default_factory=list)  # E.164 numbers
+
+
+#: edge-tts voices per language (Microsoft's names); any of them can be chosen in config.
+DEFAULT_EDGE_VOICES = {
+    "id": "id-ID-GadisNeural", "en": "en-US-AvaNeural", "zh": "zh-CN-XiaoxiaoNeural",
+    "ja": "ja-JP-NanamiNeural", "ko": "ko-KR-SunHiNeural", "ar": "ar-SA-ZariyahNeural",
+    "ru": "ru-RU-SvetlanaNeural", "fr": "fr-FR-DeniseNeural", "de": "de-DE-KatjaNeural",
+    "hi": "hi-IN-SwaraNeural", "ms": "ms-MY-YasminNeural",
+}  # fmt: skip
+
+
+AUDIO_FORMATS = ("ogg", "mp3", "wav")
+
+
+@dataclass(frozen=True)
+class VoicesConfig:
+    """How notices are worded and spoken; see the [voices] section of the example config."""
+
+    engines: list[str] = field(default_factory=lambda: ["edge-tts", "espeak-ng"])
+    engines_by_language: dict[str, list[str]] = field(default_factory=dict)
+    #: engine name → language → voice name; unset languages use the engine's own default.
+    names: dict[str, dict[str, str]] = field(
+        default_factory=lambda: {"edge-tts": dict(DEFAULT_EDGE_VOICES)}
+    )
+    engine_timeout: float = 5.0
+    bilingual: bool = False
+    templates_dir: str = ""
+    sms_max_segments: int = 10
+    max_seconds: float = 90.0
+    audio_retention_days: int = 30
+    opus_bitrate_kbps: int = 24
+    opus_compression_level: int = 0
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    #: Days after a permit's expiry (or its leaving the registry) before its holder's name,
+    #: numbers and audio are purged.
+    days: int = 90
+    #: When the daemon purges (cron, in the first office's time zone): nightly by default.
+    schedule: str = "30 2 * * *"
+    #: Folders (relative to state_dir) of cached audio: files unused for `days` are deleted.
+    audio_dirs: list[str] = field(default_factory=lambda: ["audio"])
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    #: Prometheus metrics port; 0 turns them off.
+    port: int = 0
+    #: Loopback only: the metrics are not meant for the network.
+    address: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class HttpConfig:
+    """notifyd's web app: provider webhooks, audio URLs for calls, health."""
+
+    listen: str = "127.0.0.1:8787"
+    public_url: str = ""
+    trust_proxy: bool = False
+    url_secret: str = ""
+    audio_ttl_seconds: int = 3600
+
+
+@dataclass(frozen=True)
+class Config:
+    state_dir: str = ""
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    registry: RegistryConfig = field(default_factory=RegistryConfig)
+    planner: PlannerConfig = field(default_factory=PlannerConfig)
+    languages: LanguagesConfig = field(default_factory=LanguagesConfig)
+    offices: dict[str, OfficeConfig] = field(default_factory=dict)
+    channels: dict[str, ChannelConfig] = field(default_factory=dict)
+    channel_order: list[str] = field(default_factory=list)
+    disabled_plugins: list[str] = field(default_factory=list)
+    voices: VoicesConfig = field(default_factory=VoicesConfig)
+    dispatch: DispatchConfig = field(default_factory=DispatchConfig)
+    pilot: PilotConfig = field(default_factory=PilotConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
+    #: Where the file was read from; relative paths in it are read from its folder.
+    source_path: str = ""
+
+    def office(self, code: str) -> OfficeConfig:
+        return self.offices[code]
+
+    def resolve_path(self, value: str) -> Path:
+        path = Path(os.path.expanduser(value))
+        if path.is_absolute() or not self.source_path:
+            return path
+        return Path(self.source_path).parent / path
