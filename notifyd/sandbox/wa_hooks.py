@@ -13,12 +13,24 @@ import json
 import time
 from typing import Any
 
+import phonenumbers
 from aiohttp import web
 
 from notifyd.sandbox.state import Sandbox, new_id
 from notifyd.sandbox.wa_checks import ERRORS
 
 BUSINESS_NUMBER, PHONE_NUMBER_ID, WABA_ID = "15550783881", "106540352242922", "102290129340398"
+
+
+def contact(wa_id: str) -> dict[str, Any]:
+    """The person as 2026 webhooks name them: wa_id and a business-scoped user id (BSUID,
+    COUNTRY.digits; .../whatsapp/business-scoped-user-ids), stable per number here."""
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse("+" + wa_id)) or "ZZ"
+    except phonenumbers.NumberParseException:
+        region = "ZZ"
+    digits = int(hashlib.sha256(wa_id.encode()).hexdigest()[:15], 16)
+    return {"profile": {"name": "Sandbox"}, "wa_id": wa_id, "user_id": f"{region}.{digits}"}
 
 
 async def send_statuses(
@@ -31,7 +43,8 @@ async def send_statuses(
     details: str = "",
 ) -> None:
     """sent, then delivered (or failed with its error)."""
-    await send_webhook(sb, {"statuses": [_status(sb, wamid, to, body, "sent")]})
+    people = [contact(to)]
+    await send_webhook(sb, {"contacts": people, "statuses": [_status(sb, wamid, to, body, "sent")]})
     if late:
         code = code or 131026
         title, default = ERRORS.get(code, (f"(#{code}) Error", "Error"))
@@ -46,10 +59,11 @@ async def send_statuses(
             }
         ]
         sb.set_status(wamid, "failed")
-        await send_webhook(sb, {"statuses": [failed]})
+        await send_webhook(sb, {"contacts": people, "statuses": [failed]})
     else:
         sb.set_status(wamid, "delivered")
-        await send_webhook(sb, {"statuses": [_status(sb, wamid, to, body, "delivered")]})
+        delivered = _status(sb, wamid, to, body, "delivered")
+        await send_webhook(sb, {"contacts": people, "statuses": [delivered]})
 
 
 def _status(sb: Sandbox, wamid: str, to: str, body: dict[str, Any], status: str) -> dict[str, Any]:
@@ -63,6 +77,7 @@ def _status(sb: Sandbox, wamid: str, to: str, body: dict[str, Any], status: str)
         "status": status,
         "timestamp": str(now),
         "recipient_id": to,
+        "recipient_user_id": contact(to)["user_id"],
     }
     if status != "failed":
         entry["conversation"] = {
@@ -111,8 +126,8 @@ async def _from_person(sb: Sandbox, wa_id: str, message: dict[str, Any]) -> int:
     sb.inbound_ids.add(mid)
     sb.windows[wa_id] = time.time()
     message = {"from": wa_id, "id": mid, "timestamp": str(int(time.time())), **message}
-    contacts = [{"profile": {"name": "Sandbox"}, "wa_id": wa_id}]
-    return await send_webhook(sb, {"contacts": contacts, "messages": [message]})
+    message["from_user_id"] = contact(wa_id)["user_id"]
+    return await send_webhook(sb, {"contacts": [contact(wa_id)], "messages": [message]})
 
 
 async def tap(sb: Sandbox, to: str, message_id: str = "", choice: int = 0) -> dict[str, Any]:
