@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from browser import browser  # noqa: F401  (the shared browser fixture)
-from twins import PywaInbox, pywa_client, twilio_client
+from twins import PywaInbox, close, pywa_client, twilio_client
 
 SHARED = Path(__file__).parent.parent / "conftest.py"
 
@@ -24,15 +24,17 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> None:
 
 
 @pytest.fixture
-def twilio(sandbox: Any) -> Any:
-    return twilio_client(sandbox)
+def twilio(sandbox: Any) -> Iterator[Any]:
+    client = twilio_client(sandbox)
+    yield client
+    close(client)
 
 
 @pytest.fixture
 def wa(sandbox: Any) -> Iterator[Any]:
     client = pywa_client(sandbox)
     yield client
-    client.api._session.close()
+    close(client)
 
 
 @pytest.fixture

@@ -43,6 +43,14 @@ def pywa_client(sandbox: Any, timeout: float = 10) -> Any:
     return wa
 
 
+def close(client: Any) -> None:
+    """Close a client made above: Twilio's requests session or pywa's httpx one."""
+    session = getattr(getattr(client, "http_client", None), "session", None)
+    if session is None:
+        session = client.api._session
+    session.close()
+
+
 class PywaInbox:
     """notifyd's WhatsApp webhook played by pywa: it checks Meta's signature with its own code
     and parses each update into its own types."""
