@@ -3,6 +3,10 @@ cannot download browsers here). Import the `browser` fixture into a conftest to 
 
 Without chromium the tests are skipped with the command that installs it, except under CI
 (CI=true), where a missing browser is a failure rather than a silent skip.
+
+The browser lives for one test module, not the session: Playwright's sync API keeps an asyncio
+loop running in the main thread while it is open, so every later test that calls asyncio.run()
+would fail if it stayed open to the end of the session.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ def chromium_path() -> str | None:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless chromium for the session; pages come from browser.new_page()."""
+    """One headless chromium per test module; pages come from browser.new_page()."""
     path = chromium_path()
     if path is None:
         reason = "chromium is not installed (sudo apt-get install -y chromium)"
