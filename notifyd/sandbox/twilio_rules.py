@@ -13,8 +13,8 @@ from typing import Any
 import phonenumbers
 from aiohttp import web
 
-from notifyd import segments
 from notifyd.sandbox.state import as_json
+from notifyd.voice import segments
 
 BODY_LIMIT = 1600  # https://www.twilio.com/docs/api/errors/21617
 MESSAGES = {
@@ -104,5 +104,5 @@ def call_problem(form: dict[str, str]) -> tuple[int, str] | None:
 
 
 def num_segments(body: str) -> str:
-    """As Twilio counts them: GSM-7 160/153, UCS-2 70/67 (notifyd.segments)."""
+    """As Twilio counts them: GSM-7 160/153, UCS-2 70/67 (notifyd.voice.segments)."""
     return str(segments.count(body).number) if body else "0"

@@ -51,7 +51,7 @@ def test_the_command_serves_until_stopped(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "notifyd.cli.main",
+            "notifyd.cli",
             "sandbox",
             "--listen",
             f"127.0.0.1:{port}",

@@ -16,7 +16,7 @@ from twilio.base.exceptions import TwilioRestException
 from twins import FROM, TO, close, pywa_client, twilio_client
 
 from conftest import sandbox_call
-from notifyd.cli import main
+from notifyd.cli.main import main
 
 WA = TO.lstrip("+")
 TWIML = "<Response><Say>Halo</Say></Response>"

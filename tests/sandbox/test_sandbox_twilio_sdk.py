@@ -13,7 +13,7 @@ from twins import FROM, SID, TO, TOKEN
 from conftest import sandbox_call
 from notifyd.hookspecs import WebhookRequest, WebhookResult
 from notifyd.sandbox.twilio_rules import MESSAGES
-from notifyd.signatures import verify_twilio
+from notifyd.web.signatures import verify_twilio
 
 TWIML = "<Response><Say>Izin tinggal Anda berakhir.</Say></Response>"
 
