@@ -24,6 +24,7 @@ from notifyd.config.sections import (
     WEEKDAYS,
     ChannelConfig,
     Config,
+    ConsoleConfig,
     DatabaseConfig,
     DispatchConfig,
     HttpConfig,
@@ -43,7 +44,8 @@ from notifyd.errors import ConfigError
 __all__ = [
     "AUDIO_FORMATS", "CANONICAL_COLUMNS", "CHANNEL_KINDS", "DEFAULT_EDGE_VOICES", "DEFAULT_PATH",
     "LANGUAGES", "REQUIRED_COLUMNS", "SECRET_FIX", "WEEKDAYS", "ChannelConfig", "Config",
-    "DatabaseConfig", "DispatchConfig", "HttpConfig", "LanguagesConfig", "MetricsConfig",
+    "ConsoleConfig", "DatabaseConfig", "DispatchConfig", "HttpConfig", "LanguagesConfig",
+    "MetricsConfig",
     "OfficeConfig", "PilotConfig", "PlannerConfig", "RegistryConfig", "RetentionConfig",
     "VoicesConfig", "Window", "check_cron", "check_timezone", "config_path", "default_state_dir",
     "is_secret_ref", "listen_address", "load", "parse", "parse_window", "resolve_secret",

@@ -148,6 +148,7 @@ def check(cfg: Config) -> None:
         check_cron(value, key)
     _check_operations(cfg)
     _check_http(cfg.http)
+    _check_console(cfg)
     if cfg.database.password and not is_secret_ref(cfg.database.password):
         raise ConfigError("database.password", "is written in clear", SECRET_FIX)
     if cfg.database.url and not is_secret_ref(cfg.database.url):
@@ -337,3 +338,20 @@ def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
                 f"voices.{name}", f"{value} is out of range",
                 f"use {low} to {high} {unit}",
             )  # fmt: skip
+
+
+def _check_console(cfg: Config) -> None:
+    c = cfg.console
+    listen_address(c.listen, "console.listen")
+    if c.listen == cfg.http.listen:
+        raise ConfigError(
+            "console.listen", f"{c.listen!r} is also http.listen, which faces the internet",
+            'give the console its own address, e.g. "127.0.0.1:8790"',
+        )  # fmt: skip
+    if c.language not in ("id", "en"):
+        raise ConfigError("console.language", f"{c.language!r} is not offered", 'use "id" or "en"')
+    if c.idle_minutes < 1 or c.unconfirmed_hours < 1:
+        raise ConfigError(
+            "console.idle_minutes", "and console.unconfirmed_hours must be 1 or more",
+            "e.g. idle_minutes = 30, unconfirmed_hours = 6",
+        )  # fmt: skip

@@ -193,6 +193,23 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """The staff console: its own listener, for the office network, never the webhook one."""
+
+    listen: str = "127.0.0.1:8790"
+    #: Minutes without a request after which a session ends.
+    idle_minutes: int = 30
+    #: Cookies marked Secure: set it when the console is behind the office's HTTPS proxy.
+    https: bool = False
+    #: Take the browser's address from X-Forwarded-For, as the office's HTTPS proxy sets it.
+    trust_proxy: bool = False
+    #: "id" (Indonesian) or "en": the language of the pages until a user picks the other.
+    language: str = "id"
+    #: A send with no receipt for this long is listed under "needs attention".
+    unconfirmed_hours: int = 6
+
+
+@dataclass(frozen=True)
 class Config:
     state_dir: str = ""
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
@@ -209,6 +226,7 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 

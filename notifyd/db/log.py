@@ -135,32 +135,43 @@ def story(engine: Engine, key: str) -> dict[str, Any] | None:
         who = find_person(conn, key)
         if who is None:
             return None
-        pid = who["id"]
-        permits = _all(conn, select(p).where(p.c.person_id == pid).order_by(p.c.expiry_date))
-        notices = _all(
-            conn,
-            select(n, p.c.permit_number)
-            .join(p, p.c.id == n.c.permit_id)
-            .where(p.c.person_id == pid)
-            .order_by(n.c.due_at, n.c.id),
-        )
-        attempts = _all(
-            conn,
-            select(a, n.c.stage, p.c.permit_number)
-            .join(n, n.c.id == a.c.notification_id)
-            .join(p, p.c.id == n.c.permit_id)
-            .where(p.c.person_id == pid)
-            .order_by(a.c.started_at, a.c.id),
-        )
-        opt_outs = _all(
-            conn, select(s.opt_outs).where(s.opt_outs.c.person_id == pid).order_by(s.opt_outs.c.id)
-        )
-        actions = _all(
-            conn,
-            select(s.staff_actions)
-            .where(s.staff_actions.c.person_id == pid)
-            .order_by(s.staff_actions.c.id),
-        )
+        return _story(conn, who)
+
+
+def story_of(engine: Engine, person_id: int) -> dict[str, Any] | None:
+    """One person's story by their internal id (the console's opaque page address)."""
+    with reading(engine) as conn:
+        who = conn.execute(select(pe).where(pe.c.id == person_id)).mappings().first()
+        return None if who is None else _story(conn, dict(who))
+
+
+def _story(conn: Connection, who: dict[str, Any]) -> dict[str, Any]:
+    pid = who["id"]
+    permits = _all(conn, select(p).where(p.c.person_id == pid).order_by(p.c.expiry_date))
+    notices = _all(
+        conn,
+        select(n, p.c.permit_number)
+        .join(p, p.c.id == n.c.permit_id)
+        .where(p.c.person_id == pid)
+        .order_by(n.c.due_at, n.c.id),
+    )
+    attempts = _all(
+        conn,
+        select(a, n.c.stage, p.c.permit_number)
+        .join(n, n.c.id == a.c.notification_id)
+        .join(p, p.c.id == n.c.permit_id)
+        .where(p.c.person_id == pid)
+        .order_by(a.c.started_at, a.c.id),
+    )
+    opt_outs = _all(
+        conn, select(s.opt_outs).where(s.opt_outs.c.person_id == pid).order_by(s.opt_outs.c.id)
+    )
+    actions = _all(
+        conn,
+        select(s.staff_actions)
+        .where(s.staff_actions.c.person_id == pid)
+        .order_by(s.staff_actions.c.id),
+    )
     return {
         "person": who,
         "permits": permits,

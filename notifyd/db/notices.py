@@ -84,3 +84,15 @@ def notice_facts(engine: Engine, permit_number: str, stage: int | None) -> Notic
         expiry_date=row.expiry_date,
         office=row.office,
     )
+
+
+def notice_key(engine: Engine, notification_id: int) -> tuple[str, int] | None:
+    """(permit number, stage) of a notice, to render its words and voice note."""
+    n, p = s.notifications, s.permits
+    with reading(engine) as conn:
+        row = conn.execute(
+            select(p.c.permit_number, n.c.stage)
+            .join(p, p.c.id == n.c.permit_id)
+            .where(n.c.id == notification_id)
+        ).first()
+    return None if row is None else (str(row[0]), int(row[1]))

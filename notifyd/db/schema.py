@@ -237,6 +237,85 @@ class Conversation(Base):
     __table_args__ = (UniqueConstraint("channel", "phone"),)
 
 
+class ConsoleUser(Base):
+    """A staff account of the console: a role, an Argon2 hash, disabled rather than deleted."""
+
+    __tablename__ = "console_users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # viewer, supervisor, admin
+    password_hash: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The id is the SHA-256 of the cookie's token, so a copy of the
+    table does not let anyone sign in; disabling the user or signing out deletes the row."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffAudit(Base):
+    """Every sign-in, failure and action in the console: who, when, from where, and how it went."""
+
+    __tablename__ = "staff_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    address: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(32))
+    ok: Mapped[bool] = mapped_column(Boolean, default=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (Index(None, "actor", "action", "at"), Index(None, "address", "action", "at"))
+
+
+class PersonSearch(Base):
+    """A person's folded name keys for search (see db/search.py). On PostgreSQL a pg_trgm GIN
+    index serves substrings; on SQLite an FTS5 trigram table (people_fts, made by the
+    migration) does, and this btree index serves prefixes shorter than a trigram."""
+
+    __tablename__ = "people_search"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), primary_key=True)
+    name_key: Mapped[str] = mapped_column(Text)
+    source_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    __table_args__ = (
+        Index(
+            None, "name_key", postgresql_using="gin", postgresql_ops={"name_key": "gin_trgm_ops"}
+        ),
+    )
+
+
+class ContactCorrection(Base):
+    """A staff value for a phone or WhatsApp number. It wins while the registry still holds the
+    value it replaced; once the registry changes, the sync drops it and says why."""
+
+    __tablename__ = "contact_corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    field: Mapped[str] = mapped_column(String(16))  # phone, whatsapp
+    value: Mapped[str] = mapped_column(String(20))  # E.164
+    replaced: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dropped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dropped_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+# Search by number: phones and WhatsApp numbers (E.164), passports (upper-cased) match exactly.
+Index("ix_people_phone", Person.phone)
+Index("ix_people_whatsapp", Person.whatsapp)
+Index("ix_people_passport_number", Person.passport_number)
+Index("ix_people_updated_at", Person.updated_at)
+
 metadata = Base.metadata
 people = cast(Table, Person.__table__)
 permits = cast(Table, Permit.__table__)
@@ -248,6 +327,19 @@ opt_outs = cast(Table, OptOut.__table__)
 controls = cast(Table, Control.__table__)
 staff_actions = cast(Table, StaffAction.__table__)
 conversations = cast(Table, Conversation.__table__)
+console_users = cast(Table, ConsoleUser.__table__)
+console_sessions = cast(Table, ConsoleSession.__table__)
+staff_audit = cast(Table, StaffAudit.__table__)
+people_search = cast(Table, PersonSearch.__table__)
+contact_corrections = cast(Table, ContactCorrection.__table__)
+#: SQLite's FTS5 table for name search and its shadow tables: made by migration 0010, outside
+#: the models (SQLAlchemy has no virtual tables), so schema comparisons leave them out.
+FTS_TABLES = ("people_fts",)
+
+
+def include_name(name: str | None, type_: str, _parent: Any) -> bool:
+    """For Alembic's comparison: everything but the FTS5 tables."""
+    return not (type_ == "table" and name is not None and name.startswith(FTS_TABLES))
 
 
 def compare_type(

@@ -45,8 +45,41 @@ def record(
     )
 
 
-def resend(engine: Engine, notification_id: int, actor: str, now: datetime) -> dict[str, Any]:
-    """Put a notice back in the queue, due now, from its first channel, within its deadline."""
+def resend_warning(engine: Engine, notification_id: int) -> str | None:
+    """Why a resend may be pointless: a channel of this person already failed permanently
+    since their contacts last changed (the same address would be tried again)."""
+    a = s.attempts
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(a.c.channel, a.c.error, a.c.started_at)
+            .join(n, n.c.id == a.c.notification_id)
+            .join(p, p.c.id == n.c.permit_id)
+            .join(pe, pe.c.id == p.c.person_id)
+            .where(
+                p.c.person_id
+                == select(p.c.person_id)
+                .join(n, n.c.permit_id == p.c.id)
+                .where(n.c.id == notification_id)
+                .scalar_subquery(),
+                or_(a.c.outcome == "permanent", a.c.receipt == "failed"),
+                a.c.started_at >= pe.c.updated_at,
+            )
+            .order_by(a.c.id.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    return f"{row.channel} already failed permanently for this address: {row.error or ''}".strip()
+
+
+def resend(
+    engine: Engine, notification_id: int, actor: str, now: datetime,
+    person_id: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Put a notice back in the queue, due now, from its first channel, within its deadline.
+
+    The attempt count stays: it is the notice's history, and the retry policy counts per
+    channel from the attempts themselves."""
     with engine.begin() as conn:
         row = (
             conn.execute(
@@ -58,8 +91,13 @@ def resend(engine: Engine, notification_id: int, actor: str, now: datetime) -> d
             .mappings()
             .first()
         )
-        if row is None:
+        if row is None or (person_id is not None and row["person_id"] != person_id):
             raise NotifydError(f"no notice {notification_id}; see `notifyd log` for the ids")
+        if row["status"] == Status.SCHEDULED.value and row["due_at"] > now:
+            due = f"{row['due_at']:%Y-%m-%d %H:%M} UTC"
+            raise NotifydError(
+                f"notice {notification_id} is not due yet (due {due}); it will go out then"
+            )
         why = _refusal(conn, row, now)
         if why:
             raise NotifydError(f"notice {notification_id} cannot be resent: {why}")
@@ -72,7 +110,6 @@ def resend(engine: Engine, notification_id: int, actor: str, now: datetime) -> d
                 reason=None,
                 due_at=now,
                 channel_pos=0,
-                attempt_count=0,
                 lease_owner=None,
                 lease_until=None,
                 updated_at=now,
@@ -221,3 +258,21 @@ def _cancel_if_unreachable(conn: Connection, pid: int, channels: str, now: datet
         .values(status=Status.CANCELLED.value, reason=Reason.OPTED_OUT.value, updated_at=now)
     )
     return int(done.rowcount or 0)
+
+
+def opt_out_person(
+    engine: Engine, person_id: int, channel: str, actor: str, reason: str, now: datetime,
+    undo: bool = False,
+) -> OptOutResult:  # fmt: skip
+    """`opt_out` for one person named by internal id (the console's person page)."""
+    with engine.connect() as conn:
+        key = conn.execute(select(pe.c.registry_id).where(pe.c.id == person_id)).scalar()
+    if key is None:
+        raise NotifydError(f"no person {person_id}")
+    return opt_out(engine, str(key), None, channel, actor, reason, now, undo=undo)
+
+
+def note(engine: Engine, person_id: int, actor: str, text: str, now: datetime) -> None:
+    """A free-text note in the person's story."""
+    with engine.begin() as conn:
+        record(conn, now, actor, "note", person_id=person_id, detail=text)

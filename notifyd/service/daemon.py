@@ -68,6 +68,7 @@ class Daemon:
         self._tick_task: asyncio.Task[None] | None = None
         self._sent_status = ""
         self.web: Any = None  # the web app's aiohttp runner, when it runs
+        self.console: Any = None  # the staff console's runner
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -86,6 +87,7 @@ class Daemon:
         self._schedule(first=True)
         self.scheduler.start()
         self.metrics = metrics.start(self.cfg, self.engine, self.clock)
+        await self._start_console()
         notify("READY=1", "STATUS=running: waiting for due notices")
         log.info("notifyd running", extra={"instance": self.dispatcher.instance})
         await self._stop.wait()
@@ -198,6 +200,8 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.shutdown()
         released = await self.dispatcher.release()
+        if self.console is not None:
+            await self.console.cleanup()
         if self.web is not None:  # after the sends: their receipts may still come in
             await self.web.cleanup()  # also waits for follow-ups under way
             await asyncio.to_thread(self.web_engine.dispose)
@@ -221,6 +225,20 @@ class Daemon:
             raise NotifydError(
                 f"http.listen {self.cfg.http.listen}: cannot listen ({exc.strerror or exc}); "
                 "choose a free port"
+            ) from exc
+
+    async def _start_console(self) -> None:
+        """The staff console on its own listener (`console.listen`), never the webhook one."""
+        from notifyd.console import app as console
+
+        url = store.database_url(self.cfg)
+        engine = store.connect(url, pooled=True) if url.startswith("sqlite") else self.engine
+        try:
+            self.console = await console.start(self.cfg, engine, clock=self.clock)
+        except OSError as exc:
+            raise NotifydError(
+                f"console.listen {self.cfg.console.listen}: cannot listen "
+                f"({exc.strerror or exc}); choose a free port"
             ) from exc
 
     async def _on_reply(self, notification_id: int, channel: str) -> None:

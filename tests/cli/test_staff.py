@@ -216,7 +216,7 @@ def test_resend_puts_a_notice_back_due_now_and_records_who(capsys, setup) -> Non
         row = conn.execute(select(n).where(n.c.id == nid)).mappings().one()
         action = conn.execute(select(sa)).mappings().one()
     assert row["due_at"] == NOW + timedelta(minutes=90) and row["channel_pos"] == 0
-    assert (row["lease_owner"], row["attempt_count"]) == (None, 0)
+    assert row["lease_owner"] is None and row["attempt_count"] >= 1  # the history stays
     assert (action["action"], action["actor"], action["notification_id"]) == ("resend", "siti", nid)
     assert action["at"] == NOW + timedelta(minutes=90) and action["detail"] == "was delivered"
 

@@ -16,7 +16,9 @@ from notifyd.errors import StoreError
 
 def test_migrations_build_exactly_the_schema_the_code_declares(engine: Engine) -> None:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": schema.compare_type})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": schema.compare_type, "include_name": schema.include_name}
+        )
         assert compare_metadata(context, schema.metadata) == []
     assert {"people", "permits", "notifications", "attempts", "sync_runs", "rejected_rows",
             "opt_outs"} <= set(inspect(engine).get_table_names())  # fmt: skip

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from notifyd.db.schema import compare_type, metadata
+from notifyd.db.schema import compare_type, include_name, metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -10,6 +10,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=compare_type,
+    include_name=include_name,
 )
 with context.begin_transaction():
     context.run_migrations()

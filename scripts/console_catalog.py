@@ -1,0 +1,108 @@
+"""Writes the console's message catalogs (Indonesian and English .po) from the templates'
+and pages' messages and the translations below; run it after changing a message:
+    .venv/bin/python scripts/console_catalog.py
+tests/console/test_i18n.py fails while a message lacks its Indonesian translation."""
+
+from __future__ import annotations
+
+import glob
+import re
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import write_po
+
+ROOT = Path(__file__).resolve().parents[1]
+CONSOLE = ROOT / "notifyd" / "console"
+ID = {
+    "Main": "Utama", "Today": "Hari ini", "Search": "Cari", "Language": "Bahasa",
+    "Change": "Ganti", "Sign out": "Keluar", "Not possible": "Tidak dapat dilakukan",
+    "Back to Today": "Kembali ke Hari ini", "Done:": "Selesai:", "Registry id": "ID registri",
+    "Nationality": "Kewarganegaraan", "Passport": "Paspor", "Phone": "Telepon",
+    "Channels": "Saluran", "default order": "urutan bawaan",
+    "Staff correction in force:": "Koreksi petugas berlaku:", "Permits": "Izin tinggal",
+    "Permit": "Izin", "Type": "Jenis", "Office": "Kantor", "Expires": "Berakhir",
+    "Notices": "Pemberitahuan", "Notice": "Pemberitahuan", "stage": "tahap", "Due": "Jadwal",
+    "Deadline": "Batas waktu", "Voice note of notice": "Pesan suara pemberitahuan",
+    "Warning: this address already failed permanently. Correct the contact first, or resend "
+    "anyway.": "Peringatan: alamat ini sudah gagal secara permanen. Perbaiki kontak dahulu, "
+    "atau kirim ulang tetap.",
+    "Resend anyway": "Tetap kirim ulang", "Resend": "Kirim ulang", "Actions": "Tindakan",
+    "Opt-out reason": "Alasan berhenti berlangganan", "Opt out": "Hentikan pemberitahuan",
+    "Undo opt-out": "Batalkan penghentian", "Contact": "Kontak",
+    "Correct number": "Nomor yang benar", "Correct contact": "Koreksi kontak",
+    "Note": "Catatan", "Add note": "Tambah catatan", "Story": "Riwayat",
+    "notice": "pemberitahuan", "provider id": "id penyedia", "by": "oleh",
+    "Find a person": "Cari orang",
+    "Name, phone, passport, permit number or registry id":
+        "Nama, telepon, paspor, nomor izin atau ID registri",
+    "Results": "Hasil", "Nobody found.": "Tidak ada yang ditemukan.", "Sign in": "Masuk",
+    "User name": "Nama pengguna", "Password": "Kata sandi", "Sent today": "Terkirim hari ini",
+    "Channel": "Saluran", "sent": "terkirim", "delivered": "diterima", "read": "dibaca",
+    "failed": "gagal", "Nothing sent yet today.": "Belum ada yang terkirim hari ini.",
+    "Due in the rest of today:": "Jadwal sisa hari ini:", "Due tomorrow:": "Jadwal besok:",
+    "Needs attention": "Perlu perhatian",
+    "The registry sync has not run on schedule.":
+        "Sinkronisasi registri tidak berjalan sesuai jadwal.",
+    "Rows the last sync rejected:": "Baris yang ditolak sinkronisasi terakhir:",
+    "Paused:": "Dijeda:", "Failed on every channel:": "Gagal di semua saluran:",
+    "No receipt yet:": "Belum ada tanda terima:",
+    "Nothing needs attention.": "Tidak ada yang perlu perhatian.",
+    "Last 30 days": "30 hari terakhir", "No attempts in 30 days.": "Tidak ada percobaan dalam 30 hari.",
+    "Your session has ended. Please sign in again.": "Sesi Anda telah berakhir. Silakan masuk lagi.",
+    "This form has expired. Open the page again.": "Formulir ini kedaluwarsa. Buka halaman lagi.",
+    "Your role does not allow this. Ask a supervisor.":
+        "Peran Anda tidak mengizinkan ini. Minta bantuan supervisor.",
+    "This form has expired. Please try again.": "Formulir ini kedaluwarsa. Silakan coba lagi.",
+    "Too many failed sign-ins. Wait 15 minutes or ask an administrator.":
+        "Terlalu banyak upaya masuk yang gagal. Tunggu 15 menit atau hubungi administrator.",
+    "Wrong name or password.": "Nama atau kata sandi salah.",
+    "Unknown channel.": "Saluran tidak dikenal.", "Write the note first.": "Tulis catatan dahulu.",
+    "That is not a valid phone number; write it as 0812… or +62…":
+        "Itu bukan nomor telepon yang sah; tulis sebagai 0812… atau +62…",
+    "No such person.": "Orang tersebut tidak ada.", "No such notice.": "Pemberitahuan tidak ada.",
+    # story events, roles and actions shown by name
+    "planned": "direncanakan", "attempt": "percobaan", "receipt": "tanda terima",
+    "cancelled": "dibatalkan", "superseded": "digantikan", "opted out": "berhenti berlangganan",
+    "opt-out lifted": "penghentian dibatalkan", "staff": "petugas",
+    "contact corrected": "kontak dikoreksi", "viewer": "pengamat", "supervisor": "supervisor",
+    "admin": "admin", "resend": "kirim ulang", "opt_out": "hentikan pemberitahuan",
+    "opt_out_undo": "penghentian dibatalkan", "correct": "kontak dikoreksi", "note": "catatan",
+}  # fmt: skip
+PYTHON_MESSAGES = re.compile(r'refuse\(request, \d+, "([^"]+)"\)|text = \(\s*"([^"]+)"')
+
+
+def messages() -> list[str]:
+    found: list[str] = []
+    for f in sorted(glob.glob(str(CONSOLE / "templates" / "*.html"))):
+        for _line, msg, _c, _ctx in extract_from_file(
+            "jinja2.ext:babel_extract", f, options={"extensions": "jinja2.ext.i18n"}
+        ):
+            if isinstance(msg, str) and msg not in found:
+                found.append(msg)
+    for f in ("app.py", "pages.py", "actions.py"):
+        src = (CONSOLE / f).read_text(encoding="utf-8")
+        for groups in re.findall(r'"([A-Z][^"]*[.…+]\)?)"', src):
+            if groups in ID and groups not in found:
+                found.append(groups)
+    for extra in ID:
+        if extra not in found:
+            found.append(extra)
+    return found
+
+
+def main() -> None:
+    for lang in ("id", "en"):
+        catalog = Catalog(locale=lang, project="notifyd console")
+        for msg in messages():
+            catalog.add(msg, ID.get(msg, "") if lang == "id" else "")
+        out = CONSOLE / "locale" / lang / "LC_MESSAGES" / "console.po"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as f:
+            write_po(f, catalog, omit_header=False, width=100)
+        print(f"wrote {out.relative_to(ROOT)}: {len(catalog)} messages")
+
+
+if __name__ == "__main__":
+    main()
