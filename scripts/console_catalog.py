@@ -49,8 +49,10 @@ ID = {
     "Paused:": "Dijeda:", "Failed on every channel:": "Gagal di semua saluran:",
     "No receipt yet:": "Belum ada tanda terima:",
     "Nothing needs attention.": "Tidak ada yang perlu perhatian.",
-    "Last 30 days": "30 hari terakhir", "No attempts in 30 days.": "Tidak ada percobaan dalam 30 hari.",
-    "Your session has ended. Please sign in again.": "Sesi Anda telah berakhir. Silakan masuk lagi.",
+    "Last 30 days": "30 hari terakhir",
+    "No attempts in 30 days.": "Tidak ada percobaan dalam 30 hari.",
+    "Your session has ended. Please sign in again.":
+        "Sesi Anda telah berakhir. Silakan masuk lagi.",
     "This form has expired. Open the page again.": "Formulir ini kedaluwarsa. Buka halaman lagi.",
     "Your role does not allow this. Ask a supervisor.":
         "Peran Anda tidak mengizinkan ini. Minta bantuan supervisor.",

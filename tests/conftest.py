@@ -559,3 +559,32 @@ def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> A
             return result
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what or check}")
+
+
+# --- the staff console (issue 10) -----------------------------------------------------------
+
+
+def add_person(db: Engine, registry_id: str, name: str, /, **columns: Any) -> int:
+    """A person row as the sync stores it (E.164 phones, upper-cased passport); `permit`
+    (a permit number) adds a permit of theirs expiring on 2026-12-31."""
+    from datetime import date
+
+    permit = columns.pop("permit", None)
+    values: dict[str, Any] = {
+        "registry_id": registry_id, "full_name": name, "nationality": "ID", "language": "id",
+        "passport_number": "", "channels": "", "created_at": FRIDAY_MORNING,
+        "updated_at": FRIDAY_MORNING, **columns,
+    }  # fmt: skip
+    with db.begin() as conn:
+        pid = conn.execute(
+            insert(schema.people).values(**values).returning(schema.people.c.id)
+        ).scalar_one()
+        if permit:
+            conn.execute(
+                insert(schema.permits).values(
+                    permit_number=permit, person_id=pid, office="BLT",
+                    expiry_date=date(2026, 12, 31), row_hash="x", active=True,
+                    created_at=FRIDAY_MORNING, updated_at=FRIDAY_MORNING,
+                )  # fmt: skip
+            )
+    return int(pid)
