@@ -48,6 +48,22 @@ if ! command -v chromium >/dev/null; then
     fi
 fi
 
+# axe-core (npm) checks the console's pages for accessibility in the browser tests.
+if ! command -v npm >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "setup: installing the Debian packages nodejs npm (for axe-core in the browser tests)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+    else
+        echo "setup: npm is missing; the console's accessibility checks will fail" \
+            "(sudo apt-get install -y nodejs npm)" >&2
+    fi
+fi
+if command -v npm >/dev/null && [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
+    npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

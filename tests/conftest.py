@@ -582,9 +582,14 @@ def add_person(db: Engine, registry_id: str, name: str, /, **columns: Any) -> in
         if permit:
             conn.execute(
                 insert(schema.permits).values(
-                    permit_number=permit, person_id=pid, office="BLT",
-                    expiry_date=date(2026, 12, 31), row_hash="x", active=True,
-                    created_at=FRIDAY_MORNING, updated_at=FRIDAY_MORNING,
+                    permit_number=permit,
+                    person_id=pid,
+                    office="BLT",
+                    expiry_date=date(2026, 12, 31),
+                    row_hash="x",
+                    active=True,
+                    created_at=FRIDAY_MORNING,
+                    updated_at=FRIDAY_MORNING,
                 )  # fmt: skip
             )
     return int(pid)

@@ -61,7 +61,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
     if not confirmed:
         warning = await c.db(staff.resend_warning, nid)
         if warning:
-            return _back(pid, warn=str(nid))
+            raise _back(pid, warn=str(nid))
     result = await _act(
         request, "resend",
         lambda engine: staff.resend(engine, nid, who, c.clock(), person_id=pid),
@@ -69,7 +69,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
     )  # fmt: skip
     if isinstance(result, web.Response):
         return result
-    return _back(pid, done="resend")
+    raise _back(pid, done="resend")
 
 
 async def opt_out(request: web.Request) -> web.StreamResponse:
@@ -89,7 +89,7 @@ async def opt_out(request: web.Request) -> web.StreamResponse:
     )  # fmt: skip
     if isinstance(result, web.Response):
         return result
-    return _back(pid, done="opt_out_undo" if undo else "opt_out")
+    raise _back(pid, done="opt_out_undo" if undo else "opt_out")
 
 
 async def note(request: web.Request) -> web.StreamResponse:
@@ -105,7 +105,7 @@ async def note(request: web.Request) -> web.StreamResponse:
     )
     if isinstance(result, web.Response):
         return result
-    return _back(pid, done="note")
+    raise _back(pid, done="note")
 
 
 async def correct(request: web.Request) -> web.StreamResponse:
@@ -124,4 +124,4 @@ async def correct(request: web.Request) -> web.StreamResponse:
     )  # fmt: skip
     if isinstance(result, web.Response):
         return result
-    return _back(pid, done="correct")
+    raise _back(pid, done="correct")

@@ -128,12 +128,12 @@ def refuse(request: web.Request, status: int, message: str) -> web.Response:
 async def headers_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+    except web.HTTPException as exc:  # redirects too: aiohttp wants them raised
+        for key, value in HEADERS.items():
+            exc.headers.setdefault(key, value)
+        raise
     for key, value in HEADERS.items():
         response.headers.setdefault(key, value)
-    if isinstance(response, web.HTTPException) and response.status >= 400:
-        raise response
     return response
 
 
@@ -181,7 +181,9 @@ def set_cookie(request: web.Request, response: web.StreamResponse, name: str, va
 
 
 async def signin_page(request: web.Request, message: str = "", status: int = 200) -> web.Response:
-    pre = secrets.token_urlsafe(24)
+    # Kept while the browser holds one: a second page load (another tab, the favicon's
+    # redirect here) must not invalidate the form already shown.
+    pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
     response = render(request, "signin.html", status=status, pre=pre, message=message)
     set_cookie(request, response, PRE_COOKIE, pre)
     return response
@@ -205,7 +207,7 @@ async def signin(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther("/")
     set_cookie(request, response, COOKIE, result.token)
     response.del_cookie(PRE_COOKIE, path="/")
-    return response
+    raise response
 
 
 async def signout(request: web.Request) -> web.StreamResponse:
@@ -216,7 +218,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
     )
     response = web.HTTPSeeOther("/signin")
     response.del_cookie(COOKIE, path="/")
-    return response
+    raise response
 
 
 async def language(request: web.Request) -> web.StreamResponse:
@@ -226,4 +228,4 @@ async def language(request: web.Request) -> web.StreamResponse:
     response = web.HTTPSeeOther(back if back.startswith("/") and not back.startswith("//") else "/")
     if chosen in i18n.LANGUAGES:
         set_cookie(request, response, LANG_COOKIE, chosen)
-    return response
+    raise response

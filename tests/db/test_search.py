@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import FRIDAY_MORNING, add_person
 from sqlalchemy import Engine, update
 
+from conftest import FRIDAY_MORNING, add_person
 from notifyd.db import schema, search
 
 

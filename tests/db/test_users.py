@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import FRIDAY_MORNING
 from sqlalchemy import Engine, select
 
+from conftest import FRIDAY_MORNING
 from notifyd.db import schema, users
 from notifyd.errors import NotifydError
 
@@ -46,7 +46,11 @@ def test_a_wrong_password_fails_and_five_lock_the_account(engine: Engine, siti: 
     later = NOW + users.WINDOW + timedelta(minutes=1)
     assert users.sign_in(engine, siti, PASSWORD, "10.0.0.9", later).token is not None
     actions = [(r["action"], r["ok"], r["address"]) for r in users.audit_record(engine)]
-    assert ("sign_in", False, "10.0.0.0") in actions and ("sign_in_locked", False, "10.0.0.9") in actions
+    assert ("sign_in", False, "10.0.0.0") in actions and (
+        "sign_in_locked",
+        False,
+        "10.0.0.9",
+    ) in actions
 
 
 def test_one_address_is_locked_out_across_accounts(engine: Engine, siti: str) -> None:
