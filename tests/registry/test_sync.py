@@ -334,7 +334,9 @@ def test_a_first_sync_leaves_the_schema_whole(engine: Engine, make_config: MakeC
     """The first sync builds the notices' (status, due_at) index at its end, not row by row."""
     sync(make_config([person(i) for i in range(3)]), engine)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": schema.compare_type})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": schema.compare_type, "include_name": schema.include_name}
+        )
         assert compare_metadata(context, schema.metadata) == []
     indexes = {tuple(i["column_names"]) for i in inspect(engine).get_indexes("notifications")}
     assert ("status", "due_at") in indexes
