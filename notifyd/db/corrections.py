@@ -3,6 +3,7 @@ value they replaced (see registry/sync.py), listed for export back to the regist
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from notifyd.db import schema as s
 from notifyd.db.staff import record
-from notifyd.db.store import reading
+from notifyd.db.store import chunks, reading
 from notifyd.errors import NotifydError
 
 c, pe = s.contact_corrections, s.people
@@ -70,19 +71,34 @@ def active(conn: Connection, person_ids: list[int]) -> dict[tuple[int, str], dic
     return {(r["person_id"], r["field"]): dict(r) for r in rows}
 
 
-def apply(conn: Connection, person_id: int, field: str, registry_value: str | None,
-          now: datetime) -> str | None:  # fmt: skip
-    """The value the sync should store: the staff one while the registry still says what it
-    replaced; otherwise the registry's, and the correction is dropped with the reason."""
-    found = active(conn, [person_id]).get((person_id, field))
-    if found is None:
-        return registry_value
-    if (registry_value or None) == (found["replaced"] or None):
-        return str(found["value"])
-    why = "the registry's value changed" if registry_value != found["value"] else (
-        "the registry now holds the corrected value")  # fmt: skip
-    _drop(conn, person_id, field, now, why)
-    return registry_value
+def reapply(conn: Connection, seen: Sequence[tuple[int, str, str | None]], now: datetime) -> int:
+    """After the sync wrote registry values: (person id, field, registry value) for each.
+
+    A staff correction wins while the registry still holds the value it replaced (the number
+    is put back); once the registry's value changes, the correction is dropped, with why, in the
+    person's story. Returns how many corrections were dropped."""
+    dropped = 0
+    ids = sorted({pid for pid, _f, _v in seen})
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    for part in chunks(ids):
+        found.update(active(conn, list(part)))
+    if not found:
+        return 0
+    for pid, field, registry_value in seen:
+        fix = found.get((pid, field))
+        if fix is None:
+            continue
+        if (registry_value or None) == (fix["replaced"] or None):
+            conn.execute(update(pe).where(pe.c.id == pid).values({field: fix["value"]}))
+            continue
+        why = (
+            "the registry now holds the corrected value"
+            if registry_value == fix["value"]
+            else f"the registry's {field} changed"
+        )
+        dropped += _drop(conn, pid, field, now, why)
+        record(conn, now, "sync", "correction_dropped", person_id=pid, detail=f"{field}: {why}")
+    return dropped
 
 
 def pending(engine: Engine) -> list[dict[str, Any]]:

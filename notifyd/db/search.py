@@ -45,12 +45,13 @@ def refresh(engine: Engine, now: datetime) -> int:
     """Index the people added or changed since the last refresh; returns how many.
 
     Cheap when nothing changed (one index look-up each side), so the console runs it every
-    minute and the sync after each run."""
+    minute. Strictly after the newest indexed change: a sync writes every person it touches
+    with its own instant in one transaction, so a refresh sees all of a sync or none of it."""
     with reading(engine) as conn:
         mark = conn.execute(select(func.max(ps.c.source_at))).scalar_one_or_none()
         query = select(pe.c.id, pe.c.full_name, pe.c.updated_at)
         if mark is not None:
-            query = query.where(pe.c.updated_at >= mark)
+            query = query.where(pe.c.updated_at > mark)
         rows = conn.execute(query).all()
     done = 0
     for batch in chunks(rows, 5000):

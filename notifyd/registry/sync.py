@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -23,7 +23,7 @@ import pluggy
 
 from notifyd import plugins
 from notifyd.config import Config
-from notifyd.db import runs
+from notifyd.db import corrections, runs
 from notifyd.db import sync as syncstore
 from notifyd.db.store import Connection, Engine
 from notifyd.errors import SyncRefused
@@ -274,6 +274,7 @@ def _write(
     if not records:
         return
     person_ids = syncstore.upsert_people(conn, records, now)
+    corrections.reapply(conn, _contacts(records, person_ids), now)
     permit_ids = syncstore.upsert_permits(
         conn, [(r, batch.hashes[r.line]) for r in records], person_ids, now
     )
@@ -321,3 +322,15 @@ def _registry_opt_outs(
     for r in records:
         out.setdefault(person_ids[r.registry_id], set()).update(r.opt_out)
     return {pid: tuple(sorted(chs)) for pid, chs in out.items()}
+
+
+def _contacts(
+    records: Sequence[Record], person_ids: dict[str, int]
+) -> list[tuple[int, str, str | None]]:
+    """The phone and WhatsApp values the registry just gave, for staff corrections to judge."""
+    out: list[tuple[int, str, str | None]] = []
+    for r in records:
+        pid = person_ids[r.registry_id]
+        out.append((pid, "phone", r.phone.e164 if r.phone else None))
+        out.append((pid, "whatsapp", r.whatsapp.e164 if r.whatsapp else None))
+    return out
