@@ -23,23 +23,31 @@ from notifyd.cli import common, output
 from notifyd.cli.common import Subcommands, command, with_format
 from notifyd.config import Config
 from notifyd.db import log as logstore
+from notifyd.db import search
 from notifyd.db import staff as staffstore
 from notifyd.db.store import Engine
 from notifyd.errors import NotifydError
+from notifyd.model import Status
 
 _SPAN = re.compile(r"^(\d+)([dhm])$")
+STATUSES = [st.value for st in Status]
+#: An attempt's own outcome, apart from its notice's status.
+OUTCOMES = ["pending", "sent", "unknown", "transient", "permanent"]
 
 
 def add_commands(sub: Subcommands) -> None:
     sp = command(sub, "log", cmd_log, "the delivery log: every attempt, newest first")
-    sp.add_argument("--status", help="only notices in this status (sent, failed, cancelled, …)")
+    sp.add_argument("--status", choices=STATUSES, help="only notices in this status")
+    sp.add_argument("--outcome", choices=OUTCOMES, help="only attempts with this outcome")
     sp.add_argument("--channel", help="only attempts on this channel")
     sp.add_argument("--since", type=since_arg, help="e.g. 7d, 12h, 30m or 2026-12-01")
-    sp.add_argument("--person", help="a registry id or permit number")
+    sp.add_argument("--person", help="a registry id, permit number, name, phone or passport")
     sp.add_argument("--limit", type=int, default=1000, help="at most this many rows (1000)")
     with_format(sp)
-    sp = command(sub, "show", cmd_show, "one person's whole story, by registry id or permit number")
-    sp.add_argument("key", metavar="PERSON_OR_PERMIT")
+    sp = command(
+        sub, "show", cmd_show, "one person's whole story: registry id, permit, name or phone"
+    )
+    sp.add_argument("key", metavar="PERSON")
     with_format(sp)
     sp = command(
         sub, "stats", cmd_stats, "counts by status and channel, delivery rate, oldest overdue"
@@ -122,9 +130,11 @@ def _actor(args: argparse.Namespace) -> str:
 @_uses_store
 def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     since = _since(args, common.now(args), office_tz(cfg))
+    if args.person:
+        search.refresh(engine, common.now(args))
     rows = logstore.delivery_log(
         engine, status=args.status, channel=args.channel, since=since, person=args.person,
-        limit=args.limit,
+        limit=args.limit, outcome=args.outcome,
     )  # fmt: skip
     common.emit(output.render(rows, args.format, office_tz(cfg)))
     return 0
@@ -132,9 +142,13 @@ def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
 
 @_uses_store
 def cmd_show(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    found = logstore.story(engine, args.key)
+    search.refresh(engine, common.now(args))  # a no-op when the index is current
+    found = logstore.story(engine, args.key, cfg.registry.default_region)
     if found is None:
-        raise NotifydError(f"no person or permit {args.key!r}; give a registry id or permit number")
+        raise NotifydError(
+            f"no person or permit {args.key!r}: no registry id, permit, name, phone or passport "
+            "matches; search by part of the name, e.g. notifyd show 'kim su'"
+        )
     if args.format == "json":
         common.emit(json.dumps(_jsonable(found), ensure_ascii=False, indent=2) + "\n")
         return 0

@@ -13,7 +13,9 @@ from sqlalchemy import Connection, Engine, func, literal, or_, select
 
 from notifyd.db import dispatch as dispatchstore
 from notifyd.db import schema as s
+from notifyd.db import search
 from notifyd.db.store import reading
+from notifyd.errors import NotifydError
 from notifyd.model import PENDING, Status
 
 n, a, p, pe = s.notifications, s.attempts, s.permits, s.people
@@ -30,6 +32,7 @@ def delivery_log(
     since: datetime | None = None,
     person: str | None = None,
     limit: int = 1000,
+    outcome: str | None = None,
 ) -> list[dict[str, Any]]:
     """Attempts, newest first, with their notice, permit and person; notices that ended with
     no attempt at all (cancelled, superseded) appear once, without a channel."""
@@ -73,6 +76,8 @@ def delivery_log(
     )
     if channel:
         tried = tried.where(a.c.channel == channel)
+    if outcome:
+        tried = tried.where(a.c.outcome == outcome)
     if since:
         tried = tried.where(a.c.started_at >= since)
         untried = untried.where(n.c.updated_at >= since)
@@ -86,7 +91,7 @@ def delivery_log(
         rows = [
             dict(r) for r in conn.execute(tried.order_by(a.c.id.desc()).limit(limit)).mappings()
         ]
-        if not channel:
+        if not channel and not outcome:
             rows += [
                 dict(r)
                 for r in conn.execute(untried.order_by(n.c.id.desc()).limit(limit)).mappings()
@@ -115,8 +120,9 @@ def _log_row(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def find_person(conn: Connection, key: str) -> dict[str, Any] | None:
-    """A person by registry id, or the holder of a permit number."""
+def find_person(conn: Connection, key: str, region: str = "ID") -> dict[str, Any] | None:
+    """A person by registry id or permit number, else by the console's search (a name, a
+    phone in any notation, a passport); several people match: an error listing them."""
     found = conn.execute(select(pe).where(pe.c.registry_id == key)).mappings().first()
     if found is None:
         found = (
@@ -126,13 +132,25 @@ def find_person(conn: Connection, key: str) -> dict[str, Any] | None:
             .mappings()
             .first()
         )
-    return dict(found) if found else None
+    if found is not None:
+        return dict(found)
+    ids = search.find_in(conn, key.strip(), region, 11)
+    if not ids:
+        return None
+    rows = conn.execute(select(pe).where(pe.c.id.in_(ids))).mappings().all()
+    if len(rows) > 1:
+        listed = "; ".join(f"{r['registry_id']} {r['full_name']}" for r in rows[:10])
+        more = " and more" if len(ids) > 10 else ""
+        raise NotifydError(
+            f"{len(rows)} people match {key!r}: {listed}{more}; give one registry id"
+        )
+    return dict(rows[0])
 
 
-def story(engine: Engine, key: str) -> dict[str, Any] | None:
+def story(engine: Engine, key: str, region: str = "ID") -> dict[str, Any] | None:
     """Everything about one person: permits, notices, attempts, opt-outs and staff actions."""
     with reading(engine) as conn:
-        who = find_person(conn, key)
+        who = find_person(conn, key, region)
         if who is None:
             return None
         return _story(conn, who)

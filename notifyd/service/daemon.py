@@ -28,7 +28,7 @@ from notifyd import config as config_mod
 from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import dispatch as ds
-from notifyd.db import store
+from notifyd.db import search, store
 from notifyd.delivery import audiourl, followup
 from notifyd.delivery.dispatch import Dispatcher, Render, build_channels, monotonic_clock
 from notifyd.errors import NotifydError
@@ -152,6 +152,8 @@ class Daemon:
                 None, lambda: run_sync(self.cfg, self.engine, self.pm, self.clock())
             )
             log.info("sync run %d done: %d notices planned", report.run_id, report.planned)
+            # the console's and the CLI's name search follow the registry at once
+            await asyncio.to_thread(search.refresh, self.engine, self.clock())
         except Exception:
             log.exception("sync failed")
         notify(self._sent_status or "STATUS=running")

@@ -164,7 +164,42 @@ def test_show_lists_cancellations_with_their_reason(capsys, setup) -> None:
 def test_show_of_an_unknown_key_says_what_to_give(capsys, setup) -> None:
     cfg, _ = setup
     code, _, err = run(capsys, "show", "-c", cfg, "NOPE-1")
-    assert code == 1 and "registry id or permit number" in err
+    assert code == 1 and "no registry id, permit, name, phone or passport matches" in err
+
+
+def test_show_and_log_find_a_person_by_name_or_phone(capsys, setup) -> None:
+    cfg, engine = setup
+    deliver_wang(engine)
+    code, out, _ = run(capsys, "show", "-c", cfg, "li na", "--format", "json")
+    assert code == 0 and json.loads(out)["person"]["registry_id"] == "BLT-00003"
+    code, out, _ = run(capsys, "show", "-c", cfg, "王伟", "--format", "json")
+    assert code == 0 and json.loads(out)["person"]["registry_id"] == "BLT-00001"
+    code, out, _ = run(capsys, "log", "-c", cfg, "--person", "王伟", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and {r["registry_id"] for r in rows} == {"BLT-00001"} and len(rows) >= 2
+    # a shared phone names a family: the command lists them and asks for one registry id
+    code, _, err = run(capsys, "show", "-c", cfg, "0812 3456 0001")
+    assert code == 1 and "2 people match" in err and "BLT-00001" in err and "BLT-00003" in err
+
+
+def test_log_filters_by_the_attempt_outcome_apart_from_the_status(capsys, setup) -> None:
+    cfg, engine = setup
+    deliver_wang(engine)
+    code, out, _ = run(capsys, "log", "-c", cfg, "--outcome", "transient", "--format", "json")
+    (row,) = json.loads(out)
+    assert (row["outcome"], row["status"], row["error"]) == (
+        "transient",
+        "delivered",
+        "HTTP 503 from provider",
+    )
+
+
+@pytest.mark.parametrize("option", ["--status", "--outcome"])
+def test_an_unknown_status_or_outcome_is_an_error(capsys, setup, option) -> None:
+    cfg, _ = setup
+    with pytest.raises(SystemExit) as exit_:
+        run(capsys, "log", "-c", cfg, option, "bogus")
+    assert exit_.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
 
 
 def test_stats_counts_by_status_and_channel_with_the_delivery_rate(capsys, setup) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import FRIDAY_MORNING, person
 from sqlalchemy import Engine, select
 
+from conftest import FRIDAY_MORNING, person
 from notifyd import plugins
 from notifyd.db import corrections, schema
 from notifyd.errors import NotifydError
