@@ -18,7 +18,7 @@ export SANDBOX_WA_VERIFY=sandbox-verify SANDBOX_TWILIO_TOKEN=sandbox-auth-token
 NOTIFYD_URL_SECRET=$($PY -c 'import secrets; print(secrets.token_hex(32))')
 export NOTIFYD_URL_SECRET
 SANDBOX=http://127.0.0.1:8788
-for port in 8787 8788; do
+for port in 8787 8788 8790; do
   if $PY -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port))!=0)"; then
     echo "port $port on 127.0.0.1 is in use: stop what listens there, then run this again" >&2
     exit 1
@@ -32,6 +32,9 @@ $N check-config
 echo
 $N sync
 echo
+# The staff console (127.0.0.1:8790, started by the daemon): a demo admin with a fresh password.
+DEMO_PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')
+echo "$DEMO_PASSWORD" | $N user add demo --role admin >/dev/null
 echo "Notices due in the next 15 days:"
 $N upcoming --days 15
 echo
@@ -69,6 +72,8 @@ echo "The delivery log (notifyd log):"
 $N log --since 1d
 echo
 echo "What the sandbox received: $SANDBOX/_sandbox/requests; its callbacks: $SANDBOX/_sandbox/callbacks"
+echo
+echo "The staff console: http://127.0.0.1:8790/  user: demo  password: $DEMO_PASSWORD"
 if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 echo "The daemon keeps running (Ctrl-C stops it and the sandbox)."
 wait "$daemon"
