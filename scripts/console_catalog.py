@@ -64,6 +64,19 @@ ID = {
     "That is not a valid phone number; write it as 0812… or +62…":
         "Itu bukan nomor telepon yang sah; tulis sebagai 0812… atau +62…",
     "No such person.": "Orang tersebut tidak ada.", "No such notice.": "Pemberitahuan tidak ada.",
+    "Delivery log": "Log pengiriman", "Registry": "Registri", "Since": "Sejak",
+    "all": "semua", "Attempt outcome": "Hasil percobaan", "Notice status": "Status pemberitahuan",
+    "Show": "Tampilkan", "Download CSV": "Unduh CSV",
+    "Newest first, at most": "Terbaru dahulu, paling banyak",
+    "When": "Waktu", "Name": "Nama", "Reason": "Alasan",
+    "Nothing matches.": "Tidak ada yang cocok.",
+    "Registry sync runs": "Sinkronisasi registri", "Run": "Proses", "Started": "Mulai",
+    "Status": "Status", "Rows": "Baris", "Accepted": "Diterima", "Rejected": "Ditolak",
+    "Planned": "Direncanakan", "Cancelled": "Dibatalkan", "Rejected rows": "Baris ditolak",
+    "No sync yet.": "Belum ada sinkronisasi.",
+    "Rows the last sync rejected": "Baris yang ditolak sinkronisasi terakhir", "Line": "Baris",
+    "Reasons": "Alasan", "None.": "Tidak ada.", "Write the date as YYYY-MM-DD.":
+        "Tulis tanggal sebagai YYYY-MM-DD.",
     # story events, roles and actions shown by name
     "planned": "direncanakan", "attempt": "percobaan", "receipt": "tanda terima",
     "cancelled": "dibatalkan", "superseded": "digantikan", "opted out": "berhenti berlangganan",

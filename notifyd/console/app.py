@@ -66,7 +66,7 @@ CONSOLE = web.AppKey("console", Console)
 
 
 def make_app(cfg: Config, engine: Engine, *, clock: Clock | None = None) -> web.Application:
-    from notifyd.console import actions, pages
+    from notifyd.console import actions, logpages, pages
 
     tz = ZoneInfo(next(iter(cfg.offices.values())).timezone)
     app = web.Application(middlewares=[headers_middleware, session_middleware])
@@ -78,6 +78,7 @@ def make_app(cfg: Config, engine: Engine, *, clock: Clock | None = None) -> web.
     app.router.add_static("/static/", STATIC)
     pages.add_routes(app)
     actions.add_routes(app)
+    logpages.add_routes(app)
     return app
 
 

@@ -77,3 +77,12 @@ def last_sync_finished(engine: Engine) -> datetime | None:
         return conn.execute(
             select(func.max(r.c.finished_at)).where(r.c.status == "ok")
         ).scalar_one_or_none()
+
+
+def recent_runs(engine: Engine, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest sync runs with their counts, newest first (the console's registry page)."""
+    with reading(engine) as conn:
+        rows = conn.execute(
+            select(s.sync_runs).order_by(s.sync_runs.c.id.desc()).limit(limit)
+        ).mappings()
+        return [dict(r) for r in rows]

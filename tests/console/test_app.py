@@ -228,3 +228,23 @@ def _person_id(engine: Any, registry_id: str) -> int:
 def _actions(engine: Any) -> int:
     with engine.connect() as conn:
         return len(conn.execute(select(schema.staff_actions)).all())
+
+
+def test_the_log_with_filters_and_its_formula_safe_csv(browser: Any, site: dict[str, Any]) -> None:
+    page = browser.new_page(bypass_csp=True)
+    sign_in(page, site["url"], "budi")
+    page.goto(site["url"] + "/log?outcome=permanent")
+    table = page.inner_text("table")
+    assert "131026: the number is not on WhatsApp" in table and "permanent" in table
+    check_axe(page)
+    shot(page, "log")
+    csv_text = page.evaluate("async () => (await fetch('/log.csv?outcome=permanent')).text()")
+    header, first = csv_text.splitlines()[:2]
+    assert header.startswith("when,notice,registry_id,name,permit,stage,channel,kind,outcome")
+    assert "KIM SU-A" in first and "permanent" in first
+    assert page.goto(site["url"] + "/log?status=bogus").status == 400
+    page.goto(site["url"] + "/registry")
+    assert "ok" in page.inner_text("table")
+    check_axe(page)
+    assert ("budi", "export_log", True) in audit(site["engine"])
+    page.close()
