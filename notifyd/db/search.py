@@ -126,8 +126,8 @@ def find_in(conn: Connection, q: str, region: str, limit: int) -> list[int]:
                 .limit(limit)
             ).scalars()
         )
-    if phone is None and len(found) < limit:
-        add(_by_name(conn, q, limit - len(found)))
+    if phone is None and not found:  # an exact key answered: no name search on top
+        add(_by_name(conn, q, limit))
     return found[:limit]
 
 
@@ -147,13 +147,13 @@ def _by_name(conn: Connection, q: str, limit: int) -> list[int]:
             ).scalars()
         )
     if conn.dialect.name == "sqlite":
-        sql = "SELECT rowid FROM people_fts WHERE people_fts MATCH :m ORDER BY rank LIMIT :n"
+        # no ORDER BY rank: scoring every match of a common name costs more than it helps
+        sql = "SELECT rowid FROM people_fts WHERE people_fts MATCH :m LIMIT :n"
         return list(conn.execute(text(sql), {"m": '"' + key + '"', "n": limit}).scalars())
     return list(
         conn.execute(
             select(ps.c.person_id)
             .where(ps.c.name_key.like("%" + key + "%"))
-            .order_by(func.length(ps.c.name_key), ps.c.person_id)
             .limit(limit)
         ).scalars()
     )
