@@ -156,6 +156,7 @@ def values(
         "charge": numbers.written_amount(notices.overstay_charge_per_day, lang),
         "limit_days": notices.overstay_limit_days,
         "office_name": clean(office.name, 120),
+        "office": tpl.office.render(city=clean(office.city, 60)).strip(),
         "office_address": clean(office.address, 160),
         "office_phone": clean(office.phone, SHORT_LIMIT),
         "office_website": _site(clean(office.website, 80)),
@@ -169,7 +170,6 @@ def spoken_values(
     """The same facts for the ear: the number spelled, the date as day and month, counts and the
     charge in words where the voice needs them, the office as "the immigration office in …"."""
     lang = tpl.language
-    city = clean(office.city, 60)
     phone = written["office_phone"]
     return {
         **written,
@@ -180,7 +180,6 @@ def spoken_values(
         "over": spoken.count(written["days_over"], lang),
         "charge": spoken.amount(notices.overstay_charge_per_day, lang),
         "limit_days": spoken.count(written["limit_days"], lang),
-        "office": tpl.office.render(city=city).strip(),
         "office_phone": spoken.phone(phone, lang) if phone else "",
         "office_address": "",
         "office_website": "",

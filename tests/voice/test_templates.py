@@ -29,7 +29,7 @@ EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")
 GENUINE_MARK = {  # a word of each language's "how to know it is genuine" line
     "id": "calo", "en": "broker", "zh": "中介", "zh-TW": "仲介", "ja": "仲介", "ko": "브로커",
     "ar": "سمسار", "ru": "посредники", "fr": "intermédiaire", "de": "Vermittler", "hi": "दलाल",
-    "ms": "orang tengah", "fil": "fixer", "nl": "bemiddelaar", "it": "intermediario",
+    "ms": "ejen", "fil": "fixer", "nl": "bemiddelaar", "it": "intermediario",
     "vi": "môi giới", "th": "นายหน้า", "pt": "intermediários", "es": "intermediario",
     "tr": "aracı", "uk": "посередники",
 }  # fmt: skip
