@@ -77,8 +77,7 @@ async def _probe_all(
         speaks = voice.languages()
         for lang in cfg.languages.available:
             order = render.engine_order(cfg, lang)
-            speech = renderer.templates[lang].speech.get(name)
-            spoken = speech.language if speech and speech.language else lang
+            spoken = lang
             listed = speaks.get(spoken, [])
             chosen = renderer.voice_for(name, spoken) if listed else None
             rows.append(

@@ -19,7 +19,10 @@ from notifyd.config.sections import (
     CHANNEL_KINDS,
     DEFAULT_EDGE_VOICES,
     DEFAULT_PATH,
+    EXTENSION_KINDS,
+    LANGUAGE_ALIASES,
     LANGUAGES,
+    NATIONALITY_LANGUAGES,
     REQUIRED_COLUMNS,
     WEEKDAYS,
     ChannelConfig,
@@ -29,6 +32,7 @@ from notifyd.config.sections import (
     HttpConfig,
     LanguagesConfig,
     MetricsConfig,
+    NoticesConfig,
     OfficeConfig,
     PilotConfig,
     PlannerConfig,
@@ -42,7 +46,8 @@ from notifyd.errors import ConfigError
 
 __all__ = [
     "AUDIO_FORMATS", "CANONICAL_COLUMNS", "CHANNEL_KINDS", "DEFAULT_EDGE_VOICES", "DEFAULT_PATH",
-    "LANGUAGES", "REQUIRED_COLUMNS", "SECRET_FIX", "WEEKDAYS", "ChannelConfig", "Config",
+    "EXTENSION_KINDS", "LANGUAGE_ALIASES", "LANGUAGES", "NATIONALITY_LANGUAGES", "NoticesConfig",
+    "REQUIRED_COLUMNS", "SECRET_FIX", "WEEKDAYS", "ChannelConfig", "Config",
     "DatabaseConfig", "DispatchConfig", "HttpConfig", "LanguagesConfig", "MetricsConfig",
     "OfficeConfig", "PilotConfig", "PlannerConfig", "RegistryConfig", "RetentionConfig",
     "VoicesConfig", "Window", "check_cron", "check_timezone", "config_path", "default_state_dir",

@@ -12,10 +12,12 @@ from notifyd.config.secrets import SECRET_FIX, is_secret_ref
 from notifyd.config.sections import (
     CANONICAL_COLUMNS,
     CHANNEL_KINDS,
+    EXTENSION_KINDS,
     WEEKDAYS,
     Config,
     HttpConfig,
     LanguagesConfig,
+    NoticesConfig,
     VoicesConfig,
     Window,
 )
@@ -127,6 +129,7 @@ def check(cfg: Config) -> None:
         )  # fmt: skip
     _check_languages(cfg.languages)
     _check_voices(cfg.voices, cfg.languages)
+    _check_notices(cfg.notices)
     for name, ch in cfg.channels.items():
         if ch.kind not in CHANNEL_KINDS:
             raise ConfigError(
@@ -336,4 +339,25 @@ def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
             raise ConfigError(
                 f"voices.{name}", f"{value} is out of range",
                 f"use {low} to {high} {unit}",
+            )  # fmt: skip
+
+
+def _check_notices(n: NoticesConfig) -> None:
+    """The legal facts a notice states: amounts that make sense, extension kinds that exist."""
+    if n.overstay_charge_per_day < 0:
+        raise ConfigError(
+            "notices.overstay_charge_per_day", "must not be negative",
+            "give rupiah per day, e.g. 1000000 (PP 45/2024)",
+        )  # fmt: skip
+    if not 1 <= n.overstay_limit_days <= 365:
+        raise ConfigError(
+            "notices.overstay_limit_days", f"{n.overstay_limit_days} is out of range",
+            "use the days after which deportation follows, e.g. 60 (UU 6/2011 Pasal 78)",
+        )  # fmt: skip
+    kinds = [(f"notices.extension.{t}", k) for t, k in n.extension.items()]
+    for key, kind in [*kinds, ("notices.extension_default", n.extension_default)]:
+        if kind not in EXTENSION_KINDS:
+            raise ConfigError(
+                key, f"{kind!r} is not a kind of extension",
+                f"use one of: {', '.join(EXTENSION_KINDS)}",
             )  # fmt: skip

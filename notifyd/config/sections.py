@@ -30,7 +30,37 @@ REQUIRED_COLUMNS = frozenset(
 CHANNEL_KINDS = ("whatsapp", "sms", "call", "other")
 
 
-LANGUAGES = ("id", "en", "zh", "ja", "ko", "ar", "ru", "fr", "de", "hi", "ms")
+#: The languages notices are written in, in order of how many stay-permit holders need them.
+LANGUAGES = (
+    "id", "en", "zh", "zh-TW", "ja", "ko", "ar", "ru", "fr", "de", "hi", "ms",
+    "fil", "nl", "it", "vi", "th", "pt", "es", "tr", "uk",
+)  # fmt: skip
+
+#: Tags people and registries write that mean one of LANGUAGES (Babel's form: script, region).
+LANGUAGE_ALIASES = {
+    "zh-Hant": "zh-TW", "zh-Hant-TW": "zh-TW", "zh-Hant-HK": "zh-TW", "zh-Hant-MO": "zh-TW",
+    "zh-HK": "zh-TW", "zh-MO": "zh-TW", "zh-Hans": "zh", "zh-Hans-CN": "zh", "zh-CN": "zh",
+    "tl": "fil", "pt-BR": "pt", "pt-PT": "pt",
+}  # fmt: skip
+
+#: Nationality → notice language where a country's first official language is not the one its
+#: people read notices in, or has no template (Babel's list decides the rest). The config's
+#: languages.by_nationality comes first.
+NATIONALITY_LANGUAGES = {
+    "CN": "zh", "TW": "zh-TW", "HK": "zh-TW", "MO": "zh-TW", "SG": "en", "PH": "fil",
+    "NL": "nl", "BE": "nl", "SR": "nl", "IT": "it", "SM": "it", "VN": "vi", "TH": "th",
+    "PT": "pt", "BR": "pt", "TL": "pt", "AO": "pt", "MZ": "pt", "ES": "es", "TR": "tr",
+    "UA": "uk", "MY": "ms", "BN": "ms",
+    # Spanish-speaking Latin America
+    "MX": "es", "AR": "es", "CO": "es", "CL": "es", "PE": "es", "VE": "es", "EC": "es",
+    "BO": "es", "PY": "es", "UY": "es", "CR": "es", "PA": "es", "GT": "es", "HN": "es",
+    "SV": "es", "NI": "es", "CU": "es", "DO": "es", "PR": "es",
+}  # fmt: skip
+
+#: What the holder of a permit type must do before expiry (see docs/languages.md):
+#: "sponsor" (the sponsor applies for the extension), "self" (the holder applies),
+#: "none" (it cannot be extended).
+EXTENSION_KINDS = ("sponsor", "self", "none")
 
 
 @dataclass(frozen=True)
@@ -58,6 +88,26 @@ class OfficeConfig:
     phone: str = ""
     email: str = ""
     website: str = ""
+    #: The office's town as the notices name it ("Blitar"): spoken as "the immigration office
+    #: in Blitar" in each language, never the Indonesian name or the address.
+    city: str = ""
+
+
+@dataclass(frozen=True)
+class NoticesConfig:
+    """The legal facts the notices state; defaults follow UU 6/2011 Pasal 78 and PP 45/2024
+    (docs/languages.md). One set for every office: the law is national."""
+
+    #: Rupiah charged per person per day of overstay (biaya beban).
+    overstay_charge_per_day: int = 1_000_000
+    #: Overstay beyond this many days leads to deportation and an entry ban (Pasal 78(3)).
+    overstay_limit_days: int = 60
+    #: Permit type (as the registry writes it, or a kind such as E23) → who extends it.
+    extension: dict[str, str] = field(
+        default_factory=lambda: {"ITAP": "self", "KITAP": "self", "ITK": "self"}
+    )
+    #: For permit types not listed in `extension`.
+    extension_default: str = "sponsor"
 
 
 @dataclass(frozen=True)
@@ -204,6 +254,7 @@ class Config:
     channel_order: list[str] = field(default_factory=list)
     disabled_plugins: list[str] = field(default_factory=list)
     voices: VoicesConfig = field(default_factory=VoicesConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     pilot: PilotConfig = field(default_factory=PilotConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)

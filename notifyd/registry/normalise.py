@@ -17,7 +17,7 @@ import pycountry
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 
-from notifyd.config import Config
+from notifyd.config import LANGUAGE_ALIASES, NATIONALITY_LANGUAGES, Config
 from notifyd.model import Phone, RawRow, Record, Rejection
 
 PNT = phonenumbers.PhoneNumberType
@@ -241,6 +241,9 @@ def _language(
         return rules.default_language
     if tag in rules.languages:
         return tag
+    alias = LANGUAGE_ALIASES.get(tag) or LANGUAGE_ALIASES.get("-".join(tag.split("-")[:2]))
+    if alias in rules.languages:
+        return str(alias)
     primary = tag.split("-")[0]
     if primary in rules.languages:
         return primary
@@ -264,8 +267,8 @@ def derive_language(nationality: str | None, rules: Rules) -> str:
     """Config mapping first, then the country's official languages that have notices."""
     if nationality is None:
         return rules.default_language
-    mapped = dict(rules.by_nationality).get(nationality)
-    if mapped:
+    mapped = dict(rules.by_nationality).get(nationality) or NATIONALITY_LANGUAGES.get(nationality)
+    if mapped and mapped in rules.languages:
         return mapped
     for lang in get_official_languages(nationality, de_facto=True):
         if lang in rules.languages:

@@ -27,7 +27,11 @@ VOICES: dict[str, list[str]] = {
     "de": ["de-DE-KatjaNeural", "de-DE-ConradNeural"],
     "hi": ["hi-IN-SwaraNeural", "hi-IN-MadhurNeural"],
     "ms": ["ms-MY-YasminNeural", "ms-MY-OsmanNeural"],
-}
+    "zh-TW": ["zh-TW-HsiaoChenNeural"], "fil": ["fil-PH-BlessicaNeural"],
+    "nl": ["nl-NL-ColetteNeural"], "it": ["it-IT-ElsaNeural"], "vi": ["vi-VN-HoaiMyNeural"],
+    "th": ["th-TH-PremwadeeNeural"], "pt": ["pt-BR-FranciscaNeural", "pt-PT-RaquelNeural"],
+    "es": ["es-ES-ElviraNeural"], "tr": ["tr-TR-EmelNeural"], "uk": ["uk-UA-PolinaNeural"],
+}  # fmt: skip
 CONNECT_TIMEOUT = 3  # seconds; notifyd also bounds the whole call from outside
 
 

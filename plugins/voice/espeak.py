@@ -17,6 +17,11 @@ from notifyd.hookspecs import Voice, hookimpl
 VOICES: dict[str, list[str]] = {
     "id": ["id"], "en": ["en-us", "en"], "zh": ["cmn"], "ja": ["ja"], "ko": ["ko"],
     "ar": ["ar"], "ru": ["ru"], "fr": ["fr-fr"], "de": ["de"], "hi": ["hi"], "ms": ["ms"],
+    # issue 11b added the new languages with the espeak-ng voice that reads each (placeholders
+    # until the voices work of issue 11a settles them): Traditional Chinese through the pinyin
+    # Mandarin voice, Filipino through the English one (espeak-ng has no Tagalog).
+    "zh-TW": ["cmn-latn-pinyin"], "fil": ["en-us"], "nl": ["nl"], "it": ["it"], "vi": ["vi"],
+    "th": ["th"], "pt": ["pt-br", "pt"], "es": ["es"], "tr": ["tr"], "uk": ["uk"],
 }  # fmt: skip
 WORDS_PER_MINUTE = 170  # a little slower than espeak-ng's 175: numbers and names stay clear
 COMMAND = "espeak-ng"

@@ -76,32 +76,24 @@ def _phonemes(text: str, voice: str) -> str:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_offline_voice_is_given_words_it_can_read(
+def test_the_offline_voice_is_given_the_spoken_words_of_its_language(
     tmp_path: Path, real_voices: dict[str, Any], lang: str
 ) -> None:
     renderer = Renderer(voice_config(tmp_path, engines=["espeak-ng"]), real_voices)
     (cand,) = renderer.candidates(sample_facts(lang), FRIDAY_MORNING, lang)
     (part,) = cand.parts
-    phonemes = _phonemes(part.text, part.voice)
-    assert CHINESE_LETTER not in phonemes
-    if lang in ("ja", "zh"):
-        assert part.language == "en"  # docs/languages.md: English offline
-        own = renderer.words(sample_facts(lang), FRIDAY_MORNING)[0]
-        if lang == "ja":  # kanji read as "Chinese letter"
-            assert CHINESE_LETTER in _phonemes(own, "ja")
-        else:  # no Mandarin reading: even a text of hanzi only is switched to English
-            assert "(en)" in _phonemes("您好，请办理延期。", "cmn")
-    else:
-        assert part.language == lang
+    assert part.language == lang and part.text == renderer.spoken(
+        sample_facts(lang), FRIDAY_MORNING, lang
+    )
+    if lang != "ja":  # espeak-ng reads kanji as "Chinese letter": issue 11a's Japanese engine
+        assert CHINESE_LETTER not in _phonemes(part.text, part.voice)
 
 
-def test_arabic_offline_text_carries_its_vowels(
-    tmp_path: Path, real_voices: dict[str, Any]
-) -> None:
+def test_arabic_spoken_text_carries_its_vowels(tmp_path: Path, real_voices: dict[str, Any]) -> None:
     renderer = Renderer(voice_config(tmp_path, engines=["espeak-ng"]), real_voices)
     (cand,) = renderer.candidates(sample_facts("ar"), FRIDAY_MORNING, "ar")
     harakat = sum(1 for ch in cand.parts[0].text if "\u064b" <= ch <= "\u0652")
-    assert harakat > 50
+    assert harakat > 30
     plain = renderer.words(sample_facts("ar"), FRIDAY_MORNING)[0]
     assert sum(1 for ch in plain if "\u064b" <= ch <= "\u0652") < 5
 

@@ -211,8 +211,23 @@ def test_an_unknown_nationality_is_rejected_naming_nationality_and_the_fix(writt
         ("IN", "hi"),
         ("US", "en"),
         ("AU", "en"),
-        pytest.param("NL", "en", id="NL-no-dutch-notices-so-the-default"),
-        pytest.param("BR", "en", id="BR-no-portuguese-notices-so-the-default"),
+        ("PH", "fil"),
+        ("NL", "nl"),
+        ("IT", "it"),
+        ("VN", "vi"),
+        ("TH", "th"),
+        ("PT", "pt"),
+        ("BR", "pt"),
+        ("TL", "pt"),
+        ("ES", "es"),
+        ("MX", "es"),
+        ("AR", "es"),
+        ("TR", "tr"),
+        ("UA", "uk"),
+        ("TW", "zh-TW"),
+        ("HK", "zh-TW"),
+        ("SG", "en"),
+        pytest.param("SE", "en", id="SE-no-swedish-notices-so-the-default"),
     ],
 )
 def test_an_empty_language_is_derived_from_nationality(nationality: str, language: str) -> None:
@@ -250,11 +265,23 @@ def test_a_tag_that_is_not_bcp47_is_rejected_naming_language(written: str) -> No
 def test_a_valid_tag_without_notices_warns_and_falls_back_to_the_derived_language(
     nationality: str, fallback: str
 ) -> None:
-    record = accepted(nationality=nationality, language="pt")
+    record = accepted(nationality=nationality, language="sv")
     assert record.language == fallback
     (warning,) = record.warnings
     assert warning.startswith("language: ")
-    assert "'pt'" in warning
+    assert "'sv'" in warning
+
+
+@pytest.mark.parametrize(
+    ("written", "language"),
+    [("zh-Hant", "zh-TW"), ("zh_TW", "zh-TW"), ("zh-Hant-HK", "zh-TW"), ("zh-CN", "zh"),
+     ("tl", "fil"), ("fil-PH", "fil"), ("pt-BR", "pt"), ("es-MX", "es")],
+)  # fmt: skip
+def test_a_tag_of_a_variant_or_script_finds_its_notice_language(
+    written: str, language: str
+) -> None:
+    record = accepted(nationality="US", language=written)
+    assert (record.language, record.warnings) == (language, ())
 
 
 # --- channels and opt-outs --------------------------------------------------------------------
