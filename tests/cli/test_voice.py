@@ -87,7 +87,9 @@ def test_voices_lists_engines_languages_and_what_works(
     espeak = {r["language"]: r for r in rows if r["engine"] == "espeak-ng"}
     assert set(espeak) >= {"id", "en", "zh", "ja", "ar"}
     assert all(r["works"] == "yes" for r in espeak.values())
-    assert espeak["ja"]["reads"] == "en instead" and espeak["ja"]["voice"] == "en-us"
+    jtalk = {r["language"]: r for r in rows if r["engine"] == "open-jtalk"}
+    assert jtalk["ja"]["voice"] == "mei-normal" and jtalk["ja"]["works"] == "yes"
+    assert jtalk["ja"]["order"] == 1 and jtalk["ja"]["reads"] == "ja"
     edge = {r["language"]: r for r in rows if r["engine"] == "edge-tts"}
     assert edge["id"]["voice"] == "id-ID-GadisNeural" and edge["id"]["order"] == "-"
 

@@ -72,12 +72,12 @@ def test_a_bilingual_note_says_it_again_in_indonesian(
     assert two.text == one.text  # the SMS stays in the person's language
 
 
-def test_japanese_offline_speaks_the_english_notice(
+def test_japanese_offline_is_spoken_in_japanese_by_open_jtalk(
     tmp_path: Path, real_voices: dict[str, Any]
 ) -> None:
-    out = rendered(Renderer(voice_config(tmp_path, **OFFLINE), real_voices), "ja")
-    assert out.language == "ja" and "在留許可" in out.text
-    assert out.engine == "espeak-ng:en-us"
+    cfg = voice_config(tmp_path, engines=["open-jtalk", "espeak-ng"])
+    out = rendered(Renderer(cfg, real_voices), "ja")
+    assert out.language == "ja" and out.engine == "open-jtalk:mei-normal"
 
 
 def test_a_cached_note_starts_no_engine(tmp_path: Path, real_voices: dict[str, Any]) -> None:
