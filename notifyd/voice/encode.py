@@ -28,7 +28,7 @@ TARGET_LUFS = -18.0
 MAX_TRUE_PEAK_DBTP = -1.0
 #: The limiter's ceiling (sample peak, dBFS) per format: below MAX_TRUE_PEAK_DBTP by what
 #: inter-sample peaks and each codec add (lossy codecs ring on transients).
-CEILING_DBFS = {"ogg": -4.5, "mp3": -3.0, "wav": -3.0}
+CEILING_DBFS = {"ogg": -5.5, "mp3": -3.0, "wav": -3.0}
 _CODECS = {"ogg": "libopus", "mp3": "libmp3lame", "wav": "pcm_s16le"}
 
 
@@ -42,17 +42,20 @@ def encode(
     if not (math.isfinite(loudness) and loudness > -70):  # too short or silent to measure
         return _encode(frames, fmt, 0.0, opus_kbps, opus_level)
     gain_db = target_lufs - loudness
-    if peak + gain_db > CEILING_DBFS[fmt]:
+    if peak + gain_db > CEILING_DBFS[fmt] + 1.0:
         # The limiter will take some loudness off with the peaks: measure what it leaves and
-        # make it up (each round's extra gain is small, so the limiter takes little more).
+        # make that up; the extra gain gives the limiter a little more to take, so a large
+        # loss (robotic voices with sharp peaks, 1 LU or more) is measured once again. Under
+        # 1 dB of limiting the loss is a fraction of an LU, not worth a pass.
         for _ in range(2):
             volume = ("volume", f"{gain_db:.2f}dB")
-            _, limited, _ = _measure(
-                frames, frames[0].format.name, RATES[fmt], [volume, _limiter(fmt)]
-            )
-            if abs(target_lufs - limited) < 0.3:
+            chain = [volume, _limiter(fmt)]
+            _, limited, _ = _measure(frames, frames[0].format.name, RATES[fmt], chain)
+            if not math.isfinite(limited):
                 break
             gain_db += target_lufs - limited
+            if target_lufs - limited < 0.6:
+                break
     return _encode(frames, fmt, gain_db, opus_kbps, opus_level)
 
 

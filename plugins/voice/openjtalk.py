@@ -61,7 +61,9 @@ def _runs(text: str) -> list[tuple[str, str]]:
     runs: list[tuple[str, str]] = []
     for ch in text:
         kind = script(ch)
-        if not ch.isalpha() or kind in ("han", "kana"):
+        if ch in "'’" and runs and runs[-1][1] == "latin":
+            kind = "latin"  # O'BRIEN is one word
+        elif not ch.isalpha() or kind in ("han", "kana"):
             kind = "keep"
         elif kind == "latin-ext":
             ch, kind = readable(ch, ()), "latin"
@@ -84,22 +86,28 @@ def _word(w: str, spell: bool) -> str:
 
 
 def _load() -> Any:
-    """pyopenjtalk, imported once; it prints a notice about an optional extra on import."""
+    """pyopenjtalk with its dictionary loaded, once: 0.4 s, several seconds from a cold disk
+    cache on a busy host. Done when the engine is first asked what it speaks (the renderer
+    asks at start), so that the first note does not spend the engine timeout on it (it would
+    fall back, and no other offline voice reads Japanese). It prints a notice about an
+    optional extra on import: kept out of the output, in the calling thread."""
     global _engine
-    if _engine is None:
-        with contextlib.redirect_stdout(io.StringIO()):
-            import pyopenjtalk
+    with _lock:
+        if _engine is None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                import pyopenjtalk
 
-            pyopenjtalk.g2p("テスト")  # loads the dictionary now, not inside the first note
-        _engine = pyopenjtalk
+                pyopenjtalk.g2p("テスト")  # loads the dictionary now, not inside a note
+            _engine = pyopenjtalk
     return _engine
 
 
 def _synthesize(text: str, out: Path) -> None:
     import numpy as np
 
+    engine = _load()
     with _lock:  # one Open JTalk instance: not safe to share between threads
-        samples, rate = _load().tts(text)
+        samples, rate = engine.tts(text)
     pcm = np.clip(samples, -32768, 32767).astype(np.int16)
     with wave.open(str(out), "wb") as w:
         w.setnchannels(1)
@@ -112,6 +120,7 @@ class OpenJTalkVoice:
     name = "open-jtalk"
 
     def languages(self) -> dict[str, list[str]]:
+        _load()  # asked by whoever is about to render (the renderer, `notifyd voices`)
         return {lang: list(voices) for lang, voices in VOICES.items()}
 
     async def synthesize(self, text: str, language: str, voice: str, out: Path) -> None:
