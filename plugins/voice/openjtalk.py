@@ -6,8 +6,8 @@ and downloads nothing at run time. It reads kanji and kana; it reads Latin lette
 ("JOHN" → ジョンＳエム…), so a passport name in Latin letters is first turned into katakana
 with kanalizer (ジョン スミス), a single letter or a spelled-out permit number into the
 letters' Japanese names (エー, ビー), and a name in another script (Hangul, Cyrillic, Thai…)
-into Latin with anyascii and then into katakana. Synthesis is blocking C code (about 0.3 s a
-sentence): it runs in a worker thread, one at a time.
+into Latin with anyascii and then into katakana. Synthesis is blocking C code at the voice's
+48 kHz (about 70 ms of CPU a second of speech): it runs in a worker thread, one at a time.
 """
 
 from __future__ import annotations
@@ -109,11 +109,13 @@ def _synthesize(text: str, out: Path) -> None:
     with _lock:  # one Open JTalk instance: not safe to share between threads
         samples, rate = engine.tts(text)
     pcm = np.clip(samples, -32768, 32767).astype(np.int16)
-    with wave.open(str(out), "wb") as w:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(int(rate))
         w.writeframes(pcm.tobytes())
+    out.write_bytes(buf.getvalue())  # after a timeout the caller's folder may be gone: one error
 
 
 class OpenJTalkVoice:
