@@ -170,11 +170,17 @@ class Voice(Protocol):
     name: str
 
     def languages(self) -> dict[str, list[str]]:
-        """Language tag → voice names this engine can speak."""
+        """Language tag (BCP-47: "zh", "zh-TW", "fil") → voice names this engine speaks,
+        first the default. List only languages a voice reads natively: notifyd hands a
+        language to the first engine in the configured order that lists it, so a listed
+        language that the voice spells or reads in another tongue reaches the listener so."""
         ...
 
     async def synthesize(self, text: str, language: str, voice: str, out: Path) -> None:
-        """Write speech for `text` (plain text, never markup) to `out` as WAV."""
+        """Write speech for `text` (plain text, never markup) to `out` as WAV. The text is in
+        `language`, but names in it arrive as the registry gives them, in any script: make
+        them readable for this voice (transliterate what it cannot read), never let it read
+        code points or spell letters it has no rules for."""
         ...
 
 

@@ -25,8 +25,14 @@ from notifyd.voice import audio, render
 from notifyd.voice.audio import Candidate, Part
 from notifyd.voice.sanitise import clean
 
-PROBE_TEXT = {"id": "Halo.", "zh": "你好。", "ja": "こんにちは。", "ko": "안녕하세요.",
-              "ar": "مَرْحَبًا.", "ru": "Привет.", "hi": "नमस्ते।"}  # fmt: skip
+PROBE_TEXT = {
+    "id": "Halo.", "zh": "你好。", "zh-TW": "你好。", "yue": "你好。",
+    "ja": "こんにちは。", "ko": "안녕하세요.",
+    "ar": "مَرْحَبًا.", "ru": "Привет.", "uk": "Привіт.",
+    "hi": "नमस्ते।", "th": "สวัสดี", "vi": "Xin chào.", "fil": "Kumusta.",
+    "ms": "Helo.", "fr": "Bonjour.", "de": "Hallo.", "nl": "Hallo.", "it": "Ciao.",
+    "pt": "Olá.", "es": "Hola.", "tr": "Merhaba.",
+}  # fmt: skip
 
 
 def add_commands(sub: Subcommands) -> None:

@@ -182,10 +182,14 @@ class PilotConfig:
 
 #: edge-tts voices per language (Microsoft's names); any of them can be chosen in config.
 DEFAULT_EDGE_VOICES = {
-    "id": "id-ID-GadisNeural", "en": "en-US-AvaNeural", "zh": "zh-CN-XiaoxiaoNeural",
-    "ja": "ja-JP-NanamiNeural", "ko": "ko-KR-SunHiNeural", "ar": "ar-SA-ZariyahNeural",
-    "ru": "ru-RU-SvetlanaNeural", "fr": "fr-FR-DeniseNeural", "de": "de-DE-KatjaNeural",
-    "hi": "hi-IN-SwaraNeural", "ms": "ms-MY-YasminNeural",
+    "id": "id-ID-GadisNeural", "en": "en-GB-SoniaNeural", "zh": "zh-CN-XiaoxiaoNeural",
+    "zh-TW": "zh-TW-HsiaoChenNeural", "yue": "zh-HK-HiuGaaiNeural", "ja": "ja-JP-NanamiNeural",
+    "ko": "ko-KR-SunHiNeural", "ar": "ar-SA-ZariyahNeural", "ru": "ru-RU-SvetlanaNeural",
+    "fr": "fr-FR-DeniseNeural", "de": "de-DE-KatjaNeural", "hi": "hi-IN-SwaraNeural",
+    "ms": "ms-MY-YasminNeural", "fil": "fil-PH-BlessicaNeural", "nl": "nl-NL-ColetteNeural",
+    "it": "it-IT-ElsaNeural", "vi": "vi-VN-HoaiMyNeural", "th": "th-TH-PremwadeeNeural",
+    "pt": "pt-PT-RaquelNeural", "es": "es-ES-ElviraNeural", "tr": "tr-TR-EmelNeural",
+    "uk": "uk-UA-PolinaNeural",
 }  # fmt: skip
 
 
@@ -196,7 +200,9 @@ AUDIO_FORMATS = ("ogg", "mp3", "wav")
 class VoicesConfig:
     """How notices are worded and spoken; see the [voices] section of the example config."""
 
-    engines: list[str] = field(default_factory=lambda: ["edge-tts", "espeak-ng"])
+    #: Tried in this order; an engine that does not speak a language is skipped for it (open-jtalk
+    #: speaks only Japanese, espeak-ng no Japanese, Thai or Filipino).
+    engines: list[str] = field(default_factory=lambda: ["edge-tts", "open-jtalk", "espeak-ng"])
     engines_by_language: dict[str, list[str]] = field(default_factory=dict)
     #: engine name → language → voice name; unset languages use the engine's own default.
     names: dict[str, dict[str, str]] = field(

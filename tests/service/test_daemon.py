@@ -161,33 +161,48 @@ def daemon_on_each_db(make_daemon: Callable[..., Daemon], db_url: str) -> Callab
 
 
 @pytest.fixture
-def notify_socket() -> Iterator[tuple[str, socket.socket]]:
+def notify_socket() -> Iterator[tuple[str, list[str]]]:
     """A NOTIFY_SOCKET datagram socket, as systemd gives a Type=notify service (a short path:
-    unix socket paths are limited to 108 bytes)."""
+    unix socket paths are limited to 108 bytes), read all along as systemd does: Linux queues
+    only net.unix.max_dgram_qlen (10) datagrams, and a daemon pinging its watchdog every
+    0.15 s would otherwise block on a full queue. Yields the path and the lines received."""
+    import threading
+
     folder = tempfile.mkdtemp(prefix="sd")
     path = os.path.join(folder, "notify")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(0.2)
-    yield path, sock
+    lines: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                lines.extend(sock.recv(4096).decode().split("\n"))
+            except TimeoutError:
+                continue
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    yield path, lines
+    done.set()
+    reader.join()
     sock.close()
     os.unlink(path)
     os.rmdir(folder)
 
 
-def received(sock: socket.socket) -> list[str]:
-    out = []
-    while True:
-        try:
-            out += sock.recv(4096).decode().split("\n")
-        except TimeoutError:
-            return out
+def received(lines: list[str]) -> list[str]:
+    """What the daemon said so far (it has stopped: give the reader one more turn)."""
+    time.sleep(0.3)
+    return list(lines)
 
 
 def test_due_notices_are_delivered_once_and_systemd_hears_ready_watchdog_stopping(
-    make_daemon: Callable[..., Daemon], notify_socket: tuple[str, socket.socket]
+    make_daemon: Callable[..., Daemon], notify_socket: tuple[str, list[str]]
 ) -> None:
-    path, sock = notify_socket
+    path, lines = notify_socket
     d = make_daemon(rows=4)
     d.start(NOTIFY_SOCKET=path, WATCHDOG_USEC="300000")
     wait_for(lambda: len(d.sends()) == 4, what="4 sends")
@@ -197,7 +212,7 @@ def test_due_notices_are_delivered_once_and_systemd_hears_ready_watchdog_stoppin
     assert len(sends) == len({s["id"] for s in sends}) == 4
     assert {s["channel"] for s in sends} == {"whatsapp"}
     assert set(d.notices().values()) == {("sent", None)}
-    messages = received(sock)
+    messages = received(lines)
     assert messages.index("READY=1") < messages.index("STOPPING=1")
     assert messages.count("WATCHDOG=1") >= 2
     assert messages.index("READY=1") < messages.index("WATCHDOG=1")

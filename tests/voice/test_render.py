@@ -84,6 +84,14 @@ def test_japanese_is_handed_to_the_engine_in_japanese(
     assert cand.parts[0].language == "ja" and "滞在許可" in cand.parts[0].text
 
 
+def test_japanese_offline_is_spoken_in_japanese_by_open_jtalk(
+    tmp_path: Path, real_voices: dict[str, Any]
+) -> None:
+    cfg = voice_config(tmp_path, engines=["open-jtalk", "espeak-ng"])
+    out = rendered(Renderer(cfg, real_voices), "ja")
+    assert out.language == "ja" and out.engine == "open-jtalk:mei-normal"
+
+
 def test_a_cached_note_starts_no_engine(tmp_path: Path, real_voices: dict[str, Any]) -> None:
     class Refuses:
         name = "espeak-ng"
