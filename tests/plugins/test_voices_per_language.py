@@ -20,7 +20,9 @@ from notifyd.voice.audio import Candidate, Part
 from notifyd_plugins.voice.espeak import EspeakVoice
 from notifyd_plugins.voice.openjtalk import katakana
 
-OFFLINE = {"engines": ["edge-tts", "open-jtalk", "espeak-ng"]}
+#: The default order; a generous timeout, as these tests are about which voice speaks and how
+#: loud, not about how fast a loaded test host is.
+OFFLINE = {"engines": ["edge-tts", "open-jtalk", "espeak-ng"], "engine_timeout": 60}
 #: What espeak-ng -x writes when it spells a letter it cannot read instead of reading it:
 #: "<script> letter" (in English or the voice's language), read from each voice's output.
 SPELLED = ("tS'aIni:z", "sI2r'IlIk", "'ar@bIk", "dZ'ap@ni:z", "t'aI(", "l'et@", "l,Et3",
