@@ -219,7 +219,7 @@ def sample_facts(language: str = "id", **overrides: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def real_voices() -> dict[str, Any]:
-    """The built-in voices, found through the entry points: espeak-ng and edge-tts."""
+    """The built-in voices, found through the entry points: espeak-ng, open-jtalk, edge-tts."""
     from notifyd import plugins
 
     return plugins.voices(plugins.make_manager())

@@ -78,12 +78,17 @@ def cmd_voices(args: argparse.Namespace) -> int:
 async def _probe_all(
     cfg: Config, voices: Mapping[str, Voice], renderer: render.Renderer
 ) -> list[dict[str, Any]]:
+    """One row per engine and language it speaks: natively, or the template's stand-in (Thai
+    offline: English); a language nobody speaks gets a row saying so."""
     jobs, rows = [], []
     for name, voice in sorted(voices.items()):
         speaks = voice.languages()
         for lang in cfg.languages.available:
             order = render.engine_order(cfg, lang)
-            spoken = lang
+            stand_in = renderer.templates[lang].fallback if lang in renderer.templates else ""
+            spoken = lang if lang in speaks else stand_in
+            if spoken not in speaks:
+                continue
             listed = speaks.get(spoken, [])
             chosen = renderer.voice_for(name, spoken) if listed else None
             rows.append(
@@ -100,6 +105,12 @@ async def _probe_all(
             jobs.append(_probe(voice, spoken, chosen, cfg.voices.engine_timeout))
     for row, works in zip(rows, await asyncio.gather(*jobs), strict=True):
         row["works"] = works
+    heard = {row["language"] for row in rows}
+    rows += [
+        {"language": lang, "engine": "-", "order": "-", "voice": "", "reads": "",
+         "other_voices": "", "works": "no: no configured engine speaks it"}
+        for lang in cfg.languages.available if lang not in heard
+    ]  # fmt: skip
     return rows
 
 

@@ -68,11 +68,23 @@ class Renderer:
 
     def candidates(self, facts: NoticeFacts, now: datetime, lang: str) -> list[Candidate]:
         """What each engine in this language's order would say; engines that do not speak the
-        language are left out (check-config makes sure one does)."""
-        out = []
+        language are left out (check-config makes sure one does). Only when none of them speaks
+        it does the template's `fallback` language stand in (Thai offline: English), so a
+        language is never handed to a stand-in while a voice that reads it is installed."""
         languages = [lang]
         if self.cfg.voices.bilingual and lang != SECOND_LANGUAGE:
             languages.append(SECOND_LANGUAGE)
+        native = self._candidates(facts, now, lang, languages)
+        stand_in = self.templates[lang].fallback
+        if native or not stand_in or stand_in not in self.templates:
+            return native
+        said = [stand_in] + [code for code in languages[1:] if code != stand_in]
+        return self._candidates(facts, now, lang, said)
+
+    def _candidates(
+        self, facts: NoticeFacts, now: datetime, lang: str, languages: list[str]
+    ) -> list[Candidate]:
+        out = []
         texts = {code: self.spoken(facts, now, code) for code in languages}
         for engine in engine_order(self.cfg, lang):
             if engine not in self.voices:

@@ -58,6 +58,9 @@ class Template:
     spoken: Jinja
     office: Jinja  # how the voice names the office
     permit_types: dict[str, str]
+    #: The language whose spoken notice stands in when no engine speaks this one (Thai and
+    #: Filipino offline: an English voice note, the SMS staying in the person's language).
+    fallback: str = ""
 
     @property
     def reviewed(self) -> bool:
@@ -98,10 +101,11 @@ def load(path: Path, language: str) -> Template:
         written, genuine = _compile(data["written"]["notice"]), _compile(data["written"]["genuine"])
         where = "[spoken]"
         said, office = _compile(data["spoken"]["notice"]), _compile(data["spoken"]["office"])
+        fallback = str(data["spoken"].get("fallback", ""))
         return Template(
             language=language, path=path, name=_text(data["name"]),
             native=_text(data["native"]), review=rev, written=written, genuine=genuine,
-            spoken=said, office=office, permit_types=names,
+            spoken=said, office=office, permit_types=names, fallback=fallback,
         )  # fmt: skip
     except (tomllib.TOMLDecodeError, TemplateError, KeyError, TypeError) as exc:
         missing = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)

@@ -16,7 +16,7 @@ from notifyd.voice import audio
 from notifyd.voice.render import Renderer, check
 from testplugins.voices import OnlyEnglish
 
-OFFLINE = {"engines": ["espeak-ng"]}
+OFFLINE = {"engines": ["open-jtalk", "espeak-ng"], "engine_timeout": 60}
 HOSTILE_NAMES = [
     "{{ 7*7 }}",
     '<speak><break time="10s"/></speak>',
