@@ -15,6 +15,7 @@ from notifyd.cli import registry as cli_registry
 from notifyd.cli import sandbox as cli_sandbox
 from notifyd.cli import setup as cli_setup
 from notifyd.cli import staff as cli_staff
+from notifyd.cli import templates as cli_templates
 from notifyd.cli import voice as cli_voice
 from notifyd.cli.common import EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE
 from notifyd.db.store import DatabaseError
@@ -63,7 +64,15 @@ def _parser() -> argparse.ArgumentParser:
         help="pretend it is this moment (ISO 8601 with offset); for rehearsals and tests",
     )  # fmt: skip
     sub = p.add_subparsers(required=True, metavar="COMMAND")
-    for group in (cli_setup, cli_registry, cli_voice, cli_daemon, cli_staff, cli_sandbox):
+    for group in (
+        cli_setup,
+        cli_registry,
+        cli_voice,
+        cli_templates,
+        cli_daemon,
+        cli_staff,
+        cli_sandbox,
+    ):
         group.add_commands(sub)
     return p
 

@@ -11,6 +11,7 @@ as template source, in Jinja's sandbox.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -90,11 +91,7 @@ def load(path: Path, language: str) -> Template:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         where = "[review]"
-        review = data.get("review", {})
-        rev = Review(
-            reviewed=_bool(review.get("reviewed", False)), by=str(review.get("by", "")),
-            on=str(review.get("date", "")), note=str(review.get("note", "")),
-        )  # fmt: skip
+        rev = _review(data.get("review", {}), path)
         where = "[permit_types]"
         names = {k: _text(data["permit_types"][k]) for k in permits.KEYS}
         where = "[written]"
@@ -115,6 +112,41 @@ def load(path: Path, language: str) -> Template:
             "E28A, E30, E31, E33), [written] notice and genuine, [spoken] notice and office, "
             "in valid TOML and Jinja syntax (see config/templates/en.toml)",
         ) from exc  # fmt: skip
+
+
+def _review(table: Any, path: Path) -> Review:
+    """The review state; `reviewed = true` must say who reviewed the file and when, so that
+    docs/languages.md and the review pages can name them."""
+    if not isinstance(table, dict):
+        raise TypeError(f"[review] must be a table, not {table!r}")
+    rev = Review(
+        reviewed=_bool(table.get("reviewed", False)), by=str(table.get("by", "")).strip(),
+        on=str(table.get("date", "")).strip(), note=str(table.get("note", "")),
+    )  # fmt: skip
+    if not rev.reviewed:
+        return rev
+    if not rev.by:
+        raise ConfigError(
+            f"{path.name} [review] by", "reviewed = true but no reviewer is named",
+            'give the reviewer\'s name, e.g. by = "Siti Rahma", or set reviewed = false',
+        )  # fmt: skip
+    if not _iso_day(rev.on):
+        raise ConfigError(
+            f"{path.name} [review] date",
+            f"reviewed = true needs the day of the review as YYYY-MM-DD, not {rev.on!r}",
+            'write it as date = "2026-11-30", or set reviewed = false',
+        )  # fmt: skip
+    return rev
+
+
+def _iso_day(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _text(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,6 +118,58 @@ def test_a_broken_template_is_a_config_error(tmp_path: Path) -> None:
     path.write_text(SHIPPED_EN.read_text(encoding="utf-8").replace("Dear {{ name }}", "{% if %}"))
     with pytest.raises(ConfigError, match=r"en.toml.*\[written\]"):
         templates.load(path, "en")
+
+
+UNREVIEWED = 'reviewed = false\nby = ""\ndate = ""'
+
+
+def with_review(tmp_path: Path, review: str) -> Path:
+    """The shipped English template with its [review] lines replaced."""
+    source = SHIPPED_EN.read_text(encoding="utf-8")
+    assert UNREVIEWED in source
+    path = tmp_path / "en.toml"
+    path.write_text(source.replace(UNREVIEWED, review), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("review", "key", "fix"),
+    [
+        ('reviewed = true\nby = ""\ndate = "2026-11-30"', "by", "give the reviewer's name"),
+        ('reviewed = true\nby = "  "\ndate = "2026-11-30"', "by", "give the reviewer's name"),
+        ('reviewed = true\ndate = "2026-11-30"', "by", "give the reviewer's name"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = ""', "date", 'date = "2026-11-30"'),
+        ('reviewed = true\nby = "Ana Reyes"', "date", "YYYY-MM-DD"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = "30/11/2026"', "date", "YYYY-MM-DD"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = "2026-02-30"', "date", "YYYY-MM-DD"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = "20261130"', "date", "YYYY-MM-DD"),
+    ],
+)  # fmt: skip
+def test_reviewed_needs_who_and_when(tmp_path: Path, review: str, key: str, fix: str) -> None:
+    path = with_review(tmp_path, review)
+    with pytest.raises(ConfigError) as caught:
+        templates.load(path, "en")
+    assert caught.value.key == f"en.toml [review] {key}"
+    assert fix in str(caught.value) and "reviewed = false" in caught.value.fix
+
+
+@pytest.mark.parametrize("when", ['"2026-11-30"', "2026-11-30"])  # a string or a TOML date
+def test_a_reviewed_template_names_its_reviewer(tmp_path: Path, when: str) -> None:
+    path = with_review(tmp_path, f'reviewed = true\nby = " Ana Reyes "\ndate = {when}')
+    tpl = templates.load(path, "en")
+    assert tpl.reviewed and (tpl.review.by, tpl.review.on) == ("Ana Reyes", "2026-11-30")
+    unreviewed = templates.load(with_review(tmp_path, 'reviewed = false\nby = "x"'), "en")
+    assert not unreviewed.reviewed
+
+
+def test_check_config_refuses_a_reviewed_template_without_a_reviewer(tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    with_review(folder, 'reviewed = true\nby = ""\ndate = "2026-11-30"')
+    cfg = voice_config(tmp_path, templates_dir=str(folder))
+    cfg = replace(cfg, languages=replace(cfg.languages, available=["en"]))
+    with pytest.raises(ConfigError, match=r"en.toml \[review\] by: reviewed = true but no"):
+        Renderer(cfg, {})
 
 
 @pytest.mark.parametrize(
