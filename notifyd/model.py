@@ -51,6 +51,8 @@ class RawRow(NamedTuple):
 
     line: int
     values: dict[str, str]
+    #: What the source itself found wrong (a cell over the size limit): rejects the row.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,31 @@ def check_timezone(name: str, key: str) -> None:
         ) from exc  # fmt: skip
 
 
+#: How a registry field is read: the header names, the text that joins them, or a constant.
+ColumnSpec = tuple[tuple[str, ...], str, str | None]
+
+_SPEC_FIX = (
+    'write a header ("No. Paspor"), several headers joined by "-" (["Kode Kantor", "No."]), '
+    '{ columns = ["Kode Kantor", "No."], join = "/" }, or a constant { value = "KITAS" }'
+)
+
+
+def column_spec(spec: object, key: str) -> ColumnSpec:
+    """Read one `registry.columns` value; one column may feed several fields."""
+    if isinstance(spec, str) and spec.strip():
+        return (spec,), "", None
+    if isinstance(spec, list) and spec and all(isinstance(c, str) and c.strip() for c in spec):
+        return tuple(spec), "-", None
+    if isinstance(spec, dict):
+        if set(spec) == {"value"} and isinstance(spec["value"], str):
+            return (), "", spec["value"]
+        join = spec.get("join", "-")
+        if set(spec) <= {"columns", "join"} and isinstance(join, str):
+            columns, _, _ = column_spec(spec.get("columns"), key)
+            return columns, join, None
+    raise ConfigError(key, f"{spec!r} is not a column mapping", _SPEC_FIX)
+
+
 def check(cfg: Config) -> None:
     p = cfg.planner
     if not p.stages:
@@ -107,12 +132,18 @@ def check(cfg: Config) -> None:
     r = cfg.registry
     if not 0 <= r.max_drop_share <= 1:
         raise ConfigError("registry.max_drop_share", "must be between 0 and 1", "e.g. 0.2 for 20 %")
-    for canon in r.columns:
+    for canon, spec in r.columns.items():
         if canon not in CANONICAL_COLUMNS:
             raise ConfigError(
                 f"registry.columns.{canon}", "is not a registry field",
                 f"rename one of: {', '.join(CANONICAL_COLUMNS)}",
             )  # fmt: skip
+        column_spec(spec, f"registry.columns.{canon}")
+    for key in ("max_identity_change_share", "min_channel_share"):
+        if not 0 <= getattr(r, key) <= 1:
+            raise ConfigError(f"registry.{key}", "must be between 0 and 1", "e.g. 0.2 for 20 %")
+    if r.max_field_chars < 1:
+        raise ConfigError("registry.max_field_chars", "must be positive", "e.g. 131072")
     if len(r.delimiter) != 1:
         raise ConfigError("registry.delimiter", f"{r.delimiter!r} is not one character", 'e.g. ";"')
     for i, fmt in enumerate(r.date_formats):

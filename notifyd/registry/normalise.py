@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 
 import phonenumbers
-import pycountry
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
 
 from notifyd.config import Config
 from notifyd.model import Phone, RawRow, Record, Rejection
+from notifyd.registry.forms import country_code, parse_date
 
 PNT = phonenumbers.PhoneNumberType
 #: What each number type can receive (see shared notes: US numbers are FIXED_LINE_OR_MOBILE).
@@ -71,7 +71,7 @@ class Rules:
 def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     """Validate one row; collect every problem rather than stopping at the first."""
     v = row.values
-    reasons: list[str] = []
+    reasons: list[str] = list(row.problems)
     warnings: list[str] = []
 
     def need(name: str) -> str:
@@ -157,26 +157,17 @@ def clean(value: str) -> str:
 def _nationality(raw: str, rules: Rules, reasons: list[str]) -> str | None:
     value = clean(raw)
     if not value:
-        reasons.append("nationality: missing; give an ISO code (AU, AUS) or an English name")
+        reasons.append(
+            "nationality: missing; give an ISO code (AU, AUS) or a name in Indonesian or English"
+        )
         return None
-    code = _country(value, rules.nationality_aliases)
+    code = country_code(value, rules.nationality_aliases)
     if code is None:
         reasons.append(
-            f"nationality: {value!r} is not a country; use an ISO code (AU, AUS), an English "
-            "name (Australia), or add it to registry.nationality_aliases"
+            f"nationality: {value!r} is not a country; use an ISO code (AU, AUS), a name in "
+            "Indonesian or English (Tiongkok, China), or add it to registry.nationality_aliases"
         )
     return code
-
-
-@lru_cache(maxsize=4096)
-def _country(value: str, aliases: tuple[tuple[str, str], ...]) -> str | None:
-    alias = dict(aliases).get(value.casefold())
-    if alias:
-        value = alias
-    try:
-        return str(pycountry.countries.lookup(value).alpha_2)
-    except LookupError:
-        return None
 
 
 def _date(raw: str, rules: Rules, reasons: list[str]) -> date | None:
@@ -184,28 +175,14 @@ def _date(raw: str, rules: Rules, reasons: list[str]) -> date | None:
     if not value:
         reasons.append("expiry_date: missing; give the permit's last day, e.g. 2027-03-31")
         return None
-    found = _parse_date(value, rules.date_formats)
+    found = parse_date(value, rules.date_formats)
     if found is None:
-        shown = ", ".join(["YYYY-MM-DD", *rules.date_formats])
+        shown = ", ".join(["YYYY-MM-DD", *rules.date_formats, "5 Desember 2026", "05-Des-2026"])
         reasons.append(
             f"expiry_date: {value!r} is not a date in any accepted form ({shown}); "
             "correct it or add its form to registry.date_formats"
         )
     return found
-
-
-@lru_cache(maxsize=8192)
-def _parse_date(value: str, formats: tuple[str, ...]) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        pass
-    for fmt in formats:
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
 
 
 def _office(raw: str, rules: Rules, reasons: list[str]) -> str:
