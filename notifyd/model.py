@@ -187,3 +187,12 @@ class SyncReport:
     cancelled: int = 0
     message: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
+    #: Rows whose registry id equals their row number (an id that moves when rows are sorted).
+    sequential: int = 0
+    #: Known registry ids whose name and passport both changed, and a few of them.
+    moved: int = 0
+    moved_examples: list[str] = field(default_factory=list)
+    #: People with an active permit, and how many each channel can reach.
+    people: int = 0
+    reach: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)

@@ -458,3 +458,35 @@ def insert_warnings(conn: Connection, run_id: int, records: Sequence[Record]) ->
     ]
     if rows:
         conn.execute(insert(s.rejected_rows), rows)
+
+
+def identities(conn: Connection, registry_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Registry id → (name, passport) as stored, for the ids of a chunk that are already known;
+    purged people (blank names) are left out, there is nothing to compare."""
+    p = s.people
+    out: dict[str, tuple[str, str]] = {}
+    for part in chunks(list(dict.fromkeys(registry_ids))):
+        rows = conn.execute(
+            select(p.c.registry_id, p.c.full_name, p.c.passport_number).where(
+                p.c.registry_id.in_(part), p.c.purged_at.is_(None)
+            )
+        )
+        out.update((rid, (name, passport or "")) for rid, name, passport in rows)
+    return out
+
+
+def count_people(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(s.people)).scalar_one())
+
+
+def reach(conn: Connection) -> tuple[int, dict[str, int]]:
+    """People with an active permit, and how many of them each channel can reach."""
+    p, pm = s.people, s.permits
+    active = select(literal(1)).where(pm.c.person_id == p.c.id, pm.c.active.is_(True)).exists()
+    counts: dict[str, int] = {}
+    people = 0
+    for (channels,) in conn.execute(select(p.c.channels).where(active)):
+        people += 1
+        for name in filter(None, (channels or "").split(",")):
+            counts[name] = counts.get(name, 0) + 1
+    return people, counts
