@@ -43,7 +43,7 @@ def header_problems(header: Sequence[str], cfg: Config, where: str) -> list[Conf
         names = ", ".join(repr(h) for h in dict.fromkeys(h for h in header if fold(h) in repeated))
         problems.append(
             ConfigError(
-                "registry.path" if cfg.registry.source == "csv" else "registry.query",
+                "registry.columns",
                 f"{where} has more than one column named {names}",
                 "rename or remove the repeated columns in the export, so each name says "
                 "which one holds what",

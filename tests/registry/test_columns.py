@@ -99,7 +99,7 @@ def test_repeated_header_names_are_an_error_naming_them(tmp_path: Path) -> None:
     header = ["registry_id", "full_name", "Phone", "nationality", "phone ", "permit_number",
               "expiry_date", "", ""]  # fmt: skip
     (problem,) = header_problems(header, cfg, "r.csv")
-    assert problem.key == "registry.path"
+    assert problem.key == "registry.columns"
     assert "'Phone', 'phone '" in problem.problem  # empty trailing names are not repeats
 
 
