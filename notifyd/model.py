@@ -86,6 +86,7 @@ class Record:
     channels: tuple[str, ...]  # channel instance names, in the person's order
     opt_out: tuple[str, ...]  # channel names the registry opts out of; ("*",) for all
     warnings: tuple[str, ...] = ()  # channels dropped, with the reason
+    email: str = ""  # normalised (domain in lower case), "" when there is none
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return (Record, tuple(getattr(self, f) for f in Record.__slots__))
@@ -167,6 +168,7 @@ class Claimed:
     attempt_count: int
     opted_out: frozenset[str]  # active opt-outs: channel names, "*" for all
     tries: dict[str, int] = field(default_factory=dict)  # attempts so far, per channel
+    email: str | None = None
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CANONICAL_COLUMNS = (
     "registry_id", "full_name", "nationality", "passport_number", "permit_type",
     "permit_number", "expiry_date", "phone", "whatsapp", "language", "channels",
-    "opted_out", "office",
+    "opted_out", "office", "email",
 )  # fmt: skip
 
 
@@ -27,7 +27,7 @@ REQUIRED_COLUMNS = frozenset(
 )
 
 
-CHANNEL_KINDS = ("whatsapp", "sms", "call", "other")
+CHANNEL_KINDS = ("whatsapp", "sms", "call", "email", "other")
 
 
 LANGUAGES = ("id", "en", "zh", "ja", "ko", "ar", "ru", "fr", "de", "hi", "ms")

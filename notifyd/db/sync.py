@@ -129,7 +129,7 @@ def stage_chunk(
 
 _PERSON_COLUMNS = (
     "registry_id", "full_name", "nationality", "passport_number", "language", "phone",
-    "phone_kind", "whatsapp", "channels", "created_at", "updated_at",
+    "phone_kind", "whatsapp", "email", "channels", "created_at", "updated_at",
 )  # fmt: skip
 _PERMIT_COLUMNS = (
     "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "active",
@@ -160,6 +160,7 @@ def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) ->
             r.phone.e164 if r.phone else None,
             r.phone.kind if r.phone else None,
             r.whatsapp.e164 if r.whatsapp else None,
+            r.email or None,
             ",".join(r.channels),
             stamp,
             stamp,

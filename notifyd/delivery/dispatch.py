@@ -291,8 +291,11 @@ class Dispatcher:
         return retry.skip_reason(name, address, kind != "other", it.opted_out, self.allowlist)
 
     def _address(self, name: str, it: Claimed) -> str:
-        if self.cfg.channels[name].kind == "whatsapp":
+        kind = self.cfg.channels[name].kind
+        if kind == "whatsapp":
             return it.whatsapp or it.phone or ""
+        if kind == "email":
+            return it.email or ""
         return it.phone or ""
 
     async def _render_all(

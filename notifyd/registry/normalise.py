@@ -15,6 +15,7 @@ from functools import lru_cache
 import phonenumbers
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
+from email_validator import EmailNotValidError, validate_email
 
 from notifyd.config import Config
 from notifyd.model import Phone, RawRow, Record, Rejection
@@ -100,10 +101,16 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         whatsapp, wa_err = phone, None  # usually the same number, written another way
     else:
         whatsapp, wa_err = _phone(wa_raw, nationality, rules.region)
+    email, email_err = _email(v.get("email", ""))
     channels: list[str] = []
     dropped: list[str] = []
     for name in wanted:
-        problem = _cannot_reach(channel_kinds[name], phone, phone_err, whatsapp, wa_err)
+        kind = channel_kinds[name]
+        if kind == "email":
+            problem = f"the email column: {email_err}" if email_err else None
+            problem = problem or (None if email else "the email column is empty")
+        else:
+            problem = _cannot_reach(kind, phone, phone_err, whatsapp, wa_err)
         if problem is None:
             channels.append(name)
         elif explicit or not problem.endswith(" is empty"):
@@ -111,8 +118,8 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     if not channels:
         reasons.append(
             "no channel can reach this person ("
-            + ("; ".join(dropped) or "no phone or WhatsApp number")
-            + "); give a valid mobile number in phone or whatsapp"
+            + ("; ".join(dropped) or "no phone, WhatsApp number or e-mail address")
+            + "); give a valid mobile number in phone or whatsapp, or an e-mail address"
         )
     warnings += dropped
     if reasons:
@@ -134,7 +141,21 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         channels=tuple(channels),
         opt_out=opt_out,
         warnings=tuple(warnings),
+        email=email,
     )
+
+
+def _email(raw: str) -> tuple[str, str | None]:
+    """A checked address (the domain in lower case, an internationalised one kept), or why not.
+    Only the form is checked: a DNS lookup per row would make sync depend on the network."""
+    value = clean(raw)
+    if not value:
+        return "", None
+    try:
+        found = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return "", f"{value!r} is not an e-mail address ({exc}); correct it or leave it empty"
+    return str(found.normalized), None
 
 
 #: Format characters that spell words (Persian, Indic scripts): kept, unlike bidi overrides.
