@@ -477,3 +477,20 @@ def test_a_source_that_cannot_be_opened_leaves_no_run(
     assert runs.last_run_id(engine) is None
     report = sync(make_config([person(1)]), engine)
     assert report.run_id == 1  # the failed attempt used up no run number
+
+
+def test_the_example_configs_indonesian_mapping_reads_the_office_export(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The commented [registry.columns] of config/notifyd.example.toml, uncommented, is all an
+    office with this export needs: the README's first-install section relies on it."""
+    import tomllib
+
+    text = (Path(__file__).parents[2] / "config" / "notifyd.example.toml").read_text()
+    block = text.split("[registry.columns]\n", 1)[1].split("\n\n", 1)[0]
+    lines = [ln.removeprefix("# ").split("  #")[0] for ln in block.splitlines()]
+    columns = tomllib.loads("\n".join(lines))
+    assert columns["registry_id"] == ["Kode Kantor", "No. Register"]
+    report = sync(office_config(tmp_path, columns=columns), engine)
+    assert (report.accepted, report.rejected) == (10, 2)
+    assert "BLT-0001" in people(engine)
