@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     bindparam,
+    case,
     column,
     func,
     insert,
@@ -480,14 +481,12 @@ def count_people(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(s.people)).scalar_one())
 
 
-def reach(conn: Connection) -> tuple[int, dict[str, int]]:
-    """People with an active permit, and how many of them each channel can reach."""
+def reach(conn: Connection, names: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """People with an active permit, and how many of them each named channel can reach: one
+    pass in the database (people.channels is the comma-separated list of reachable ones)."""
     p, pm = s.people, s.permits
     active = select(literal(1)).where(pm.c.person_id == p.c.id, pm.c.active.is_(True)).exists()
-    counts: dict[str, int] = {}
-    people = 0
-    for (channels,) in conn.execute(select(p.c.channels).where(active)):
-        people += 1
-        for name in filter(None, (channels or "").split(",")):
-            counts[name] = counts.get(name, 0) + 1
-    return people, counts
+    listed = literal(",") + func.coalesce(p.c.channels, "") + literal(",")
+    counts = [func.sum(case((listed.like(f"%,{name},%"), 1), else_=0)) for name in names]
+    row = conn.execute(select(func.count(), *counts).select_from(p).where(active)).one()
+    return int(row[0]), {name: int(n or 0) for name, n in zip(names, row[1:], strict=True)}

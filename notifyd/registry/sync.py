@@ -128,11 +128,11 @@ def run_sync(
             snapshot = rows if first is None else chain((first,), rows)
             _apply(conn, cfg, snapshot, report, now, accept_drops, workers, accept_identities)
             if report.status == "ok":
-                report.people, report.reach = syncstore.reach(conn)
+                order = cfg.channel_order or list(cfg.channels)
+                report.people, report.reach = syncstore.reach(conn, list(cfg.channels))
                 report.warnings = reach_warnings(
-                    cfg.channel_order or list(cfg.channels), report.people, report.reach,
-                    cfg.registry.min_channel_share,
-                )  # fmt: skip
+                    order, report.people, report.reach, cfg.registry.min_channel_share
+                )
             if report.status == "refused":
                 raise SyncRefused(report.message)
             runs.finish_run(conn, report, now)

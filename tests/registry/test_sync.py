@@ -418,7 +418,7 @@ def test_an_office_export_is_accepted_through_config_alone(engine: Engine, tmp_p
     assert "no channel can reach this person" in " ".join(rejected[11])
     assert "expiry_date: '31 Februari 2027' is not a date" in " ".join(rejected[12])
     # no WhatsApp column: said with counts, not silently dropped
-    assert (report.people, report.reach) == (10, {"sms": 10})
+    assert (report.people, report.reach) == (10, {"whatsapp": 0, "sms": 10})
     (warning,) = report.warnings
     assert "'whatsapp' can reach none of 10 people" in warning
 
