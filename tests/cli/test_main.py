@@ -203,3 +203,25 @@ def test_check_config_without_the_export_warns_and_passes(capsys, tmp_path) -> N
     code, out, _ = run(capsys, "check-config", "-c", str(write_toml(data, tmp_path / "c.toml")))
     assert code == 0
     assert "warning: the export could not be read, so its header was not checked" in out
+
+
+def test_ids_that_move_between_people_exit_3_until_accepted(capsys, tmp_path) -> None:
+    rows = [person(i) for i in range(10)]
+    data = {
+        "state_dir": str(tmp_path / "s"),
+        **config_dict(write_registry(tmp_path / "r.csv", rows)),
+    }
+    cfg = str(write_toml(data, tmp_path / "c.toml"))
+    assert run(capsys, "sync", "-c", cfg, *NOW)[0] == 0
+    moved = [
+        {**r, "full_name": o["full_name"], "passport_number": o["passport_number"]}
+        for r, o in zip(rows, rows[1:] + rows[:1], strict=True)
+    ]
+    write_registry(tmp_path / "r.csv", moved)
+    code, _, err = run(capsys, "sync", "-c", cfg, *NOW)
+    assert code == 3 and "10 of 10 known registry ids" in err
+    assert "--accept-identity-changes" in err
+    code, out, _ = run(capsys, "sync", "-c", cfg, "--accept-identity-changes", *NOW)
+    assert code == 0 and "10 changed" in out
+    assert "can reach: whatsapp 0, sms 10 of 10 people" in out
+    assert "warning: channel 'whatsapp' can reach none of 10 people" in out
