@@ -114,6 +114,7 @@ def person(n: int, **fields: str) -> Row:
         "channels": "",
         "opted_out": "",
         "office": "",
+        "email": "",
     }
     row.update(fields)
     return row
