@@ -100,6 +100,13 @@ class SmtpChannel:
             tls_context=self.tls_context,
         )  # fmt: skip
         try:
+            await self._handover(smtp, mail)
+        finally:
+            await _close(smtp)
+        return str(mail["Message-ID"])
+
+    async def _handover(self, smtp: aiosmtplib.SMTP, mail: EmailMessage) -> None:
+        try:
             await smtp.connect()
             if self.username:
                 await smtp.login(self.username, self.password)
@@ -115,13 +122,16 @@ class SmtpChannel:
             raise _answer(exc) from exc
         except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError) as exc:
             raise OutcomeUnknown(f"SMTP server {self.host} went away mid-send: {exc}") from exc
-        finally:
-            if smtp.is_connected:
-                try:
-                    await smtp.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    smtp.close()
-        return str(mail["Message-ID"])
+
+
+async def _close(smtp: aiosmtplib.SMTP) -> None:
+    """QUIT politely when the server still listens; drop the connection in any case."""
+    if smtp.is_connected:
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            pass
+    smtp.close()
 
 
 def _answer(exc: aiosmtplib.SMTPResponseException) -> Exception:
