@@ -116,11 +116,14 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         elif explicit or not problem.endswith(" is empty"):
             dropped.append(f"{name}: {problem}")  # a bad number, or a channel asked for
     if not channels:
+        mail = "email" in channel_kinds.values()
         reasons.append(
             "no channel can reach this person ("
-            + ("; ".join(dropped) or "no phone, WhatsApp number or e-mail address")
-            + "); give a valid mobile number in phone or whatsapp, or an e-mail address"
-        )
+            + ("; ".join(dropped) or ("no phone, WhatsApp number or e-mail address" if mail
+                                      else "no phone or WhatsApp number"))
+            + "); give a valid mobile number in phone or whatsapp"
+            + (", or an e-mail address" if mail else "")
+        )  # fmt: skip
     warnings += dropped
     if reasons:
         return Rejection(row.line, tuple(reasons), dict(v), registry_id, permit_number)
