@@ -15,6 +15,23 @@ class ConfigError(NotifydError):
         super().__init__(f"{key}: {problem}. Fix: {fix}")
 
 
+class ConfigErrors(ConfigError):
+    """Several config problems found in one pass, so that one run lists them all."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(first.key, first.problem, first.fix)
+        self.errors = errors
+        self.args = (
+            f"{len(errors)} problems:\n" + "\n".join(f"  - {e}" for e in errors)
+            if len(errors) > 1
+            else str(first),
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class RowRejected(NotifydError):
     """A registry row cannot be used; carries every reason, not just the first."""
 

@@ -63,7 +63,9 @@ class Message:
     """One rendered notice for one address."""
 
     notification_id: int
-    to: str  # E.164, or "" for channels that need no address
+    #: The address for the channel's kind: E.164 for whatsapp/sms/call/other ("" if none),
+    #: the checked e-mail address for email (docs/plugins.md has the table).
+    to: str
     language: str
     text: str  # the whole notice in words (the SMS body)
     audio: Path | None = None  # the voice note, in the channel's `audio_format`

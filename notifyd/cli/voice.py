@@ -135,9 +135,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     facts = notices.notice_facts(common.open_engine(cfg), args.permit, args.stage)
     if facts is None:
         raise NotifydError(f"no permit {args.permit!r} in the database; run `notifyd sync` first")
-    if args.lang:
-        facts = _replace(facts, language=args.lang)
     renderer = render.Renderer(cfg, voices)
+    if args.lang:
+        facts = _replace(facts, language=_spoken(cfg, voices, renderer, args.lang))
     result = asyncio.run(renderer.render(facts, common.now(args), args.audio_format))
     assert result.audio is not None
     audio.write_private(Path(args.output), result.audio.read_bytes())  # it holds a name
@@ -150,6 +150,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speakers(cfg: Config, voices: dict[str, Voice], renderer: Any, lang: str) -> list[str]:
+    return [
+        e for e in render.engine_order(cfg, lang) if e in voices and renderer.voice_for(e, lang)
+    ]
+
+
+def _spoken(cfg: Config, voices: dict[str, Voice], renderer: Any, tag: str) -> str:
+    """The language asked for, if it has notices and an engine speaks it; never another one
+    in its place, which would say the wrong words with an exit status of 0."""
+    lang = renderer.language(tag)
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    if lang in (tag, primary) and _speakers(cfg, voices, renderer, lang):
+        return str(lang)
+    working = [code for code in renderer.templates if _speakers(cfg, voices, renderer, code)]
+    raise NotifydError(
+        f"no notices are written in {tag!r} or no configured engine speaks it; languages that "
+        f"work here: {', '.join(sorted(working)) or '(none)'} (see `notifyd voices`)"
+    )
+
+
 def _replace(facts: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
@@ -159,7 +179,7 @@ def _replace(facts: Any, **changes: Any) -> Any:
 def cmd_say(args: argparse.Namespace) -> int:
     cfg, voices = _setup(args)
     renderer = render.Renderer(cfg, voices)
-    lang = renderer.language(args.lang)
+    lang = _spoken(cfg, voices, renderer, args.lang)
     text = clean(args.text, 2000)
     candidates = []
     for engine in render.engine_order(cfg, lang):

@@ -11,7 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from notifyd.config.checks import check, check_cron, check_timezone, listen_address, parse_window
+from notifyd.config.checks import (
+    ColumnSpec,
+    check,
+    check_cron,
+    check_timezone,
+    column_spec,
+    listen_address,
+    parse_window,
+)
 from notifyd.config.secrets import SECRET_FIX, is_secret_ref, resolve_secret
 from notifyd.config.sections import (
     AUDIO_FORMATS,
@@ -50,7 +58,8 @@ __all__ = [
     "REQUIRED_COLUMNS", "SECRET_FIX", "WEEKDAYS", "ChannelConfig", "Config",
     "DatabaseConfig", "DispatchConfig", "HttpConfig", "LanguagesConfig", "MetricsConfig",
     "OfficeConfig", "PilotConfig", "PlannerConfig", "RegistryConfig", "RetentionConfig",
-    "VoicesConfig", "Window", "check_cron", "check_timezone", "config_path", "default_state_dir",
+    "VoicesConfig", "Window", "ColumnSpec", "column_spec", "check_cron", "check_timezone",
+    "config_path", "default_state_dir",
     "is_secret_ref", "listen_address", "load", "parse", "parse_window", "resolve_secret",
 ]  # fmt: skip
 

@@ -18,7 +18,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CANONICAL_COLUMNS = (
     "registry_id", "full_name", "nationality", "passport_number", "permit_type",
     "permit_number", "expiry_date", "phone", "whatsapp", "language", "channels",
-    "opted_out", "office",
+    "opted_out", "office", "email",
 )  # fmt: skip
 
 
@@ -27,7 +27,7 @@ REQUIRED_COLUMNS = frozenset(
 )
 
 
-CHANNEL_KINDS = ("whatsapp", "sms", "call", "other")
+CHANNEL_KINDS = ("whatsapp", "sms", "call", "email", "other")
 
 
 #: The languages notices are written in, in order of how many stay-permit holders need them.
@@ -129,8 +129,18 @@ class RegistryConfig:
     default_office: str = ""
     max_drop_share: float = 0.2
     schedule: str = "0 6 * * *"
-    columns: dict[str, str] = field(default_factory=dict)
+    #: field → a header (str), several headers joined (list, or {columns, join}) or a constant
+    #: ({value}); see column_spec in checks.py.
+    columns: dict[str, Any] = field(default_factory=dict)
     nationality_aliases: dict[str, str] = field(default_factory=dict)
+    #: A cell longer than this rejects its row (Python's csv stops at 131,072 by itself).
+    max_field_chars: int = 131_072
+    #: Registry ids equal to the row numbers are refused unless the office says they are its own.
+    sequential_ids_ok: bool = False
+    #: Share of known registry ids whose name and passport may change in one sync.
+    max_identity_change_share: float = 0.2
+    #: A channel that reaches fewer than this share of people is warned about.
+    min_channel_share: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,7 @@ def _details(conn: Any, ids: list[int]) -> list[Claimed]:
             pe.c.language,
             pe.c.phone,
             pe.c.whatsapp,
+            pe.c.email,
             pe.c.channels,
         )  # fmt: skip
         .join(p, p.c.id == n.c.permit_id)
@@ -161,6 +162,7 @@ def _details(conn: Any, ids: list[int]) -> list[Claimed]:
             attempt_count=r.attempt_count,
             opted_out=frozenset(opted.get(r.person_id, ())),
             tries=tries.get(r.id, {}),
+            email=r.email,
         )
         for r in rows
     ]

@@ -119,9 +119,10 @@ def find_person(conn: Connection, key: str) -> dict[str, Any] | None:
     """A person by registry id, or the holder of a permit number."""
     found = conn.execute(select(pe).where(pe.c.registry_id == key)).mappings().first()
     if found is None:
+        number = key.strip().upper()  # permit numbers are stored upper-case
         found = (
             conn.execute(
-                select(pe).join(p, p.c.person_id == pe.c.id).where(p.c.permit_number == key)
+                select(pe).join(p, p.c.person_id == pe.c.id).where(p.c.permit_number == number)
             )
             .mappings()
             .first()

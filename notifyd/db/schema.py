@@ -82,6 +82,7 @@ class Person(Base):
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
     phone_kind: Mapped[str | None] = mapped_column(String(24), nullable=True)
     whatsapp: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     channels: Mapped[str] = mapped_column(Text, default="")  # comma-separated, in order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

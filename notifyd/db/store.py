@@ -3,6 +3,7 @@ db/ shares. The rest of notifyd sees only `Engine`, `Connection` and `DatabaseEr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,7 +18,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from notifyd.config import SECRET_FIX, Config, is_secret_ref, resolve_secret
@@ -155,3 +156,43 @@ def database_url(cfg: Config) -> str:
     if cfg.database.password:
         url = url.set(password=resolve_secret(cfg.database.password, "database.password"))
     return url.render_as_string(hide_password=False)
+
+
+def probe(cfg: Config) -> str:
+    """Load the database's driver and connect once, for check-config; return what was reached
+    (no password). Raises ConfigError naming database.url and the fix."""
+    url = make_url(database_url(cfg))
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        if not path.exists():
+            folder = next((p for p in path.parents if p.exists()), Path("/"))
+            if not os.access(folder, os.W_OK):
+                raise ConfigError(
+                    "state_dir", f"{path} does not exist and {folder} is not writable",
+                    "make state_dir a folder this user may write, or create it",
+                )  # fmt: skip
+            return f"{shown} (created at the first run)"
+    fix = "pip install 'notifyd[postgresql]' and write postgresql+psycopg://user@host/database"
+    try:
+        engine = create_engine(url, poolclass=NullPool)
+    except NoSuchModuleError as exc:
+        raise ConfigError(
+            "database.url", f"SQLAlchemy has no database driver {url.drivername!r}", fix
+        ) from exc
+    except ImportError as exc:
+        raise ConfigError(
+            "database.url", f"the driver for {url.drivername!r} is not installed ({exc.name})", fix
+        ) from exc
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise ConfigError(
+            "database.url", f"cannot connect to {shown}: {detail}",
+            "check the host, port, database name, user and password, and that the server runs",
+        ) from exc  # fmt: skip
+    finally:
+        engine.dispose()
+    return f"{shown} (connected)"

@@ -37,11 +37,11 @@ from notifyd.db.dispatch import Outcome
 from notifyd.db.store import Engine
 from notifyd.delivery import audiourl, receipts, retry
 from notifyd.delivery.ratelimit import Limit
-from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Channel, Message
 from notifyd.model import Claimed, NoticeFacts, Rendered, Status
 from notifyd.planning.clock import Office
-from notifyd.plugins import channel_plugins, emit
+from notifyd.plugins import channel_plugins, emit, missing
 
 log = logging.getLogger(__name__)
 Render = Callable[[NoticeFacts, datetime, "str | None"], Awaitable[Rendered]]
@@ -54,10 +54,7 @@ def build_channels(cfg: Config, pm: pluggy.PluginManager) -> dict[str, Channel]:
     out = {}
     for name, ch in cfg.channels.items():
         if ch.plugin not in plugins:
-            raise ConfigError(
-                f"channels.{name}.plugin", f"no channel plugin called {ch.plugin!r}",
-                f"use one of: {', '.join(sorted(plugins))}, or install the plugin",
-            )  # fmt: skip
+            raise missing(pm, "channel plugin", ch.plugin, plugins, f"channels.{name}.plugin")
         out[name] = plugins[ch.plugin].create(name, ch.options, cfg)
     return out
 
@@ -294,8 +291,11 @@ class Dispatcher:
         return retry.skip_reason(name, address, kind != "other", it.opted_out, self.allowlist)
 
     def _address(self, name: str, it: Claimed) -> str:
-        if self.cfg.channels[name].kind == "whatsapp":
+        kind = self.cfg.channels[name].kind
+        if kind == "whatsapp":
             return it.whatsapp or it.phone or ""
+        if kind == "email":
+            return it.email or ""
         return it.phone or ""
 
     async def _render_all(

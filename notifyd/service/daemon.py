@@ -15,7 +15,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from notifyd import config as config_mod
 from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import dispatch as ds
-from notifyd.db import store
+from notifyd.db import runs, store
 from notifyd.delivery import audiourl, followup
 from notifyd.delivery.dispatch import Dispatcher, Render, build_channels, monotonic_clock
 from notifyd.errors import NotifydError
@@ -103,12 +103,23 @@ class Daemon:
             s.reschedule_job("purge", trigger=purge)
             return
         s.add_job(self._tick, tick, id="dispatch", next_run_time=datetime.now(UTC), **JOB)
-        sync_start = {"next_run_time": datetime.now(UTC)} if self.sync_at_start else {}
+        why = "asked to (--sync)" if self.sync_at_start else self._sync_overdue(cron)
+        if why:
+            log.info("syncing the registry at start: %s", why)
+        sync_start = {"next_run_time": datetime.now(UTC)} if why else {}
         s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
         # Also once at start: a server that is down at night still purges on time.
         s.add_job(self._purge, purge, id="purge", next_run_time=datetime.now(UTC), **JOB)
         if (every := watchdog_interval()) is not None:
             s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
+
+    def _sync_overdue(self, cron: CronTrigger) -> str | None:
+        try:
+            last = runs.last_sync_finished(self.engine)
+        except Exception:  # the sync itself will report a database that does not answer
+            log.exception("cannot read the last sync; syncing at start")
+            return "the last sync could not be read"
+        return overdue(cron, last, self.clock())
 
     async def _tick(self) -> None:
         self._tick_task = asyncio.current_task()
@@ -242,6 +253,31 @@ class Daemon:
                 self.engine, cfg, target, notification_id, self.dispatcher.render, now,
                 audio_url=url if cfg.http.url_secret else None,
             )  # fmt: skip
+
+
+def overdue(cron: CronTrigger, last_ok: datetime | None, now: datetime) -> str | None:
+    """Why a sync is due at start, or None: a daemon started after its sync time (or never
+    synced) would otherwise plan nothing until the next scheduled run, a day late."""
+    if last_ok is None:
+        return "there has been no successful sync yet"
+    if last_ok.tzinfo is None:
+        last_ok = last_ok.replace(tzinfo=UTC)
+    first = cron.get_next_fire_time(None, now)
+    second = cron.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    if first is None or second is None:
+        return None
+    period = second - first
+    age = now - last_ok
+    if age <= period:
+        return None
+    return (
+        f"the last successful sync was {_span(age)} ago, longer than the schedule's {_span(period)}"
+    )
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
 
 
 def wants_web(cfg: Config, channels: Mapping[str, Channel]) -> bool:

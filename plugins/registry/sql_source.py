@@ -53,9 +53,9 @@ class SqlSource:
                     text(cfg.registry.query)
                 ) as result,
             ):
-                columns = header_map(list(result.keys()), cfg, "the registry query")
+                pick = header_map(list(result.keys()), cfg, "the registry query")
                 for n, row in enumerate(result, start=1):
-                    yield RawRow(n, {c: "" if row[i] is None else str(row[i]) for i, c in columns})
+                    yield RawRow(n, pick(["" if v is None else str(v) for v in row]))
         except SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", None) or exc.__class__.__name__).splitlines()[0]
             raise ConfigError(

@@ -396,3 +396,53 @@ def test_the_daemon_purges_the_personal_data_of_finished_permits(
     assert [(name, wa) for name, wa, _ in people] == [("", None), ("", None)]
     assert all(rid.startswith("purged-") for _, _, rid in people)
     assert {st for st, _ in d.notices().values()} == {"sent"}  # the delivery record stays
+
+
+# --- the first sync is not a day late (issue 13) ------------------------------------------------
+
+
+def test_a_fresh_daemon_syncs_at_start_and_says_why(make_daemon: Callable[..., Daemon]) -> None:
+    d = make_daemon(rows=2, synced=False)
+    d.start(NOW)  # no --sync: the next scheduled sync is tomorrow 06:00
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends")
+    assert d.stop() == 0
+    out = d.output.read_text()
+    assert "syncing the registry at start: there has been no successful sync yet" in out
+    assert "sync run 1 done" in out
+
+
+def test_a_daemon_synced_within_its_period_waits_for_the_schedule(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=2, synced=False)
+    cfg = config.load(d.path)
+    run_sync(cfg, d.engine, plugins.make_manager(), NOW - timedelta(hours=20))
+    d.start(NOW)
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends of the earlier plan")
+    assert d.stop() == 0
+    assert "sync run" not in d.output.read_text()
+    with d.engine.connect() as conn:
+        assert conn.execute(select(schema.sync_runs.c.id)).scalars().all() == [1]
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        (None, "there has been no successful sync yet"),
+        (NOW - timedelta(hours=23), None),
+        (NOW - timedelta(hours=25), "the last successful sync was 25.0 h ago"),
+        (NOW - timedelta(days=3), "3.0 days ago, longer than the schedule's 24.0 h"),
+    ],
+)
+def test_overdue_compares_the_last_sync_with_the_schedules_period(
+    last: Any, expected: str | None
+) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    from notifyd.service.daemon import overdue
+
+    daily = CronTrigger.from_crontab("0 6 * * *", timezone="Asia/Jakarta")
+    why = overdue(daily, last, NOW)
+    assert why == expected if expected is None else expected in (why or "")
+    hourly = CronTrigger.from_crontab("0 * * * *", timezone="Asia/Jakarta")
+    assert overdue(hourly, NOW - timedelta(hours=2), NOW) is not None
