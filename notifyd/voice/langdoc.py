@@ -32,6 +32,9 @@ def first_voice(renderer: Renderer, lang: str, online: bool) -> str:
         voice = renderer.voice_for(engine, lang)
         if voice:
             return f"{engine} `{voice}`"
+    stand_in = renderer.templates[lang].fallback if lang in renderer.templates else ""
+    if stand_in and stand_in != lang:
+        return f"none; the `{stand_in}` notice by {first_voice(renderer, stand_in, online)}"
     return "none"
 
 
