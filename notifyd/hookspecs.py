@@ -27,6 +27,8 @@ __all__ = [
     "Channel",
     "ChannelPlugin",
     "ConfigError",
+    "LooksUp",
+    "Lookup",
     "Message",
     "OutcomeUnknown",
     "PermanentSendError",
@@ -118,6 +120,9 @@ class Receipt:
     at: datetime | None = None
     error: str = ""  # the provider's code and text, for a failure
     opt_out: bool = False  # the failure means the person asked to stop (e.g. Twilio 21610)
+    #: Our attempt id, when the provider echoed it back (`Message.attempt_id`, carried in a
+    #: signed part of the request): it settles a send whose provider id was never recorded.
+    attempt_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,27 @@ class ReceivesWebhooks(Protocol):
     def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         """Verify the request (signature, GET challenge) and parse it. Return status 403 and
         nothing else for a request that fails verification; never raise for bad input."""
+        ...
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A send whose outcome is unknown (the request left, no answer came), to look up."""
+
+    attempt_id: int
+    to: str  # E.164, the address it was sent to
+    since: datetime  # when the attempt started (UTC)
+
+
+@runtime_checkable
+class LooksUp(Protocol):
+    """A channel whose provider can say whether a message was accepted after all (Twilio's
+    message list), asked before an unknown send is sent again."""
+
+    async def lookup(self, attempt: Lookup) -> Receipt | None:
+        """The provider's word on that attempt (its id and status), or None when the provider
+        has no such message (it never arrived: sending again doubles nothing). Raise
+        TransientSendError when the provider cannot be asked now."""
         ...
 
 

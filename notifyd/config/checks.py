@@ -168,6 +168,9 @@ def _check_dispatch(cfg: Config) -> None:
             "dispatch.paused_recheck_seconds" if d.paused_recheck_seconds <= 0
             else "dispatch.shutdown_grace", "is out of range", "give a positive number of seconds",
         )  # fmt: skip
+    for key in ("reconcile_seconds", "early_receipt_ttl", "same_phone_interval"):
+        if getattr(d, key) < 0:
+            raise ConfigError(f"dispatch.{key}", "is negative", "give a number of seconds, or 0")
     if d.backoff_cap < d.backoff_base:
         raise ConfigError("dispatch.backoff_cap", "is below backoff_base", "raise it")
     if d.lease_seconds < 2 * d.send_timeout:
@@ -178,6 +181,11 @@ def _check_dispatch(cfg: Config) -> None:
     for name, ch in cfg.channels.items():
         if ch.rate_per_second < 0:
             raise ConfigError(f"channels.{name}.rate_per_second", "is negative", "0 means no limit")
+        if ch.reconcile_seconds < 0:
+            raise ConfigError(
+                f"channels.{name}.reconcile_seconds", "is negative",
+                "give a number of seconds; 0 uses dispatch.reconcile_seconds",
+            )  # fmt: skip
         if ch.burst < 1 or ch.concurrency < 1:
             key = "burst" if ch.burst < 1 else "concurrency"
             raise ConfigError(f"channels.{name}.{key}", "must be at least 1", "e.g. 1")

@@ -105,6 +105,9 @@ class ChannelConfig:
     rate_per_second: float = 0.0  # token bucket refill; 0 means no limit
     burst: int = 1  # token bucket size
     concurrency: int = 4  # sends in flight at once on this channel
+    #: How long a send of unknown outcome waits for its receipt before it may be sent again;
+    #: 0 means dispatch.reconcile_seconds.
+    reconcile_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,14 @@ class DispatchConfig:
     jitter: bool = True  # full jitter; false only to make retry times predictable in tests
     paused_recheck_seconds: float = 60.0
     shutdown_grace: float = 20.0
+    #: A send of unknown outcome (timeout after the request left, a crash mid-send) waits
+    #: this long for its receipt, and the provider's lookup where there is one, before it
+    #: is sent again; never past the stage's deadline.
+    reconcile_seconds: float = 300.0
+    #: Receipts that came before their send was recorded are kept this long.
+    early_receipt_ttl: float = 86400.0
+    #: Notices for the same phone number (families share phones) are spaced by this much.
+    same_phone_interval: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,8 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    #: The daemon's log level (debug, info, warning, error); `notifyd run --log-level` wins.
+    log_level: str = "info"
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 

@@ -4,8 +4,9 @@ Three recurring jobs, each `max_instances=1` and coalesced: the dispatch tick, t
 sync (cron `registry.schedule`, run in a worker thread so the loop stays responsive) and the
 systemd watchdog. Notifications are rows in our tables, never one job each.
 
-Signals: SIGTERM (and SIGINT) stop claiming, give in-flight sends `dispatch.shutdown_grace`
-seconds, cancel the rest (recorded unknown), release the leases of what was not sent, exit 0.
+Signals: SIGTERM (and SIGINT) stop claiming, put queued sends back at once, give calls under
+way `dispatch.shutdown_grace` seconds, cancel the rest (recorded unknown, then reconciled),
+release the leases of what was not sent, exit 0.
 SIGHUP reloads the config, channels and renderer, keeping the old ones if the new do not load.
 """
 
@@ -185,7 +186,7 @@ class Daemon:
     async def _shutdown(self) -> int:
         notify("STOPPING=1", "STATUS=stopping: finishing in-flight sends")
         self.scheduler.pause()  # no new ticks; the executor would cancel a running one
-        self.dispatcher.stopping = True
+        self.dispatcher.stop()  # queued sends go back at once; calls under way get the grace
         task = self._tick_task
         if task is not None and not task.done():
             grace = self.cfg.dispatch.shutdown_grace

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,12 +21,11 @@ from notifyd.config import Config, HttpConfig, listen_address
 from notifyd.db import runs
 from notifyd.db.store import DatabaseError, Engine
 from notifyd.delivery import audiourl, receipts
-from notifyd.hookspecs import Channel, Receipt, ReceivesWebhooks, WebhookRequest, WebhookResult
+from notifyd.hookspecs import Channel, ReceivesWebhooks, WebhookRequest, WebhookResult
 
 log = logging.getLogger(__name__)
 OnReply = Callable[[int, str], Awaitable[None] | None]
 Clock = Callable[[], datetime]
-LATE_TRIES = 4
 
 
 @dataclass
@@ -42,9 +40,6 @@ class State:
     #: webhooks waiting to be recorded together (see _record_soon)
     queue: list[tuple[str, WebhookResult, asyncio.Future[list[int]]]] = field(default_factory=list)
     writer: asyncio.Future[None] | None = None
-    #: receipts for messages not (yet) known → how often they were tried
-    #: (channel, provider id, status) → (tries so far, when first tried, monotonic seconds)
-    early: dict[tuple[str, str, str], tuple[int, float]] = field(default_factory=dict)
 
 
 STATE = web.AppKey("state", State)
@@ -155,9 +150,8 @@ async def _writer(st: State) -> None:
     while st.queue:
         group = st.queue[:]
         del st.queue[:]
-        unknown: list[tuple[str, Receipt]] = []
         try:
-            wanted = await asyncio.to_thread(_record, st, group, st.clock(), unknown)
+            wanted = await asyncio.to_thread(_record, st, group, st.clock())
         except Exception as exc:  # every webhook of the group answers the error (503)
             for _, _, done in group:
                 if not done.done():
@@ -166,52 +160,18 @@ async def _writer(st: State) -> None:
         for (_, _, done), ids in zip(group, wanted, strict=True):
             if not done.done():
                 done.set_result(ids)
-        for channel, receipt in unknown:
-            _try_later(st, channel, receipt)
-
-
-def _try_later(st: State, channel: str, receipt: Receipt) -> None:
-    """A receipt can overtake the commit of its own send (the provider answered, the batch is
-    still being recorded): try it again a few times, 0.5, 1, 2 and 4 s later, then let go.
-    Receipts for messages that never were ours go the same way and still change nothing."""
-    key = (channel, receipt.provider_id, receipt.status)
-    clock = time.monotonic()
-    if len(st.early) > 1000:  # a receipt matched on a retry leaves its entry: drop stale ones
-        horizon = 0.25 * 2 ** (LATE_TRIES + 2)
-        st.early = {k: v for k, v in st.early.items() if clock - v[1] < horizon}
-    tries, first = st.early.get(key, (0, clock))
-    tries += 1
-    if tries > LATE_TRIES:
-        st.early.pop(key, None)
-        return
-    st.early[key] = (tries, first)
-
-    def again() -> None:
-        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        done.add_done_callback(_quiet)
-        st.queue.append((channel, WebhookResult(receipts=(receipt,)), done))
-        if st.writer is None or st.writer.done():
-            st.writer = asyncio.ensure_future(_writer(st))
-
-    asyncio.get_running_loop().call_later(0.25 * 2**tries, again)
-
-
-def _quiet(done: asyncio.Future[list[int]]) -> None:
-    if not done.cancelled():
-        done.exception()  # retrieved: a retried receipt that fails again is only logged
 
 
 def _record(
-    st: State, group: list[tuple[str, WebhookResult, Any]], now: datetime,
-    unknown: list[tuple[str, Receipt]],
-) -> list[list[int]]:  # fmt: skip
+    st: State, group: list[tuple[str, WebhookResult, Any]], now: datetime
+) -> list[list[int]]:
     order = st.cfg.channel_order or list(st.cfg.channels)
     if st.engine.dialect.name == "sqlite":
         batches = [(channel, result.receipts) for channel, result, _ in group if result.receipts]
-        receipts.apply_receipt_batches(st.engine, batches, order, now, unknown)
+        receipts.apply_receipt_batches(st.engine, batches, order, now)
     else:  # PostgreSQL: a short transaction per receipt keeps row locks brief
         for channel, result, _ in group:
-            receipts.apply_receipts(st.engine, channel, result.receipts, order, now, unknown)
+            receipts.apply_receipts(st.engine, channel, result.receipts, order, now)
     return [
         receipts.apply_replies(st.engine, channel, result.replies, order, now)
         for channel, result, _ in group

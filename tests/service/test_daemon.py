@@ -117,6 +117,10 @@ class Daemon:
         self.proc.send_signal(sig)
         return self.proc.wait(timeout)
 
+    def calls_started(self) -> int:
+        started = self.log.with_suffix(".started")
+        return len(started.read_text().splitlines()) if started.exists() else 0
+
     def sends(self) -> list[dict[str, Any]]:
         if not self.log.exists():
             return []
@@ -242,7 +246,8 @@ def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
 ) -> None:
     slow = {"delay": 0.8}
     d = daemon_on_each_db(rows=8, wa=slow, dispatch={"shutdown_grace": 0.3, "send_timeout": 2.0,
-                                               "lease_seconds": 30.0})  # fmt: skip
+                                               "lease_seconds": 30.0,
+                                               "reconcile_seconds": 1.0})  # fmt: skip
     d.data["channels"]["whatsapp"]["concurrency"] = 2
     d.path.write_text(toml(d.data))
     d.start()
@@ -251,16 +256,46 @@ def test_sigterm_mid_batch_exits_0_and_leaves_nothing_in_sending(
     statuses = d.notices().values()
     assert "sending" not in {st for st, _ in statuses}
     assert "scheduled" in {st for st, _ in statuses}  # the leases of unsent notices released
-    assert {st for st, _ in statuses} <= {"sent", "scheduled"}  # in flight: sent, unconfirmed
+    # cut off in flight: retrying, reconciling (their outcome is unknown)
+    assert {st for st, _ in statuses} <= {"sent", "scheduled", "retrying"}
     assert "pending" not in {a[2] for a in d.attempts()}
-    # a restart sends what was not sent, at once (no lease to wait for)
+    cut = {nid for nid, (st, reason) in d.notices().items() if st == "retrying"}
+    assert all(d.notices()[nid] == ("retrying", "reconciling") for nid in cut)
+    # a restart sends what was not sent, at once (no lease to wait for); what was cut off in
+    # flight once its reconciliation period passed without a receipt
     d.data["channels"]["whatsapp"]["options"].pop("delay")
     d.path.write_text(toml(d.data))
     d.start()
     wait_for(lambda: {st for st, _ in d.notices().values()} == {"sent"}, what="all sent")
     assert d.stop() == 0
     unknown = {a[0] for a in d.attempts() if a[2] == "unknown"}  # cancelled in flight
-    assert all(d.notices()[nid] == ("sent", "unconfirmed") for nid in unknown)
+    assert unknown == cut
+    assert len(d.sends()) == 8  # the cancelled calls never reached the test provider
+
+
+def test_sigterm_puts_queued_sends_back_and_leaves_nothing_unconfirmed(
+    daemon_on_each_db: Callable[..., Daemon],
+) -> None:
+    """The battery's case: a provider answering in 1.5 s, 5 s of grace, sends queued behind
+    the channel's concurrency. Nothing queued starts after SIGTERM, so the calls under way
+    finish within the grace and nothing is left of unknown outcome."""
+    d = daemon_on_each_db(rows=24, wa={"delay": 1.5}, dispatch={
+        "shutdown_grace": 5.0, "send_timeout": 3.0, "lease_seconds": 30.0})  # fmt: skip
+    d.data["channels"]["whatsapp"]["concurrency"] = 4
+    d.path.write_text(toml(d.data))
+    d.start()
+    d.wait_running()
+    wait_for(lambda: d.calls_started() >= 4, what="calls under way")
+    began = time.monotonic()
+    assert d.stop() == 0
+    took = time.monotonic() - began
+    notices = d.notices()
+    attempts = d.attempts()
+    assert {a[2] for a in attempts} == {"sent"}  # no unknown, no pending
+    assert {st for st, _ in notices.values()} <= {"sent", "scheduled"}
+    assert not [r for _, r in notices.values() if r in ("unconfirmed", "reconciling")]
+    assert len(d.sends()) == len(attempts) < 24  # what was queued did not start
+    assert took < 5.0, f"the stop waited {took:.1f} s: it should end when the calls do"
 
 
 def test_sigterm_lets_sends_in_flight_finish_within_the_grace_time(
@@ -268,7 +303,7 @@ def test_sigterm_lets_sends_in_flight_finish_within_the_grace_time(
 ) -> None:
     d = make_daemon(rows=4, wa={"delay": 0.5})
     d.start()
-    wait_for(lambda: any(a[2] == "pending" for a in d.attempts()), what="a send in flight")
+    wait_for(lambda: d.calls_started() == 4, what="the calls under way")
     assert d.stop() == 0
     assert len(d.sends()) == 4 and {r for r in d.notices().values()} == {("sent", None)}
 
@@ -276,7 +311,7 @@ def test_sigterm_lets_sends_in_flight_finish_within_the_grace_time(
 def test_kill_9_mid_batch_then_restart_delivers_every_notice_at_least_once(
     daemon_on_each_db: Callable[..., Daemon],
 ) -> None:
-    d = daemon_on_each_db(rows=10, wa={"delay": 0.3})
+    d = daemon_on_each_db(rows=10, wa={"delay": 0.3}, dispatch={"reconcile_seconds": 0.5})
     d.data["channels"]["whatsapp"]["concurrency"] = 3
     d.path.write_text(toml(d.data))
     d.start()

@@ -1,0 +1,39 @@
+"""early receipts: receipts that came before their send was recorded, kept across restarts
+
+Revision ID: 0012
+Revises: 0005
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = "0012"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "early_receipts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("provider_id", sa.String(length=128), nullable=False),
+        sa.Column("attempt_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("opt_out", sa.Boolean(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=True),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_early_receipts")),
+    )
+    op.create_index(op.f("ix_early_receipts_attempt_id"), "early_receipts", ["attempt_id"])
+    op.create_index(op.f("ix_early_receipts_received_at"), "early_receipts", ["received_at"])
+    op.create_index(
+        op.f("ix_early_receipts_channel_provider_id"), "early_receipts", ["channel", "provider_id"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("early_receipts")
