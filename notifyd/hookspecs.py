@@ -148,7 +148,11 @@ class WebhookResult:
 
 @runtime_checkable
 class ReceivesWebhooks(Protocol):
-    """A channel that also takes its provider's callbacks (receipts, replies)."""
+    """A channel that also takes its provider's callbacks (receipts, replies).
+
+    It may also have `webhook_content_types`, a tuple of the POST Content-Types it reads
+    (e.g. ("application/json",)); other bodies are refused with 415 before it is called.
+    The default is JSON and form-encoded bodies."""
 
     def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         """Verify the request (signature, GET challenge) and parse it. Return status 403 and

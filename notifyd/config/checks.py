@@ -268,6 +268,11 @@ def _check_http(http: HttpConfig) -> None:
         raise ConfigError(
             "http.audio_ttl_seconds", "must be positive", "e.g. 3600 (an hour) for phone calls"
         )
+    if http.max_connections < 8:
+        raise ConfigError("http.max_connections", "is under 8", "e.g. 256 (the default)")
+    for key in ("header_timeout", "body_timeout"):
+        if getattr(http, key) <= 0:
+            raise ConfigError(f"http.{key}", "must be more than 0", "e.g. 10 seconds")
 
 
 def _check_languages(lang: LanguagesConfig) -> None:

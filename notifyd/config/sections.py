@@ -201,6 +201,12 @@ class HttpConfig:
     trust_proxy: bool = False
     url_secret: str = ""
     audio_ttl_seconds: int = 3600
+    #: Connections open at once; past it the oldest idle one is closed for the newcomer.
+    max_connections: int = 256
+    #: Seconds a connection may take to send a request's headers (or sit idle between them).
+    header_timeout: float = 10.0
+    #: Seconds a request may take to send its body.
+    body_timeout: float = 10.0
 
 
 @dataclass(frozen=True)

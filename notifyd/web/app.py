@@ -22,6 +22,7 @@ from notifyd.db import runs
 from notifyd.db.store import DatabaseError, Engine
 from notifyd.delivery import audiourl, receipts
 from notifyd.hookspecs import Channel, ReceivesWebhooks, WebhookRequest, WebhookResult
+from notifyd.web import limits
 
 log = logging.getLogger(__name__)
 OnReply = Callable[[int, str], Awaitable[None] | None]
@@ -66,10 +67,12 @@ async def start(
 ) -> web.AppRunner:  # fmt: skip
     """Serve on `http.listen`; the caller stops it with `await runner.cleanup()`."""
     # No access log: webhook queries carry verify tokens and audio paths carry signed tokens.
-    runner = web.AppRunner(make_app(cfg, engine, channels, on_reply, clock=clock), access_log=None)
+    app = make_app(cfg, engine, channels, on_reply, clock=clock)
+    runner = web.AppRunner(app, access_log=None, **limits.handler_args(cfg))
     await runner.setup()
     host, port = listen_address(cfg.http.listen)
-    await web.TCPSite(runner, host, port).start()
+    bound = limits.ensure_descriptors(cfg)
+    await limits.BoundedSite(runner, host, port, bound).start()
     log.info("web app listening", extra={"port": bound_port(runner)})
     return runner
 
@@ -109,15 +112,22 @@ async def hook(request: web.Request) -> web.Response:
     for key, value in request.headers.items():
         k = key.lower()
         headers[k] = f"{headers[k]}, {value}" if k in headers else value
+    if request.method == "POST" and not _accepts(channel, request.content_type):
+        return web.Response(status=415, text="unsupported Content-Type\n")
+    body = await limits.read_body(request, st.cfg.http.body_timeout)
+    if body is None:
+        return web.Response(status=408, text="request body too slow or cut off\n")
     incoming = WebhookRequest(
         method=request.method, url=public_url(request, st.cfg.http), headers=headers,
-        query=dict(request.query), body=await request.read(),
+        query=dict(request.query), body=body,
     )  # fmt: skip
     try:
         result = channel.handle_webhook(incoming)
-    except Exception:  # the contract says never raise; a bug must not kill the server
-        log.exception("webhook handler failed", extra={"channel": name})
-        return web.Response(status=500, text="error\n")
+    except Exception as exc:  # the contract says never raise: a body the plugin could not read
+        # A 4xx, not a 500: providers retry a 5xx, and a hostile body must not earn retries.
+        log.error("webhook handler raised", extra={"channel": name, "error": type(exc).__name__})
+        log.debug("webhook handler traceback", exc_info=True)
+        return web.Response(status=400, text="unreadable request\n")
     if 200 <= result.status < 300 and (result.receipts or result.replies):
         try:
             wanted = await _record_soon(st, name, result)
@@ -133,6 +143,15 @@ async def hook(request: web.Request) -> web.Response:
         body=result.body.encode(),
         headers={"Content-Type": result.content_type},
     )
+
+
+#: What a webhook body may be when the channel does not say (`webhook_content_types`).
+CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+def _accepts(channel: Any, content_type: str) -> bool:
+    wanted = getattr(channel, "webhook_content_types", CONTENT_TYPES)
+    return content_type.lower() in wanted
 
 
 async def _record_soon(st: State, channel: str, result: WebhookResult) -> list[int]:

@@ -38,6 +38,7 @@ CALL_STATUS = {
 
 class TwilioCallChannel:
     audio_format: str | None = "wav"
+    webhook_content_types = ("application/x-www-form-urlencoded",)
 
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name

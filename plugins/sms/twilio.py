@@ -129,6 +129,7 @@ def mapped_error(answer: Answer) -> Exception:
 
 class TwilioSmsChannel:
     audio_format: str | None = None
+    webhook_content_types = ("application/x-www-form-urlencoded",)
 
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name

@@ -58,6 +58,7 @@ STATUSES = {"sent", "delivered", "read", "played", "failed"}
 
 class CloudChannel:
     audio_format: str | None = "ogg"
+    webhook_content_types = ("application/json",)  # Meta and Twilio send nothing else
 
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name

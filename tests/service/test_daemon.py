@@ -10,12 +10,14 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -92,7 +94,7 @@ class Daemon:
         ]
         return subprocess.run([*cmd, *args], env=self.env, capture_output=True, text=True)
 
-    def start(self, now: Any = NOW, *args: str, **env: str) -> None:
+    def start(self, now: Any = NOW, *args: str, fds: int = 0, **env: str) -> None:
         cmd = [
             sys.executable,
             "-m",
@@ -102,10 +104,15 @@ class Daemon:
             "-c",
             str(self.path),
         ]
+
+        def limit() -> None:  # as the battery ran it: a descriptor limit of `fds`
+            resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))
+
         with open(self.output, "ab") as out:
             self.proc = subprocess.Popen(
-                [*cmd, "run", *args], env={**self.env, **env}, stdout=out, stderr=subprocess.STDOUT
-            )
+                [*cmd, "run", *args], env={**self.env, **env}, stdout=out,
+                stderr=subprocess.STDOUT, preexec_fn=limit if fds else None,
+            )  # fmt: skip
 
     def wait_running(self) -> None:
         """Until its signal handlers are in place and its jobs scheduled (a slow start under
@@ -414,3 +421,46 @@ def test_the_daemon_purges_the_personal_data_of_finished_permits(
     assert [(name, wa) for name, wa, _ in people] == [("", None), ("", None)]
     assert all(rid.startswith("purged-") for _, _, rid in people)
     assert {st for st, _ in d.notices().values()} == {"sent"}  # the delivery record stays
+
+
+def test_1100_idle_connections_under_1024_descriptors_do_not_stop_sending(
+    make_daemon: Callable[..., Daemon], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The battery's case: more idle clients than the process has descriptors. The listener's
+    bound closes the oldest idle ones, so the database, the dispatcher and /healthz go on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("NOTIFYD_TEST_URL_SECRET", "u" * 40)
+    d = make_daemon(
+        rows=30,
+        wa={"delay": 0.2},
+        http={"listen": f"127.0.0.1:{port}", "url_secret": "env:NOTIFYD_TEST_URL_SECRET"},
+    )
+    d.data["channels"]["whatsapp"]["concurrency"] = 1  # about 5 sends a second: 6 s in all
+    d.path.write_text(toml(d.data))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1400:
+        pytest.skip(f"this test process may open only {hard} descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1400), hard))
+    d.start(fds=1024)
+    d.wait_running()
+    wait_for(lambda: len(d.sends()) >= 1, what="the first send")
+    idle = []
+    try:
+        for _ in range(1100):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        before = len(d.sends())
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+            health = json.loads(resp.read())
+        wait_for(lambda: len(d.sends()) >= before + 5, what="sending going on")
+    finally:
+        for sock in idle:
+            sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert health["status"] == "ok" and health["database"] == "ok"
+    wait_for(lambda: len(d.sends()) == 30, what="every notice sent")
+    assert d.stop() == 0
+    log = d.output.read_text()
+    assert "unable to open database file" not in log and "Too many open files" not in log
+    assert "listener full" in log

@@ -91,3 +91,13 @@ def test_the_install_script_parses_as_bash() -> None:
     script = ROOT / "scripts" / "install-service.sh"
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_descriptor_limit_covers_the_default_listener_and_sends() -> None:
+    """The unit's syscall filter denies setrlimit (@resources), so LimitNOFILE must already
+    cover what the default config needs: the listener's bound, the sends, the reserve."""
+    from notifyd.config import Config
+    from notifyd.web.limits import descriptors_needed
+
+    d = directives(UNIT.read_text())
+    assert int(d["LimitNOFILE"][0]) >= descriptors_needed(Config())
