@@ -52,6 +52,9 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def open_engine(cfg: Config) -> store.Engine:
+    from notifyd.service.private import secure_state_dir
+
+    secure_state_dir(cfg.state_dir)
     return store.open_store(store.database_url(cfg))
 
 

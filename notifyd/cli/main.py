@@ -26,6 +26,9 @@ DESCRIPTION = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Whatever the shell's umask: every file notifyd writes (database, WAL, audio, exports)
+    # is the operator's alone; it holds names, phone and passport numbers.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     logs.setup_logging("WARNING", json=False, stream=sys.stderr)  # masked, like the daemon's
     try:

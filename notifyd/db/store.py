@@ -3,6 +3,7 @@ db/ shares. The rest of notifyd sees only `Engine`, `Connection` and `DatabaseEr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -40,8 +41,9 @@ def connect(url: str, pooled: bool = False) -> Engine:
     checkpoint the WAL); by default each use opens its own."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        on_disk = bool(path) and path != ":memory:" and not path.startswith("file:")
+        if on_disk:
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         pool: dict[str, Any] = {"pool_size": 4} if pooled else {"poolclass": NullPool}
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
@@ -56,6 +58,8 @@ def connect(url: str, pooled: bool = False) -> Engine:
             # Index upkeep of a large sync runs from memory: 32 MiB of page cache (default 2).
             cur.execute("PRAGMA cache_size=-32768")
             cur.close()
+            if on_disk:
+                _private(path)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
@@ -66,6 +70,17 @@ def connect(url: str, pooled: bool = False) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private(path: str) -> None:
+    """The database, its WAL and SHM readable by notifyd alone, whatever the umask (they hold
+    names and numbers); cheap enough to do on every connection."""
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass  # not there (yet), or not ours to change: the start-up check says so
 
 
 def migrate(engine: Engine) -> None:

@@ -34,7 +34,7 @@ from notifyd.delivery import audiourl, followup
 from notifyd.delivery.dispatch import Dispatcher, Render, build_channels, monotonic_clock
 from notifyd.errors import NotifydError
 from notifyd.hookspecs import Channel, ReceivesWebhooks
-from notifyd.service import retention
+from notifyd.service import private, retention
 from notifyd.service.sdnotify import notify, watchdog_interval
 from notifyd.voice import audio
 from notifyd.voice.render import Renderer
@@ -76,6 +76,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         notify("STATUS=migrating the database")
+        await asyncio.to_thread(private.secure_state_dir, self.cfg.state_dir)
         url = store.database_url(self.cfg)
         self.engine = await asyncio.to_thread(store.open_store, url)
         channels = build_channels(self.cfg, self.pm)
