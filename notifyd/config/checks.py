@@ -155,6 +155,10 @@ def check(cfg: Config) -> None:
 
 
 def _check_dispatch(cfg: Config) -> None:
+    if cfg.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(
+            "log_level", f"{cfg.log_level!r} is not a level", "debug, info, warning or error"
+        )
     d = cfg.dispatch
     positive = ("tick_seconds", "lease_seconds", "send_timeout", "backoff_base", "backoff_cap")
     for key in positive:

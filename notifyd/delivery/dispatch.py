@@ -420,6 +420,8 @@ class Dispatcher:
                     return Result("aborted")
                 started = True
                 self._queued.discard(me)  # type: ignore[arg-type]
+                log.debug("sending", extra={"channel": name, "attempt": attempt_id,
+                                            "to": msg.to})  # fmt: skip
                 pid = await asyncio.wait_for(self.channels[name].send(msg), timeout)
                 self.sent += 1
                 return Result("sent", provider_id=str(pid)[:128])

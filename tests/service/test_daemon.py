@@ -464,3 +464,27 @@ def test_1100_idle_connections_under_1024_descriptors_do_not_stop_sending(
     log = d.output.read_text()
     assert "unable to open database file" not in log and "Too many open files" not in log
     assert "listener full" in log
+
+
+def test_log_level_debug_from_the_command_line_keeps_numbers_masked(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    d = make_daemon(rows=2)
+    d.start(NOW, "--log-level", "debug")
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends")
+    assert d.stop() == 0
+    lines = [json.loads(line) for line in d.output.read_text().splitlines()]
+    sending = [r for r in lines if r["msg"] == "sending"]
+    assert len(sending) == 2 and {r["level"] for r in sending} == {"debug"}
+    out = d.output.read_text()
+    for sent in d.sends():  # the numbers were given to the channel, never to the log
+        assert sent["to"] not in out and sent["to"][-8:] not in out
+
+
+def test_log_level_from_the_config_quiets_the_daemon(make_daemon: Callable[..., Daemon]) -> None:
+    d = make_daemon(rows=2, log_level="warning")
+    d.start()
+    wait_for(lambda: len(d.sends()) == 2, what="2 sends")
+    assert d.stop() == 0
+    levels = {json.loads(line)["level"] for line in d.output.read_text().splitlines()}
+    assert levels <= {"warning", "error"}
