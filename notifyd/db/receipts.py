@@ -262,3 +262,38 @@ def open_windows(
             )
             found.update((ch, ph) for ch, ph in rows if (ch, ph) in pairs)
     return found
+
+
+def keep_tap(engine: Engine, notification_id: int, channel: str, now: datetime) -> None:
+    """Remember a listen tap that came while sending was paused (once per notice and channel)."""
+    t = s.waiting_taps
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(t).values(notification_id=notification_id, channel=channel,
+                                    tapped_at=now)  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=[t.c.notification_id, t.c.channel]))
+
+
+def take_taps(engine: Engine, channels: Iterable[str], now: datetime) -> list[tuple[int, str]]:
+    """Remove and return the waiting taps of `channels` still worth answering: the notice's
+    stage not past its deadline, the person's window (24 h from the tap) still open. The
+    others are dropped and counted in the log."""
+    t, n = s.waiting_taps, s.notifications
+    wanted = list(channels)
+    if not wanted:
+        return []
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(t.c.id, t.c.notification_id, t.c.channel, t.c.tapped_at, n.c.deadline)
+            .join(n, n.c.id == t.c.notification_id)
+            .where(t.c.channel.in_(wanted))
+            .with_for_update(of=t, skip_locked=True)
+        ).all()
+        if not rows:
+            return []
+        conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
+    live = [(r.notification_id, r.channel) for r in rows
+            if now < r.deadline and now - r.tapped_at < WINDOW]  # fmt: skip
+    if len(live) < len(rows):
+        log.info("taps too old to answer after resume", extra={"taps": len(rows) - len(live)})
+    return live

@@ -255,6 +255,18 @@ class EarlyReceipt(Base):
     __table_args__ = (Index(None, "channel", "provider_id"),)
 
 
+class WaitingTap(Base):
+    """A "listen" tap that came while sending was paused: answered after `resume`, while the
+    notice's stage and the person's conversation window are still open."""
+
+    __tablename__ = "waiting_taps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(64))
+    tapped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (UniqueConstraint("notification_id", "channel"),)
+
+
 metadata = Base.metadata
 people = cast(Table, Person.__table__)
 permits = cast(Table, Permit.__table__)
@@ -267,6 +279,7 @@ controls = cast(Table, Control.__table__)
 staff_actions = cast(Table, StaffAction.__table__)
 conversations = cast(Table, Conversation.__table__)
 early_receipts = cast(Table, EarlyReceipt.__table__)
+waiting_taps = cast(Table, WaitingTap.__table__)
 
 
 def compare_type(

@@ -29,6 +29,7 @@ from notifyd import config as config_mod
 from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import dispatch as ds
+from notifyd.db import receipts as receiptdb
 from notifyd.db import store
 from notifyd.delivery import audiourl, followup
 from notifyd.delivery.dispatch import Dispatcher, Render, build_channels, monotonic_clock
@@ -67,6 +68,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._pending: tuple[Config, Any, Render] | None = None
         self._tick_task: asyncio.Task[None] | None = None
+        self._followups: set[asyncio.Future[None]] = set()
         self._sent_status = ""
         self.web: Any = None  # the web app's aiohttp runner, when it runs
 
@@ -129,6 +131,7 @@ class Daemon:
                 await close_channels(old)
             before = self.dispatcher.sent
             taken = await self.dispatcher.tick()
+            await self._answer_taps()
             if taken or self.dispatcher.sent != before:
                 sent = self.dispatcher.sent
                 log.info("dispatch tick: %d notices taken, %d sent since start", taken, sent)
@@ -141,6 +144,21 @@ class Daemon:
             notify("STATUS=dispatch failing, see the log")
         finally:
             self._tick_task = None
+
+    async def _answer_taps(self) -> None:
+        """Listen taps kept while sending was paused, for channels no longer paused."""
+        if self.dispatcher.stopping:
+            return
+        paused = await asyncio.to_thread(ds.paused, self.engine)
+        if "*" in paused:
+            return
+        open_ = [name for name in self.dispatcher.channels if name not in paused]
+        taps = await asyncio.to_thread(receiptdb.take_taps, self.engine, open_, self.clock())
+        for notification_id, channel in taps:
+            task = asyncio.ensure_future(self._on_reply(notification_id, channel))
+            self._followups.add(task)
+            task.add_done_callback(self._followups.discard)
+            task.add_done_callback(_log_failure)
 
     async def _sync(self) -> None:
         from notifyd.registry.sync import run_sync
@@ -199,6 +217,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         if self.metrics is not None:
             self.metrics.shutdown()
+        if self._followups:  # voice notes answering taps kept during a pause
+            await asyncio.wait(self._followups, timeout=self.cfg.dispatch.shutdown_grace)
         released = await self.dispatcher.release()
         if self.web is not None:  # after the sends: their receipts may still come in
             await self.web.cleanup()  # also waits for follow-ups under way
@@ -231,8 +251,10 @@ class Daemon:
         if target is None:
             return
         paused = await asyncio.to_thread(ds.paused, self.engine)
-        if "*" in paused or channel in paused:  # nothing recorded: a tap after resume works
-            log.info("voice follow-up not sent: sending is paused", extra={"channel": channel})
+        if "*" in paused or channel in paused:  # answered after resume (see _answer_taps)
+            await asyncio.to_thread(receiptdb.keep_tap, self.engine, notification_id, channel,
+                                    self.clock())  # fmt: skip
+            log.info("voice follow-up waits: sending is paused", extra={"channel": channel})
             return
         now, cfg = self.clock(), self.cfg
 
@@ -244,6 +266,11 @@ class Daemon:
                 self.engine, cfg, target, notification_id, self.dispatcher.render, now,
                 audio_url=url if cfg.http.url_secret else None,
             )  # fmt: skip
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("follow-up failed", exc_info=task.exception())
 
 
 def wants_web(cfg: Config, channels: Mapping[str, Channel]) -> bool:

@@ -311,3 +311,26 @@ def test_receipts_show_in_the_delivery_log_and_a_tampered_webhook_changes_nothin
     assert receipts[(TAP, "whatsapp", "voice_followup")] == "delivered"
     failed = [r for r in log if r["registry_id"] == LATE and r["channel"] == "whatsapp"]
     assert failed[0]["receipt"] == "failed" and "131026" in failed[0]["error"]
+
+
+def test_a_tap_while_paused_is_kept_and_answered_after_resume(world: World) -> None:
+    """Runs last: it pauses all sending. The READ person taps the template's button while
+    sending is paused: nothing is sent, the tap is kept; `resume` sends the voice note."""
+    wait_for(lambda: world.status(READ, "read", "delivered"), 30, "the template delivered")
+    assert "all sending: paused" in world.cli("pause", "--by", "test")
+    world.sandbox.call(_tap(world, world.wa[READ]))
+    taps = schema.waiting_taps
+
+    def kept() -> list[Any]:
+        with world.engine.connect() as conn:
+            return list(conn.execute(select(taps.c.notification_id, taps.c.channel)).all())
+
+    wait_for(kept, 20, "the tap kept")
+    assert kept() == [(world.notice(READ)["id"], "whatsapp")]
+    assert not [a for a in world.attempts(READ) if a["kind"] == "voice_followup"]
+    world.cli("resume", "--by", "test")
+    follow = wait_for(
+        lambda: [a for a in world.attempts(READ) if a["kind"] == "voice_followup"
+                 and a["outcome"] == "sent"], 30, "the voice note after resume",
+    )  # fmt: skip
+    assert len(follow) == 1 and kept() == []

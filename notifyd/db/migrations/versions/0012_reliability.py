@@ -1,4 +1,5 @@
-"""early receipts: receipts that came before their send was recorded, kept across restarts
+"""early receipts (receipts that came before their send was recorded, kept across restarts)
+and waiting taps (a "listen" tap while sending was paused, answered after resume)
 
 Revision ID: 0012
 Revises: 0005
@@ -35,5 +36,23 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "waiting_taps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("notification_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=64), nullable=False),
+        sa.Column("tapped_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["notification_id"], ["notifications.id"],
+            name=op.f("fk_waiting_taps_notification_id_notifications"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_waiting_taps")),
+        sa.UniqueConstraint(
+            "notification_id", "channel", name=op.f("uq_waiting_taps_notification_id_channel")
+        ),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("waiting_taps")
     op.drop_table("early_receipts")
