@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -382,6 +383,42 @@ def release(engine: Engine, owner_prefix: str, now: datetime) -> int:
             )
         )
         return int(result.rowcount)
+
+
+def recent_sends(
+    engine: Engine, addresses: Iterable[str], since: datetime
+) -> dict[str, dict[int, datetime]]:
+    """For each phone number among `addresses`: the notices sent to a person with that number
+    (phone or WhatsApp) since `since`, each with its latest send. Families share phones; the
+    dispatcher spaces their notices (DESIGN.md, Delivery semantics)."""
+    n, a, p, pe = s.notifications, s.attempts, s.permits, s.people
+    wanted = sorted(set(addresses))
+    out: dict[str, dict[int, datetime]] = defaultdict(dict)
+    with reading(engine) as conn:
+        for part in chunks(wanted):
+            rows = conn.execute(
+                select(
+                    pe.c.phone,
+                    pe.c.whatsapp,
+                    n.c.id,
+                    func.max(a.c.started_at, type_=s.UTCDateTime()),
+                )  # fmt: skip
+                .select_from(pe)
+                .join(p, p.c.person_id == pe.c.id)
+                .join(n, n.c.permit_id == p.c.id)
+                .join(a, a.c.notification_id == n.c.id)
+                .where(
+                    or_(pe.c.phone.in_(part), pe.c.whatsapp.in_(part)),
+                    a.c.started_at >= since,
+                    a.c.kind == "notice",
+                )
+                .group_by(pe.c.phone, pe.c.whatsapp, n.c.id)
+            )
+            for phone, whatsapp, nid, last in rows:
+                for number in {phone, whatsapp} & set(part):
+                    seen = out[number].get(nid)
+                    out[number][nid] = last if seen is None else max(seen, last)
+    return dict(out)
 
 
 # --- operator controls ------------------------------------------------------------------------

@@ -79,9 +79,9 @@ class Person(Base):
     nationality: Mapped[str] = mapped_column(String(2))
     passport_number: Mapped[str] = mapped_column(String(32), default="")
     language: Mapped[str] = mapped_column(String(35))
-    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     phone_kind: Mapped[str | None] = mapped_column(String(24), nullable=True)
-    whatsapp: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    whatsapp: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     channels: Mapped[str] = mapped_column(Text, default="")  # comma-separated, in order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

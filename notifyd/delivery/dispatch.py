@@ -188,6 +188,7 @@ class Dispatcher:
                     outcomes.append(decided)
                 else:
                     sends.append((it, *decided))
+            sends = await self._space(sends, now, outcomes)
             rendered = await self._render_all(sends, now, outcomes)
             starts = [(_id(it), name, rendered[_id(it)].engine) for it, _, name in sends
                       if _id(it) in rendered]  # fmt: skip
@@ -318,6 +319,36 @@ class Dispatcher:
                         self._announce(out, now)
             if everything.done() and not ready:
                 return list(everything.result()), early
+
+    async def _space(
+        self, sends: list[tuple[Claimed, int, str]], now: datetime, outcomes: list[Outcome]
+    ) -> list[tuple[Claimed, int, str]]:
+        """Families share phones: a notice goes to a number only `same_phone_interval` after
+        another notice went to it (in this batch, by another instance, or a moment ago), so
+        each arrives on its own; a later one waits, within its deadline."""
+        gap = timedelta(seconds=self.cfg.dispatch.same_phone_interval)
+        if not gap or not sends:
+            return sends
+        addresses = {self._address(name, it) for it, _, name in sends} - {""}
+        recent = await asyncio.to_thread(ds.recent_sends, self.engine, addresses, now - gap)
+        kept: list[tuple[Claimed, int, str]] = []
+        for it, pos, name in sends:
+            nid, address = it.facts.notification_id, self._address(name, it)
+            others = [t for other, t in recent.get(address, {}).items() if other != nid]
+            last = max(others, default=None)
+            if last is not None and last + gap > now:
+                at = min(last + gap, it.deadline - timedelta(seconds=1))
+                if at > now:  # past the deadline it goes now: each notice still arrives
+                    back = (
+                        Status.SCHEDULED.value if it.attempt_count == 0 else Status.RETRYING.value
+                    )
+                    outcomes.append(Outcome(nid, back, due_at=at, channel_pos=pos,
+                                            reason="same_phone_spacing"))  # fmt: skip
+                    continue
+            kept.append((it, pos, name))
+            if address:
+                recent.setdefault(address, {})[nid] = now
+        return kept
 
     async def _open_windows(
         self, jobs: list[tuple[Claimed, int, str]], now: datetime

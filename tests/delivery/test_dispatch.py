@@ -659,3 +659,35 @@ def test_a_send_still_queued_at_its_deadline_is_not_made(
     (after,) = due_notices(engine).values()
     assert (after["status"], after["reason"]) == ("superseded", "deadline_passed")
     assert row["id"] not in {s["id"] for s in sends(tmp_path)}
+
+
+def test_a_family_sharing_a_phone_gets_each_notice_spaced(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    family = [person(i, expiry_date=DUE, phone="0812-3456-7777", whatsapp="0812-3456-7777")
+              for i in range(3)] + [person(9, expiry_date=DUE)]  # fmt: skip
+    log = tmp_path / "sends.jsonl"
+    cfg = make_config(family, channels={"whatsapp": channel(log, "whatsapp"),
+                                        "sms": channel(log, "sms")},
+                      dispatch={"same_phone_interval": 900.0})  # fmt: skip
+    pm = plugins.make_manager()
+    pm.register(testchannels)
+    run_sync(cfg, engine, pm, NOW)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    shared = [s for s in sends(tmp_path) if s["to"] == "+6281234567777"]
+    assert len(shared) == 1 and len(sends(tmp_path)) == 2  # one of the family, and person 9
+    waiting = [r for r in due_notices(engine).values() if r["reason"] == "same_phone_spacing"]
+    assert len(waiting) == 2 and {r["due_at"] for r in waiting} == {NOW + timedelta(minutes=15)}
+    clock.advance(899)
+    asyncio.run(d.tick())
+    assert len(sends(tmp_path)) == 2
+    clock.advance(1)
+    asyncio.run(d.tick())
+    assert len([s for s in sends(tmp_path) if s["to"] == "+6281234567777"]) == 2
+    clock.advance(900)
+    asyncio.run(d.tick())
+    shared = [s for s in sends(tmp_path) if s["to"] == "+6281234567777"]
+    assert len(shared) == 3 and len({s["id"] for s in shared}) == 3  # each notice, once
+    assert {r["status"] for r in due_notices(engine).values()} == {"sent"}

@@ -1,5 +1,6 @@
 """early receipts (receipts that came before their send was recorded, kept across restarts)
-and waiting taps (a "listen" tap while sending was paused, answered after resume)
+and waiting taps (a "listen" tap while sending was paused, answered after resume); people
+found by phone number (a family's notices are spaced, replies find their sender)
 
 Revision ID: 0012
 Revises: 0005
@@ -53,6 +54,12 @@ def upgrade() -> None:
     )
 
 
+    op.create_index(op.f("ix_people_phone"), "people", ["phone"])
+    op.create_index(op.f("ix_people_whatsapp"), "people", ["whatsapp"])
+
+
 def downgrade() -> None:
+    op.drop_index(op.f("ix_people_whatsapp"), table_name="people")
+    op.drop_index(op.f("ix_people_phone"), table_name="people")
     op.drop_table("waiting_taps")
     op.drop_table("early_receipts")
