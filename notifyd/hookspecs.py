@@ -15,7 +15,13 @@ from typing import Any, Protocol, runtime_checkable
 import pluggy
 
 from notifyd.config import Config
-from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.errors import (
+    ConfigError,
+    OutcomeUnknown,
+    PermanentSendError,
+    SourceUnreachable,
+    TransientSendError,
+)
 from notifyd.events import Event
 from notifyd.model import RawRow
 
@@ -36,6 +42,7 @@ __all__ = [
     "ReceivesWebhooks",
     "RegistrySource",
     "Reply",
+    "SourceUnreachable",
     "TransientSendError",
     "Voice",
     "WebhookRequest",
@@ -52,7 +59,9 @@ class RegistrySource(Protocol):
 
     def read(self, cfg: Config) -> Iterator[RawRow]:
         """Stream rows one by one (never load the whole registry); raise ConfigError for a
-        source that cannot be opened or lacks a required column, naming the key and the fix."""
+        source that is wrongly configured or lacks a required column, naming the key and the
+        fix, and SourceUnreachable for one that is configured right but cannot be reached now
+        (a database that is down)."""
         ...
 
     def describe(self, cfg: Config) -> str:

@@ -14,7 +14,7 @@ from notifyd.cli import output
 from notifyd.config import Config
 from notifyd.db import store
 
-EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE = 2, 3, 4
+EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE, EXIT_SOURCE = 2, 3, 4, 5
 Handler = Callable[[argparse.Namespace], "int | None"]
 Subcommands = Any  # argparse's _SubParsersAction
 

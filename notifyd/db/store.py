@@ -83,6 +83,29 @@ def _private(path: str) -> None:
             pass  # not there (yet), or not ours to change: the start-up check says so
 
 
+#: Words of SQLite's, PostgreSQL's and the OS's errors for the database's bad days.
+SIGNS = {
+    "disk_full": ("database or disk is full", "no space left", "disk full", "could not extend"),
+    "read_only": ("readonly database", "read-only", "read only"),
+}
+
+
+def classify(exc: BaseException) -> str | None:
+    """What a failure says of the database: "disk_full", "read_only", "database_error" (down,
+    unreachable), or None for an error that is no bad day of the database but a bug."""
+    text, seen = "", exc
+    for _ in range(5):
+        text += " " + str(seen).lower()
+        nxt = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+        if nxt is None:
+            break
+        seen = nxt
+    for state, words in SIGNS.items():
+        if any(w in text for w in words):
+            return state
+    return "database_error" if isinstance(exc, DatabaseError | OSError) else None
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; run at start and by `notifyd db upgrade`."""
     from alembic import command
@@ -95,7 +118,8 @@ def migrate(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
-        raise StoreError(f"cannot migrate the database at {engine.url!r}: {exc.orig}") from exc
+        said = " ".join(str(exc.orig).split())  # one line, however the driver wraps it
+        raise StoreError(f"cannot migrate the database at {engine.url!r}: {said}") from exc
 
 
 def open_store(url: str) -> Engine:

@@ -31,11 +31,13 @@ from notifyd.config import Config
 from notifyd.db import dispatch as ds
 from notifyd.db import receipts as receiptdb
 from notifyd.db import store
+from notifyd.db.store import DatabaseError
 from notifyd.delivery import audiourl, followup
 from notifyd.delivery.dispatch import Dispatcher, Render, build_channels, monotonic_clock
-from notifyd.errors import NotifydError
+from notifyd.errors import NotifydError, SourceUnreachable, SyncRefused
 from notifyd.hookspecs import Channel, ReceivesWebhooks
 from notifyd.service import private, retention
+from notifyd.service.health import Health, storage
 from notifyd.service.sdnotify import notify, watchdog_interval
 from notifyd.voice import audio
 from notifyd.voice.render import Renderer
@@ -69,6 +71,7 @@ class Daemon:
         self._pending: tuple[Config, Any, Render] | None = None
         self._tick_task: asyncio.Task[None] | None = None
         self._followups: set[asyncio.Future[None]] = set()
+        self.health = Health(self.cfg.dispatch.tick_seconds)
         self._sent_status = ""
         self.web: Any = None  # the web app's aiohttp runner, when it runs
 
@@ -115,6 +118,8 @@ class Daemon:
             s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
 
     async def _tick(self) -> None:
+        if self.health.waiting():  # a full disk or read-only database: back off
+            return
         self._tick_task = asyncio.current_task()
         try:
             if self._pending is not None:
@@ -135,15 +140,28 @@ class Daemon:
             if taken or self.dispatcher.sent != before:
                 sent = self.dispatcher.sent
                 log.info("dispatch tick: %d notices taken, %d sent since start", taken, sent)
+            if self.health.degraded() and not await asyncio.to_thread(self._space_back):
+                return  # a tick that wrote nothing proves nothing: the disk is still full
+            self.health.recovered()
             status = f"STATUS=running: {self.dispatcher.sent} notices sent since start"
             if status != self._sent_status:
                 self._sent_status = status
                 notify(status)
-        except Exception:  # a database outage must not end the daemon: next tick tries again
-            log.exception("dispatch tick failed")
-            notify("STATUS=dispatch failing, see the log")
+        except Exception as exc:  # a database outage must not end the daemon: next tick tries
+            disk = await asyncio.to_thread(storage, store.database_url(self.cfg))
+            if self.health.failed(exc, disk=disk.get("state")):  # logged once per change
+                self._sent_status = f"STATUS=degraded: {self.health.state}"
+                notify(self._sent_status)
+            else:
+                log.exception("dispatch tick failed")
+                notify("STATUS=dispatch failing, see the log")
         finally:
             self._tick_task = None
+
+    def _space_back(self) -> bool:
+        """For the embedded database, the file system's word that it takes writes again."""
+        disk = storage(store.database_url(self.cfg))
+        return not disk or disk["state"] == "ok"
 
     async def _answer_taps(self) -> None:
         """Listen taps kept while sending was paused, for channels no longer paused."""
@@ -170,6 +188,12 @@ class Daemon:
                 None, lambda: run_sync(self.cfg, self.engine, self.pm, self.clock())
             )
             log.info("sync run %d done: %d notices planned", report.run_id, report.planned)
+        except (SourceUnreachable, SyncRefused) as exc:  # said in one line, tried next time
+            log.error("sync failed: %s", exc)
+        except DatabaseError as exc:  # one line: its parameters hold personal data
+            from notifyd.registry.sync import describe_error
+
+            log.error("sync failed: database error: %s", describe_error(exc))
         except Exception:
             log.exception("sync failed")
         notify(self._sent_status or "STATUS=running")
@@ -237,8 +261,9 @@ class Daemon:
         )
         try:
             self.web = await web.start(
-                self.cfg, self.web_engine, channels, self._on_reply, clock=self.clock
-            )
+                self.cfg, self.web_engine, channels, self._on_reply, clock=self.clock,
+                degraded=self.health.degraded,
+            )  # fmt: skip
         except OSError as exc:
             raise NotifydError(
                 f"http.listen {self.cfg.http.listen}: cannot listen ({exc.strerror or exc}); "

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from notifyd.config import Config, HttpConfig, listen_address
-from notifyd.db import runs
+from notifyd.db import runs, store
 from notifyd.db.store import DatabaseError, Engine
 from notifyd.delivery import audiourl, receipts
 from notifyd.hookspecs import Channel, ReceivesWebhooks, WebhookRequest, WebhookResult
@@ -37,6 +37,8 @@ class State:
     on_reply: OnReply | None
     clock: Clock
     secret: bytes | None
+    #: The daemon's word on its database: None when fine, else why it is degraded.
+    degraded: Callable[[], str | None] = lambda: None
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
     #: webhooks waiting to be recorded together (see _record_soon)
     queue: list[tuple[str, WebhookResult, asyncio.Future[list[int]]]] = field(default_factory=list)
@@ -49,10 +51,13 @@ STATE = web.AppKey("state", State)
 def make_app(
     cfg: Config, engine: Engine, channels: Mapping[str, Channel],
     on_reply: OnReply | None = None, *, clock: Clock | None = None,
+    degraded: Callable[[], str | None] | None = None,
 ) -> web.Application:  # fmt: skip
     secret = audiourl.secret(cfg) if cfg.http.url_secret else None
     app = web.Application()
     app[STATE] = State(cfg, engine, channels, on_reply, clock or _utcnow, secret)
+    if degraded is not None:
+        app[STATE].degraded = degraded
     app.router.add_route("GET", "/hooks/{channel}", hook)
     app.router.add_route("POST", "/hooks/{channel}", hook)
     app.router.add_get("/audio/{token}", audio)
@@ -64,10 +69,11 @@ def make_app(
 async def start(
     cfg: Config, engine: Engine, channels: Mapping[str, Channel],
     on_reply: OnReply | None = None, *, clock: Clock | None = None,
+    degraded: Callable[[], str | None] | None = None,
 ) -> web.AppRunner:  # fmt: skip
     """Serve on `http.listen`; the caller stops it with `await runner.cleanup()`."""
     # No access log: webhook queries carry verify tokens and audio paths carry signed tokens.
-    app = make_app(cfg, engine, channels, on_reply, clock=clock)
+    app = make_app(cfg, engine, channels, on_reply, clock=clock, degraded=degraded)
     runner = web.AppRunner(app, access_log=None, **limits.handler_args(cfg))
     await runner.setup()
     host, port = listen_address(cfg.http.listen)
@@ -256,8 +262,15 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         last = await asyncio.to_thread(runs.last_sync_finished, st.engine)
     except DatabaseError as exc:
-        body = {"status": "error", "database": type(exc).__name__, "last_sync": None}
+        state = st.degraded() or store.classify(exc)
+        if state in ("disk_full", "read_only"):
+            body = {"status": "degraded", "database": state, "last_sync": None}
+        else:
+            body = {"status": "error", "database": type(exc).__name__, "last_sync": None}
         return web.json_response(body, status=503)
-    return web.json_response(
-        {"status": "ok", "database": "ok", "last_sync": last.isoformat() if last else None}
-    )
+    when = last.isoformat() if last else None
+    degraded = st.degraded()
+    if degraded:  # readable, but it takes no writes: nothing is sent until it recovers
+        body = {"status": "degraded", "database": degraded, "last_sync": when}
+        return web.json_response(body, status=503)
+    return web.json_response({"status": "ok", "database": "ok", "last_sync": when})

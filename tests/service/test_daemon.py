@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -488,3 +489,81 @@ def test_log_level_from_the_config_quiets_the_daemon(make_daemon: Callable[..., 
     assert d.stop() == 0
     levels = {json.loads(line)["level"] for line in d.output.read_text().splitlines()}
     assert levels <= {"warning", "error"}
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs for the state folder: a disk that really fills up (needs root)."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
+                             capture_output=True, text=True)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    yield where
+    subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_degrades_once_and_sending_resumes_by_itself(
+    make_daemon: Callable[..., Daemon], small_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("NOTIFYD_TEST_URL_SECRET", "u" * 40)
+    d = make_daemon(
+        rows=30,
+        wa={"delay": 0.3},
+        state_dir=str(small_disk / "state"),
+        dispatch={"reconcile_seconds": 1.0},  # sends cut off by the full disk: unknown
+        http={"listen": f"127.0.0.1:{port}", "url_secret": "env:NOTIFYD_TEST_URL_SECRET"},
+    )
+    d.data["channels"]["whatsapp"]["concurrency"] = 1
+    d.path.write_text(toml(d.data))
+    d.start()
+    d.wait_running()
+    wait_for(lambda: len(d.sends()) >= 2, what="the first sends")
+    filler = fill(small_disk)
+
+    def health() -> tuple[int, dict[str, Any]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    wait_for(lambda: health()[1]["status"] == "degraded", what="healthz saying degraded")
+    code, said = health()
+    assert (code, said["status"], said["database"]) == (503, "degraded", "disk_full")
+    status = d.cli("status")  # the database cannot even be read: the disk says why
+    assert "DEGRADED: the disk holding the database is full" in status.stdout + status.stderr
+    time.sleep(3)  # several ticks' worth: still one line
+    stalled = len(d.sends())
+    filler.unlink()
+    wait_for(lambda: len(d.sends()) > stalled, what="sending to resume")
+    wait_for(lambda: {st for st, _ in d.notices().values()} == {"sent"}, what="every notice")
+    assert health()[0] == 200
+    assert d.stop() == 0
+    lines = [json.loads(x) for x in d.output.read_text().splitlines()]
+    said = [x["msg"] for x in lines if x["level"] in ("error", "warning")
+            and "apscheduler" not in x["logger"]]  # fmt: skip
+    degraded = [m for m in said if m.startswith("degraded:")]
+    assert len(degraded) == 1 and "disk holding the database is full" in degraded[0]
+    assert [m for m in said if m.startswith("recovered:")] == [
+        "recovered: the database takes writes again; sending resumes"
+    ]
+    assert not [x for x in lines if "exc" in x]  # no traceback on any tick
+    ids = [s["id"] for s in d.sends() if s["result"] == "ok"]
+    assert set(ids) == set(d.notices())  # nothing lost
