@@ -236,6 +236,8 @@ def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     old = st["oldest_overdue"]
     rows.append({"what": "oldest overdue", "key": _overdue(old, now, tz), "count": ""})
     rows.append({"what": "duplicate sends", "key": "accepted twice", "count": st["duplicates"]})
+    rows.append({"what": "duplicate sends", "key": "possible (unknown, sent again)",
+                 "count": st["possible_duplicates"]})  # fmt: skip
     common.emit(output.render(rows, args.format, tz))
     return 0
 

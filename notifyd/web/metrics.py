@@ -64,6 +64,10 @@ class StoreCollector(Collector):
             "notifyd_duplicate_sends",
             "Sends a provider accepted beyond the first for one notice (not staff resends)",
         )
+        maybe = GaugeMetricFamily(
+            "notifyd_possible_duplicate_sends",
+            "Sends of unknown outcome sent again without word from the provider",
+        )
         figures = logstore.figures(self.engine, now)
         for status, count in figures.notices:
             notices.add_metric([status], count)
@@ -73,7 +77,8 @@ class StoreCollector(Collector):
         overdue.add_metric([], (now - oldest).total_seconds() if oldest else 0)
         last_sync.add_metric([], _unix(finished))
         doubled.add_metric([], figures.duplicates)
-        return [notices, attempts, overdue, last_sync, doubled]
+        maybe.add_metric([], figures.possible_duplicates)
+        return [notices, attempts, overdue, last_sync, doubled, maybe]
 
 
 def _unix(value: Any) -> float:

@@ -99,6 +99,25 @@ def test_sends_accepted_twice_are_counted_but_a_staff_resend_is_not(
         got = scrape(port)
     assert got[("notifyd_duplicate_sends", ())] == 2
     assert logstore.stats(engine, NOW)["duplicates"] == 2
+    assert got[("notifyd_possible_duplicate_sends", ())] == 0
+
+
+def test_an_unknown_send_sent_again_without_word_is_a_possible_duplicate(
+    engine: Engine, make_config: Callable[..., Config]
+) -> None:
+    port = free_port()
+    cfg = make_config([person(1, expiry_date="2026-12-18")], metrics={"port": port})
+    run_sync(cfg, engine, plugins.make_manager(), NOW)
+    nid = notice_ids(engine, "2C11AB0001-26")[14]
+    add_attempt(engine, nid, "sms", "unknown", NOW)  # no receipt, no lookup: sent again
+    add_attempt(engine, nid, "sms", "sent", NOW, status="sent")
+    other = notice_ids(engine, "2C11AB0001-26")[7]
+    add_attempt(engine, other, "sms", "unknown", NOW)  # still waiting: not (yet) a duplicate
+    with serving(cfg, engine):
+        got = scrape(port)
+    assert got[("notifyd_possible_duplicate_sends", ())] == 1
+    assert got[("notifyd_duplicate_sends", ())] == 0
+    assert logstore.stats(engine, NOW)["possible_duplicates"] == 1
 
 
 def test_a_scrape_reflects_changes_without_any_wiring(
