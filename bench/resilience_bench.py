@@ -28,16 +28,19 @@ import sys
 import tempfile
 import time
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, func, make_url, select, text
 
 from notifyd.db import schema
 
-NOW = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)  # a Friday, 09:30 in Blitar
-DUE = "2026-12-18"  # the 14-day notice is due at NOW
+#: The permits expire in 14 days, office time: their 14-day notice is due now. Real time, not
+#: `--now`: each `--now` clock starts when its process starts, so instances restarted at
+#: different moments would disagree on time and take each other's leases.
+DUE = (datetime.now(ZoneInfo("Asia/Jakarta")).date() + timedelta(days=14)).isoformat()
 SID = "AC" + "5a" * 16
 OUT = Path(__file__).parent / "out"
 SETTLED = {"sent", "delivered", "read"}
@@ -153,7 +156,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="notifyd-resilience-"))
     env = {**os.environ, "BENCH_TWILIO_TOKEN": "sandbox-auth-token"}
     env.pop("NOTIFY_SOCKET", None)
-    cli = [sys.executable, "-m", "notifyd.cli.main", "--now", NOW.isoformat()]
+    cli = [sys.executable, "-m", "notifyd.cli.main"]
     registry(work / "registry.csv", args.notices)
     server = args.db
     if server != "sqlite":  # a fresh database of its own on that server, dropped at the end
