@@ -44,6 +44,18 @@ class SyncRefused(NotifydError):
     """A snapshot that would change too much is refused whole, nothing applied."""
 
 
+class SourceUnreachable(NotifydError):
+    """The registry source cannot be reached now (its database is down, its share is not
+    mounted): nothing was changed; the next sync tries again. Not a config error."""
+
+    def __init__(self, what: str, problem: str) -> None:
+        self.what, self.problem = what, problem
+        super().__init__(
+            f"{what}: cannot be reached ({problem}). Nothing was changed; check that it is "
+            "running and reachable from this server, then sync again"
+        )
+
+
 class StoreError(NotifydError):
     """The database cannot be reached or is not in the expected shape."""
 

@@ -169,6 +169,9 @@ class Claimed:
     opted_out: frozenset[str]  # active opt-outs: channel names, "*" for all
     tries: dict[str, int] = field(default_factory=dict)  # attempts so far, per channel
     email: str | None = None
+    #: The last send, when its outcome is unknown and no receipt came while it was being
+    #: reconciled: (attempt id, channel, started at). Looked up before sending again.
+    unknown: tuple[int, str, datetime] | None = None
 
 
 @dataclass(slots=True)

@@ -230,6 +230,10 @@ def _check_database(cfg: Config) -> None:
 
 
 def _check_dispatch(cfg: Config) -> None:
+    if cfg.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(
+            "log_level", f"{cfg.log_level!r} is not a level", "debug, info, warning or error"
+        )
     d = cfg.dispatch
     positive = ("tick_seconds", "lease_seconds", "send_timeout", "backoff_base", "backoff_cap")
     for key in positive:
@@ -243,6 +247,9 @@ def _check_dispatch(cfg: Config) -> None:
             "dispatch.paused_recheck_seconds" if d.paused_recheck_seconds <= 0
             else "dispatch.shutdown_grace", "is out of range", "give a positive number of seconds",
         )  # fmt: skip
+    for key in ("reconcile_seconds", "early_receipt_ttl", "same_phone_interval"):
+        if getattr(d, key) < 0:
+            raise ConfigError(f"dispatch.{key}", "is negative", "give a number of seconds, or 0")
     if d.backoff_cap < d.backoff_base:
         raise ConfigError("dispatch.backoff_cap", "is below backoff_base", "raise it")
     if d.lease_seconds < 2 * d.send_timeout:
@@ -253,6 +260,11 @@ def _check_dispatch(cfg: Config) -> None:
     for name, ch in cfg.channels.items():
         if ch.rate_per_second < 0:
             raise ConfigError(f"channels.{name}.rate_per_second", "is negative", "0 means no limit")
+        if ch.reconcile_seconds < 0:
+            raise ConfigError(
+                f"channels.{name}.reconcile_seconds", "is negative",
+                "give a number of seconds; 0 uses dispatch.reconcile_seconds",
+            )  # fmt: skip
         if ch.burst < 1 or ch.concurrency < 1:
             key = "burst" if ch.burst < 1 else "concurrency"
             raise ConfigError(f"channels.{name}.{key}", "must be at least 1", "e.g. 1")
@@ -341,6 +353,11 @@ def _check_http(http: HttpConfig) -> None:
         raise ConfigError(
             "http.audio_ttl_seconds", "must be positive", "e.g. 3600 (an hour) for phone calls"
         )
+    if http.max_connections < 8:
+        raise ConfigError("http.max_connections", "is under 8", "e.g. 256 (the default)")
+    for key in ("header_timeout", "body_timeout"):
+        if getattr(http, key) <= 0:
+            raise ConfigError(f"http.{key}", "must be more than 0", "e.g. 10 seconds")
 
 
 def _check_languages(lang: LanguagesConfig) -> None:

@@ -165,6 +165,9 @@ class ChannelConfig:
     rate_per_second: float = 0.0  # token bucket refill; 0 means no limit
     burst: int = 1  # token bucket size
     concurrency: int = 4  # sends in flight at once on this channel
+    #: How long a send of unknown outcome waits for its receipt before it may be sent again;
+    #: 0 means dispatch.reconcile_seconds.
+    reconcile_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,14 @@ class DispatchConfig:
     jitter: bool = True  # full jitter; false only to make retry times predictable in tests
     paused_recheck_seconds: float = 60.0
     shutdown_grace: float = 20.0
+    #: A send of unknown outcome (timeout after the request left, a crash mid-send) waits
+    #: this long for its receipt, and the provider's lookup where there is one, before it
+    #: is sent again; never past the stage's deadline.
+    reconcile_seconds: float = 300.0
+    #: Receipts that came before their send was recorded are kept this long.
+    early_receipt_ttl: float = 86400.0
+    #: Notices for the same phone number (families share phones) are spaced by this much.
+    same_phone_interval: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -256,6 +267,12 @@ class HttpConfig:
     trust_proxy: bool = False
     url_secret: str = ""
     audio_ttl_seconds: int = 3600
+    #: Connections open at once; past it the oldest idle one is closed for the newcomer.
+    max_connections: int = 256
+    #: Seconds a connection may take to send a request's headers (or sit idle between them).
+    header_timeout: float = 10.0
+    #: Seconds a request may take to send its body.
+    body_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -276,6 +293,8 @@ class Config:
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    #: The daemon's log level (debug, info, warning, error); `notifyd run --log-level` wins.
+    log_level: str = "info"
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 

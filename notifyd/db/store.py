@@ -41,8 +41,9 @@ def connect(url: str, pooled: bool = False) -> Engine:
     checkpoint the WAL); by default each use opens its own."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        on_disk = bool(path) and path != ":memory:" and not path.startswith("file:")
+        if on_disk:
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         pool: dict[str, Any] = {"pool_size": 4} if pooled else {"poolclass": NullPool}
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
@@ -57,6 +58,8 @@ def connect(url: str, pooled: bool = False) -> Engine:
             # Index upkeep of a large sync runs from memory: 32 MiB of page cache (default 2).
             cur.execute("PRAGMA cache_size=-32768")
             cur.close()
+            if on_disk:
+                _private(path)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
@@ -67,6 +70,40 @@ def connect(url: str, pooled: bool = False) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private(path: str) -> None:
+    """The database, its WAL and SHM readable by notifyd alone, whatever the umask (they hold
+    names and numbers); cheap enough to do on every connection."""
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass  # not there (yet), or not ours to change: the start-up check says so
+
+
+#: Words of SQLite's, PostgreSQL's and the OS's errors for the database's bad days.
+SIGNS = {
+    "disk_full": ("database or disk is full", "no space left", "disk full", "could not extend"),
+    "read_only": ("readonly database", "read-only", "read only"),
+}
+
+
+def classify(exc: BaseException) -> str | None:
+    """What a failure says of the database: "disk_full", "read_only", "database_error" (down,
+    unreachable), or None for an error that is no bad day of the database but a bug."""
+    text, seen = "", exc
+    for _ in range(5):
+        text += " " + str(seen).lower()
+        nxt = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+        if nxt is None:
+            break
+        seen = nxt
+    for state, words in SIGNS.items():
+        if any(w in text for w in words):
+            return state
+    return "database_error" if isinstance(exc, DatabaseError | OSError) else None
 
 
 def migrate(engine: Engine) -> None:
@@ -81,7 +118,8 @@ def migrate(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
-        raise StoreError(f"cannot migrate the database at {engine.url!r}: {exc.orig}") from exc
+        said = " ".join(str(exc.orig).split())  # one line, however the driver wraps it
+        raise StoreError(f"cannot migrate the database at {engine.url!r}: {said}") from exc
 
 
 def open_store(url: str) -> Engine:

@@ -25,7 +25,7 @@ from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import runs
 from notifyd.db import sync as syncstore
-from notifyd.db.store import Connection, Engine
+from notifyd.db.store import Connection, DatabaseError, Engine
 from notifyd.errors import SyncRefused
 from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
@@ -143,8 +143,12 @@ def run_sync(
         raise
     except BaseException as exc:
         report.status, report.message = "failed", describe_error(exc)
-        with engine.begin() as conn:
-            runs.finish_run(conn, report, now)
+        try:
+            with engine.begin() as conn:
+                runs.finish_run(conn, report, now)
+        except DatabaseError as again:  # the database is what failed: say the first error
+            log.error("sync run not recorded", extra={"run": run_id,
+                      "error": describe_error(again)})  # fmt: skip
         raise
     log.info(
         "sync finished",

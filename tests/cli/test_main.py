@@ -225,3 +225,39 @@ def test_ids_that_move_between_people_exit_3_until_accepted(capsys, tmp_path) ->
     assert code == 0 and "10 changed" in out
     assert "can reach: whatsapp 0, sms 10 of 10 people" in out
     assert "warning: channel 'whatsapp' can reach none of 10 people" in out
+
+
+def sql_registry(tmp_path: Path, url: str, query: str) -> Path:
+    data = config_dict(tmp_path / "unused.csv", state_dir=str(tmp_path / "state"))
+    data["registry"] = {"source": "sql", "url": url, "query": query}
+    return write_toml(data, tmp_path / "sql.toml")
+
+
+def test_a_registry_database_that_is_down_has_its_own_exit_status(capsys, tmp_path) -> None:
+    cfg = sql_registry(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:9/registry", "SELECT 1")
+    code, _, err = run(capsys, "-c", str(cfg), "sync")
+    assert code == 5, err
+    assert err.startswith("notifyd: registry source unreachable: the registry database")
+    assert "Nothing was changed" in err and "config error" not in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_registry_query_it_refuses_is_still_a_config_error(capsys, tmp_path) -> None:
+    registry = tmp_path / "registry.db"
+    cfg = sql_registry(tmp_path, f"sqlite:///{registry}", "SELECT * FROM no_such_table")
+    import sqlite3
+
+    sqlite3.connect(registry).close()
+    code, _, err = run(capsys, "-c", str(cfg), "sync")
+    assert code == 2 and "registry.query" in err, err
+
+
+def test_a_database_error_during_sync_is_one_clear_line(capsys, tmp_path) -> None:
+    registry = write_registry(tmp_path / "registry.csv", [person(1)])
+    data = config_dict(registry, state_dir=str(tmp_path / "state"))
+    data["database"] = {"url": "postgresql+psycopg://nobody@127.0.0.1:9/notifyd"}
+    cfg = write_toml(data, tmp_path / "dead.toml")
+    code, _, err = run(capsys, "-c", str(cfg), "sync")
+    assert code == 4, err
+    assert err.startswith("notifyd: database error:") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

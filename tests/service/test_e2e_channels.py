@@ -394,3 +394,26 @@ def test_email_end_to_end_through_the_daemon(tmp_path: Path, smtp_server: SmtpSe
     entries = json.loads(log.stdout)
     assert {e["channel"] for e in entries} >= {"email", "sms"}
     engine.dispose()
+
+
+def test_a_tap_while_paused_is_kept_and_answered_after_resume(world: World) -> None:
+    """Runs last: it pauses all sending. The READ person taps the template's button while
+    sending is paused: nothing is sent, the tap is kept; `resume` sends the voice note."""
+    wait_for(lambda: world.status(READ, "read", "delivered"), 30, "the template delivered")
+    assert "all sending: paused" in world.cli("pause", "--by", "test")
+    world.sandbox.call(_tap(world, world.wa[READ]))
+    taps = schema.waiting_taps
+
+    def kept() -> list[Any]:
+        with world.engine.connect() as conn:
+            return list(conn.execute(select(taps.c.notification_id, taps.c.channel)).all())
+
+    wait_for(kept, 20, "the tap kept")
+    assert kept() == [(world.notice(READ)["id"], "whatsapp")]
+    assert not [a for a in world.attempts(READ) if a["kind"] == "voice_followup"]
+    world.cli("resume", "--by", "test")
+    follow = wait_for(
+        lambda: [a for a in world.attempts(READ) if a["kind"] == "voice_followup"
+                 and a["outcome"] == "sent"], 30, "the voice note after resume",
+    )  # fmt: skip
+    assert len(follow) == 1 and kept() == []

@@ -118,3 +118,13 @@ def test_the_install_folders_reach_the_unit_it_writes(tmp_path: Path) -> None:
 def test_the_default_install_writes_the_unit_as_shipped() -> None:
     rendered = render_unit("/opt/notifyd", "/etc/notifyd")
     assert rendered == UNIT.read_text()
+
+
+def test_the_descriptor_limit_covers_the_default_listener_and_sends() -> None:
+    """The unit's syscall filter denies setrlimit (@resources), so LimitNOFILE must already
+    cover what the default config needs: the listener's bound, the sends, the reserve."""
+    from notifyd.config import Config
+    from notifyd.web.limits import descriptors_needed
+
+    d = directives(UNIT.read_text())
+    assert int(d["LimitNOFILE"][0]) >= descriptors_needed(Config())
