@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/voice_bench.py [--notes 60] [--workers 1 --workers 2] [--lang id]
                                           [--compression-level 3] [--repeat 3]
+    .venv/bin/python bench/voice_bench.py --mix [--notes 66] [--repeat 3]
+
+`--mix` renders the languages of the sample registry (scripts/make_sample_registry.py), each
+with its native offline voice (Open JTalk for Japanese, espeak-ng for the rest), from a
+representative spoken sentence per language (tests/conftest.py SPOKEN), as `notifyd say`
+does: it measures the voices and the audio pipeline, not the templates.
 
 Each cold note has words of its own (a different name and permit number), so nothing is found
 in the cache; `workers` notes are rendered at a time by asyncio tasks in one process, as the
@@ -24,9 +30,109 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from conftest import FRIDAY_MORNING, probe, sample_facts, voice_config  # noqa: E402
+from conftest import (  # noqa: E402
+    FRIDAY_MORNING,
+    OFFLINE_VOICE,
+    SPOKEN,
+    probe,
+    sample_facts,
+    voice_config,
+)
+from conftest import NAMES as SPOKEN_NAMES  # noqa: E402
 from notifyd import plugins  # noqa: E402
+from notifyd.voice import audio  # noqa: E402
+from notifyd.voice.audio import Candidate, Part  # noqa: E402
 from notifyd.voice.render import Renderer  # noqa: E402
+
+#: Nationality → language of the sample registry's rows, as the nationality mapping gives it;
+#: Filipino and Thai have no offline voice and are spoken in English offline (docs/voices.md).
+SAMPLE_LANGUAGE = {
+    "CN": "zh", "TW": "zh-TW", "JP": "ja", "KR": "ko", "SA": "ar", "EG": "ar", "RU": "ru",
+    "US": "en", "AU": "en", "GB": "en", "SG": "en", "IN": "en", "MY": "ms", "FR": "fr",
+    "DE": "de", "PH": "en", "NL": "nl", "TH": "en", "VN": "vi", "TL": "pt",
+}  # fmt: skip
+
+
+def sample_mix() -> list[str]:
+    """The language of each good row of the sample registry (a pinned language wins)."""
+    import importlib.util
+
+    path = ROOT / "scripts" / "make_sample_registry.py"
+    spec = importlib.util.spec_from_file_location("make_sample_registry", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [
+        str(pinned.get("language") or SAMPLE_LANGUAGE[nat])
+        for _, nat, pinned, _ in module.GOOD
+        if nat
+    ]
+
+
+async def cold_mix(cfg: object, voices: dict, langs: list[str], notes: int, workers: int,
+                   run: int) -> float:  # fmt: skip
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(notes):
+        queue.put_nowait(i)
+
+    async def worker() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            lang = langs[i % len(langs)]
+            engine, voice = str(OFFLINE_VOICE[lang]).split(":")
+            name = f"{SPOKEN_NAMES[lang][i % 2]} {run} {i}"
+            part = Part(engine, voice, lang, SPOKEN[lang].format(name=name))
+            await audio.make_note(cfg, voices, [Candidate(engine, (part,), "bench")], "ogg")  # type: ignore[arg-type]
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return notes / (time.perf_counter() - started)
+
+
+def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
+    voices = plugins.voices(plugins.make_manager())
+    langs = sample_mix()
+    results: dict[str, object] = {"notes": args.notes, "mix": langs}
+    print(f"mix of {len(langs)} rows: " + ", ".join(sorted(set(langs))))
+    with tempfile.TemporaryDirectory(prefix="voice-bench-") as tmp:
+        cfg = voice_config(Path(tmp), engines=["open-jtalk", "espeak-ng"])
+        asyncio.run(cold_mix(cfg, voices, ["ja"], 1, 1, 0))  # Open JTalk's dictionary, loaded once
+        durations = []
+        for lang in sorted(set(langs)):
+            engine, voice = str(OFFLINE_VOICE[lang]).split(":")
+            part = Part(engine, voice, lang, SPOKEN[lang].format(name=SPOKEN_NAMES[lang][0]))
+            path, _ = asyncio.run(
+                audio.make_note(cfg, voices, [Candidate(engine, (part,), "b")], "ogg")
+            )
+            durations.append(probe(path)["duration"])
+        results["note_seconds"] = {"min": min(durations), "max": max(durations)}
+        print(f"notes last {min(durations):.1f}-{max(durations):.1f} s")
+        run = 0
+        for n in workers:
+            rates, cpu = [], []
+            for _ in range(args.repeat):
+                run += 1
+                before = cpu_seconds()
+                rates.append(asyncio.run(cold_mix(cfg, voices, langs, args.notes, n, run)))
+                after = cpu_seconds()
+                cpu.append((sum(after) - sum(before)) / args.notes * 1000)
+            med = statistics.median(rates)
+            results[f"cold_notes_per_s_{n}_workers"] = {
+                "median": med, "runs": rates, "cpu_ms_per_note": statistics.median(cpu),
+            }  # fmt: skip
+            print(f"cold mix, {n} worker(s): {med:.1f} notes/s (runs: "
+                  + ", ".join(f"{r:.1f}" for r in rates)
+                  + f"), CPU {statistics.median(cpu):.0f} ms a note")  # fmt: skip
+        facts = sample_facts("ja")
+        renderer = Renderer(cfg, voices)
+        times = asyncio.run(cached(renderer, facts.language, 2000))
+        ms = sorted(t * 1000 for t in times)
+        results["cached_ms_ja"] = {"median": statistics.median(ms), "p99": ms[int(len(ms) * 0.99)]}
+        print(f"cached (ja, open-jtalk): median {statistics.median(ms):.3f} ms")
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "voice_mix.json").write_text(json.dumps(results, indent=2))
+
 
 NAMES = ["Budi Santoso", "John Smith", "Chloé Martin", "Aisha Rahman", "Kim Minsu", "Li Wei"]
 
@@ -77,8 +183,11 @@ def main() -> None:
     p.add_argument("--lang", default="id")
     p.add_argument("--compression-level", type=int, default=None)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--mix", action="store_true", help="the sample registry's languages")
     args = p.parse_args()
     workers = args.workers or [1, 2]
+    if args.mix:
+        return main_mix(args, workers)
     voices = plugins.voices(plugins.make_manager())
     results: dict[str, object] = {"notes": args.notes, "lang": args.lang}
     with tempfile.TemporaryDirectory(prefix="voice-bench-") as tmp:

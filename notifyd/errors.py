@@ -15,6 +15,23 @@ class ConfigError(NotifydError):
         super().__init__(f"{key}: {problem}. Fix: {fix}")
 
 
+class ConfigErrors(ConfigError):
+    """Several config problems found in one pass, so that one run lists them all."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(first.key, first.problem, first.fix)
+        self.errors = errors
+        self.args = (
+            f"{len(errors)} problems:\n" + "\n".join(f"  - {e}" for e in errors)
+            if len(errors) > 1
+            else str(first),
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class RowRejected(NotifydError):
     """A registry row cannot be used; carries every reason, not just the first."""
 
@@ -25,6 +42,18 @@ class RowRejected(NotifydError):
 
 class SyncRefused(NotifydError):
     """A snapshot that would change too much is refused whole, nothing applied."""
+
+
+class SourceUnreachable(NotifydError):
+    """The registry source cannot be reached now (its database is down, its share is not
+    mounted): nothing was changed; the next sync tries again. Not a config error."""
+
+    def __init__(self, what: str, problem: str) -> None:
+        self.what, self.problem = what, problem
+        super().__init__(
+            f"{what}: cannot be reached ({problem}). Nothing was changed; check that it is "
+            "running and reachable from this server, then sync again"
+        )
 
 
 class StoreError(NotifydError):

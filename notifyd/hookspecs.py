@@ -15,7 +15,13 @@ from typing import Any, Protocol, runtime_checkable
 import pluggy
 
 from notifyd.config import Config
-from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.errors import (
+    ConfigError,
+    OutcomeUnknown,
+    PermanentSendError,
+    SourceUnreachable,
+    TransientSendError,
+)
 from notifyd.events import Event
 from notifyd.model import RawRow
 
@@ -27,6 +33,8 @@ __all__ = [
     "Channel",
     "ChannelPlugin",
     "ConfigError",
+    "LooksUp",
+    "Lookup",
     "Message",
     "OutcomeUnknown",
     "PermanentSendError",
@@ -34,6 +42,7 @@ __all__ = [
     "ReceivesWebhooks",
     "RegistrySource",
     "Reply",
+    "SourceUnreachable",
     "TransientSendError",
     "Voice",
     "WebhookRequest",
@@ -50,7 +59,9 @@ class RegistrySource(Protocol):
 
     def read(self, cfg: Config) -> Iterator[RawRow]:
         """Stream rows one by one (never load the whole registry); raise ConfigError for a
-        source that cannot be opened or lacks a required column, naming the key and the fix."""
+        source that is wrongly configured or lacks a required column, naming the key and the
+        fix, and SourceUnreachable for one that is configured right but cannot be reached now
+        (a database that is down)."""
         ...
 
     def describe(self, cfg: Config) -> str:
@@ -63,7 +74,9 @@ class Message:
     """One rendered notice for one address."""
 
     notification_id: int
-    to: str  # E.164, or "" for channels that need no address
+    #: The address for the channel's kind: E.164 for whatsapp/sms/call/other ("" if none),
+    #: the checked e-mail address for email (docs/plugins.md has the table).
+    to: str
     language: str
     text: str  # the whole notice in words (the SMS body)
     audio: Path | None = None  # the voice note, in the channel's `audio_format`
@@ -118,6 +131,9 @@ class Receipt:
     at: datetime | None = None
     error: str = ""  # the provider's code and text, for a failure
     opt_out: bool = False  # the failure means the person asked to stop (e.g. Twilio 21610)
+    #: Our attempt id, when the provider echoed it back (`Message.attempt_id`, carried in a
+    #: signed part of the request): it settles a send whose provider id was never recorded.
+    attempt_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,11 +159,36 @@ class WebhookResult:
 
 @runtime_checkable
 class ReceivesWebhooks(Protocol):
-    """A channel that also takes its provider's callbacks (receipts, replies)."""
+    """A channel that also takes its provider's callbacks (receipts, replies).
+
+    It may also have `webhook_content_types`, a tuple of the POST Content-Types it reads
+    (e.g. ("application/json",)); other bodies are refused with 415 before it is called.
+    The default is JSON and form-encoded bodies."""
 
     def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         """Verify the request (signature, GET challenge) and parse it. Return status 403 and
         nothing else for a request that fails verification; never raise for bad input."""
+        ...
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """A send whose outcome is unknown (the request left, no answer came), to look up."""
+
+    attempt_id: int
+    to: str  # E.164, the address it was sent to
+    since: datetime  # when the attempt started (UTC)
+
+
+@runtime_checkable
+class LooksUp(Protocol):
+    """A channel whose provider can say whether a message was accepted after all (Twilio's
+    message list), asked before an unknown send is sent again."""
+
+    async def lookup(self, attempt: Lookup) -> Receipt | None:
+        """The provider's word on that attempt (its id and status), or None when the provider
+        has no such message (it never arrived: sending again doubles nothing). Raise
+        TransientSendError when the provider cannot be asked now."""
         ...
 
 
@@ -170,11 +211,17 @@ class Voice(Protocol):
     name: str
 
     def languages(self) -> dict[str, list[str]]:
-        """Language tag → voice names this engine can speak."""
+        """Language tag (BCP-47: "zh", "zh-TW", "fil") → voice names this engine speaks,
+        first the default. List only languages a voice reads natively: notifyd hands a
+        language to the first engine in the configured order that lists it, so a listed
+        language that the voice spells or reads in another tongue reaches the listener so."""
         ...
 
     async def synthesize(self, text: str, language: str, voice: str, out: Path) -> None:
-        """Write speech for `text` (plain text, never markup) to `out` as WAV."""
+        """Write speech for `text` (plain text, never markup) to `out` as WAV. The text is in
+        `language`, but names in it arrive as the registry gives them, in any script: make
+        them readable for this voice (transliterate what it cannot read), never let it read
+        code points or spell letters it has no rules for."""
         ...
 
 

@@ -1,5 +1,6 @@
 """The daemon's logging: one JSON object per line on stdout (journald keeps it), with phone
-and passport numbers and names masked once, in a handler filter, before anything is written.
+and passport numbers, e-mail addresses and names masked once, in a handler filter, before
+anything is written.
 
 Stable keys: `ts` (UTC, ISO 8601), `level`, `logger`, `msg`, then the record's `extra`
 fields by name, and `exc` for a traceback. Numbers are found by pattern in the message, its
@@ -29,6 +30,8 @@ PHONE = re.compile(
 )
 #: Passport numbers: one or two capital letters then 6 to 8 digits (A1234567, PA0000123).
 PASSPORT = re.compile(r"\b[A-Z]{1,2}\d{6,8}\b")
+#: E-mail addresses (the e-mail channel's recipients, in SMTP answers and errors).
+EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 NAME_KEY = re.compile(r"(^|_)(full_?)?name$", re.IGNORECASE)
 #: Attributes every LogRecord has; anything else on a record came from `extra`.
 _STANDARD = set(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
@@ -40,7 +43,7 @@ _DONE = "_notifyd_masked"
 
 
 def mask_text(text: str) -> str:
-    return PASSPORT.sub(MASK, PHONE.sub(MASK, text))
+    return EMAIL.sub(MASK, PASSPORT.sub(MASK, PHONE.sub(MASK, text)))
 
 
 def _mask_value(key: str, value: Any) -> Any:

@@ -51,6 +51,8 @@ class RawRow(NamedTuple):
 
     line: int
     values: dict[str, str]
+    #: What the source itself found wrong (a cell over the size limit): rejects the row.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,7 @@ class Record:
     channels: tuple[str, ...]  # channel instance names, in the person's order
     opt_out: tuple[str, ...]  # channel names the registry opts out of; ("*",) for all
     warnings: tuple[str, ...] = ()  # channels dropped, with the reason
+    email: str = ""  # normalised (domain in lower case), "" when there is none
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         return (Record, tuple(getattr(self, f) for f in Record.__slots__))
@@ -165,6 +168,10 @@ class Claimed:
     attempt_count: int
     opted_out: frozenset[str]  # active opt-outs: channel names, "*" for all
     tries: dict[str, int] = field(default_factory=dict)  # attempts so far, per channel
+    email: str | None = None
+    #: The last send, when its outcome is unknown and no receipt came while it was being
+    #: reconciled: (attempt id, channel, started at). Looked up before sending again.
+    unknown: tuple[int, str, datetime] | None = None
 
 
 @dataclass(slots=True)
@@ -185,3 +192,12 @@ class SyncReport:
     cancelled: int = 0
     message: str = ""
     reasons: dict[str, int] = field(default_factory=dict)
+    #: Rows whose registry id equals their row number (an id that moves when rows are sorted).
+    sequential: int = 0
+    #: Known registry ids whose name and passport both changed, and a few of them.
+    moved: int = 0
+    moved_examples: list[str] = field(default_factory=list)
+    #: People with an active permit, and how many each channel can reach.
+    people: int = 0
+    reach: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from importlib.metadata import entry_points
 from typing import Any, TypeVar
 
 import pluggy
@@ -54,11 +56,50 @@ def voices(pm: pluggy.PluginManager) -> dict[str, hookspecs.Voice]:
 def source_for(pm: pluggy.PluginManager, name: str) -> hookspecs.RegistrySource:
     sources = registry_sources(pm)
     if name not in sources:
-        raise ConfigError(
-            "registry.source", f"no registry source called {name!r}",
-            f"use one of: {', '.join(sorted(sources))}, or install the plugin that provides it",
-        )  # fmt: skip
+        raise missing(pm, "registry source", name, sources, "registry.source")
     return sources[name]
+
+
+_HOOKS = {
+    "channel plugin": "register_channels",
+    "voice": "register_voices",
+    "registry source": "register_registry_sources",
+}
+
+
+def disabled_provider(pm: pluggy.PluginManager, what: str, name: str) -> str | None:
+    """The entry point that `disabled_plugins` turns off and that would provide `name`.
+
+    Only asked when a name is missing, so loading the disabled module costs nothing otherwise.
+    """
+    for ep in entry_points(group=hookspecs.PROJECT):
+        if not pm.is_blocked(ep.name):
+            continue
+        try:
+            provide = getattr(ep.load(), _HOOKS[what], None)
+            names = [obj.name for obj in provide()] if provide else []
+        except Exception:  # a broken disabled plugin provides nothing
+            continue
+        if name in names:
+            return ep.name
+    return None
+
+
+def missing(
+    pm: pluggy.PluginManager, what: str, name: str, known: Iterable[str], key: str
+) -> ConfigError:
+    """The error for a plugin name nothing provides: disabled by config, or not installed."""
+    choices = ", ".join(sorted(known)) or "(none)"
+    blocked = disabled_provider(pm, what, name)
+    if blocked:
+        return ConfigError(
+            key, f"the {what} {name!r} comes from the plugin {blocked!r}, which disabled_plugins "
+            "turns off", f"take {blocked!r} out of disabled_plugins, or use one of: {choices}",
+        )  # fmt: skip
+    return ConfigError(
+        key, f"no {what} called {name!r}",
+        f"use one of: {choices}, or install the plugin that provides it",
+    )  # fmt: skip
 
 
 def emit(pm: pluggy.PluginManager, event: Event) -> None:

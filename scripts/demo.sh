@@ -6,24 +6,23 @@
 # (not on WhatsApp, a refused SMS, a late failure, one person unreachable) so that fallbacks and
 # failures show; receipts come back; one person taps "Listen" and gets the voice note. Then
 # `notifyd log` shows it all. The daemon keeps running until Ctrl-C (DEMO_EXIT=1: stop there).
+# Ports: NOTIFYD_DEMO_PORT (web app, 8787), NOTIFYD_SANDBOX_PORT (sandbox, 8788) and
+# NOTIFYD_CONSOLE_PORT (staff console, 8790).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PY=.venv/bin/python
 N=.venv/bin/notifyd
-export NOTIFYD_CONFIG=config/notifyd.sandbox.toml
+# The ports are settings (NOTIFYD_DEMO_PORT, NOTIFYD_SANDBOX_PORT): checked free, and the
+# sandbox config chosen for them (NOTIFYD_CONFIG).
+source scripts/demo_ports.sh
 # The sandbox's well-known dev credentials (loopback only), and a fresh secret for audio URLs.
 export SANDBOX_WA_TOKEN=sandbox-token SANDBOX_WA_APP_SECRET=sandbox-app-secret
 export SANDBOX_WA_VERIFY=sandbox-verify SANDBOX_TWILIO_TOKEN=sandbox-auth-token
 NOTIFYD_URL_SECRET=$($PY -c 'import secrets; print(secrets.token_hex(32))')
 export NOTIFYD_URL_SECRET
-SANDBOX=http://127.0.0.1:8788
-for port in 8787 8788 8790; do
-  if $PY -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port))!=0)"; then
-    echo "port $port on 127.0.0.1 is in use: stop what listens there, then run this again" >&2
-    exit 1
-  fi
-done
+SANDBOX=http://127.0.0.1:$NOTIFYD_SANDBOX_PORT
+WEB=http://127.0.0.1:$NOTIFYD_DEMO_PORT
 
 # Each run starts from a fresh delivery log (the voice notes already made stay cached).
 rm -f state/notifyd.db state/notifyd.db-wal state/notifyd.db-shm
@@ -32,7 +31,7 @@ $N check-config
 echo
 $N sync
 echo
-# The staff console (127.0.0.1:8790, started by the daemon): a demo admin with a fresh password.
+# The staff console (127.0.0.1:$NOTIFYD_CONSOLE_PORT, started by the daemon): a demo admin with a fresh password.
 DEMO_PASSWORD=$($PY -c 'import secrets; print(secrets.token_urlsafe(12))')
 echo "$DEMO_PASSWORD" | $N user add demo --role admin >/dev/null
 echo "Notices due in the next 15 days:"
@@ -59,10 +58,10 @@ faults=()
 while read -r rule; do faults+=(--fault "$rule"); done < <($PY scripts/demo_sandbox.py faults -c "$NOTIFYD_CONFIG")
 echo "Starting the provider sandbox on $SANDBOX (its log: state/sandbox.log); failure rules:"
 printf '  %s\n' "${faults[@]}" | grep -v -- '--fault' || true
-$N sandbox --listen 127.0.0.1:8788 --callback-url http://127.0.0.1:8787/hooks \
+$N sandbox --listen "127.0.0.1:$NOTIFYD_SANDBOX_PORT" --callback-url "$WEB/hooks" \
   --callback-delay 0.5 "${faults[@]}" >state/sandbox.log 2>&1 &
 pids+=($!)
-echo "Starting the daemon (its log: state/notifyd.log); web app on http://127.0.0.1:8787"
+echo "Starting the daemon (its log: state/notifyd.log); web app on $WEB"
 $N run >state/notifyd.log 2>&1 &
 daemon=$!
 pids+=($daemon)
@@ -73,7 +72,7 @@ $N log --since 1d
 echo
 echo "What the sandbox received: $SANDBOX/_sandbox/requests; its callbacks: $SANDBOX/_sandbox/callbacks"
 echo
-echo "The staff console: http://127.0.0.1:8790/  user: demo  password: $DEMO_PASSWORD"
+echo "The staff console: http://127.0.0.1:$NOTIFYD_CONSOLE_PORT/  user: demo  password: $DEMO_PASSWORD"
 if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
 echo "The daemon keeps running (Ctrl-C stops it and the sandbox)."
 wait "$daemon"

@@ -53,8 +53,8 @@ if [ ! -f "$CONFDIR/notifyd.toml" ]; then
     created_config=yes
 fi
 
-ExecStart="$PREFIX/venv/bin/notifyd run"
-sed "s#^ExecStart=.*#ExecStart=$ExecStart#" systemd/notifyd.service > "$UNITDIR/notifyd.service.new"
+# The unit carries this install's folders: the program, the config and its credentials.
+bash scripts/render-unit.sh "$PREFIX" "$CONFDIR" > "$UNITDIR/notifyd.service.new"
 chmod 0644 "$UNITDIR/notifyd.service.new"
 mv "$UNITDIR/notifyd.service.new" "$UNITDIR/notifyd.service"
 if [ -d /run/systemd/system ]; then
@@ -67,8 +67,8 @@ cat <<NEXT
 notifyd is installed in $PREFIX/venv; its unit is $UNITDIR/notifyd.service.
 Next:
   1. Edit $CONFDIR/notifyd.toml${created_config:+ (copied from the example)}: the registry
-     export's path, your office, the channels. Secrets go in $CONFDIR/credentials/NAME
-     (mode 0600) and are written "credential:notifyd_NAME" in the config.
+     export's path, your office, the channels. Each secret goes in its own file,
+     $CONFDIR/credentials/NAME (mode 0600), and is written "credential:NAME" in the config.
   2. Check it:   sudo -u notifyd $PREFIX/venv/bin/notifyd check-config -c $CONFDIR/notifyd.toml
   3. Start it:   systemctl start notifyd   (then: systemctl status notifyd; journalctl -u notifyd -f)
   4. Staff use, as the service's user so that files stay its own:

@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES="python3 python3-venv python3-pip ffmpeg espeak-ng"
+# openssl makes the test suite's TLS certificate for the e-mail channel's STARTTLS test.
+PACKAGES="python3 python3-venv python3-pip ffmpeg espeak-ng openssl"
 need_packages() {
     ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null \
-        || ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null
+        || ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null \
+        || ! command -v openssl >/dev/null
 }
 if need_packages; then
     if [ "$(id -u)" -eq 0 ]; then

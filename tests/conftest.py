@@ -114,6 +114,7 @@ def person(n: int, **fields: str) -> Row:
         "channels": "",
         "opted_out": "",
         "office": "",
+        "email": "",
     }
     row.update(fields)
     return row
@@ -219,7 +220,7 @@ def sample_facts(language: str = "id", **overrides: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def real_voices() -> dict[str, Any]:
-    """The built-in voices, found through the entry points: espeak-ng and edge-tts."""
+    """The built-in voices, found through the entry points: espeak-ng, open-jtalk, edge-tts."""
     from notifyd import plugins
 
     return plugins.voices(plugins.make_manager())
@@ -593,3 +594,154 @@ def add_person(db: Engine, registry_id: str, name: str, /, **columns: Any) -> in
                 )  # fmt: skip
             )
     return int(pid)
+
+
+# --- spoken samples for the voices ----------------------------------------------------------
+
+#: A representative spoken sentence per language (the shape of a 14-day notice, words for the
+#: ear), with `{name}` where the registry's name goes. Test data for the engines, written by
+#: developers: the templates' own words are reviewed in config/templates/.
+SPOKEN: dict[str, str] = {
+    "id": "Bapak atau Ibu {name}, izin tinggal Anda berakhir pada 18 Desember 2026, 14 hari "
+    "lagi. Mohon minta penjamin Anda mengajukan perpanjangan. Kantor Imigrasi Blitar.",
+    "en": "Dear {name}, your stay permit expires on 18 December 2026, in 14 days. Please ask "
+    "your sponsor to apply for an extension. Blitar Immigration Office.",
+    "zh": "{name}您好，您的居留许可将于2026年12月18日到期，还剩14天。请您的担保人尽快申请延期。"
+    "布利塔尔移民局。",
+    "zh-TW": "{name}您好，您的居留許可將於2026年12月18日到期，還剩14天。請您的擔保人盡快申請延期。"
+    "布利塔爾移民局。",
+    "ja": "{name}様、滞在許可の期限は2026年12月18日で、あと14日です。保証人を通じて延長を申請して"
+    "ください。ブリタル入国管理事務所です。",
+    "ko": "{name}님, 체류 허가가 2026년 12월 18일에 만료됩니다. 14일 남았습니다. 보증인을 통해 "
+    "연장을 신청해 주십시오. 블리타르 출입국사무소입니다.",
+    "ar": "السيد {name}، تنتهي صلاحية تصريح إقامتك في 18 ديسمبر 2026، بعد 14 يوما. يرجى أن "
+    "يتقدم كفيلك بطلب التمديد. مكتب الهجرة في بليتار.",
+    "ru": "{name}, срок вашего разрешения на пребывание истекает 18 декабря 2026 года, через 14 "
+    "дней. Попросите поручителя подать заявление на продление. Иммиграционная служба Блитара.",
+    "fr": "Bonjour {name}, votre permis de séjour expire le 18 décembre 2026, dans 14 jours. "
+    "Demandez à votre garant de solliciter une prolongation. Office de l'immigration de Blitar.",
+    "de": "Guten Tag {name}, Ihre Aufenthaltserlaubnis läuft am 18. Dezember 2026 ab, in 14 "
+    "Tagen. Bitten Sie Ihren Bürgen, eine Verlängerung zu beantragen. Einwanderungsamt Blitar.",
+    "hi": "{name} जी, आपका निवास परमिट 18 दिसंबर 2026 को समाप्त हो रहा है, 14 दिन बाकी हैं। कृपया "
+    "अपने प्रायोजक से विस्तार के लिए आवेदन करवाएँ। ब्लितार आप्रवासन कार्यालय।",
+    "ms": "Tuan atau Puan {name}, permit tinggal anda tamat pada 18 Disember 2026, iaitu 14 hari "
+    "lagi. Sila minta penaja anda memohon lanjutan. Pejabat Imigresen Blitar.",
+    "fil": "Magandang araw {name}, ang inyong stay permit ay mag-e-expire sa 18 Disyembre 2026, "
+    "14 na araw na lang. Pakisabihan ang inyong sponsor na mag-apply ng extension.",
+    "nl": "Beste {name}, uw verblijfsvergunning verloopt op 18 december 2026, over 14 dagen. "
+    "Vraag uw sponsor om verlenging aan te vragen. Immigratiekantoor Blitar.",
+    "it": "Gentile {name}, il suo permesso di soggiorno scade il 18 dicembre 2026, tra 14 giorni. "
+    "Chieda al suo garante di presentare domanda di proroga. Ufficio immigrazione di Blitar.",
+    "vi": "Kính gửi {name}, giấy phép cư trú của bạn hết hạn vào ngày 18 tháng 12 năm 2026, còn "
+    "14 ngày. Vui lòng nhờ người bảo lãnh nộp đơn gia hạn. Văn phòng Xuất nhập cảnh Blitar.",
+    "th": "เรียน คุณ{name} ใบอนุญาตพำนักของคุณจะหมดอายุวันที่ 18 ธันวาคม 2026 อีก 14 วัน "
+    "กรุณาให้ผู้ค้ำประกันยื่นขอต่ออายุ สำนักงานตรวจคนเข้าเมืองบลิตาร์",
+    "pt": "Caro {name}, a sua autorização de residência expira a 18 de dezembro de 2026, dentro "
+    "de 14 dias. Peça ao seu patrocinador que solicite a prorrogação. Imigração de Blitar.",
+    "es": "Estimado {name}, su permiso de estancia vence el 18 de diciembre de 2026, dentro de "
+    "14 días. Pida a su patrocinador que solicite la prórroga. Oficina de Inmigración de Blitar.",
+    "tr": "Sayın {name}, oturma izniniz 18 Aralık 2026 tarihinde, 14 gün sonra sona eriyor. "
+    "Lütfen sponsorunuzdan uzatma başvurusu yapmasını isteyin. Blitar Göçmenlik Ofisi.",
+    "uk": "{name}, термін вашого дозволу на перебування спливає 18 грудня 2026 року, через 14 "
+    "днів. Попросіть поручителя подати заяву на продовження. Імміграційна служба Блітара.",
+}
+#: Per language: a name as a passport writes it (Latin), and one in another script (the
+#: person's own, or one the language's voice cannot read, to be transliterated).
+NAMES: dict[str, tuple[str, str]] = {
+    "id": ("Budi Santoso", "王小明"), "en": ("John Smith", "王小明"),
+    "zh": ("WANG XIAOMING", "王小明"), "zh-TW": ("CHEN TAIWEN", "陳大文"),
+    "ja": ("TANAKA HANAKO", "山田太郎"), "ko": ("KIM SU A", "김수아"),
+    "ar": ("YUSUF AL OTAIBI", "يوسف العتيبي"), "ru": ("ALEKSEY SMIRNOV", "Алексей Смирнов"),
+    "fr": ("Chloé Martin", "Алексей Смирнов"), "de": ("Jürgen Müller", "김수아"),
+    "hi": ("PRIYA SHARMA", "प्रिया शर्मा"), "ms": ("Siti Aminah", "陳大文"),
+    "fil": ("Maria Santos", "สมชาย ใจดี"), "nl": ("Jan de Vries", "يوسف العتيبي"),
+    "it": ("Giulia Rossi", "สมชาย ใจดี"), "vi": ("Nguyễn Văn An", "김수아"),
+    "th": ("SOMCHAI JAIDEE", "สมชาย ใจดี"), "pt": ("João Silva", "Олена Шевченко"),
+    "es": ("José García", "山田太郎"), "tr": ("Ayşe Yılmaz", "يوسف العتيبي"),
+    "uk": ("OLENA SHEVCHENKO", "Олена Шевченко"),
+}  # fmt: skip
+#: The offline engine and voice that speak each language by default; None: no offline voice
+#: reads it (Thai, Filipino: docs/voices.md says what is spoken instead).
+OFFLINE_VOICE: dict[str, str | None] = {
+    "id": "espeak-ng:id", "en": "espeak-ng:en-gb", "zh": "espeak-ng:cmn-latn-pinyin",
+    "zh-TW": "espeak-ng:cmn-latn-pinyin", "ja": "open-jtalk:mei-normal", "ko": "espeak-ng:ko",
+    "ar": "espeak-ng:ar", "ru": "espeak-ng:ru", "fr": "espeak-ng:fr-fr", "de": "espeak-ng:de",
+    "hi": "espeak-ng:hi", "ms": "espeak-ng:ms", "fil": None, "nl": "espeak-ng:nl",
+    "it": "espeak-ng:it", "vi": "espeak-ng:vi", "th": None, "pt": "espeak-ng:pt",
+    "es": "espeak-ng:es", "tr": "espeak-ng:tr", "uk": "espeak-ng:uk",
+}  # fmt: skip
+
+
+def loudness(path: Path) -> tuple[float, float]:
+    """(integrated loudness in LUFS, true peak in dBTP) of an audio file, measured by the ffmpeg
+    command's EBU R128 filter: independent of notifyd's own measurement."""
+    import math
+    import re
+    import subprocess
+
+    err = subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostats", "-i", str(path), "-af", "ebur128=peak=true",
+         "-f", "null", "-"],
+        check=True, capture_output=True, text=True,
+    ).stderr  # fmt: skip
+    summary = err[err.rindex("Summary:") :]
+    lufs = float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1))  # type: ignore[union-attr]
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)  # type: ignore[union-attr]
+    return lufs, -math.inf if peak == "-inf" else float(peak)
+
+
+# --- e-mail (issue 13) ----------------------------------------------------------------------
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on a free loopback port, in a thread. It keeps every
+    message it accepts and refuses, with a 550, every recipient whose address has "refused"."""
+
+    def __init__(self, **controller: Any) -> None:
+        import socket
+
+        from aiosmtpd.controller import Controller
+
+        self.messages: list[Any] = []
+        self.refused: list[str] = []
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **controller)
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if "refused" in address:
+            self.refused.append(address)
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    def stop(self) -> None:
+        """Stop the server thread. aiosmtpd leaves the server side of a finished session (the
+        plain transport under STARTTLS) to the garbage collector: collect it here, its warning
+        silenced, so that it is not reported against whichever test runs next."""
+        import gc
+        import warnings
+
+        self.controller.stop()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        import email
+        from email import policy
+
+        mail = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), mail))
+        return "250 2.0.0 queued"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.controller.start()
+    yield server
+    server.stop()

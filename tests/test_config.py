@@ -478,7 +478,30 @@ def test_missing_credential_names_the_key(monkeypatch: pytest.MonkeyPatch, tmp_p
     with pytest.raises(ConfigError) as info:
         resolve_secret("credential:db-password", "database.password")
     assert info.value.key == "database.password"
-    assert "LoadCredential=db-password" in info.value.fix
+    assert "/etc/notifyd/credentials/db-password" in info.value.fix
+
+
+def test_a_credential_from_the_units_folder_is_named_by_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """LoadCredential=notifyd:/etc/notifyd/credentials names each file notifyd_<file>; the
+    config names it by the file alone, as the README, the unit and the install script say."""
+    (tmp_path / "notifyd_db-password").write_text("from the folder\n", encoding="utf-8")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    assert resolve_secret("credential:db-password", "database.password") == "from the folder"
+
+
+def test_one_naming_of_credentials_in_every_document() -> None:
+    root = Path(__file__).parent.parent
+    texts = [
+        (root / name).read_text(encoding="utf-8")
+        for name in ("README.md", "systemd/notifyd.service", "scripts/install-service.sh",
+                     "config/notifyd.example.toml")
+    ]  # fmt: skip
+    for text in texts:
+        assert "credential:notifyd_" not in text
+    assert "/etc/notifyd/credentials/NAME" in texts[1]
+    assert '"credential:NAME"' in texts[2] and "$CONFDIR/credentials/NAME" in texts[2]
 
 
 def test_credential_without_credentials_directory(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -486,6 +509,29 @@ def test_credential_without_credentials_directory(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(ConfigError) as info:
         resolve_secret("credential:db-password", "database.password")
     assert info.value.key == "database.password"
+    assert "not started by systemd" in info.value.problem
+
+
+def test_every_secret_reference_that_cannot_be_read_is_listed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from notifyd.config.secrets import unresolved
+
+    monkeypatch.delenv("NOTIFYD_T_A", raising=False)
+    monkeypatch.setenv("NOTIFYD_T_B", "set")
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+    cfg = config.parse(
+        {
+            "database": {"password": "env:NOTIFYD_T_A"},
+            "channels": {
+                "wa": {"plugin": "spool", "kind": "whatsapp",
+                       "options": {"token": "credential:wa-token", "other": "env:NOTIFYD_T_B",
+                                   "list": ["plain", "env:NOTIFYD_T_A"]}},
+            },
+        }
+    )  # fmt: skip
+    keys = [e.key for e in unresolved(cfg)]
+    assert keys == ["database.password", "channels.wa.options.token", "channels.wa.options.list[1]"]
 
 
 def test_a_clear_value_is_not_a_secret_reference() -> None:

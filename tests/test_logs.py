@@ -119,3 +119,16 @@ def test_plain_text_mode_for_a_terminal(stream) -> None:
     logging.getLogger("notifyd").debug("hidden")
     logging.getLogger("notifyd").info("to %s", "0812 3456 0001")
     assert buf.getvalue() == f"INFO notifyd: to {MASK}\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SMTP 550 5.1.1 <refused.person@example.com>: mailbox unavailable",
+        "sent to wang.wei+kitas@mail.example.cn",
+        "Message-ID <174.5@kanim-blitar.go.id>",
+    ],
+)
+def test_email_addresses_are_masked(text: str) -> None:
+    masked = mask_text(text)
+    assert "@" not in masked and "***" in masked

@@ -81,6 +81,6 @@ def test_observers_hear_a_finished_sync_and_a_broken_one_stops_nothing(
 
 def test_a_registered_voice_is_found_by_its_name() -> None:
     pm = plugins.make_manager()
-    assert set(plugins.voices(pm)) == {"espeak-ng", "edge-tts"}  # the built-ins
+    assert set(plugins.voices(pm)) == {"espeak-ng", "edge-tts", "open-jtalk"}  # the built-ins
     pm.register(EchoVoice())
     assert "echo" in plugins.voices(pm)

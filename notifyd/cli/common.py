@@ -14,7 +14,7 @@ from notifyd.cli import output
 from notifyd.config import Config
 from notifyd.db import store
 
-EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE = 2, 3, 4
+EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE, EXIT_SOURCE = 2, 3, 4, 5
 Handler = Callable[[argparse.Namespace], "int | None"]
 Subcommands = Any  # argparse's _SubParsersAction
 
@@ -52,6 +52,9 @@ def load_config(args: argparse.Namespace) -> Config:
 
 
 def open_engine(cfg: Config) -> store.Engine:
+    from notifyd.service.private import secure_state_dir
+
+    secure_state_dir(cfg.state_dir)
     return store.open_store(store.database_url(cfg))
 
 

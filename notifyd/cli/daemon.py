@@ -22,6 +22,13 @@ def add_commands(sub: Subcommands) -> None:
         "--sync", action="store_true", help="read the registry once at start, before the schedule"
     )
     sp.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=None,
+        help="debug, info, warning or error (default: the config's log_level, else info); "
+        "names and numbers stay masked at every level",
+    )
+    sp.add_argument(
         "--log-format", choices=("json", "text"), default="json",
         help="json (default: one object a line, for journald) or text (for a terminal)",
     )  # fmt: skip
@@ -44,16 +51,20 @@ def add_commands(sub: Subcommands) -> None:
     with_format(command(sub, "paused", cmd_paused, "what is paused, by whom and since when"))
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from notifyd import logs
     from notifyd.service import daemon
 
-    logs.setup_logging("INFO", json=args.log_format == "json")
-    for chatty in ("apscheduler", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    cfg = common.load_config(args)  # a config error is reported before anything starts
+    level = args.log_level or cfg.log_level
+    logs.setup_logging(level, json=args.log_format == "json")
+    for chatty in ("apscheduler", "alembic", "aiohttp.access"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     start = getattr(args, "sub_now", None) or args.now
     path = getattr(args, "sub_config", None) or args.config
-    common.load_config(args)  # a config error is reported before anything starts
     return daemon.run(path, start, args.sync)
 
 

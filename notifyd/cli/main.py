@@ -15,11 +15,12 @@ from notifyd.cli import registry as cli_registry
 from notifyd.cli import sandbox as cli_sandbox
 from notifyd.cli import setup as cli_setup
 from notifyd.cli import staff as cli_staff
+from notifyd.cli import templates as cli_templates
 from notifyd.cli import users as cli_users
 from notifyd.cli import voice as cli_voice
-from notifyd.cli.common import EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE
+from notifyd.cli.common import EXIT_CONFIG, EXIT_REFUSED, EXIT_SOURCE, EXIT_STORE
 from notifyd.db.store import DatabaseError
-from notifyd.errors import ConfigError, NotifydError, StoreError, SyncRefused
+from notifyd.errors import ConfigError, NotifydError, SourceUnreachable, StoreError, SyncRefused
 
 DESCRIPTION = (
     "The `notifyd` command: for operators (config, database, plugins) and staff (sync, lists)."
@@ -27,6 +28,9 @@ DESCRIPTION = (
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Whatever the shell's umask: every file notifyd writes (database, WAL, audio, exports)
+    # is the operator's alone; it holds names, phone and passport numbers.
+    os.umask(0o077)
     args = _parser().parse_args(argv)
     logs.setup_logging("WARNING", json=False, stream=sys.stderr)  # masked, like the daemon's
     try:
@@ -37,8 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SyncRefused as exc:
         print(f"notifyd: sync refused: {exc}", file=sys.stderr)
         return EXIT_REFUSED
+    except SourceUnreachable as exc:
+        print(f"notifyd: registry source unreachable: {exc}", file=sys.stderr)
+        return EXIT_SOURCE
     except StoreError as exc:
         print(f"notifyd: database error: {exc}", file=sys.stderr)
+        _disk_hint(args)
         return EXIT_STORE
     except NotifydError as exc:
         print(f"notifyd: {exc}", file=sys.stderr)
@@ -50,7 +58,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         from notifyd.registry.sync import describe_error
 
         print(f"notifyd: database error: {describe_error(exc)}", file=sys.stderr)
+        _disk_hint(args)
         return EXIT_STORE
+
+
+def _disk_hint(args: argparse.Namespace) -> None:
+    """After a database error: DEGRADED and why, when the embedded database's disk is full or
+    read-only (the database itself cannot even be read then)."""
+    from notifyd.db.store import database_url
+    from notifyd.service.health import storage
+
+    try:
+        disk = storage(database_url(common.load_config(args)))
+    except Exception:  # a hint only: the error above is what counts
+        return
+    if disk and disk["state"] != "ok":
+        print(f"notifyd: DEGRADED: {disk['says']} ({disk['free_bytes'] // 1024} KiB free); "
+              "free space or make it writable: a running daemon resumes by itself",
+              file=sys.stderr)  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
         help="pretend it is this moment (ISO 8601 with offset); for rehearsals and tests",
     )  # fmt: skip
     sub = p.add_subparsers(required=True, metavar="COMMAND")
-    groups = (cli_setup, cli_registry, cli_voice, cli_daemon, cli_staff, cli_users, cli_sandbox)
+    groups = (
+        cli_setup, cli_registry, cli_voice, cli_templates, cli_daemon, cli_staff, cli_users,
+        cli_sandbox,
+    )  # fmt: skip
     for group in groups:
         group.add_commands(sub)
     return p

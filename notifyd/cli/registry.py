@@ -13,6 +13,7 @@ from notifyd.cli.common import Subcommands, command, with_format
 from notifyd.db import notices, runs
 from notifyd.errors import NotifydError
 from notifyd.planning.clock import Office
+from notifyd.registry.reach import reach_line
 
 #: Rejected rows `sync` lists itself; `notifyd rejected` lists them all.
 SHOWN = 20
@@ -23,6 +24,10 @@ def add_commands(sub: Subcommands) -> None:
     sp.add_argument(
         "--accept-drops", action="store_true",
         help="apply a snapshot even if more permits left it than registry.max_drop_share allows",
+    )  # fmt: skip
+    sp.add_argument(
+        "--accept-identity-changes", action="store_true",
+        help="apply a snapshot even if many registry ids get another name and passport",
     )  # fmt: skip
     with_format(sp)
     sp = command(sub, "upcoming", cmd_upcoming, "notices planned for the coming days")
@@ -39,8 +44,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     cfg = common.load_config(args)
     engine = common.open_engine(cfg)
     pm = plugins.make_manager(cfg.disabled_plugins)
-    report = run_sync(cfg, engine, pm, common.now(args), accept_drops=args.accept_drops)
+    report = run_sync(
+        cfg, engine, pm, common.now(args), accept_drops=args.accept_drops,
+        accept_identities=args.accept_identity_changes,
+    )  # fmt: skip
     rejected = runs.rejected(engine, report.run_id)
+    order = cfg.channel_order or list(cfg.channels)
     if args.format == "json":
         common.emit(output.render([{**asdict(report), "rejected_rows": rejected}], "json"))
         return 0
@@ -54,7 +63,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"  rejected: {report.rejected}{_by_field(report.reasons)}\n"
         f"  notices planned: {report.planned}, cancelled: {report.cancelled}, "
         f"permits gone from the registry: {report.left}\n"
+        f"  can reach: {reach_line(order, report.people, report.reach)}\n"
     )
+    for warning in report.warnings:
+        common.emit(f"  warning: {warning}\n")
     if rejected:
         common.emit(
             "\nrows rejected, or accepted without some channels (fix them in the export):\n"

@@ -6,13 +6,12 @@ import argparse
 
 from notifyd import config as config_mod
 from notifyd import plugins
-from notifyd.cli import common, output
-from notifyd.cli import voice as cli_voice
+from notifyd.cli import checkconfig, common, output
 from notifyd.cli.common import Subcommands, command, with_format
 
 
 def add_commands(sub: Subcommands) -> None:
-    command(sub, "check-config", cmd_check_config, "validate the config file and exit")
+    command(sub, "check-config", checkconfig.cmd_check_config, "validate the config file and exit")
     db = command(sub, "db", lambda a: _usage(db), "database maintenance")
     dbsub = db.add_subparsers(required=True, metavar="ACTION")
     command(dbsub, "upgrade", cmd_db_upgrade, "apply migrations")
@@ -22,25 +21,6 @@ def add_commands(sub: Subcommands) -> None:
 def _usage(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
     return common.EXIT_CONFIG
-
-
-def cmd_check_config(args: argparse.Namespace) -> int:
-    cfg = common.load_config(args)
-    pm = plugins.make_manager(cfg.disabled_plugins)
-    plugins.source_for(pm, cfg.registry.source)
-    from notifyd.delivery.dispatch import build_channels
-
-    build_channels(cfg, pm)  # each plugin checks its options
-    cli_voice.check_voices(cfg, pm)
-    offices = ", ".join(f"{code} ({o.timezone}, {o.window})" for code, o in cfg.offices.items())
-    common.emit(
-        f"{cfg.source_path}: OK\n"
-        f"  offices: {offices}\n"
-        f"  stages: {cfg.planner.stages} days before expiry, min gap {cfg.planner.min_gap_days}\n"
-        f"  registry: {cfg.registry.source} source\n"
-        f"  channels: {', '.join(cfg.channel_order or cfg.channels) or '(none)'}\n"
-    )
-    return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -249,6 +249,9 @@ def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
     )
     old = st["oldest_overdue"]
     rows.append({"what": "oldest overdue", "key": _overdue(old, now, tz), "count": ""})
+    rows.append({"what": "duplicate sends", "key": "accepted twice", "count": st["duplicates"]})
+    rows.append({"what": "duplicate sends", "key": "possible (unknown, sent again)",
+                 "count": st["possible_duplicates"]})  # fmt: skip
     common.emit(output.render(rows, args.format, tz))
     return 0
 
@@ -272,8 +275,12 @@ def _ago(delta: timedelta) -> str:
 
 @_uses_store
 def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd.db.store import database_url
+    from notifyd.service.health import storage
+
     now, tz = common.now(args), office_tz(cfg)
     st = logstore.status(engine, now)
+    st["storage"] = storage(database_url(cfg))
     if args.format == "json":
         common.emit(json.dumps(_jsonable(st), ensure_ascii=False, indent=2) + "\n")
         return 0
@@ -295,6 +302,11 @@ def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
         f"{output.cell(p['at'], tz)}" for scope, p in sorted(st["paused"].items())
     ]  # fmt: skip
     rows.append({"what": "paused", "value": "; ".join(paused) or "nothing"})
+    disk = st["storage"]
+    if disk:
+        state = "ok" if disk["state"] == "ok" else f"DEGRADED: {disk['says']}"
+        rows.append({"what": "database disk",
+                     "value": f"{state} ({disk['free_bytes'] // 1024} KiB free)"})  # fmt: skip
     common.emit(output.render(rows, args.format, tz))
     return 0
 

@@ -25,8 +25,14 @@ from notifyd.voice import audio, render
 from notifyd.voice.audio import Candidate, Part
 from notifyd.voice.sanitise import clean
 
-PROBE_TEXT = {"id": "Halo.", "zh": "你好。", "ja": "こんにちは。", "ko": "안녕하세요.",
-              "ar": "مَرْحَبًا.", "ru": "Привет.", "hi": "नमस्ते।"}  # fmt: skip
+PROBE_TEXT = {
+    "id": "Halo.", "zh": "你好。", "zh-TW": "你好。", "yue": "你好。",
+    "ja": "こんにちは。", "ko": "안녕하세요.",
+    "ar": "مَرْحَبًا.", "ru": "Привет.", "uk": "Привіт.",
+    "hi": "नमस्ते।", "th": "สวัสดี", "vi": "Xin chào.", "fil": "Kumusta.",
+    "ms": "Helo.", "fr": "Bonjour.", "de": "Hallo.", "nl": "Hallo.", "it": "Ciao.",
+    "pt": "Olá.", "es": "Hola.", "tr": "Merhaba.",
+}  # fmt: skip
 
 
 def add_commands(sub: Subcommands) -> None:
@@ -72,13 +78,17 @@ def cmd_voices(args: argparse.Namespace) -> int:
 async def _probe_all(
     cfg: Config, voices: Mapping[str, Voice], renderer: render.Renderer
 ) -> list[dict[str, Any]]:
+    """One row per engine and language it speaks: natively, or the template's stand-in (Thai
+    offline: English); a language nobody speaks gets a row saying so."""
     jobs, rows = [], []
     for name, voice in sorted(voices.items()):
         speaks = voice.languages()
         for lang in cfg.languages.available:
             order = render.engine_order(cfg, lang)
-            speech = renderer.templates[lang].speech.get(name)
-            spoken = speech.language if speech and speech.language else lang
+            stand_in = renderer.templates[lang].fallback if lang in renderer.templates else ""
+            spoken = lang if lang in speaks else stand_in
+            if spoken not in speaks:
+                continue
             listed = speaks.get(spoken, [])
             chosen = renderer.voice_for(name, spoken) if listed else None
             rows.append(
@@ -95,6 +105,12 @@ async def _probe_all(
             jobs.append(_probe(voice, spoken, chosen, cfg.voices.engine_timeout))
     for row, works in zip(rows, await asyncio.gather(*jobs), strict=True):
         row["works"] = works
+    heard = {row["language"] for row in rows}
+    rows += [
+        {"language": lang, "engine": "-", "order": "-", "voice": "", "reads": "",
+         "other_voices": "", "works": "no: no configured engine speaks it"}
+        for lang in cfg.languages.available if lang not in heard
+    ]  # fmt: skip
     return rows
 
 
@@ -119,9 +135,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     facts = notices.notice_facts(common.open_engine(cfg), args.permit, args.stage)
     if facts is None:
         raise NotifydError(f"no permit {args.permit!r} in the database; run `notifyd sync` first")
-    if args.lang:
-        facts = _replace(facts, language=args.lang)
     renderer = render.Renderer(cfg, voices)
+    if args.lang:
+        facts = _replace(facts, language=_spoken(cfg, voices, renderer, args.lang))
     result = asyncio.run(renderer.render(facts, common.now(args), args.audio_format))
     assert result.audio is not None
     audio.write_private(Path(args.output), result.audio.read_bytes())  # it holds a name
@@ -134,6 +150,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _speakers(cfg: Config, voices: dict[str, Voice], renderer: Any, lang: str) -> list[str]:
+    return [
+        e for e in render.engine_order(cfg, lang) if e in voices and renderer.voice_for(e, lang)
+    ]
+
+
+def _spoken(cfg: Config, voices: dict[str, Voice], renderer: Any, tag: str) -> str:
+    """The language asked for, if it has notices and an engine speaks it; never another one
+    in its place, which would say the wrong words with an exit status of 0."""
+    lang = renderer.language(tag)
+    primary = tag.replace("_", "-").split("-")[0].lower()
+    if lang in (tag, primary) and _speakers(cfg, voices, renderer, lang):
+        return str(lang)
+    working = [code for code in renderer.templates if _speakers(cfg, voices, renderer, code)]
+    raise NotifydError(
+        f"no notices are written in {tag!r} or no configured engine speaks it; languages that "
+        f"work here: {', '.join(sorted(working)) or '(none)'} (see `notifyd voices`)"
+    )
+
+
 def _replace(facts: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
@@ -143,7 +179,7 @@ def _replace(facts: Any, **changes: Any) -> Any:
 def cmd_say(args: argparse.Namespace) -> int:
     cfg, voices = _setup(args)
     renderer = render.Renderer(cfg, voices)
-    lang = renderer.language(args.lang)
+    lang = _spoken(cfg, voices, renderer, args.lang)
     text = clean(args.text, 2000)
     candidates = []
     for engine in render.engine_order(cfg, lang):

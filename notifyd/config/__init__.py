@@ -11,7 +11,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from notifyd.config.checks import check, check_cron, check_timezone, listen_address, parse_window
+from notifyd.config.checks import (
+    ColumnSpec,
+    check,
+    check_cron,
+    check_timezone,
+    column_spec,
+    listen_address,
+    parse_window,
+)
 from notifyd.config.secrets import SECRET_FIX, is_secret_ref, resolve_secret
 from notifyd.config.sections import (
     AUDIO_FORMATS,
@@ -19,7 +27,10 @@ from notifyd.config.sections import (
     CHANNEL_KINDS,
     DEFAULT_EDGE_VOICES,
     DEFAULT_PATH,
+    EXTENSION_KINDS,
+    LANGUAGE_ALIASES,
     LANGUAGES,
+    NATIONALITY_LANGUAGES,
     REQUIRED_COLUMNS,
     WEEKDAYS,
     ChannelConfig,
@@ -30,6 +41,7 @@ from notifyd.config.sections import (
     HttpConfig,
     LanguagesConfig,
     MetricsConfig,
+    NoticesConfig,
     OfficeConfig,
     PilotConfig,
     PlannerConfig,
@@ -43,11 +55,12 @@ from notifyd.errors import ConfigError
 
 __all__ = [
     "AUDIO_FORMATS", "CANONICAL_COLUMNS", "CHANNEL_KINDS", "DEFAULT_EDGE_VOICES", "DEFAULT_PATH",
-    "LANGUAGES", "REQUIRED_COLUMNS", "SECRET_FIX", "WEEKDAYS", "ChannelConfig", "Config",
-    "ConsoleConfig", "DatabaseConfig", "DispatchConfig", "HttpConfig", "LanguagesConfig",
-    "MetricsConfig",
+    "EXTENSION_KINDS", "LANGUAGE_ALIASES", "LANGUAGES", "NATIONALITY_LANGUAGES", "NoticesConfig",
+    "REQUIRED_COLUMNS", "SECRET_FIX", "WEEKDAYS", "ChannelConfig", "Config", "ConsoleConfig",
+    "DatabaseConfig", "DispatchConfig", "HttpConfig", "LanguagesConfig", "MetricsConfig",
     "OfficeConfig", "PilotConfig", "PlannerConfig", "RegistryConfig", "RetentionConfig",
-    "VoicesConfig", "Window", "check_cron", "check_timezone", "config_path", "default_state_dir",
+    "VoicesConfig", "Window", "ColumnSpec", "column_spec", "check_cron", "check_timezone",
+    "config_path", "default_state_dir",
     "is_secret_ref", "listen_address", "load", "parse", "parse_window", "resolve_secret",
 ]  # fmt: skip
 

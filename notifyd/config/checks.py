@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, time
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
@@ -12,14 +14,16 @@ from notifyd.config.secrets import SECRET_FIX, is_secret_ref
 from notifyd.config.sections import (
     CANONICAL_COLUMNS,
     CHANNEL_KINDS,
+    EXTENSION_KINDS,
     WEEKDAYS,
     Config,
     HttpConfig,
     LanguagesConfig,
+    NoticesConfig,
     VoicesConfig,
     Window,
 )
-from notifyd.errors import ConfigError
+from notifyd.errors import ConfigError, ConfigErrors
 
 _ZONES: set[str] = set()
 
@@ -65,7 +69,52 @@ def check_timezone(name: str, key: str) -> None:
         ) from exc  # fmt: skip
 
 
+#: How a registry field is read: the header names, the text that joins them, or a constant.
+ColumnSpec = tuple[tuple[str, ...], str, str | None]
+
+_SPEC_FIX = (
+    'write a header ("No. Paspor"), several headers joined by "-" (["Kode Kantor", "No."]), '
+    '{ columns = ["Kode Kantor", "No."], join = "/" }, or a constant { value = "KITAS" }'
+)
+
+
+def column_spec(spec: object, key: str) -> ColumnSpec:
+    """Read one `registry.columns` value; one column may feed several fields."""
+    if isinstance(spec, str) and spec.strip():
+        return (spec,), "", None
+    if isinstance(spec, list) and spec and all(isinstance(c, str) and c.strip() for c in spec):
+        return tuple(spec), "-", None
+    if isinstance(spec, dict):
+        if set(spec) == {"value"} and isinstance(spec["value"], str):
+            return (), "", spec["value"]
+        join = spec.get("join", "-")
+        if set(spec) <= {"columns", "join"} and isinstance(join, str):
+            columns, _, _ = column_spec(spec.get("columns"), key)
+            return columns, join, None
+    raise ConfigError(key, f"{spec!r} is not a column mapping", _SPEC_FIX)
+
+
 def check(cfg: Config) -> None:
+    """Every rule beyond types; one error per part of the file, all parts checked in one run."""
+    errors: list[ConfigError] = []
+    offices = [partial(_check_office, code=code) for code in cfg.offices]
+    parts: list[Callable[[Config], None]] = [
+        _check_planner, *offices, _check_registry, _check_languages_and_voices, _check_channels,
+        _check_dispatch, _check_schedules, _check_operations, _check_http_section,
+        _check_database,
+    ]  # fmt: skip
+    for part in parts:
+        try:
+            part(cfg)
+        except ConfigError as exc:
+            errors.append(exc)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
+
+
+def _check_planner(cfg: Config) -> None:
     p = cfg.planner
     if not p.stages:
         raise ConfigError("planner.stages", "is empty", "list days before expiry, e.g. [14, 7, 0]")
@@ -79,40 +128,52 @@ def check(cfg: Config) -> None:
         raise ConfigError(
             "planner.closed_day", f"{p.closed_day!r} is not a policy", 'use "previous" or "next"'
         )
-    for code, office in cfg.offices.items():
-        key = f"offices.{code}"
-        check_timezone(office.timezone, f"{key}.timezone")
-        parse_window(office.window, f"{key}.window")
-        bad = [d for d in office.weekend if d not in WEEKDAYS]
-        if bad or len(set(office.weekend)) >= 7:
-            raise ConfigError(
-                f"{key}.weekend", f"{office.weekend} is not a set of closed weekdays",
-                f"use some of {', '.join(WEEKDAYS)} (at least one day must stay open)",
-            )  # fmt: skip
-        for i, d in enumerate(office.closed):
-            try:
-                date.fromisoformat(d)
-            except ValueError as exc:
-                raise ConfigError(
-                    f"{key}.closed[{i}]", f"{d!r} is not a date", "write dates as YYYY-MM-DD"
-                ) from exc
-        if office.holidays_country:
-            import holidays
 
-            if office.holidays_country not in holidays.list_supported_countries():
-                raise ConfigError(
-                    f"{key}.holidays_country", f"{office.holidays_country!r} is not supported",
-                    'use an ISO country code the holidays package knows, e.g. "ID", or "" for none',
-                )  # fmt: skip
+
+def _check_office(cfg: Config, code: str) -> None:
+    office = cfg.offices[code]
+    key = f"offices.{code}"
+    check_timezone(office.timezone, f"{key}.timezone")
+    parse_window(office.window, f"{key}.window")
+    bad = [d for d in office.weekend if d not in WEEKDAYS]
+    if bad or len(set(office.weekend)) >= 7:
+        raise ConfigError(
+            f"{key}.weekend", f"{office.weekend} is not a set of closed weekdays",
+            f"use some of {', '.join(WEEKDAYS)} (at least one day must stay open)",
+        )  # fmt: skip
+    for i, d in enumerate(office.closed):
+        try:
+            date.fromisoformat(d)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{key}.closed[{i}]", f"{d!r} is not a date", "write dates as YYYY-MM-DD"
+            ) from exc
+    if office.holidays_country:
+        import holidays
+
+        if office.holidays_country not in holidays.list_supported_countries():
+            raise ConfigError(
+                f"{key}.holidays_country", f"{office.holidays_country!r} is not supported",
+                'use an ISO country code the holidays package knows, e.g. "ID", or "" for none',
+            )  # fmt: skip
+
+
+def _check_registry(cfg: Config) -> None:
     r = cfg.registry
     if not 0 <= r.max_drop_share <= 1:
         raise ConfigError("registry.max_drop_share", "must be between 0 and 1", "e.g. 0.2 for 20 %")
-    for canon in r.columns:
+    for canon, spec in r.columns.items():
         if canon not in CANONICAL_COLUMNS:
             raise ConfigError(
                 f"registry.columns.{canon}", "is not a registry field",
                 f"rename one of: {', '.join(CANONICAL_COLUMNS)}",
             )  # fmt: skip
+        column_spec(spec, f"registry.columns.{canon}")
+    for key in ("max_identity_change_share", "min_channel_share"):
+        if not 0 <= getattr(r, key) <= 1:
+            raise ConfigError(f"registry.{key}", "must be between 0 and 1", "e.g. 0.2 for 20 %")
+    if r.max_field_chars < 1:
+        raise ConfigError("registry.max_field_chars", "must be positive", "e.g. 131072")
     if len(r.delimiter) != 1:
         raise ConfigError("registry.delimiter", f"{r.delimiter!r} is not one character", 'e.g. ";"')
     for i, fmt in enumerate(r.date_formats):
@@ -125,8 +186,15 @@ def check(cfg: Config) -> None:
             "registry.default_office", f"{r.default_office!r} is not an office",
             f"use one of: {', '.join(cfg.offices)}",
         )  # fmt: skip
+
+
+def _check_languages_and_voices(cfg: Config) -> None:
     _check_languages(cfg.languages)
     _check_voices(cfg.voices, cfg.languages)
+    _check_notices(cfg.notices)
+
+
+def _check_channels(cfg: Config) -> None:
     for name, ch in cfg.channels.items():
         if ch.kind not in CHANNEL_KINDS:
             raise ConfigError(
@@ -142,13 +210,20 @@ def check(cfg: Config) -> None:
                 f"channel_order[{i}]", f"{name!r} is not a configured channel",
                 f"add [channels.{name}] or use one of: {', '.join(cfg.channels) or '(none yet)'}",
             )  # fmt: skip
-    _check_dispatch(cfg)
+
+
+def _check_schedules(cfg: Config) -> None:
     for key, value in (("registry.schedule", cfg.registry.schedule),
                        ("retention.schedule", cfg.retention.schedule)):  # fmt: skip
         check_cron(value, key)
-    _check_operations(cfg)
+
+
+def _check_http_section(cfg: Config) -> None:
     _check_http(cfg.http)
     _check_console(cfg)
+
+
+def _check_database(cfg: Config) -> None:
     if cfg.database.password and not is_secret_ref(cfg.database.password):
         raise ConfigError("database.password", "is written in clear", SECRET_FIX)
     if cfg.database.url and not is_secret_ref(cfg.database.url):
@@ -156,6 +231,10 @@ def check(cfg: Config) -> None:
 
 
 def _check_dispatch(cfg: Config) -> None:
+    if cfg.log_level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(
+            "log_level", f"{cfg.log_level!r} is not a level", "debug, info, warning or error"
+        )
     d = cfg.dispatch
     positive = ("tick_seconds", "lease_seconds", "send_timeout", "backoff_base", "backoff_cap")
     for key in positive:
@@ -169,6 +248,9 @@ def _check_dispatch(cfg: Config) -> None:
             "dispatch.paused_recheck_seconds" if d.paused_recheck_seconds <= 0
             else "dispatch.shutdown_grace", "is out of range", "give a positive number of seconds",
         )  # fmt: skip
+    for key in ("reconcile_seconds", "early_receipt_ttl", "same_phone_interval"):
+        if getattr(d, key) < 0:
+            raise ConfigError(f"dispatch.{key}", "is negative", "give a number of seconds, or 0")
     if d.backoff_cap < d.backoff_base:
         raise ConfigError("dispatch.backoff_cap", "is below backoff_base", "raise it")
     if d.lease_seconds < 2 * d.send_timeout:
@@ -179,6 +261,11 @@ def _check_dispatch(cfg: Config) -> None:
     for name, ch in cfg.channels.items():
         if ch.rate_per_second < 0:
             raise ConfigError(f"channels.{name}.rate_per_second", "is negative", "0 means no limit")
+        if ch.reconcile_seconds < 0:
+            raise ConfigError(
+                f"channels.{name}.reconcile_seconds", "is negative",
+                "give a number of seconds; 0 uses dispatch.reconcile_seconds",
+            )  # fmt: skip
         if ch.burst < 1 or ch.concurrency < 1:
             key = "burst" if ch.burst < 1 else "concurrency"
             raise ConfigError(f"channels.{name}.{key}", "must be at least 1", "e.g. 1")
@@ -200,6 +287,12 @@ def _plain_url(value: str, key: str) -> None:
         raise ConfigError(
             key, "is not a database URL",
             'write it as dialect+driver://user@host/database, e.g. "postgresql+psycopg://…"',
+        )  # fmt: skip
+    if value.split("://", 1)[0].lower() == "postgres":
+        raise ConfigError(
+            key, "postgres:// is not a name SQLAlchemy knows (it wants postgresql+driver://)",
+            'write "postgresql+psycopg://user@host/database" (the psycopg driver comes with '
+            "pip install 'notifyd[postgresql]')",
         )  # fmt: skip
     if urlsplit(value).password:
         raise ConfigError(key, "holds a password in clear", SECRET_FIX + " in database.password")
@@ -261,6 +354,11 @@ def _check_http(http: HttpConfig) -> None:
         raise ConfigError(
             "http.audio_ttl_seconds", "must be positive", "e.g. 3600 (an hour) for phone calls"
         )
+    if http.max_connections < 8:
+        raise ConfigError("http.max_connections", "is under 8", "e.g. 256 (the default)")
+    for key in ("header_timeout", "body_timeout"):
+        if getattr(http, key) <= 0:
+            raise ConfigError(f"http.{key}", "must be more than 0", "e.g. 10 seconds")
 
 
 def _check_languages(lang: LanguagesConfig) -> None:
@@ -355,3 +453,24 @@ def _check_console(cfg: Config) -> None:
             "console.idle_minutes", "and console.unconfirmed_hours must be 1 or more",
             "e.g. idle_minutes = 30, unconfirmed_hours = 6",
         )  # fmt: skip
+
+
+def _check_notices(n: NoticesConfig) -> None:
+    """The legal facts a notice states: amounts that make sense, extension kinds that exist."""
+    if n.overstay_charge_per_day < 0:
+        raise ConfigError(
+            "notices.overstay_charge_per_day", "must not be negative",
+            "give rupiah per day, e.g. 1000000 (PP 45/2024)",
+        )  # fmt: skip
+    if not 1 <= n.overstay_limit_days <= 365:
+        raise ConfigError(
+            "notices.overstay_limit_days", f"{n.overstay_limit_days} is out of range",
+            "use the days after which deportation follows, e.g. 60 (UU 6/2011 Pasal 78)",
+        )  # fmt: skip
+    kinds = [(f"notices.extension.{t}", k) for t, k in n.extension.items()]
+    for key, kind in [*kinds, ("notices.extension_default", n.extension_default)]:
+        if kind not in EXTENSION_KINDS:
+            raise ConfigError(
+                key, f"{kind!r} is not a kind of extension",
+                f"use one of: {', '.join(EXTENSION_KINDS)}",
+            )  # fmt: skip

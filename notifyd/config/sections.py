@@ -18,7 +18,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CANONICAL_COLUMNS = (
     "registry_id", "full_name", "nationality", "passport_number", "permit_type",
     "permit_number", "expiry_date", "phone", "whatsapp", "language", "channels",
-    "opted_out", "office",
+    "opted_out", "office", "email",
 )  # fmt: skip
 
 
@@ -27,10 +27,40 @@ REQUIRED_COLUMNS = frozenset(
 )
 
 
-CHANNEL_KINDS = ("whatsapp", "sms", "call", "other")
+CHANNEL_KINDS = ("whatsapp", "sms", "call", "email", "other")
 
 
-LANGUAGES = ("id", "en", "zh", "ja", "ko", "ar", "ru", "fr", "de", "hi", "ms")
+#: The languages notices are written in, in order of how many stay-permit holders need them.
+LANGUAGES = (
+    "id", "en", "zh", "zh-TW", "ja", "ko", "ar", "ru", "fr", "de", "hi", "ms",
+    "fil", "nl", "it", "vi", "th", "pt", "es", "tr", "uk",
+)  # fmt: skip
+
+#: Tags people and registries write that mean one of LANGUAGES (Babel's form: script, region).
+LANGUAGE_ALIASES = {
+    "zh-Hant": "zh-TW", "zh-Hant-TW": "zh-TW", "zh-Hant-HK": "zh-TW", "zh-Hant-MO": "zh-TW",
+    "zh-HK": "zh-TW", "zh-MO": "zh-TW", "zh-Hans": "zh", "zh-Hans-CN": "zh", "zh-CN": "zh",
+    "tl": "fil", "pt-BR": "pt", "pt-PT": "pt",
+}  # fmt: skip
+
+#: Nationality → notice language where a country's first official language is not the one its
+#: people read notices in, or has no template (Babel's list decides the rest). The config's
+#: languages.by_nationality comes first.
+NATIONALITY_LANGUAGES = {
+    "CN": "zh", "TW": "zh-TW", "HK": "zh-TW", "MO": "zh-TW", "SG": "en", "PH": "fil",
+    "NL": "nl", "BE": "nl", "SR": "nl", "IT": "it", "SM": "it", "VN": "vi", "TH": "th",
+    "PT": "pt", "BR": "pt", "TL": "pt", "AO": "pt", "MZ": "pt", "ES": "es", "TR": "tr",
+    "UA": "uk", "MY": "ms", "BN": "ms",
+    # Spanish-speaking Latin America
+    "MX": "es", "AR": "es", "CO": "es", "CL": "es", "PE": "es", "VE": "es", "EC": "es",
+    "BO": "es", "PY": "es", "UY": "es", "CR": "es", "PA": "es", "GT": "es", "HN": "es",
+    "SV": "es", "NI": "es", "CU": "es", "DO": "es", "PR": "es",
+}  # fmt: skip
+
+#: What the holder of a permit type must do before expiry (see docs/languages.md):
+#: "sponsor" (the sponsor applies for the extension), "self" (the holder applies),
+#: "none" (it cannot be extended).
+EXTENSION_KINDS = ("sponsor", "self", "none")
 
 
 @dataclass(frozen=True)
@@ -58,6 +88,26 @@ class OfficeConfig:
     phone: str = ""
     email: str = ""
     website: str = ""
+    #: The office's town as the notices name it ("Blitar"): spoken as "the immigration office
+    #: in Blitar" in each language, never the Indonesian name or the address.
+    city: str = ""
+
+
+@dataclass(frozen=True)
+class NoticesConfig:
+    """The legal facts the notices state; defaults follow UU 6/2011 Pasal 78 and PP 45/2024
+    (docs/languages.md). One set for every office: the law is national."""
+
+    #: Rupiah charged per person per day of overstay (biaya beban).
+    overstay_charge_per_day: int = 1_000_000
+    #: Overstay beyond this many days leads to deportation and an entry ban (Pasal 78(3)).
+    overstay_limit_days: int = 60
+    #: Permit type (as the registry writes it, or a kind such as E23) → who extends it.
+    extension: dict[str, str] = field(
+        default_factory=lambda: {"ITAP": "self", "KITAP": "self", "ITK": "self"}
+    )
+    #: For permit types not listed in `extension`.
+    extension_default: str = "sponsor"
 
 
 @dataclass(frozen=True)
@@ -79,8 +129,18 @@ class RegistryConfig:
     default_office: str = ""
     max_drop_share: float = 0.2
     schedule: str = "0 6 * * *"
-    columns: dict[str, str] = field(default_factory=dict)
+    #: field → a header (str), several headers joined (list, or {columns, join}) or a constant
+    #: ({value}); see column_spec in checks.py.
+    columns: dict[str, Any] = field(default_factory=dict)
     nationality_aliases: dict[str, str] = field(default_factory=dict)
+    #: A cell longer than this rejects its row (Python's csv stops at 131,072 by itself).
+    max_field_chars: int = 131_072
+    #: Registry ids equal to the row numbers are refused unless the office says they are its own.
+    sequential_ids_ok: bool = False
+    #: Share of known registry ids whose name and passport may change in one sync.
+    max_identity_change_share: float = 0.2
+    #: A channel that reaches fewer than this share of people is warned about.
+    min_channel_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -105,6 +165,9 @@ class ChannelConfig:
     rate_per_second: float = 0.0  # token bucket refill; 0 means no limit
     burst: int = 1  # token bucket size
     concurrency: int = 4  # sends in flight at once on this channel
+    #: How long a send of unknown outcome waits for its receipt before it may be sent again;
+    #: 0 means dispatch.reconcile_seconds.
+    reconcile_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -122,6 +185,14 @@ class DispatchConfig:
     jitter: bool = True  # full jitter; false only to make retry times predictable in tests
     paused_recheck_seconds: float = 60.0
     shutdown_grace: float = 20.0
+    #: A send of unknown outcome (timeout after the request left, a crash mid-send) waits
+    #: this long for its receipt, and the provider's lookup where there is one, before it
+    #: is sent again; never past the stage's deadline.
+    reconcile_seconds: float = 300.0
+    #: Receipts that came before their send was recorded are kept this long.
+    early_receipt_ttl: float = 86400.0
+    #: Notices for the same phone number (families share phones) are spaced by this much.
+    same_phone_interval: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -132,10 +203,14 @@ class PilotConfig:
 
 #: edge-tts voices per language (Microsoft's names); any of them can be chosen in config.
 DEFAULT_EDGE_VOICES = {
-    "id": "id-ID-GadisNeural", "en": "en-US-AvaNeural", "zh": "zh-CN-XiaoxiaoNeural",
-    "ja": "ja-JP-NanamiNeural", "ko": "ko-KR-SunHiNeural", "ar": "ar-SA-ZariyahNeural",
-    "ru": "ru-RU-SvetlanaNeural", "fr": "fr-FR-DeniseNeural", "de": "de-DE-KatjaNeural",
-    "hi": "hi-IN-SwaraNeural", "ms": "ms-MY-YasminNeural",
+    "id": "id-ID-GadisNeural", "en": "en-GB-SoniaNeural", "zh": "zh-CN-XiaoxiaoNeural",
+    "zh-TW": "zh-TW-HsiaoChenNeural", "yue": "zh-HK-HiuGaaiNeural", "ja": "ja-JP-NanamiNeural",
+    "ko": "ko-KR-SunHiNeural", "ar": "ar-SA-ZariyahNeural", "ru": "ru-RU-SvetlanaNeural",
+    "fr": "fr-FR-DeniseNeural", "de": "de-DE-KatjaNeural", "hi": "hi-IN-SwaraNeural",
+    "ms": "ms-MY-YasminNeural", "fil": "fil-PH-BlessicaNeural", "nl": "nl-NL-ColetteNeural",
+    "it": "it-IT-ElsaNeural", "vi": "vi-VN-HoaiMyNeural", "th": "th-TH-PremwadeeNeural",
+    "pt": "pt-PT-RaquelNeural", "es": "es-ES-ElviraNeural", "tr": "tr-TR-EmelNeural",
+    "uk": "uk-UA-PolinaNeural",
 }  # fmt: skip
 
 
@@ -146,7 +221,9 @@ AUDIO_FORMATS = ("ogg", "mp3", "wav")
 class VoicesConfig:
     """How notices are worded and spoken; see the [voices] section of the example config."""
 
-    engines: list[str] = field(default_factory=lambda: ["edge-tts", "espeak-ng"])
+    #: Tried in this order; an engine that does not speak a language is skipped for it (open-jtalk
+    #: speaks only Japanese, espeak-ng no Japanese, Thai or Filipino).
+    engines: list[str] = field(default_factory=lambda: ["edge-tts", "open-jtalk", "espeak-ng"])
     engines_by_language: dict[str, list[str]] = field(default_factory=dict)
     #: engine name → language → voice name; unset languages use the engine's own default.
     names: dict[str, dict[str, str]] = field(
@@ -190,6 +267,12 @@ class HttpConfig:
     trust_proxy: bool = False
     url_secret: str = ""
     audio_ttl_seconds: int = 3600
+    #: Connections open at once; past it the oldest idle one is closed for the newcomer.
+    max_connections: int = 256
+    #: Seconds a connection may take to send a request's headers (or sit idle between them).
+    header_timeout: float = 10.0
+    #: Seconds a request may take to send its body.
+    body_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -221,12 +304,15 @@ class Config:
     channel_order: list[str] = field(default_factory=list)
     disabled_plugins: list[str] = field(default_factory=list)
     voices: VoicesConfig = field(default_factory=VoicesConfig)
+    notices: NoticesConfig = field(default_factory=NoticesConfig)
     dispatch: DispatchConfig = field(default_factory=DispatchConfig)
     pilot: PilotConfig = field(default_factory=PilotConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    #: The daemon's log level (debug, info, warning, error); `notifyd run --log-level` wins.
+    log_level: str = "info"
     #: Where the file was read from; relative paths in it are read from its folder.
     source_path: str = ""
 

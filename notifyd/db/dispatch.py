@@ -12,9 +12,9 @@ owner token, so an instance whose lease ran out cannot overwrite its successor's
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -51,10 +52,19 @@ def supersede_overdue(engine: Engine, now: datetime) -> list[int]:
         return [r[0] for r in rows]
 
 
+#: A notice's reason while its last send, of unknown outcome, waits for word from the provider.
+RECONCILING = "reconciling"
+
+
 def claim(
-    engine: Engine, owner: str, now: datetime, lease_until: datetime, limit: int
-) -> list[Claimed]:
-    """Take up to `limit` due notices (and notices whose lease expired) under a lease."""
+    engine: Engine, owner: str, now: datetime, lease_until: datetime, limit: int,
+    reconcile: Mapping[str, float] | None = None, reconcile_default: float = 0.0,
+) -> list[Claimed]:  # fmt: skip
+    """Take up to `limit` due notices (and notices whose lease expired) under a lease.
+
+    A notice whose owner died mid-send (its lease expired with a pending attempt) is not sent
+    again now: the attempt becomes `unknown` and the notice waits `reconcile[channel]` seconds
+    (never past its deadline) for the send's receipt, as after a timeout."""
     n = s.notifications
     lease = {"status": Status.SENDING.value, "lease_owner": owner, "lease_until": lease_until}
     with engine.begin() as conn:
@@ -71,12 +81,7 @@ def claim(
             )
         ]
         if ids:  # their owner died mid-send: whether those sends left is unknown
-            a = s.attempts
-            conn.execute(
-                update(a)
-                .where(a.c.notification_id.in_(ids), a.c.outcome == "pending")
-                .values(outcome="unknown", finished_at=now, error="lease expired mid-send")
-            )
+            ids = _reconcile_expired(conn, ids, now, reconcile or {}, reconcile_default)
         if len(ids) < limit:
             due = (
                 select(n.c.id)
@@ -94,6 +99,63 @@ def claim(
         return _details(conn, ids) if ids else []
 
 
+def _reconcile_expired(
+    conn: Any, ids: list[int], now: datetime, reconcile: Mapping[str, float], default: float
+) -> list[int]:
+    """Mark the pending attempts of expired claims unknown and set their notices waiting for
+    reconciliation; returns the ids that had no send under way (those are worked now)."""
+    n, a = s.notifications, s.attempts
+    pending = conn.execute(
+        select(a.c.notification_id, a.c.channel, n.c.deadline)
+        .join(n, n.c.id == a.c.notification_id)
+        .where(a.c.notification_id.in_(ids), a.c.outcome == "pending")
+    ).all()
+    conn.execute(
+        update(a)
+        .where(a.c.notification_id.in_(ids), a.c.outcome == "pending")
+        .values(outcome="unknown", finished_at=now, error="lease expired mid-send")
+    )
+    waiting = {}
+    for nid, channel, deadline in pending:
+        wait = reconcile.get(channel, default)
+        waiting[nid] = min(now + timedelta(seconds=wait), deadline)
+    if waiting:
+        conn.execute(
+            update(n)
+            .where(n.c.id == bindparam("nid"))
+            .values(
+                status=Status.RETRYING.value,
+                reason=RECONCILING,
+                due_at=bindparam("due"),
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+            ),  # fmt: skip
+            [{"nid": nid, "due": due} for nid, due in waiting.items()],
+        )
+    return [nid for nid in ids if nid not in waiting]
+
+
+def _unknown_sends(conn: Any, ids: list[int]) -> dict[int, tuple[int, str, datetime]]:
+    """Of notices being reconciled, the last send of unknown outcome that no receipt settled."""
+    a = s.attempts
+    out: dict[int, tuple[int, str, datetime]] = {}
+    for part in chunks(ids):
+        rows = conn.execute(
+            select(
+                a.c.id, a.c.notification_id, a.c.channel, a.c.started_at, a.c.outcome, a.c.receipt
+            )  # fmt: skip
+            .where(a.c.notification_id.in_(part), a.c.kind == "notice")
+            .order_by(a.c.id)
+        )
+        for aid, nid, channel, started, outcome, receipt in rows:
+            if outcome == "unknown" and receipt is None:
+                out[nid] = (aid, channel, started)
+            else:
+                out.pop(nid, None)
+    return out
+
+
 def _details(conn: Any, ids: list[int]) -> list[Claimed]:
     n, p, pe, o, a = s.notifications, s.permits, s.people, s.opt_outs, s.attempts
     rows = conn.execute(
@@ -105,6 +167,7 @@ def _details(conn: Any, ids: list[int]) -> list[Claimed]:
             n.c.deadline,
             n.c.channel_pos,
             n.c.attempt_count,
+            n.c.reason,
             p.c.permit_number,
             p.c.permit_type,
             p.c.expiry_date,
@@ -114,6 +177,7 @@ def _details(conn: Any, ids: list[int]) -> list[Claimed]:
             pe.c.language,
             pe.c.phone,
             pe.c.whatsapp,
+            pe.c.email,
             pe.c.channels,
         )  # fmt: skip
         .join(p, p.c.id == n.c.permit_id)
@@ -139,6 +203,7 @@ def _details(conn: Any, ids: list[int]) -> list[Claimed]:
         )
         for nid, channel, count in conn.execute(counted):
             tries[nid][channel] = int(count)
+    unknown = _unknown_sends(conn, [r.id for r in rows if r.reason == RECONCILING])
     return [
         Claimed(
             facts=NoticeFacts(
@@ -161,6 +226,8 @@ def _details(conn: Any, ids: list[int]) -> list[Claimed]:
             attempt_count=r.attempt_count,
             opted_out=frozenset(opted.get(r.person_id, ())),
             tries=tries.get(r.id, {}),
+            email=r.email,
+            unknown=unknown.get(r.id),
         )
         for r in rows
     ]
@@ -318,6 +385,42 @@ def release(engine: Engine, owner_prefix: str, now: datetime) -> int:
             )
         )
         return int(result.rowcount)
+
+
+def recent_sends(
+    engine: Engine, addresses: Iterable[str], since: datetime
+) -> dict[str, dict[int, datetime]]:
+    """For each phone number among `addresses`: the notices sent to a person with that number
+    (phone or WhatsApp) since `since`, each with its latest send. Families share phones; the
+    dispatcher spaces their notices (DESIGN.md, Delivery semantics)."""
+    n, a, p, pe = s.notifications, s.attempts, s.permits, s.people
+    wanted = sorted(set(addresses))
+    out: dict[str, dict[int, datetime]] = defaultdict(dict)
+    with reading(engine) as conn:
+        for part in chunks(wanted):
+            rows = conn.execute(
+                select(
+                    pe.c.phone,
+                    pe.c.whatsapp,
+                    n.c.id,
+                    func.max(a.c.started_at, type_=s.UTCDateTime()),
+                )  # fmt: skip
+                .select_from(pe)
+                .join(p, p.c.person_id == pe.c.id)
+                .join(n, n.c.permit_id == p.c.id)
+                .join(a, a.c.notification_id == n.c.id)
+                .where(
+                    or_(pe.c.phone.in_(part), pe.c.whatsapp.in_(part)),
+                    a.c.started_at >= since,
+                    a.c.kind == "notice",
+                )
+                .group_by(pe.c.phone, pe.c.whatsapp, n.c.id)
+            )
+            for phone, whatsapp, nid, last in rows:
+                for number in {phone, whatsapp} & set(part):
+                    seen = out[number].get(nid)
+                    out[number][nid] = last if seen is None else max(seen, last)
+    return dict(out)
 
 
 # --- operator controls ------------------------------------------------------------------------

@@ -125,9 +125,10 @@ def find_person(conn: Connection, key: str, region: str = "ID") -> dict[str, Any
     phone in any notation, a passport); several people match: an error listing them."""
     found = conn.execute(select(pe).where(pe.c.registry_id == key)).mappings().first()
     if found is None:
+        number = key.strip().upper()  # permit numbers are stored upper-case
         found = (
             conn.execute(
-                select(pe).join(p, p.c.person_id == pe.c.id).where(p.c.permit_number == key)
+                select(pe).join(p, p.c.person_id == pe.c.id).where(p.c.permit_number == number)
             )
             .mappings()
             .first()
@@ -220,6 +221,8 @@ def stats(engine: Engine, now: datetime, since: datetime | None = None) -> dict[
             for ch, out, c in conn.execute(aq.order_by(a.c.channel, a.c.outcome))
         ]
         overdue = oldest_overdue(conn, now)
+        doubled = duplicates(conn, since)
+        maybe = possible_duplicates(conn, since)
     reached = sum(by_status.get(st, 0) for st in REACHED)
     ended = reached + by_status.get(Status.FAILED.value, 0)
     return {
@@ -227,7 +230,51 @@ def stats(engine: Engine, now: datetime, since: datetime | None = None) -> dict[
         "by_channel": by_channel,
         "delivery_rate": reached / ended if ended else None,
         "oldest_overdue": overdue,
+        "duplicates": doubled,
+        "possible_duplicates": maybe,
     }
+
+
+def duplicates(conn: Connection, since: datetime | None = None) -> int:
+    """Sends the provider accepted beyond the first, per notice: what reconciliation could not
+    rule out (a send of unknown outcome that a later receipt confirmed after it was sent
+    again). A staff resend is meant, so its notice is not counted."""
+    sa = s.staff_actions
+    resent = select(sa.c.notification_id).where(
+        sa.c.action == "resend", sa.c.notification_id.is_not(None)
+    )
+    accepted = (
+        select(a.c.notification_id, func.count().label("k"))
+        .where(a.c.kind == "notice", a.c.outcome == "sent", a.c.notification_id.not_in(resent))
+        .group_by(a.c.notification_id)
+        .having(func.count() > 1)
+    )
+    if since is not None:
+        accepted = accepted.where(a.c.started_at >= since)
+    sub = accepted.subquery()
+    return int(conn.execute(select(func.coalesce(func.sum(sub.c.k - 1), 0))).scalar_one())
+
+
+def possible_duplicates(conn: Connection, since: datetime | None = None) -> int:
+    """Sends of unknown outcome that no receipt or lookup settled and that were sent again:
+    each may have reached the person twice (the provider never said)."""
+    later = a.alias("later")
+    again = (
+        select(later.c.id)
+        .where(
+            later.c.notification_id == a.c.notification_id,
+            later.c.id > a.c.id,
+            later.c.kind == "notice",
+            later.c.outcome == "sent",
+        )  # fmt: skip
+        .exists()
+    )
+    q = select(func.count()).where(
+        a.c.kind == "notice", a.c.outcome == "unknown", a.c.receipt.is_(None), again
+    )
+    if since is not None:
+        q = q.where(a.c.started_at >= since)
+    return int(conn.execute(q).scalar_one())
 
 
 def oldest_overdue(conn: Connection, now: datetime) -> dict[str, Any] | None:
@@ -253,6 +300,8 @@ class Figures:
     attempts: list[tuple[str, str, int]]  # (channel, outcome, count)
     oldest_due: datetime | None  # the due time of the notice overdue longest
     last_sync: Any  # when the last good sync finished (text on some backends)
+    duplicates: int = 0  # sends accepted twice or more for one notice (see duplicates)
+    possible_duplicates: int = 0  # unknown sends sent again without word (possible_duplicates)
 
 
 def figures(engine: Engine, now: datetime) -> Figures:
@@ -272,7 +321,9 @@ def figures(engine: Engine, now: datetime) -> Figures:
         finished = conn.execute(
             select(func.max(r.c.finished_at)).where(r.c.status == "ok")
         ).scalar_one_or_none()
-    return Figures(notices, attempts, oldest["due_at"] if oldest else None, finished)
+        doubled, maybe = duplicates(conn), possible_duplicates(conn)
+    due = oldest["due_at"] if oldest else None
+    return Figures(notices, attempts, due, finished, doubled, maybe)
 
 
 def status(engine: Engine, now: datetime) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def notice_facts(engine: Engine, permit_number: str, stage: int | None) -> Notic
                 pe.c.language,
             )  # fmt: skip
             .join(pe, pe.c.id == p.c.person_id)
-            .where(p.c.permit_number == permit_number)
+            .where(p.c.permit_number == permit_number.strip().upper())  # stored upper-case
         ).first()
         if row is None:
             return None

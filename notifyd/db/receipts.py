@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from notifyd.db import schema as s
@@ -22,20 +22,30 @@ WINDOW = timedelta(hours=24)
 _PENDING = [st.value for st in PENDING]
 
 
-def locked_attempt(conn: Connection, channel: str, provider_id: str) -> Any | None:
+def locked_attempt(
+    conn: Connection, channel: str, provider_id: str, attempt_id: int = 0
+) -> Any | None:
     """The attempt a receipt is about, with its notice and person, locked until the commit
-    (PostgreSQL; SQLite writers already queue); None for a message we never sent."""
+    (PostgreSQL; SQLite writers already queue); None for a message we never sent. Our own
+    attempt id, when the provider echoed it, wins: it finds a send whose provider id was
+    never recorded (a timeout after the request left)."""
     a, n, p, pe = s.attempts, s.notifications, s.permits, s.people
+    if attempt_id:
+        match = and_(a.c.channel == channel, a.c.id == attempt_id)
+    else:
+        match = and_(a.c.channel == channel, a.c.provider_id == provider_id)
     return conn.execute(
         select(
             a.c.id,
             a.c.outcome,
+            a.c.provider_id,
             a.c.receipt,
             a.c.kind,
             a.c.channel,
             a.c.error,
             n.c.id.label("nid"),
             n.c.status,
+            n.c.reason,
             n.c.deadline,
             n.c.channel_pos,
             pe.c.id.label("person_id"),
@@ -44,7 +54,7 @@ def locked_attempt(conn: Connection, channel: str, provider_id: str) -> Any | No
         .join(n, n.c.id == a.c.notification_id)
         .join(p, p.c.id == n.c.permit_id)
         .join(pe, pe.c.id == p.c.person_id)
-        .where(a.c.channel == channel, a.c.provider_id == provider_id)
+        .where(match)
         .order_by(a.c.id.desc())
         .limit(1)
         .with_for_update(of=[a, n])
@@ -64,6 +74,57 @@ def write_change(
             .where(n.c.id == row.nid, n.c.status == row.status)
             .values(updated_at=now, **notice)
         )
+
+
+def keep_early(
+    conn: Connection, channel: str, provider_id: str, attempt_id: int, status: str, error: str,
+    opt_out: bool, at: datetime | None, now: datetime,
+) -> None:  # fmt: skip
+    """Keep a receipt whose send is not recorded yet (see schema.EarlyReceipt)."""
+    e = s.early_receipts
+    conn.execute(
+        insert(e).values(
+            channel=channel, provider_id=provider_id[:128], attempt_id=attempt_id or None,
+            status=status[:16], error=error, opt_out=opt_out, at=at, received_at=now,
+        )
+    )  # fmt: skip
+
+
+def early_receipts(engine: Engine, limit: int = 500) -> list[Any]:
+    """Kept receipts whose attempt is now recorded (no longer pending), oldest first."""
+    e, a = s.early_receipts, s.attempts
+    by_id = and_(e.c.attempt_id.is_not(None), a.c.id == e.c.attempt_id)
+    by_pid = and_(
+        e.c.attempt_id.is_(None), a.c.channel == e.c.channel, a.c.provider_id == e.c.provider_id
+    )
+    with reading(engine) as conn:
+        return list(
+            conn.execute(
+                select(e)
+                .where(select(a.c.id).where(or_(by_id, by_pid), a.c.outcome != "pending").exists())
+                .order_by(e.c.id)
+                .limit(limit)
+            ).all()
+        )
+
+
+def drop_early(conn: Connection, ids: Sequence[int]) -> None:
+    e = s.early_receipts
+    for part in chunks(list(ids)):
+        conn.execute(delete(e).where(e.c.id.in_(part)))
+
+
+def expire_early(engine: Engine, before: datetime) -> int:
+    """Forget kept receipts older than `before`: their send was never ours, or is long gone."""
+    e = s.early_receipts
+    with engine.begin() as conn:
+        return int(conn.execute(delete(e).where(e.c.received_at < before)).rowcount)
+
+
+def early_count(engine: Engine) -> int:
+    e = s.early_receipts
+    with reading(engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(e)).scalar_one())
 
 
 def person_of_notice(conn: Connection, notification_id: int) -> Any | None:
@@ -201,3 +262,38 @@ def open_windows(
             )
             found.update((ch, ph) for ch, ph in rows if (ch, ph) in pairs)
     return found
+
+
+def keep_tap(engine: Engine, notification_id: int, channel: str, now: datetime) -> None:
+    """Remember a listen tap that came while sending was paused (once per notice and channel)."""
+    t = s.waiting_taps
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(t).values(notification_id=notification_id, channel=channel,
+                                    tapped_at=now)  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(stmt.on_conflict_do_nothing(index_elements=[t.c.notification_id, t.c.channel]))
+
+
+def take_taps(engine: Engine, channels: Iterable[str], now: datetime) -> list[tuple[int, str]]:
+    """Remove and return the waiting taps of `channels` still worth answering: the notice's
+    stage not past its deadline, the person's window (24 h from the tap) still open. The
+    others are dropped and counted in the log."""
+    t, n = s.waiting_taps, s.notifications
+    wanted = list(channels)
+    if not wanted:
+        return []
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(t.c.id, t.c.notification_id, t.c.channel, t.c.tapped_at, n.c.deadline)
+            .join(n, n.c.id == t.c.notification_id)
+            .where(t.c.channel.in_(wanted))
+            .with_for_update(of=t, skip_locked=True)
+        ).all()
+        if not rows:
+            return []
+        conn.execute(delete(t).where(t.c.id.in_([r.id for r in rows])))
+    live = [(r.notification_id, r.channel) for r in rows
+            if now < r.deadline and now - r.tapped_at < WINDOW]  # fmt: skip
+    if len(live) < len(rows):
+        log.info("taps too old to answer after resume", extra={"taps": len(rows) - len(live)})
+    return live

@@ -102,6 +102,7 @@ def _blank(conn: Any, person_ids: Any, now: datetime) -> None:
             phone=None,
             phone_kind=None,
             whatsapp=None,
+            email=None,
             purged_at=now,
             updated_at=now,
         )

@@ -79,9 +79,10 @@ class Person(Base):
     nationality: Mapped[str] = mapped_column(String(2))
     passport_number: Mapped[str] = mapped_column(String(32), default="")
     language: Mapped[str] = mapped_column(String(35))
-    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     phone_kind: Mapped[str | None] = mapped_column(String(24), nullable=True)
-    whatsapp: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    whatsapp: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     channels: Mapped[str] = mapped_column(Text, default="")  # comma-separated, in order
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -310,11 +311,41 @@ class ContactCorrection(Base):
     dropped_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-# Search by number: phones and WhatsApp numbers (E.164), passports (upper-cased) match exactly.
-Index("ix_people_phone", Person.phone)
-Index("ix_people_whatsapp", Person.whatsapp)
+# Search by number: phones and WhatsApp numbers (E.164, indexed on the column), passports
+# (upper-cased) match exactly.
 Index("ix_people_passport_number", Person.passport_number)
 Index("ix_people_updated_at", Person.updated_at)
+
+
+class EarlyReceipt(Base):
+    """A provider's receipt that came before its send was recorded (the provider answered
+    while our commit was under way, or we crashed in between). Kept here, not in memory, so
+    a restart does not lose it; applied when its attempt is recorded, dropped when stale."""
+
+    __tablename__ = "early_receipts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    provider_id: Mapped[str] = mapped_column(String(128), default="")
+    attempt_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str] = mapped_column(Text, default="")
+    opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    __table_args__ = (Index(None, "channel", "provider_id"),)
+
+
+class WaitingTap(Base):
+    """A "listen" tap that came while sending was paused: answered after `resume`, while the
+    notice's stage and the person's conversation window are still open."""
+
+    __tablename__ = "waiting_taps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(64))
+    tapped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    __table_args__ = (UniqueConstraint("notification_id", "channel"),)
+
 
 metadata = Base.metadata
 people = cast(Table, Person.__table__)
@@ -332,7 +363,7 @@ console_sessions = cast(Table, ConsoleSession.__table__)
 staff_audit = cast(Table, StaffAudit.__table__)
 people_search = cast(Table, PersonSearch.__table__)
 contact_corrections = cast(Table, ContactCorrection.__table__)
-#: SQLite's FTS5 table for name search and its shadow tables: made by migration 0010, outside
+#: SQLite's FTS5 table for name search and its shadow tables: made by migration 0014, outside
 #: the models (SQLAlchemy has no virtual tables), so schema comparisons leave them out.
 FTS_TABLES = ("people_fts",)
 
@@ -340,6 +371,10 @@ FTS_TABLES = ("people_fts",)
 def include_name(name: str | None, type_: str, _parent: Any) -> bool:
     """For Alembic's comparison: everything but the FTS5 tables."""
     return not (type_ == "table" and name is not None and name.startswith(FTS_TABLES))
+
+
+early_receipts = cast(Table, EarlyReceipt.__table__)
+waiting_taps = cast(Table, WaitingTap.__table__)
 
 
 def compare_type(

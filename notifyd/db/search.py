@@ -152,9 +152,7 @@ def _by_name(conn: Connection, q: str, limit: int) -> list[int]:
         return list(conn.execute(text(sql), {"m": '"' + key + '"', "n": limit}).scalars())
     return list(
         conn.execute(
-            select(ps.c.person_id)
-            .where(ps.c.name_key.like("%" + key + "%"))
-            .limit(limit)
+            select(ps.c.person_id).where(ps.c.name_key.like("%" + key + "%")).limit(limit)
         ).scalars()
     )
 

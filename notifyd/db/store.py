@@ -3,6 +3,7 @@ db/ shares. The rest of notifyd sees only `Engine`, `Connection` and `DatabaseEr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -17,7 +18,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import NoSuchModuleError, OperationalError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from notifyd.config import SECRET_FIX, Config, is_secret_ref, resolve_secret
@@ -40,8 +41,9 @@ def connect(url: str, pooled: bool = False) -> Engine:
     checkpoint the WAL); by default each use opens its own."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        on_disk = bool(path) and path != ":memory:" and not path.startswith("file:")
+        if on_disk:
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         pool: dict[str, Any] = {"pool_size": 4} if pooled else {"poolclass": NullPool}
         engine = create_engine(url, connect_args={"timeout": 30}, **pool)
 
@@ -56,6 +58,8 @@ def connect(url: str, pooled: bool = False) -> Engine:
             # Index upkeep of a large sync runs from memory: 32 MiB of page cache (default 2).
             cur.execute("PRAGMA cache_size=-32768")
             cur.close()
+            if on_disk:
+                _private(path)
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
@@ -66,6 +70,40 @@ def connect(url: str, pooled: bool = False) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def _private(path: str) -> None:
+    """The database, its WAL and SHM readable by notifyd alone, whatever the umask (they hold
+    names and numbers); cheap enough to do on every connection."""
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass  # not there (yet), or not ours to change: the start-up check says so
+
+
+#: Words of SQLite's, PostgreSQL's and the OS's errors for the database's bad days.
+SIGNS = {
+    "disk_full": ("database or disk is full", "no space left", "disk full", "could not extend"),
+    "read_only": ("readonly database", "read-only", "read only"),
+}
+
+
+def classify(exc: BaseException) -> str | None:
+    """What a failure says of the database: "disk_full", "read_only", "database_error" (down,
+    unreachable), or None for an error that is no bad day of the database but a bug."""
+    text, seen = "", exc
+    for _ in range(5):
+        text += " " + str(seen).lower()
+        nxt = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+        if nxt is None:
+            break
+        seen = nxt
+    for state, words in SIGNS.items():
+        if any(w in text for w in words):
+            return state
+    return "database_error" if isinstance(exc, DatabaseError | OSError) else None
 
 
 def migrate(engine: Engine) -> None:
@@ -80,7 +118,8 @@ def migrate(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except OperationalError as exc:
-        raise StoreError(f"cannot migrate the database at {engine.url!r}: {exc.orig}") from exc
+        said = " ".join(str(exc.orig).split())  # one line, however the driver wraps it
+        raise StoreError(f"cannot migrate the database at {engine.url!r}: {said}") from exc
 
 
 def open_store(url: str) -> Engine:
@@ -155,3 +194,43 @@ def database_url(cfg: Config) -> str:
     if cfg.database.password:
         url = url.set(password=resolve_secret(cfg.database.password, "database.password"))
     return url.render_as_string(hide_password=False)
+
+
+def probe(cfg: Config) -> str:
+    """Load the database's driver and connect once, for check-config; return what was reached
+    (no password). Raises ConfigError naming database.url and the fix."""
+    url = make_url(database_url(cfg))
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite":
+        path = Path(url.database or "")
+        if not path.exists():
+            folder = next((p for p in path.parents if p.exists()), Path("/"))
+            if not os.access(folder, os.W_OK):
+                raise ConfigError(
+                    "state_dir", f"{path} does not exist and {folder} is not writable",
+                    "make state_dir a folder this user may write, or create it",
+                )  # fmt: skip
+            return f"{shown} (created at the first run)"
+    fix = "pip install 'notifyd[postgresql]' and write postgresql+psycopg://user@host/database"
+    try:
+        engine = create_engine(url, poolclass=NullPool)
+    except NoSuchModuleError as exc:
+        raise ConfigError(
+            "database.url", f"SQLAlchemy has no database driver {url.drivername!r}", fix
+        ) from exc
+    except ImportError as exc:
+        raise ConfigError(
+            "database.url", f"the driver for {url.drivername!r} is not installed ({exc.name})", fix
+        ) from exc
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise ConfigError(
+            "database.url", f"cannot connect to {shown}: {detail}",
+            "check the host, port, database name, user and password, and that the server runs",
+        ) from exc  # fmt: skip
+    finally:
+        engine.dispose()
+    return f"{shown} (connected)"

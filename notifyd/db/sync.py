@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     bindparam,
+    case,
     column,
     func,
     insert,
@@ -129,7 +130,7 @@ def stage_chunk(
 
 _PERSON_COLUMNS = (
     "registry_id", "full_name", "nationality", "passport_number", "language", "phone",
-    "phone_kind", "whatsapp", "channels", "created_at", "updated_at",
+    "phone_kind", "whatsapp", "email", "channels", "created_at", "updated_at",
 )  # fmt: skip
 _PERMIT_COLUMNS = (
     "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "active",
@@ -160,6 +161,7 @@ def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) ->
             r.phone.e164 if r.phone else None,
             r.phone.kind if r.phone else None,
             r.whatsapp.e164 if r.whatsapp else None,
+            r.email or None,
             ",".join(r.channels),
             stamp,
             stamp,
@@ -458,3 +460,33 @@ def insert_warnings(conn: Connection, run_id: int, records: Sequence[Record]) ->
     ]
     if rows:
         conn.execute(insert(s.rejected_rows), rows)
+
+
+def identities(conn: Connection, registry_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Registry id → (name, passport) as stored, for the ids of a chunk that are already known;
+    purged people (blank names) are left out, there is nothing to compare."""
+    p = s.people
+    out: dict[str, tuple[str, str]] = {}
+    for part in chunks(list(dict.fromkeys(registry_ids))):
+        rows = conn.execute(
+            select(p.c.registry_id, p.c.full_name, p.c.passport_number).where(
+                p.c.registry_id.in_(part), p.c.purged_at.is_(None)
+            )
+        )
+        out.update((rid, (name, passport or "")) for rid, name, passport in rows)
+    return out
+
+
+def count_people(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(s.people)).scalar_one())
+
+
+def reach(conn: Connection, names: Sequence[str]) -> tuple[int, dict[str, int]]:
+    """People with an active permit, and how many of them each named channel can reach: one
+    pass in the database (people.channels is the comma-separated list of reachable ones)."""
+    p, pm = s.people, s.permits
+    active = select(literal(1)).where(pm.c.person_id == p.c.id, pm.c.active.is_(True)).exists()
+    listed = literal(",") + func.coalesce(p.c.channels, "") + literal(",")
+    counts = [func.sum(case((listed.like(f"%,{name},%"), 1), else_=0)) for name in names]
+    row = conn.execute(select(func.count(), *counts).select_from(p).where(active)).one()
+    return int(row[0]), {name: int(n or 0) for name, n in zip(names, row[1:], strict=True)}

@@ -5,12 +5,17 @@ A batch is worked in rounds: decide each notice's channel, render, write the pen
 record the outcomes (one transaction). A permanent failure, or a channel out of tries, moves
 the notice to its next channel in the next round, still under the same lease.
 
-Unknown outcomes (OutcomeUnknown, or our own timeout once the call started) are recorded as
-attempt outcome "unknown" and the notice as `sent` with reason "unconfirmed": the request left,
-and sending again blindly would double it. Receipts confirm or fail it later (a late `failed`
-moves it to its next channel). A crash is different: there the request may never have left,
-so a notice whose lease expired is sent again (at-least-once; its pending attempt is marked
-unknown).
+Unknown outcomes (OutcomeUnknown, our own timeout once the call started, a call cancelled at
+the end of the shutdown grace, or a lease that expired mid-send after a crash) are recorded as
+attempt outcome "unknown" and the notice waits, `retrying` with reason "reconciling", for the
+channel's reconciliation period (never past the deadline): the request may have left, and
+sending again blindly would double it. A receipt matched by provider id or by the attempt id
+the provider echoed settles it (a late `failed` moves it on). If none came, the provider is
+asked where it can be (`LooksUp`), and only then is it sent again; duplicates that remain are
+counted (notifyd.db.log.duplicates).
+
+On stop, nothing new starts: sends still queued behind the limits go back to the queue at
+once; only calls under way get the grace.
 """
 
 from __future__ import annotations
@@ -37,11 +42,11 @@ from notifyd.db.dispatch import Outcome
 from notifyd.db.store import Engine
 from notifyd.delivery import audiourl, receipts, retry
 from notifyd.delivery.ratelimit import Limit
-from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
-from notifyd.hookspecs import Channel, Message
+from notifyd.errors import OutcomeUnknown, PermanentSendError, TransientSendError
+from notifyd.hookspecs import Channel, LooksUp, Lookup, Message
 from notifyd.model import Claimed, NoticeFacts, Rendered, Status
 from notifyd.planning.clock import Office
-from notifyd.plugins import channel_plugins, emit
+from notifyd.plugins import channel_plugins, emit, missing
 
 log = logging.getLogger(__name__)
 Render = Callable[[NoticeFacts, datetime, "str | None"], Awaitable[Rendered]]
@@ -54,10 +59,7 @@ def build_channels(cfg: Config, pm: pluggy.PluginManager) -> dict[str, Channel]:
     out = {}
     for name, ch in cfg.channels.items():
         if ch.plugin not in plugins:
-            raise ConfigError(
-                f"channels.{name}.plugin", f"no channel plugin called {ch.plugin!r}",
-                f"use one of: {', '.join(sorted(plugins))}, or install the plugin",
-            )  # fmt: skip
+            raise missing(pm, "channel plugin", ch.plugin, plugins, f"channels.{name}.plugin")
         out[name] = plugins[ch.plugin].create(name, ch.options, cfg)
     return out
 
@@ -90,6 +92,7 @@ class Dispatcher:
         self.stopping = False  # no new claims, no new rounds
         self.aborting = False  # sends not yet started are given up
         self._inflight: set[asyncio.Task[Result]] = set()
+        self._queued: set[asyncio.Task[Any]] = set()  # sends waiting for a slot
         self.sent = 0
         self.configure(cfg, channels, render)
 
@@ -104,6 +107,9 @@ class Dispatcher:
             for name, ch in cfg.channels.items()
         }
         self.slots = asyncio.Semaphore(d.concurrency)
+        self.reconcile = {
+            name: ch.reconcile_seconds or d.reconcile_seconds for name, ch in cfg.channels.items()
+        }
         allow = frozenset(cfg.pilot.allowlist)
         self.allowlist: frozenset[str] | None = allow if cfg.pilot.enabled else None
 
@@ -117,12 +123,16 @@ class Dispatcher:
         now = self.clock()
         for nid in await asyncio.to_thread(ds.supersede_overdue, self.engine, now):
             self._emit(events.NoticeCancelled(now, nid, Status.SUPERSEDED, "deadline_passed"))
+        await self._apply_early(now)
         taken = 0
         while not self.stopping:
             owner = f"{self.instance}:{next(self._claims)}"
             lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
             size = self.cfg.dispatch.batch_size
-            items = await asyncio.to_thread(ds.claim, self.engine, owner, now, lease, size)
+            items = await asyncio.to_thread(
+                ds.claim, self.engine, owner, now, lease, size, self.reconcile,
+                self.cfg.dispatch.reconcile_seconds,
+            )  # fmt: skip
             if not items:
                 break
             await self._work(owner, items, set(paused))
@@ -137,6 +147,13 @@ class Dispatcher:
         """Give back this instance's leases (at shutdown)."""
         return await asyncio.to_thread(ds.release, self.engine, self.instance + ":", self.clock())
 
+    def stop(self) -> None:
+        """SIGTERM: claim nothing more, and send nothing that has not begun; sends still
+        queued behind a limit go back to the queue at once."""
+        self.stopping = True
+        for task in list(self._queued):
+            task.cancel()
+
     def abort(self) -> None:
         """Stop now: sends not yet begun are given up, those in flight are cancelled (and
         recorded unknown)."""
@@ -146,11 +163,21 @@ class Dispatcher:
 
     # --- one batch ------------------------------------------------------------------------
 
+    async def _apply_early(self, now: datetime) -> None:
+        """Receipts kept because they came before their send was recorded."""
+        order = self.cfg.channel_order or list(self.cfg.channels)
+        ttl = self.cfg.dispatch.early_receipt_ttl
+        await asyncio.to_thread(receipts.apply_early, self.engine, order, now, ttl)
+
     async def _work(self, owner: str, items: list[Claimed], paused: set[str]) -> None:
         last_error: dict[int, str] = {}
-        while items:
+        first: list[Outcome] = []
+        if any(it.unknown for it in items) and not self.stopping:
+            items = await self._look_up(items, first, last_error)
+        while items or first:
             now = self.clock()
-            outcomes: list[Outcome] = []
+            outcomes: list[Outcome] = first
+            first = []
             sends: list[tuple[Claimed, int, str]] = []
             for it in items:
                 decided = self._decide(it, now, paused, last_error.get(it.facts.notification_id))
@@ -158,6 +185,7 @@ class Dispatcher:
                     outcomes.append(decided)
                 else:
                     sends.append((it, *decided))
+            sends = await self._space(sends, now, outcomes)
             rendered = await self._render_all(sends, now, outcomes)
             starts = [(_id(it), name, rendered[_id(it)].engine) for it, _, name in sends
                       if _id(it) in rendered]  # fmt: skip
@@ -199,7 +227,53 @@ class Dispatcher:
                     self._announce(out, now)
             for nid, name in refused:
                 await asyncio.to_thread(self._record_opt_out, nid, name, now)
+            if jobs:
+                await self._apply_early(now)
             items = [it for it in again if it.facts.notification_id in kept]
+
+    async def _look_up(
+        self, items: list[Claimed], outcomes: list[Outcome], last_error: dict[int, str]
+    ) -> list[Claimed]:
+        """Ask the provider about each claimed notice's send of unknown outcome, where it can
+        say (LooksUp): accepted settles it (nothing to send again), failed moves it on, not
+        found or no answer sends it again. Returns the notices still to work."""
+        out: list[Claimed] = []
+        for it in items:
+            if it.unknown is None:
+                out.append(it)
+                continue
+            aid, name, started = it.unknown
+            channel = self.channels.get(name)
+            if not isinstance(channel, LooksUp):
+                out.append(it)
+                continue
+            ask = Lookup(aid, self._address(name, it), started)
+            try:
+                found = await asyncio.wait_for(channel.lookup(ask), self.cfg.dispatch.send_timeout)
+            except Exception as exc:  # no answer: the reconciliation period passed, send again
+                log.warning("lookup failed; sending again", extra={"channel": name,
+                            "attempt": aid, "error": type(exc).__name__})  # fmt: skip
+                out.append(it)
+                continue
+            if found is None:
+                log.info("lookup: never reached the provider", extra={"attempt": aid})
+                out.append(it)
+                continue
+            order = it.channels or tuple(self.cfg.channel_order or self.cfg.channels)
+            pos = order.index(name) if name in order else it.channel_pos
+            if found.status == "failed":
+                kind = receipts.failure_outcome(found.error)
+                res = Result(kind, provider_id=found.provider_id, error=found.error or "failed")
+            else:
+                res = Result("sent", provider_id=found.provider_id)
+            log.info("lookup settled a send of unknown outcome",
+                     extra={"attempt": aid, "receipt": found.status})  # fmt: skip
+            settled, moved = self._settle(it, pos, name, res, aid, self.clock(), counted=True)
+            outcomes.append(settled)
+            if moved is not None:
+                out.append(moved)
+                last_error[it.facts.notification_id] = res.error or res.outcome
+        return out
 
     async def _gather_recording(
         self, owner: str, jobs: list[tuple[Claimed, int, str]],
@@ -243,6 +317,36 @@ class Dispatcher:
             if everything.done() and not ready:
                 return list(everything.result()), early
 
+    async def _space(
+        self, sends: list[tuple[Claimed, int, str]], now: datetime, outcomes: list[Outcome]
+    ) -> list[tuple[Claimed, int, str]]:
+        """Families share phones: a notice goes to a number only `same_phone_interval` after
+        another notice went to it (in this batch, by another instance, or a moment ago), so
+        each arrives on its own; a later one waits, within its deadline."""
+        gap = timedelta(seconds=self.cfg.dispatch.same_phone_interval)
+        if not gap or not sends:
+            return sends
+        addresses = {self._address(name, it) for it, _, name in sends} - {""}
+        recent = await asyncio.to_thread(ds.recent_sends, self.engine, addresses, now - gap)
+        kept: list[tuple[Claimed, int, str]] = []
+        for it, pos, name in sends:
+            nid, address = it.facts.notification_id, self._address(name, it)
+            others = [t for other, t in recent.get(address, {}).items() if other != nid]
+            last = max(others, default=None)
+            if last is not None and last + gap > now:
+                at = min(last + gap, it.deadline - timedelta(seconds=1))
+                if at > now:  # past the deadline it goes now: each notice still arrives
+                    back = (
+                        Status.SCHEDULED.value if it.attempt_count == 0 else Status.RETRYING.value
+                    )
+                    outcomes.append(Outcome(nid, back, due_at=at, channel_pos=pos,
+                                            reason="same_phone_spacing"))  # fmt: skip
+                    continue
+            kept.append((it, pos, name))
+            if address:
+                recent.setdefault(address, {})[nid] = now
+        return kept
+
     async def _open_windows(
         self, jobs: list[tuple[Claimed, int, str]], now: datetime
     ) -> set[tuple[str, str]]:
@@ -265,7 +369,7 @@ class Dispatcher:
         back = Status.SCHEDULED.value if it.attempt_count == 0 else Status.RETRYING.value
         if now >= it.deadline:
             return Outcome(nid, Status.SUPERSEDED.value, reason="deadline_passed")
-        if self.aborting:
+        if self.stopping:
             return Outcome(nid, back)
         office = self.offices.get(it.facts.office)
         if office is not None and not office.in_window(now):
@@ -294,8 +398,11 @@ class Dispatcher:
         return retry.skip_reason(name, address, kind != "other", it.opted_out, self.allowlist)
 
     def _address(self, name: str, it: Claimed) -> str:
-        if self.cfg.channels[name].kind == "whatsapp":
+        kind = self.cfg.channels[name].kind
+        if kind == "whatsapp":
             return it.whatsapp or it.phone or ""
+        if kind == "email":
+            return it.email or ""
         return it.phone or ""
 
     async def _render_all(
@@ -326,16 +433,26 @@ class Dispatcher:
             audio_url=audiourl.url_for_message(self.cfg, rendered.audio, self.clock()),
         )  # fmt: skip
         started = False
+        me = asyncio.current_task()
+        if me is not None:
+            self._queued.add(me)
         try:
+            if self.stopping:
+                return Result("aborted")
             # The channel's own limits first: a slow channel must not hold the shared slots.
             async with self.limits[name], self.slots:
                 timeout = self.cfg.dispatch.send_timeout
                 now = self.clock()
-                # Queued too long: past the stage's deadline, or the lease could expire during
-                # the call (another instance would then send it too). Back to the queue.
-                if self.aborting or now >= it.deadline or now + timedelta(seconds=timeout) >= lease:
+                # Stopping, or queued too long: past the stage's deadline, or the lease could
+                # expire during the call (another instance would then send it too). Back to
+                # the queue.
+                late = now >= it.deadline or now + timedelta(seconds=timeout) >= lease
+                if self.stopping or late:
                     return Result("aborted")
                 started = True
+                self._queued.discard(me)  # type: ignore[arg-type]
+                log.debug("sending", extra={"channel": name, "attempt": attempt_id,
+                                            "to": msg.to})  # fmt: skip
                 pid = await asyncio.wait_for(self.channels[name].send(msg), timeout)
                 self.sent += 1
                 return Result("sent", provider_id=str(pid)[:128])
@@ -354,11 +471,15 @@ class Dispatcher:
         except Exception as exc:  # a channel bug: retry like a transient error, and say so
             log.exception("channel raised an untyped error", extra={"channel": name})
             return Result("transient", error=f"channel error: {type(exc).__name__}")
+        finally:
+            self._queued.discard(me)  # type: ignore[arg-type]
 
     def _settle(
-        self, it: Claimed, pos: int, name: str, res: Result, attempt_id: int, now: datetime
-    ) -> tuple[Outcome, Claimed | None]:
-        """The outcome to record, and the notice to work again in the next round (or None)."""
+        self, it: Claimed, pos: int, name: str, res: Result, attempt_id: int, now: datetime,
+        counted: bool = False,
+    ) -> tuple[Outcome, Claimed | None]:  # fmt: skip
+        """The outcome to record, and the notice to work again in the next round (or None).
+        `counted`: the attempt is already counted in the notice's attempt_count (a lookup)."""
         record = partial(
             Outcome, it.facts.notification_id, channel=name, attempt_id=attempt_id,
             attempt_outcome=res.outcome, provider_id=res.provider_id, error=res.error,
@@ -366,17 +487,21 @@ class Dispatcher:
         if res.outcome == "aborted":
             back = Status.SCHEDULED.value if it.attempt_count == 0 else Status.RETRYING.value
             return record(back), None
-        if res.outcome in ("sent", "unknown"):
-            reason = "unconfirmed" if res.outcome == "unknown" else None
-            return record(Status.SENT.value, reason=reason), None
-        tries = it.tries.get(name, 0) + 1
+        if res.outcome == "sent":
+            return record(Status.SENT.value), None
+        if res.outcome == "unknown":  # wait for its receipt before sending again
+            wait = timedelta(seconds=self.reconcile.get(name, 0.0))
+            due = min(now + wait, it.deadline)
+            return record(Status.RETRYING.value, reason=ds.RECONCILING, due_at=due), None
+        tries = it.tries.get(name, 0) + (0 if counted else 1)
         if res.outcome == "transient":
             at = retry.next_try(now, tries, it.deadline, self.policy, self.rng, res.retry_after)
             if at is not None:
                 return record(Status.RETRYING.value, due_at=at, reason="retry"), None
         moved = replace(
-            it, tries={**it.tries, name: tries}, attempt_count=it.attempt_count + 1,
-            channel_pos=pos + 1,
+            it, tries={**it.tries, name: tries},
+            attempt_count=it.attempt_count + (0 if counted else 1), channel_pos=pos + 1,
+            unknown=None,
         )  # fmt: skip
         return record(Status.SENDING.value, channel_pos=pos + 1), moved
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from notifyd.db import receipts as receiptdb
@@ -52,6 +52,16 @@ class NoticeState:
     status: str
     deadline: datetime
     channel_pos: int
+    reason: str | None = None  # "reconciling": waiting for word on an unknown send
+
+
+#: The reason of a notice whose last send has an unknown outcome, waiting for its receipt (or
+#: the provider's lookup) before it may be sent again.
+RECONCILING = "reconciling"
+
+
+def _reconciling(notice: NoticeState) -> bool:
+    return notice.status == Status.RETRYING and notice.reason == RECONCILING
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,9 @@ def decide(
         changes.update(receipt=status, receipt_at=at)
     if attempt.outcome == "unknown":  # the message left after all: reconciled
         changes.update(outcome="sent")
+        if attempt.kind == "notice" and _reconciling(notice):  # nothing to send again
+            settled = status if status != "sent" else Status.SENT.value
+            return Change(changes, {"status": settled, "reason": None})
     if status == "sent" or not changes:
         return Change(changes, {})
     current = notice.status
@@ -124,7 +137,7 @@ def _failed(
     moves_on = (
         attempt.kind == "notice"
         and attempt.outcome in ("sent", "unknown")
-        and notice.status == Status.SENT
+        and (notice.status == Status.SENT or _reconciling(notice))
     )
     if not moves_on:
         return Change(changes, {})
@@ -172,33 +185,62 @@ def listen_target(payload: str) -> int | None:
 
 def apply_receipts(
     engine: Engine, channel: str, receipts: Iterable[Receipt], default_order: Sequence[str],
-    now: datetime, unknown: list[tuple[str, Receipt]] | None = None,
+    now: datetime,
 ) -> int:  # fmt: skip
-    """Apply each receipt of `channel`; return how many changed something. Unknown provider
-    ids and repeats change nothing (the unknown ones are added to `unknown`, if given)."""
+    """Apply each receipt of `channel`; return how many changed something. Repeats change
+    nothing; receipts for sends not recorded yet are kept (apply_early)."""
     changed = 0
     with engine.connect() as conn:  # one connection, one transaction per receipt
         for receipt in receipts:
             with conn.begin():
-                changed += _apply(conn, channel, receipt, tuple(default_order), now, unknown)
+                changed += _apply(conn, channel, receipt, tuple(default_order), now)
     return changed
+
+
+def apply_early(
+    engine: Engine, default_order: Sequence[str], now: datetime, ttl: float
+) -> int:  # fmt: skip
+    """Apply the kept receipts whose send is now recorded, and forget those older than `ttl`
+    seconds; returns how many were applied. Run after each recorded batch and each tick, so
+    a receipt kept before a crash settles its send after the restart."""
+    receiptdb.expire_early(engine, now - timedelta(seconds=ttl))
+    rows = receiptdb.early_receipts(engine)
+    if not rows:
+        return 0
+    order = tuple(default_order)
+    with engine.connect() as conn:
+        for row in rows:
+            r = Receipt(row.provider_id, row.status, row.at, row.error, bool(row.opt_out),
+                        row.attempt_id or 0)  # fmt: skip
+            with conn.begin():
+                _apply(conn, row.channel, r, order, now, keep=False)
+                receiptdb.drop_early(conn, [row.id])
+    log.info("kept receipts applied", extra={"receipts": len(rows)})
+    return len(rows)
 
 
 def _apply(
     conn: Connection, channel: str, r: Receipt, default_order: tuple[str, ...], now: datetime,
-    unknown: list[tuple[str, Receipt]] | None = None,
+    keep: bool = True,
 ) -> bool:  # fmt: skip
-    row = receiptdb.locked_attempt(conn, channel, r.provider_id)
-    if row is None:
-        log.info("receipt for an unknown message", extra={"channel": channel})
-        if unknown is not None:
-            unknown.append((channel, r))
+    """Apply one receipt. One whose send is not recorded yet (no attempt, or still pending)
+    is kept in the database (`keep`) and applied once it is: see apply_early."""
+    row = receiptdb.locked_attempt(conn, channel, r.provider_id, r.attempt_id)
+    at = r.at if r.at is not None and r.at.tzinfo is not None else now
+    if row is None or row.outcome == "pending":
+        if keep:
+            log.info("receipt before its send was recorded: kept", extra={"channel": channel})
+            receiptdb.keep_early(
+                conn, channel, r.provider_id, r.attempt_id, r.status, r.error, r.opt_out,
+                r.at, now,
+            )  # fmt: skip
         return False
     attempt = AttemptState(row.outcome, row.receipt, row.kind, row.channel, row.error)
-    notice = NoticeState(row.status, row.deadline, row.channel_pos)
+    notice = NoticeState(row.status, row.deadline, row.channel_pos, row.reason)
     order = channel_order(row.channels or "", default_order)
-    at = r.at if r.at is not None and r.at.tzinfo is not None else now
     change = decide(r.status, r.error, at, attempt, notice, order, now)
+    if r.attempt_id and r.provider_id and not row.provider_id:  # a timed-out send, found
+        change = Change({**change.attempt, "provider_id": r.provider_id[:128]}, change.notice)
     receiptdb.write_change(conn, row, change.attempt, change.notice, now)
     opted = r.opt_out and receiptdb.add_opt_out(conn, row.person_id, channel, order, now)
     if change.attempt or change.notice:
@@ -260,7 +302,6 @@ def record_opt_out(
 def apply_receipt_batches(
     engine: Engine, batches: Sequence[tuple[str, Sequence[Receipt]]],
     default_order: Sequence[str], now: datetime,
-    unknown: list[tuple[str, Receipt]] | None = None,
 ) -> int:  # fmt: skip
     """The receipts of several webhooks (channel, receipts) in one transaction: the web app
     gathers the webhooks that arrive while the previous group commits, since on SQLite a
@@ -270,5 +311,5 @@ def apply_receipt_batches(
     with engine.connect() as conn, conn.begin():
         for channel, receipts in batches:
             for receipt in receipts:
-                changed += _apply(conn, channel, receipt, order, now, unknown)
+                changed += _apply(conn, channel, receipt, order, now)
     return changed

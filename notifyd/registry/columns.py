@@ -1,35 +1,105 @@
-"""Which column of an export holds which registry field; shared by every registry source."""
+"""Which columns of an export feed which registry field; shared by every registry source.
+
+A field reads one header, several headers joined (a registry id from office code and number),
+or a constant; one header may feed several fields. The header is checked as a whole, so an
+operator sees every problem of the mapping in one run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 
-from notifyd.config import CANONICAL_COLUMNS, REQUIRED_COLUMNS, Config
-from notifyd.errors import ConfigError
+from notifyd.config import CANONICAL_COLUMNS, REQUIRED_COLUMNS, ColumnSpec, Config, column_spec
+from notifyd.errors import ConfigError, ConfigErrors
+
+#: A row of cells → the registry fields it holds.
+Picker = Callable[[Sequence[str]], dict[str, str]]
 
 
-def _fold(name: str) -> str:
+def fold(name: str) -> str:
+    """Headers match without regard to case or spacing: "No. Paspor" and "no.  paspor" are one."""
     return " ".join(name.replace("\ufeff", "").split()).casefold()
 
 
-def header_map(header: Sequence[str], cfg: Config, where: str) -> list[tuple[int, str]]:
-    """(column index, field) pairs for the fields found; a missing required field is an error.
+def mapping(cfg: Config) -> dict[str, tuple[ColumnSpec, bool]]:
+    """Every field → (how it is read, whether the config names it explicitly)."""
+    out: dict[str, tuple[ColumnSpec, bool]] = {}
+    for field in CANONICAL_COLUMNS:
+        spec = cfg.registry.columns.get(field)
+        if spec is None:
+            out[field] = (((field,), "", None), False)
+        else:
+            out[field] = (column_spec(spec, f"registry.columns.{field}"), True)
+    return out
 
-    Headers match without regard to case or spacing, so "No. Paspor" and "no. paspor" are one.
-    """
-    wanted = {_fold(cfg.registry.columns.get(canon, canon)): canon for canon in CANONICAL_COLUMNS}
-    found: dict[str, int] = {}
-    for i, name in enumerate(header):
-        canon = wanted.get(_fold(name))
-        if canon is not None and canon not in found:
-            found[canon] = i
-    missing = sorted(REQUIRED_COLUMNS - found.keys())
-    if missing:
-        field = missing[0]
-        expected = cfg.registry.columns.get(field, field)
-        raise ConfigError(
-            f"registry.columns.{field}",
-            f"{where} has no column {expected!r} (its header: {', '.join(map(repr, header))})",
-            f'name the column that holds {field}, e.g. {field} = "{header[0] if header else "…"}"',
+
+def header_problems(header: Sequence[str], cfg: Config, where: str) -> list[ConfigError]:
+    """Everything wrong with reading this header through the config's mapping."""
+    problems: list[ConfigError] = []
+    shown = ", ".join(map(repr, header))
+    repeated = [n for n, k in Counter(fold(h) for h in header if h.strip()).items() if k > 1]
+    if repeated:
+        names = ", ".join(repr(h) for h in dict.fromkeys(h for h in header if fold(h) in repeated))
+        problems.append(
+            ConfigError(
+                "registry.columns",
+                f"{where} has more than one column named {names}",
+                "rename or remove the repeated columns in the export, so each name says "
+                "which one holds what",
+            )
         )
-    return sorted((i, canon) for canon, i in found.items())
+    index = {fold(h): i for i, h in enumerate(header)}
+    for field, ((columns, _, constant), explicit) in mapping(cfg).items():
+        if constant is not None:
+            continue
+        missing = [c for c in columns if fold(c) not in index]
+        if not missing or not (explicit or field in REQUIRED_COLUMNS):
+            continue
+        problems.append(
+            ConfigError(
+                f"registry.columns.{field}",
+                f"{where} has no column {', '.join(map(repr, missing))} (its header: {shown})",
+                f"name the column that holds {field}, e.g. {field} = "
+                f'"{header[0] if header else "…"}"'
+                + ("" if field in REQUIRED_COLUMNS else ", or remove the line to leave it empty"),
+            )
+        )
+    return problems
+
+
+def header_map(header: Sequence[str], cfg: Config, where: str) -> Picker:
+    """A function from a row's cells to its fields; raises every header problem at once."""
+    problems = header_problems(header, cfg, where)
+    if problems:
+        raise ConfigErrors(problems)
+    index: dict[str, int] = {}
+    for i, h in enumerate(header):
+        index.setdefault(fold(h), i)
+    simple: list[tuple[str, int]] = []
+    built: list[tuple[str, tuple[int, ...], str]] = []
+    constants: dict[str, str] = {}
+    for field, ((columns, join, constant), _) in mapping(cfg).items():
+        if constant is not None:
+            constants[field] = constant
+        elif all(fold(c) in index for c in columns):
+            if len(columns) == 1:
+                simple.append((field, index[fold(columns[0])]))
+            else:
+                built.append((field, tuple(index[fold(c)] for c in columns), join))
+
+    def pick(cells: Sequence[str]) -> dict[str, str]:
+        values = {field: cells[i] for field, i in simple}
+        for field, at, join in built:
+            parts = [cells[i].strip() for i in at]
+            values[field] = join.join(parts) if all(parts) else ""  # a half id is no id
+        values.update(constants)
+        return values
+
+    return pick
+
+
+def used_columns(header: Sequence[str], cfg: Config) -> set[int]:
+    """Indexes of the header's columns that feed some field (a long cell elsewhere is no harm)."""
+    wanted = {fold(c) for (columns, _, _), _ in mapping(cfg).values() for c in columns}
+    return {i for i, h in enumerate(header) if fold(h) in wanted}

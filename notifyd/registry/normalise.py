@@ -9,16 +9,17 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from functools import lru_cache
 
 import phonenumbers
-import pycountry
 from babel import Locale, UnknownLocaleError
 from babel.languages import get_official_languages
+from email_validator import EmailNotValidError, validate_email
 
-from notifyd.config import Config
+from notifyd.config import LANGUAGE_ALIASES, NATIONALITY_LANGUAGES, Config
 from notifyd.model import Phone, RawRow, Record, Rejection
+from notifyd.registry.forms import country_code, parse_date
 
 PNT = phonenumbers.PhoneNumberType
 #: What each number type can receive (see shared notes: US numbers are FIXED_LINE_OR_MOBILE).
@@ -71,7 +72,7 @@ class Rules:
 def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     """Validate one row; collect every problem rather than stopping at the first."""
     v = row.values
-    reasons: list[str] = []
+    reasons: list[str] = list(row.problems)
     warnings: list[str] = []
 
     def need(name: str) -> str:
@@ -100,20 +101,29 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         whatsapp, wa_err = phone, None  # usually the same number, written another way
     else:
         whatsapp, wa_err = _phone(wa_raw, nationality, rules.region)
+    email, email_err = _email(v.get("email", ""))
     channels: list[str] = []
     dropped: list[str] = []
     for name in wanted:
-        problem = _cannot_reach(channel_kinds[name], phone, phone_err, whatsapp, wa_err)
+        kind = channel_kinds[name]
+        if kind == "email":
+            problem = f"the email column: {email_err}" if email_err else None
+            problem = problem or (None if email else "the email column is empty")
+        else:
+            problem = _cannot_reach(kind, phone, phone_err, whatsapp, wa_err)
         if problem is None:
             channels.append(name)
         elif explicit or not problem.endswith(" is empty"):
             dropped.append(f"{name}: {problem}")  # a bad number, or a channel asked for
     if not channels:
+        mail = "email" in channel_kinds.values()
         reasons.append(
             "no channel can reach this person ("
-            + ("; ".join(dropped) or "no phone or WhatsApp number")
+            + ("; ".join(dropped) or ("no phone, WhatsApp number or e-mail address" if mail
+                                      else "no phone or WhatsApp number"))
             + "); give a valid mobile number in phone or whatsapp"
-        )
+            + (", or an e-mail address" if mail else "")
+        )  # fmt: skip
     warnings += dropped
     if reasons:
         return Rejection(row.line, tuple(reasons), dict(v), registry_id, permit_number)
@@ -134,7 +144,21 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         channels=tuple(channels),
         opt_out=opt_out,
         warnings=tuple(warnings),
+        email=email,
     )
+
+
+def _email(raw: str) -> tuple[str, str | None]:
+    """A checked address (the domain in lower case, an internationalised one kept), or why not.
+    Only the form is checked: a DNS lookup per row would make sync depend on the network."""
+    value = clean(raw)
+    if not value:
+        return "", None
+    try:
+        found = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return "", f"{value!r} is not an e-mail address ({exc}); correct it or leave it empty"
+    return str(found.normalized), None
 
 
 #: Format characters that spell words (Persian, Indic scripts): kept, unlike bidi overrides.
@@ -157,26 +181,17 @@ def clean(value: str) -> str:
 def _nationality(raw: str, rules: Rules, reasons: list[str]) -> str | None:
     value = clean(raw)
     if not value:
-        reasons.append("nationality: missing; give an ISO code (AU, AUS) or an English name")
+        reasons.append(
+            "nationality: missing; give an ISO code (AU, AUS) or a name in Indonesian or English"
+        )
         return None
-    code = _country(value, rules.nationality_aliases)
+    code = country_code(value, rules.nationality_aliases)
     if code is None:
         reasons.append(
-            f"nationality: {value!r} is not a country; use an ISO code (AU, AUS), an English "
-            "name (Australia), or add it to registry.nationality_aliases"
+            f"nationality: {value!r} is not a country; use an ISO code (AU, AUS), a name in "
+            "Indonesian or English (Tiongkok, China), or add it to registry.nationality_aliases"
         )
     return code
-
-
-@lru_cache(maxsize=4096)
-def _country(value: str, aliases: tuple[tuple[str, str], ...]) -> str | None:
-    alias = dict(aliases).get(value.casefold())
-    if alias:
-        value = alias
-    try:
-        return str(pycountry.countries.lookup(value).alpha_2)
-    except LookupError:
-        return None
 
 
 def _date(raw: str, rules: Rules, reasons: list[str]) -> date | None:
@@ -184,28 +199,14 @@ def _date(raw: str, rules: Rules, reasons: list[str]) -> date | None:
     if not value:
         reasons.append("expiry_date: missing; give the permit's last day, e.g. 2027-03-31")
         return None
-    found = _parse_date(value, rules.date_formats)
+    found = parse_date(value, rules.date_formats)
     if found is None:
-        shown = ", ".join(["YYYY-MM-DD", *rules.date_formats])
+        shown = ", ".join(["YYYY-MM-DD", *rules.date_formats, "5 Desember 2026", "05-Des-2026"])
         reasons.append(
             f"expiry_date: {value!r} is not a date in any accepted form ({shown}); "
             "correct it or add its form to registry.date_formats"
         )
     return found
-
-
-@lru_cache(maxsize=8192)
-def _parse_date(value: str, formats: tuple[str, ...]) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        pass
-    for fmt in formats:
-        try:
-            return datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    return None
 
 
 def _office(raw: str, rules: Rules, reasons: list[str]) -> str:
@@ -241,6 +242,9 @@ def _language(
         return rules.default_language
     if tag in rules.languages:
         return tag
+    alias = LANGUAGE_ALIASES.get(tag) or LANGUAGE_ALIASES.get("-".join(tag.split("-")[:2]))
+    if alias in rules.languages:
+        return str(alias)
     primary = tag.split("-")[0]
     if primary in rules.languages:
         return primary
@@ -264,8 +268,8 @@ def derive_language(nationality: str | None, rules: Rules) -> str:
     """Config mapping first, then the country's official languages that have notices."""
     if nationality is None:
         return rules.default_language
-    mapped = dict(rules.by_nationality).get(nationality)
-    if mapped:
+    mapped = dict(rules.by_nationality).get(nationality) or NATIONALITY_LANGUAGES.get(nationality)
+    if mapped and mapped in rules.languages:
         return mapped
     for lang in get_official_languages(nationality, de_facto=True):
         if lang in rules.languages:

@@ -16,7 +16,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 from multiprocessing import get_context
 
 import pluggy
@@ -25,13 +25,14 @@ from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import corrections, runs
 from notifyd.db import sync as syncstore
-from notifyd.db.store import Connection, Engine
+from notifyd.db.store import Connection, DatabaseError, Engine
 from notifyd.errors import SyncRefused
 from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
 from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
 from notifyd.registry.normalise import Rules, clean, normalise
+from notifyd.registry.reach import reach_warnings
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -112,14 +113,26 @@ def run_sync(
     *,
     accept_drops: bool = False,
     workers: int | None = None,
+    accept_identities: bool = False,
 ) -> SyncReport:
-    """Apply one registry snapshot; raise SyncRefused (nothing applied) for a suspicious drop."""
+    """Apply one registry snapshot; raise SyncRefused (nothing applied) for a suspicious drop
+    or for registry ids that do not keep their person."""
     source = plugins.source_for(pm, cfg.registry.source)
-    run_id = runs.start_run(engine, source.describe(cfg), now)
+    label = source.describe(cfg)
+    rows = iter(source.read(cfg))
+    first = next(rows, None)  # opens the source and reads its header: a failure leaves no run
+    run_id = runs.start_run(engine, label, now)
     report = SyncReport(run_id)
     try:
         with engine.begin() as conn:
-            _apply(conn, cfg, source.read(cfg), report, now, accept_drops, workers)
+            snapshot = rows if first is None else chain((first,), rows)
+            _apply(conn, cfg, snapshot, report, now, accept_drops, workers, accept_identities)
+            if report.status == "ok":
+                order = cfg.channel_order or list(cfg.channels)
+                report.people, report.reach = syncstore.reach(conn, list(cfg.channels))
+                report.warnings = reach_warnings(
+                    order, report.people, report.reach, cfg.registry.min_channel_share
+                )
             if report.status == "refused":
                 raise SyncRefused(report.message)
             runs.finish_run(conn, report, now)
@@ -130,13 +143,19 @@ def run_sync(
         raise
     except BaseException as exc:
         report.status, report.message = "failed", describe_error(exc)
-        with engine.begin() as conn:
-            runs.finish_run(conn, report, now)
+        try:
+            with engine.begin() as conn:
+                runs.finish_run(conn, report, now)
+        except DatabaseError as again:  # the database is what failed: say the first error
+            log.error("sync run not recorded", extra={"run": run_id,
+                      "error": describe_error(again)})  # fmt: skip
         raise
     log.info(
         "sync finished",
         extra={"run": run_id, "accepted": report.accepted, "rejected": report.rejected},
     )
+    for warning in report.warnings:
+        log.warning("channel reach: %s", warning, extra={"run": run_id})
     plugins.emit(
         pm,
         SyncFinished(
@@ -162,12 +181,14 @@ def _apply(
     now: datetime,
     accept_drops: bool,
     workers: int | None,
+    accept_identities: bool = False,
 ) -> None:
     """Apply the snapshot inside the caller's transaction; set `counts.status` to "ok", or to
-    "refused" (the caller rolls back) when too many permits would leave."""
+    "refused" (the caller rolls back) when too many permits would leave or ids look unstable."""
     fp = fingerprint(cfg)
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
     active_before = syncstore.count_active(conn)
+    people_before = syncstore.count_people(conn)
     syncstore.create_seen(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
@@ -187,6 +208,10 @@ def _apply(
     if deferred:
         syncstore.build_due_index(conn)
 
+    refusal = identity_refusal(cfg, counts, people_before, accept_identities)
+    if refusal:
+        counts.status, counts.message = "refused", refusal
+        return
     gone = syncstore.missing_active(conn)
     counts.left = len(gone)
     limit = cfg.registry.max_drop_share * active_before
@@ -202,6 +227,36 @@ def _apply(
         return
     counts.cancelled += syncstore.retire_permits(conn, gone, Reason.LEFT_REGISTRY, now)
     counts.status = "ok"
+
+
+def identity_refusal(
+    cfg: Config, counts: SyncReport, people_before: int, accept_identities: bool
+) -> str:
+    """Why this snapshot's registry ids cannot be trusted to keep their person, or "".
+
+    An id that is the row number moves to another person when the export is sorted anew, and
+    then notices go to the right phone with the wrong name: refused before anything changes.
+    """
+    if counts.rows >= 3 and counts.sequential == counts.rows and not cfg.registry.sequential_ids_ok:
+        return (
+            f"registry_id equals the row number on all {counts.rows:,} rows: sorting the export "
+            "differently would give each id to another person. Nothing was changed. Map "
+            "registry_id to a column that stays with the person (a registry number, or two "
+            'columns such as registry_id = ["Kode Kantor", "No. Registrasi"]); if these numbers '
+            "really are the office's own and never move, set registry.sequential_ids_ok = true"
+        )
+    share = cfg.registry.max_identity_change_share
+    if counts.moved >= 2 and counts.moved > share * people_before and not accept_identities:
+        shown = ", ".join(counts.moved_examples)
+        return (
+            f"this snapshot would give {counts.moved:,} of {people_before:,} known registry ids "
+            f"(e.g. {shown}) another name and another passport, more than "
+            f"registry.max_identity_change_share ({share:.0%}): the export's ids look like they "
+            "moved between people (a re-sorted export, or registry_id mapped to a row number). "
+            "Nothing was changed. Check registry.columns.registry_id; if the changes are real, "
+            "run `notifyd sync --accept-identity-changes` once"
+        )
+    return ""
 
 
 def _chunks(it: Iterator[RawRow]) -> Iterator[list[RawRow]]:
@@ -225,7 +280,12 @@ def _prepare(
     known: dict[str, syncstore.Known] = {}
     todo: list[RawRow] = []
     duplicates: list[Rejection] = []
+    ordinal = counts.rows - len(chunk)
     for r in chunk:
+        ordinal += 1
+        rid = r.values.get("registry_id", "").strip()
+        if rid.isdigit() and int(rid) in (ordinal, r.line, r.line - 1):
+            counts.sequential += 1
         number = numbers[r.line]
         if number and first[number] != r.line:
             duplicates.append(
@@ -273,6 +333,7 @@ def _write(
     syncstore.insert_warnings(conn, counts.run_id, records)
     if not records:
         return
+    _count_moves(conn, records, counts)
     person_ids = syncstore.upsert_people(conn, records, now)
     corrections.reapply(conn, _contacts(records, person_ids), now)
     permit_ids = syncstore.upsert_permits(
@@ -313,6 +374,26 @@ def _write(
     syncstore.update_notifications(conn, updates, now)
     counts.planned += sum(len(plan) for _, _, plan in inserts) + len(updates)
     counts.cancelled += syncstore.cancel_notifications(conn, cancels, now)
+
+
+def _count_moves(conn: Connection, records: list[Record], counts: SyncReport) -> None:
+    """Count known registry ids whose name and passport both change in this snapshot."""
+    stored = syncstore.identities(conn, [r.registry_id for r in records])
+    for r in records:
+        before = stored.get(r.registry_id)
+        if before is None:
+            continue
+        name, passport = before
+        if _same_name(name, r.full_name) or not (passport and r.passport_number):
+            continue
+        if passport != r.passport_number:
+            counts.moved += 1
+            if len(counts.moved_examples) < 3:
+                counts.moved_examples.append(repr(r.registry_id))
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
 def _registry_opt_outs(

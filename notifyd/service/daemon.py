@@ -4,8 +4,9 @@ Three recurring jobs, each `max_instances=1` and coalesced: the dispatch tick, t
 sync (cron `registry.schedule`, run in a worker thread so the loop stays responsive) and the
 systemd watchdog. Notifications are rows in our tables, never one job each.
 
-Signals: SIGTERM (and SIGINT) stop claiming, give in-flight sends `dispatch.shutdown_grace`
-seconds, cancel the rest (recorded unknown), release the leases of what was not sent, exit 0.
+Signals: SIGTERM (and SIGINT) stop claiming, put queued sends back at once, give calls under
+way `dispatch.shutdown_grace` seconds, cancel the rest (recorded unknown, then reconciled),
+release the leases of what was not sent, exit 0.
 SIGHUP reloads the config, channels and renderer, keeping the old ones if the new do not load.
 """
 
@@ -15,7 +16,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +29,15 @@ from notifyd import config as config_mod
 from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import dispatch as ds
-from notifyd.db import search, store
+from notifyd.db import receipts as receiptdb
+from notifyd.db import runs, search, store
+from notifyd.db.store import DatabaseError
 from notifyd.delivery import audiourl, followup
 from notifyd.delivery.dispatch import Dispatcher, Render, build_channels, monotonic_clock
-from notifyd.errors import NotifydError
+from notifyd.errors import NotifydError, SourceUnreachable, SyncRefused
 from notifyd.hookspecs import Channel, ReceivesWebhooks
-from notifyd.service import retention
+from notifyd.service import private, retention
+from notifyd.service.health import Health, storage
 from notifyd.service.sdnotify import notify, watchdog_interval
 from notifyd.voice import audio
 from notifyd.voice.render import Renderer
@@ -66,6 +70,8 @@ class Daemon:
         self._stop = asyncio.Event()
         self._pending: tuple[Config, Any, Render] | None = None
         self._tick_task: asyncio.Task[None] | None = None
+        self._followups: set[asyncio.Future[None]] = set()
+        self.health = Health(self.cfg.dispatch.tick_seconds)
         self._sent_status = ""
         self.web: Any = None  # the web app's aiohttp runner, when it runs
         self.console: Any = None  # the staff console's runner
@@ -76,6 +82,7 @@ class Daemon:
         loop.add_signal_handler(signal.SIGINT, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, self._reload)
         notify("STATUS=migrating the database")
+        await asyncio.to_thread(private.secure_state_dir, self.cfg.state_dir)
         url = store.database_url(self.cfg)
         self.engine = await asyncio.to_thread(store.open_store, url)
         channels = build_channels(self.cfg, self.pm)
@@ -105,14 +112,27 @@ class Daemon:
             s.reschedule_job("purge", trigger=purge)
             return
         s.add_job(self._tick, tick, id="dispatch", next_run_time=datetime.now(UTC), **JOB)
-        sync_start = {"next_run_time": datetime.now(UTC)} if self.sync_at_start else {}
+        why = "asked to (--sync)" if self.sync_at_start else self._sync_overdue(cron)
+        if why:
+            log.info("syncing the registry at start: %s", why)
+        sync_start = {"next_run_time": datetime.now(UTC)} if why else {}
         s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
         # Also once at start: a server that is down at night still purges on time.
         s.add_job(self._purge, purge, id="purge", next_run_time=datetime.now(UTC), **JOB)
         if (every := watchdog_interval()) is not None:
             s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
 
+    def _sync_overdue(self, cron: CronTrigger) -> str | None:
+        try:
+            last = runs.last_sync_finished(self.engine)
+        except Exception:  # the sync itself will report a database that does not answer
+            log.exception("cannot read the last sync; syncing at start")
+            return "the last sync could not be read"
+        return overdue(cron, last, self.clock())
+
     async def _tick(self) -> None:
+        if self.health.waiting():  # a full disk or read-only database: back off
+            return
         self._tick_task = asyncio.current_task()
         try:
             if self._pending is not None:
@@ -129,18 +149,47 @@ class Daemon:
                 await close_channels(old)
             before = self.dispatcher.sent
             taken = await self.dispatcher.tick()
+            await self._answer_taps()
             if taken or self.dispatcher.sent != before:
                 sent = self.dispatcher.sent
                 log.info("dispatch tick: %d notices taken, %d sent since start", taken, sent)
+            if self.health.degraded() and not await asyncio.to_thread(self._space_back):
+                return  # a tick that wrote nothing proves nothing: the disk is still full
+            self.health.recovered()
             status = f"STATUS=running: {self.dispatcher.sent} notices sent since start"
             if status != self._sent_status:
                 self._sent_status = status
                 notify(status)
-        except Exception:  # a database outage must not end the daemon: next tick tries again
-            log.exception("dispatch tick failed")
-            notify("STATUS=dispatch failing, see the log")
+        except Exception as exc:  # a database outage must not end the daemon: next tick tries
+            disk = await asyncio.to_thread(storage, store.database_url(self.cfg))
+            if self.health.failed(exc, disk=disk.get("state")):  # logged once per change
+                self._sent_status = f"STATUS=degraded: {self.health.state}"
+                notify(self._sent_status)
+            else:
+                log.exception("dispatch tick failed")
+                notify("STATUS=dispatch failing, see the log")
         finally:
             self._tick_task = None
+
+    def _space_back(self) -> bool:
+        """For the embedded database, the file system's word that it takes writes again."""
+        disk = storage(store.database_url(self.cfg))
+        return not disk or disk["state"] == "ok"
+
+    async def _answer_taps(self) -> None:
+        """Listen taps kept while sending was paused, for channels no longer paused."""
+        if self.dispatcher.stopping:
+            return
+        paused = await asyncio.to_thread(ds.paused, self.engine)
+        if "*" in paused:
+            return
+        open_ = [name for name in self.dispatcher.channels if name not in paused]
+        taps = await asyncio.to_thread(receiptdb.take_taps, self.engine, open_, self.clock())
+        for notification_id, channel in taps:
+            task = asyncio.ensure_future(self._on_reply(notification_id, channel))
+            self._followups.add(task)
+            task.add_done_callback(self._followups.discard)
+            task.add_done_callback(_log_failure)
 
     async def _sync(self) -> None:
         from notifyd.registry.sync import run_sync
@@ -154,6 +203,12 @@ class Daemon:
             log.info("sync run %d done: %d notices planned", report.run_id, report.planned)
             # the console's and the CLI's name search follow the registry at once
             await asyncio.to_thread(search.refresh, self.engine, self.clock())
+        except (SourceUnreachable, SyncRefused) as exc:  # said in one line, tried next time
+            log.error("sync failed: %s", exc)
+        except DatabaseError as exc:  # one line: its parameters hold personal data
+            from notifyd.registry.sync import describe_error
+
+            log.error("sync failed: database error: %s", describe_error(exc))
         except Exception:
             log.exception("sync failed")
         notify(self._sent_status or "STATUS=running")
@@ -189,7 +244,7 @@ class Daemon:
     async def _shutdown(self) -> int:
         notify("STOPPING=1", "STATUS=stopping: finishing in-flight sends")
         self.scheduler.pause()  # no new ticks; the executor would cancel a running one
-        self.dispatcher.stopping = True
+        self.dispatcher.stop()  # queued sends go back at once; calls under way get the grace
         task = self._tick_task
         if task is not None and not task.done():
             grace = self.cfg.dispatch.shutdown_grace
@@ -201,6 +256,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         if self.metrics is not None:
             self.metrics.shutdown()
+        if self._followups:  # voice notes answering taps kept during a pause
+            await asyncio.wait(self._followups, timeout=self.cfg.dispatch.shutdown_grace)
         released = await self.dispatcher.release()
         if self.console is not None:
             await self.console.cleanup()
@@ -221,8 +278,9 @@ class Daemon:
         )
         try:
             self.web = await web.start(
-                self.cfg, self.web_engine, channels, self._on_reply, clock=self.clock
-            )
+                self.cfg, self.web_engine, channels, self._on_reply, clock=self.clock,
+                degraded=self.health.degraded,
+            )  # fmt: skip
         except OSError as exc:
             raise NotifydError(
                 f"http.listen {self.cfg.http.listen}: cannot listen ({exc.strerror or exc}); "
@@ -249,8 +307,10 @@ class Daemon:
         if target is None:
             return
         paused = await asyncio.to_thread(ds.paused, self.engine)
-        if "*" in paused or channel in paused:  # nothing recorded: a tap after resume works
-            log.info("voice follow-up not sent: sending is paused", extra={"channel": channel})
+        if "*" in paused or channel in paused:  # answered after resume (see _answer_taps)
+            await asyncio.to_thread(receiptdb.keep_tap, self.engine, notification_id, channel,
+                                    self.clock())  # fmt: skip
+            log.info("voice follow-up waits: sending is paused", extra={"channel": channel})
             return
         now, cfg = self.clock(), self.cfg
 
@@ -262,6 +322,36 @@ class Daemon:
                 self.engine, cfg, target, notification_id, self.dispatcher.render, now,
                 audio_url=url if cfg.http.url_secret else None,
             )  # fmt: skip
+
+
+def overdue(cron: CronTrigger, last_ok: datetime | None, now: datetime) -> str | None:
+    """Why a sync is due at start, or None: a daemon started after its sync time (or never
+    synced) would otherwise plan nothing until the next scheduled run, a day late."""
+    if last_ok is None:
+        return "there has been no successful sync yet"
+    if last_ok.tzinfo is None:
+        last_ok = last_ok.replace(tzinfo=UTC)
+    first = cron.get_next_fire_time(None, now)
+    second = cron.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    if first is None or second is None:
+        return None
+    period = second - first
+    age = now - last_ok
+    if age <= period:
+        return None
+    return (
+        f"the last successful sync was {_span(age)} ago, longer than the schedule's {_span(period)}"
+    )
+
+
+def _span(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("follow-up failed", exc_info=task.exception())
 
 
 def wants_web(cfg: Config, channels: Mapping[str, Channel]) -> bool:

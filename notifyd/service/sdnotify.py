@@ -22,9 +22,17 @@ def notify(*lines: str) -> bool:
         address = "\0" + address[1:]
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            # Never block the event loop on a reader that is behind (a full datagram queue):
+            # a lost status line is better than a daemon that stops sending.
+            sock.setblocking(False)
             sock.connect(address)
-            sock.sendall("\n".join(lines).encode())
+            # Never wait: a listener that reads nothing (its queue holds ten datagrams) must not
+            # stall the event loop, and with it SIGTERM; a ping lost that way is retried anyway.
+            sock.send("\n".join(lines).encode(), socket.MSG_DONTWAIT)
         return True
+    except BlockingIOError:
+        log.debug("sd_notify dropped: the listener's queue is full")
+        return False
     except OSError as exc:
         log.warning("sd_notify failed", extra={"error": str(exc)})
         return False

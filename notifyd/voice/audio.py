@@ -1,8 +1,9 @@
 """Voice notes: the TTS chain with fallback, trimming and loudness, formats, and the cache.
 
-Per note: one TTS run (espeak-ng: one process), trimming and measuring loudness with pydub,
-then levelling, resampling and encoding in process with FFmpeg's libraries (PyAV): no ffmpeg
-process is started for a note (starting one costs more CPU than encoding a note).
+Per note: one TTS run (espeak-ng: one process), trimming with pydub, then resampling, EBU R128
+loudness, levelling, peak limiting and encoding in process with FFmpeg's libraries (PyAV,
+notifyd/voice/encode.py): no ffmpeg process is started for a note (starting one costs more CPU
+than encoding a note).
 Notes are cached under `<state_dir>/audio/` by a hash of (engine, voice, text, format and the
 encoder settings): a retry with the same words is a file lookup, changed words render anew.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import io
 import json
 import logging
 import os
@@ -36,11 +36,9 @@ FORMATS = ("ogg", "mp3", "wav")
 #: WhatsApp plays a voice note (OGG/Opus) of up to this size.
 MAX_OGG_BYTES = 512 * 1024
 SILENCE_DBFS = -45.0
-TARGET_DBFS = -18.0  # average loudness of a note
-PEAK_DBFS = -1.0  # never louder than this at its peaks
 GAP_MS = 600  # between the two languages of a bilingual note
 #: Bumped when processing changes, so cached notes made the old way are not reused.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 
 
 class AudioError(NotifydError):
@@ -129,7 +127,7 @@ async def make_note(
                 f"over voices.max_seconds = {cfg.voices.max_seconds:g}: shorten the template "
                 "or raise the limit"
             )
-        data = await encode(segment, gain(segment), fmt, cfg.voices)
+        data = await encode(segment, fmt, cfg.voices)
         if fmt == "ogg" and len(data) > MAX_OGG_BYTES:
             raise NoteTooLong(
                 f"the voice note of template {c.template} is {len(data) // 1024} KB, over "
@@ -191,40 +189,20 @@ def trim(segment: AudioSegment) -> AudioSegment:
     return segment[start:stop] if stop > start else segment
 
 
-def gain(segment: AudioSegment) -> float:
-    """The gain (dB) that brings the note's loudness to TARGET_DBFS on average, with peaks kept
-    under PEAK_DBFS. Applied by ffmpeg when it encodes, to keep the work off this process."""
-    if segment.rms == 0:
-        return 0.0
-    return float(min(TARGET_DBFS - segment.dBFS, PEAK_DBFS - segment.max_dBFS))
-
-
-async def encode(segment: AudioSegment, gain_db: float, fmt: str, v: VoicesConfig) -> bytes:
-    """The note's bytes, levelled by `gain_db`: WAV (8 kHz mono, for telephony) with pydub,
-    OGG/Opus or MP3 with FFmpeg's libraries, in process and off the event loop."""
-    if fmt == "wav":
-        return wav_bytes(segment.apply_gain(gain_db).set_frame_rate(8000))
+async def encode(segment: AudioSegment, fmt: str, v: VoicesConfig) -> bytes:
+    """The note's bytes at the target loudness, peaks limited (notifyd/voice/encode.py), in
+    process and off the event loop."""
     import av
 
     from notifyd.voice import encode as encoder
 
     try:
         return await asyncio.to_thread(
-            encoder.encode, segment.raw_data, segment.frame_rate, gain_db, fmt,
+            encoder.encode, segment.raw_data, segment.frame_rate, fmt,
             v.opus_bitrate_kbps, v.opus_compression_level,
         )  # fmt: skip
     except av.error.FFmpegError as exc:
         raise AudioError(f"could not encode {fmt}: {exc}") from exc
-
-
-def wav_bytes(segment: AudioSegment) -> bytes:
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(segment.channels)
-        w.setsampwidth(segment.sample_width)
-        w.setframerate(segment.frame_rate)
-        w.writeframes(segment.raw_data)
-    return buf.getvalue()
 
 
 def write_private(path: Path, data: bytes) -> None:

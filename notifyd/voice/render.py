@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifyd.config import Config, OfficeConfig
+from notifyd.config import LANGUAGE_ALIASES, Config, OfficeConfig
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import Voice
 from notifyd.model import NoticeFacts, Rendered
@@ -33,16 +33,27 @@ class Renderer:
         self._speaks = {name: v.languages() for name, v in self.voices.items()}
 
     def language(self, tag: str) -> str:
-        """The template language for a person's tag: itself, its primary subtag, the default."""
-        if tag in self.templates:
-            return tag
-        primary = tag.replace("_", "-").split("-")[0].lower()
-        return primary if primary in self.templates else self.cfg.languages.default
+        """The template language for a person's tag: itself, its alias (zh-Hant → zh-TW), its
+        primary subtag, the default."""
+        tag = tag.replace("_", "-")
+        for candidate in (tag, LANGUAGE_ALIASES.get(tag), tag.split("-")[0].lower()):
+            if candidate and candidate in self.templates:
+                return candidate
+        return self.cfg.languages.default
 
     def words(self, facts: NoticeFacts, now: datetime) -> tuple[str, dict[str, Any], str]:
+        """The written notice (SMS, WhatsApp text), its values and its language."""
         lang = self.language(facts.language)
         vals = self._values(facts, now, lang)
         return templates.render(self.templates[lang], vals), vals, lang
+
+    def spoken(self, facts: NoticeFacts, now: datetime, lang: str) -> str:
+        """The voice note's words in `lang`: made for the ear, no address or URL."""
+        tpl = self.templates[lang]
+        office = self._office(facts)
+        written = self._values(facts, now, lang)
+        vals = templates.spoken_values(facts, office, written, tpl, self.cfg.notices)
+        return templates.render_spoken(tpl, vals)
 
     async def render(
         self, facts: NoticeFacts, now: datetime, audio_format: str | None = None
@@ -56,40 +67,37 @@ class Renderer:
         return Rendered(text=text, fields=fields, language=lang, audio=path, engine=engine)
 
     def candidates(self, facts: NoticeFacts, now: datetime, lang: str) -> list[Candidate]:
-        """What each engine in this language's order would say; engines that cannot are left
-        out (check-config makes sure one can)."""
+        """What each engine in this language's order would say; engines that do not speak the
+        language are left out (check-config makes sure one does). Only when none of them speaks
+        it does the template's `fallback` language stand in (Thai offline: English), so a
+        language is never handed to a stand-in while a voice that reads it is installed."""
+        languages = [lang]
+        if self.cfg.voices.bilingual and lang != SECOND_LANGUAGE:
+            languages.append(SECOND_LANGUAGE)
+        native = self._candidates(facts, now, lang, languages)
+        stand_in = self.templates[lang].fallback
+        if native or not stand_in or stand_in not in self.templates:
+            return native
+        said = [stand_in] + [code for code in languages[1:] if code != stand_in]
+        return self._candidates(facts, now, lang, said)
+
+    def _candidates(
+        self, facts: NoticeFacts, now: datetime, lang: str, languages: list[str]
+    ) -> list[Candidate]:
         out = []
+        texts = {code: self.spoken(facts, now, code) for code in languages}
         for engine in engine_order(self.cfg, lang):
             if engine not in self.voices:
                 continue
-            first = self._part(engine, lang, facts, now)
-            if first is None:
-                continue
-            parts = [first]
-            if self.cfg.voices.bilingual and lang != SECOND_LANGUAGE:
-                second = self._part(engine, SECOND_LANGUAGE, facts, now)
-                if second is None:
-                    continue
-                parts.append(second)
-            out.append(Candidate(engine, tuple(parts), self.templates[lang].path.name))
+            parts = []
+            for code in languages:
+                voice = self.voice_for(engine, code)
+                if voice is None:
+                    break
+                parts.append(Part(engine, voice, code, texts[code]))
+            else:
+                out.append(Candidate(engine, tuple(parts), self.templates[lang].path.name))
         return out
-
-    def _part(self, engine: str, lang: str, facts: NoticeFacts, now: datetime) -> Part | None:
-        tpl = self.templates[lang]
-        speech = templates.speech_for(tpl, engine)
-        spoken = lang
-        if speech is not None and speech.language:
-            spoken = speech.language
-            tpl, speech = (
-                self.templates[spoken],
-                templates.speech_for(self.templates[spoken], engine),
-            )
-        voice = self.voice_for(engine, spoken)
-        if voice is None:
-            return None
-        vals = self._values(facts, now, spoken)
-        text = templates.render_speech(tpl, speech, vals) if speech else templates.render(tpl, vals)
-        return Part(engine, voice, spoken, text)
 
     def voice_for(self, engine: str, lang: str) -> str | None:
         configured = self.cfg.voices.names.get(engine, {}).get(lang)
@@ -98,10 +106,14 @@ class Renderer:
         known = self._speaks.get(engine, {}).get(lang)
         return known[0] if known else None
 
+    def _office(self, facts: NoticeFacts) -> OfficeConfig:
+        return self.cfg.offices.get(facts.office) or OfficeConfig()
+
     def _values(self, facts: NoticeFacts, now: datetime, lang: str) -> dict[str, Any]:
-        office = self.cfg.offices.get(facts.office) or OfficeConfig()
+        office = self._office(facts)
         zone = self.zones.get(facts.office) or ZoneInfo(office.timezone)
-        return templates.values(facts, office, zone, now, lang)
+        tpl = self.templates[lang]
+        return templates.values(facts, office, zone, now, tpl, self.cfg.notices)
 
 
 def engine_order(cfg: Config, lang: str) -> list[str]:
@@ -128,13 +140,6 @@ def check(cfg: Config, voices: Mapping[str, Voice]) -> Renderer:
                 )  # fmt: skip
     renderer = Renderer(cfg, voices)
     for lang in cfg.languages.available:
-        for engine, speech in renderer.templates[lang].speech.items():
-            if speech.language and speech.language not in renderer.templates:
-                raise ConfigError(
-                    f"voices.templates_dir ({lang}.toml)",
-                    f"[speech.{engine}] names language {speech.language!r}, which has no template",
-                    "name an available language, e.g. \"en\"",
-                )  # fmt: skip
         sample = _longest_facts(lang, next(iter(cfg.offices)), _LONGEST_NAMES[0])
         if not renderer.candidates(sample, _NOON, lang):
             raise ConfigError(

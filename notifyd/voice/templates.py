@@ -1,30 +1,34 @@
-"""Notice words per language: template files, sandboxed rendering, dates and days left.
+"""Notice words per language: template files, sandboxed rendering, written and spoken values.
 
-A template file (`config/templates/<lang>.toml`) holds the notice, the line that says how to
-know it is genuine, whether a native speaker has reviewed it, and, for an offline engine that
-cannot read the language's script, either its own text (vocalised Arabic) or the language it
-speaks instead (`[speech.<engine>] language = "en"`). Templates are read and compiled once;
-rendering is pure: `now` is an argument and values reach the template as data.
+A template file (`config/templates/<lang>.toml`) gives, for one language, the words for the eye
+(`[written] notice`, the SMS and WhatsApp text, followed by `genuine`, how to know it is real)
+and the words for the ear (`[spoken] notice`, the voice note: short, no address or URL), the
+names of the permits (`[permit_types]`), how the voice names the office (`[spoken] office`) and
+whether a native speaker has reviewed it (`[review]`). Templates are read and compiled once;
+rendering is pure: `now` is an argument and registry values reach the template as data, never
+as template source, in Jinja's sandbox.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
 from jinja2 import StrictUndefined, TemplateError
 from jinja2 import Template as Jinja
 from jinja2.sandbox import SandboxedEnvironment
 
-from notifyd.config import Config, OfficeConfig
+from notifyd.config import Config, NoticesConfig, OfficeConfig
 from notifyd.errors import ConfigError
 from notifyd.model import NoticeFacts
+from notifyd.voice import permits, spoken
 from notifyd.voice.sanitise import clean
+from notifyd.voice.spoken import numbers
 
 #: The templates shipped with notifyd, used when `voices.templates_dir` is empty.
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates"
@@ -34,23 +38,34 @@ _ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
 @dataclass(frozen=True)
-class Speech:
-    """What one engine says for a language whose script it cannot read."""
+class Review:
+    """Whether a native speaker has read the template, who and when (empty until then)."""
 
-    notice: Jinja | None = None
-    genuine: Jinja | None = None
-    language: str | None = None  # speak this language's notice instead
+    reviewed: bool
+    by: str
+    on: str
+    note: str
 
 
 @dataclass(frozen=True)
 class Template:
     language: str
     path: Path
-    reviewed: bool
-    review_note: str
-    notice: Jinja
+    name: str  # the language's name in English, for staff
+    native: str  # the language's name in itself, for reviewers
+    review: Review
+    written: Jinja
     genuine: Jinja
-    speech: dict[str, Speech] = field(default_factory=dict)
+    spoken: Jinja
+    office: Jinja  # how the voice names the office
+    permit_types: dict[str, str]
+    #: The language whose spoken notice stands in when no engine speaks this one (Thai and
+    #: Filipino offline: an English voice note, the SMS staying in the person's language).
+    fallback: str = ""
+
+    @property
+    def reviewed(self) -> bool:
+        return self.review.reviewed
 
 
 def templates_dir(cfg: Config) -> Path:
@@ -72,36 +87,82 @@ def load(path: Path, language: str) -> Template:
             f"copy config/templates/en.toml to {path.name} and translate it, "
             "or remove the language from languages.available",
         )  # fmt: skip
+    where = "(top level)"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-        speech = {
-            engine: Speech(
-                notice=_compile(spec["notice"]) if "notice" in spec else None,
-                genuine=_compile(spec["genuine"]) if "genuine" in spec else None,
-                language=spec.get("language"),
-            )
-            for engine, spec in data.get("speech", {}).items()
-        }
+        where = "[review]"
+        rev = _review(data.get("review", {}), path)
+        where = "[permit_types]"
+        names = {k: _text(data["permit_types"][k]) for k in permits.KEYS}
+        where = "[written]"
+        written, genuine = _compile(data["written"]["notice"]), _compile(data["written"]["genuine"])
+        where = "[spoken]"
+        said, office = _compile(data["spoken"]["notice"]), _compile(data["spoken"]["office"])
+        fallback = str(data["spoken"].get("fallback", ""))
         return Template(
-            language=language,
-            path=path,
-            reviewed=bool(data.get("reviewed", False)),
-            review_note=str(data.get("review_note", "")),
-            notice=_compile(data["notice"]),
-            genuine=_compile(data["genuine"]),
-            speech=speech,
-        )
+            language=language, path=path, name=_text(data["name"]),
+            native=_text(data["native"]), review=rev, written=written, genuine=genuine,
+            spoken=said, office=office, permit_types=names, fallback=fallback,
+        )  # fmt: skip
     except (tomllib.TOMLDecodeError, TemplateError, KeyError, TypeError) as exc:
+        missing = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ConfigError(
-            key, f"{path} cannot be used: {type(exc).__name__}: {exc}",
-            "it needs `notice` and `genuine` strings in valid TOML and Jinja syntax",
+            key, f"{path} cannot be used, at {where}: {type(exc).__name__}: {missing}",
+            "it needs name, native, [review], [permit_types] (permit, ITAS, ITAP, ITK, E23, "
+            "E28A, E30, E31, E33), [written] notice and genuine, [spoken] notice and office, "
+            "in valid TOML and Jinja syntax (see config/templates/en.toml)",
         ) from exc  # fmt: skip
 
 
+def _review(table: Any, path: Path) -> Review:
+    """The review state; `reviewed = true` must say who reviewed the file and when, so that
+    docs/languages.md and the review pages can name them."""
+    if not isinstance(table, dict):
+        raise TypeError(f"[review] must be a table, not {table!r}")
+    rev = Review(
+        reviewed=_bool(table.get("reviewed", False)), by=str(table.get("by", "")).strip(),
+        on=str(table.get("date", "")).strip(), note=str(table.get("note", "")),
+    )  # fmt: skip
+    if not rev.reviewed:
+        return rev
+    if not rev.by:
+        raise ConfigError(
+            f"{path.name} [review] by", "reviewed = true but no reviewer is named",
+            'give the reviewer\'s name, e.g. by = "Siti Rahma", or set reviewed = false',
+        )  # fmt: skip
+    if not _iso_day(rev.on):
+        raise ConfigError(
+            f"{path.name} [review] date",
+            f"reviewed = true needs the day of the review as YYYY-MM-DD, not {rev.on!r}",
+            'write it as date = "2026-11-30", or set reviewed = false',
+        )  # fmt: skip
+    return rev
+
+
+def _iso_day(text: str) -> bool:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} must be a string")
+    return value
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"reviewed = {value!r} must be true or false")
+    return value
+
+
 def _compile(source: Any) -> Jinja:
-    if not isinstance(source, str):
-        raise TypeError("a template must be a string")
-    return _ENV.from_string(source)
+    return _ENV.from_string(_text(source))
 
 
 def days_left(expiry: date, now: datetime, tz: ZoneInfo) -> int:
@@ -110,19 +171,54 @@ def days_left(expiry: date, now: datetime, tz: ZoneInfo) -> int:
 
 
 def values(
-    facts: NoticeFacts, office: OfficeConfig, tz: ZoneInfo, now: datetime, language: str
-) -> dict[str, Any]:
-    """The template's values: sanitised registry values, the office's words, date, days left."""
+    facts: NoticeFacts, office: OfficeConfig, tz: ZoneInfo, now: datetime, tpl: Template,
+    notices: NoticesConfig,
+) -> dict[str, Any]:  # fmt: skip
+    """The written notice's values: sanitised registry values, the office's words, the date in
+    the language's long form, days left, who extends the permit and the overstay rules."""
+    lang = tpl.language
+    left = days_left(facts.expiry_date, now, tz)
     return {
         "name": clean(facts.full_name),
         "permit": clean(facts.permit_number, SHORT_LIMIT),
-        "permit_type": clean(facts.permit_type, SHORT_LIMIT),
-        "expiry": format_date(facts.expiry_date, "long", locale=language),
-        "days_left": days_left(facts.expiry_date, now, tz),
+        "permit_code": clean(facts.permit_type, SHORT_LIMIT),
+        "permit_type": permits.name(facts.permit_type, tpl.permit_types),
+        "expiry": numbers.long_date(facts.expiry_date, lang),
+        "days_left": left,  # for the branches: more than one day, tomorrow, today, overdue
+        "days_over": max(0, -left),
+        "days": str(left),  # as the words say it
+        "over": str(max(0, -left)),
+        "extension": permits.extension(facts.permit_type, notices),
+        "charge": numbers.written_amount(notices.overstay_charge_per_day, lang),
+        "limit_days": notices.overstay_limit_days,
         "office_name": clean(office.name, 120),
+        "office": tpl.office.render(city=clean(office.city, 60)).strip(),
         "office_address": clean(office.address, 160),
         "office_phone": clean(office.phone, SHORT_LIMIT),
         "office_website": _site(clean(office.website, 80)),
+    }
+
+
+def spoken_values(
+    facts: NoticeFacts, office: OfficeConfig, written: dict[str, Any], tpl: Template,
+    notices: NoticesConfig,
+) -> dict[str, Any]:  # fmt: skip
+    """The same facts for the ear: the number spelled, the date as day and month, counts and the
+    charge in words where the voice needs them, the office as "the immigration office in …"."""
+    lang = tpl.language
+    phone = written["office_phone"]
+    return {
+        **written,
+        "name": spoken.person_name(written["name"]),
+        "permit": spoken.spell(written["permit"], lang),
+        "expiry": spoken.day_month(facts.expiry_date, lang),
+        "days": spoken.count(written["days_left"], lang),
+        "over": spoken.count(written["days_over"], lang),
+        "charge": spoken.amount(notices.overstay_charge_per_day, lang),
+        "limit_days": spoken.count(written["limit_days"], lang),
+        "office_phone": spoken.phone(phone, lang) if phone else "",
+        "office_address": "",
+        "office_website": "",
     }
 
 
@@ -132,18 +228,17 @@ def _site(url: str) -> str:
 
 
 def render(tpl: Template, vals: dict[str, Any]) -> str:
-    """The whole notice: its words, then how to know it is genuine (also the SMS body)."""
-    return f"{tpl.notice.render(vals).strip()}\n{tpl.genuine.render(vals).strip()}"
+    """The written notice: its words, then how to know it is genuine (also the SMS body)."""
+    return f"{_one_line(tpl.written.render(vals))}\n{_one_line(tpl.genuine.render(vals))}"
 
 
-def speech_for(tpl: Template, engine: str) -> Speech | None:
-    return tpl.speech.get(engine)
+def render_spoken(tpl: Template, vals: dict[str, Any]) -> str:
+    """The voice note's words: plain text for a TTS engine, never markup."""
+    return _one_line(tpl.spoken.render(vals))
 
 
-def render_speech(tpl: Template, speech: Speech, vals: dict[str, Any]) -> str:
-    notice = speech.notice or tpl.notice
-    genuine = speech.genuine or tpl.genuine
-    return f"{notice.render(vals).strip()}\n{genuine.render(vals).strip()}"
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def fields(vals: dict[str, Any], office_code: str) -> dict[str, str]:

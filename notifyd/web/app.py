@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,15 +18,15 @@ from typing import Any
 from aiohttp import web
 
 from notifyd.config import Config, HttpConfig, listen_address
-from notifyd.db import runs
+from notifyd.db import runs, store
 from notifyd.db.store import DatabaseError, Engine
 from notifyd.delivery import audiourl, receipts
-from notifyd.hookspecs import Channel, Receipt, ReceivesWebhooks, WebhookRequest, WebhookResult
+from notifyd.hookspecs import Channel, ReceivesWebhooks, WebhookRequest, WebhookResult
+from notifyd.web import limits
 
 log = logging.getLogger(__name__)
 OnReply = Callable[[int, str], Awaitable[None] | None]
 Clock = Callable[[], datetime]
-LATE_TRIES = 4
 
 
 @dataclass
@@ -38,13 +37,12 @@ class State:
     on_reply: OnReply | None
     clock: Clock
     secret: bytes | None
+    #: The daemon's word on its database: None when fine, else why it is degraded.
+    degraded: Callable[[], str | None] = lambda: None
     tasks: set[asyncio.Future[Any]] = field(default_factory=set)
     #: webhooks waiting to be recorded together (see _record_soon)
     queue: list[tuple[str, WebhookResult, asyncio.Future[list[int]]]] = field(default_factory=list)
     writer: asyncio.Future[None] | None = None
-    #: receipts for messages not (yet) known → how often they were tried
-    #: (channel, provider id, status) → (tries so far, when first tried, monotonic seconds)
-    early: dict[tuple[str, str, str], tuple[int, float]] = field(default_factory=dict)
 
 
 STATE = web.AppKey("state", State)
@@ -53,10 +51,13 @@ STATE = web.AppKey("state", State)
 def make_app(
     cfg: Config, engine: Engine, channels: Mapping[str, Channel],
     on_reply: OnReply | None = None, *, clock: Clock | None = None,
+    degraded: Callable[[], str | None] | None = None,
 ) -> web.Application:  # fmt: skip
     secret = audiourl.secret(cfg) if cfg.http.url_secret else None
     app = web.Application()
     app[STATE] = State(cfg, engine, channels, on_reply, clock or _utcnow, secret)
+    if degraded is not None:
+        app[STATE].degraded = degraded
     app.router.add_route("GET", "/hooks/{channel}", hook)
     app.router.add_route("POST", "/hooks/{channel}", hook)
     app.router.add_get("/audio/{token}", audio)
@@ -68,13 +69,16 @@ def make_app(
 async def start(
     cfg: Config, engine: Engine, channels: Mapping[str, Channel],
     on_reply: OnReply | None = None, *, clock: Clock | None = None,
+    degraded: Callable[[], str | None] | None = None,
 ) -> web.AppRunner:  # fmt: skip
     """Serve on `http.listen`; the caller stops it with `await runner.cleanup()`."""
     # No access log: webhook queries carry verify tokens and audio paths carry signed tokens.
-    runner = web.AppRunner(make_app(cfg, engine, channels, on_reply, clock=clock), access_log=None)
+    app = make_app(cfg, engine, channels, on_reply, clock=clock, degraded=degraded)
+    runner = web.AppRunner(app, access_log=None, **limits.handler_args(cfg))
     await runner.setup()
     host, port = listen_address(cfg.http.listen)
-    await web.TCPSite(runner, host, port).start()
+    bound = limits.ensure_descriptors(cfg)
+    await limits.BoundedSite(runner, host, port, bound).start()
     log.info("web app listening", extra={"port": bound_port(runner)})
     return runner
 
@@ -114,15 +118,22 @@ async def hook(request: web.Request) -> web.Response:
     for key, value in request.headers.items():
         k = key.lower()
         headers[k] = f"{headers[k]}, {value}" if k in headers else value
+    if request.method == "POST" and not _accepts(channel, request.content_type):
+        return web.Response(status=415, text="unsupported Content-Type\n")
+    body = await limits.read_body(request, st.cfg.http.body_timeout)
+    if body is None:
+        return web.Response(status=408, text="request body too slow or cut off\n")
     incoming = WebhookRequest(
         method=request.method, url=public_url(request, st.cfg.http), headers=headers,
-        query=dict(request.query), body=await request.read(),
+        query=dict(request.query), body=body,
     )  # fmt: skip
     try:
         result = channel.handle_webhook(incoming)
-    except Exception:  # the contract says never raise; a bug must not kill the server
-        log.exception("webhook handler failed", extra={"channel": name})
-        return web.Response(status=500, text="error\n")
+    except Exception as exc:  # the contract says never raise: a body the plugin could not read
+        # A 4xx, not a 500: providers retry a 5xx, and a hostile body must not earn retries.
+        log.error("webhook handler raised", extra={"channel": name, "error": type(exc).__name__})
+        log.debug("webhook handler traceback", exc_info=True)
+        return web.Response(status=400, text="unreadable request\n")
     if 200 <= result.status < 300 and (result.receipts or result.replies):
         try:
             wanted = await _record_soon(st, name, result)
@@ -140,6 +151,15 @@ async def hook(request: web.Request) -> web.Response:
     )
 
 
+#: What a webhook body may be when the channel does not say (`webhook_content_types`).
+CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+def _accepts(channel: Any, content_type: str) -> bool:
+    wanted = getattr(channel, "webhook_content_types", CONTENT_TYPES)
+    return content_type.lower() in wanted
+
+
 async def _record_soon(st: State, channel: str, result: WebhookResult) -> list[int]:
     """Record one webhook's receipts and replies; answers once they are committed. Webhooks
     that arrive while a group is being written are written together, in one transaction on
@@ -155,9 +175,8 @@ async def _writer(st: State) -> None:
     while st.queue:
         group = st.queue[:]
         del st.queue[:]
-        unknown: list[tuple[str, Receipt]] = []
         try:
-            wanted = await asyncio.to_thread(_record, st, group, st.clock(), unknown)
+            wanted = await asyncio.to_thread(_record, st, group, st.clock())
         except Exception as exc:  # every webhook of the group answers the error (503)
             for _, _, done in group:
                 if not done.done():
@@ -166,52 +185,18 @@ async def _writer(st: State) -> None:
         for (_, _, done), ids in zip(group, wanted, strict=True):
             if not done.done():
                 done.set_result(ids)
-        for channel, receipt in unknown:
-            _try_later(st, channel, receipt)
-
-
-def _try_later(st: State, channel: str, receipt: Receipt) -> None:
-    """A receipt can overtake the commit of its own send (the provider answered, the batch is
-    still being recorded): try it again a few times, 0.5, 1, 2 and 4 s later, then let go.
-    Receipts for messages that never were ours go the same way and still change nothing."""
-    key = (channel, receipt.provider_id, receipt.status)
-    clock = time.monotonic()
-    if len(st.early) > 1000:  # a receipt matched on a retry leaves its entry: drop stale ones
-        horizon = 0.25 * 2 ** (LATE_TRIES + 2)
-        st.early = {k: v for k, v in st.early.items() if clock - v[1] < horizon}
-    tries, first = st.early.get(key, (0, clock))
-    tries += 1
-    if tries > LATE_TRIES:
-        st.early.pop(key, None)
-        return
-    st.early[key] = (tries, first)
-
-    def again() -> None:
-        done: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
-        done.add_done_callback(_quiet)
-        st.queue.append((channel, WebhookResult(receipts=(receipt,)), done))
-        if st.writer is None or st.writer.done():
-            st.writer = asyncio.ensure_future(_writer(st))
-
-    asyncio.get_running_loop().call_later(0.25 * 2**tries, again)
-
-
-def _quiet(done: asyncio.Future[list[int]]) -> None:
-    if not done.cancelled():
-        done.exception()  # retrieved: a retried receipt that fails again is only logged
 
 
 def _record(
-    st: State, group: list[tuple[str, WebhookResult, Any]], now: datetime,
-    unknown: list[tuple[str, Receipt]],
-) -> list[list[int]]:  # fmt: skip
+    st: State, group: list[tuple[str, WebhookResult, Any]], now: datetime
+) -> list[list[int]]:
     order = st.cfg.channel_order or list(st.cfg.channels)
     if st.engine.dialect.name == "sqlite":
         batches = [(channel, result.receipts) for channel, result, _ in group if result.receipts]
-        receipts.apply_receipt_batches(st.engine, batches, order, now, unknown)
+        receipts.apply_receipt_batches(st.engine, batches, order, now)
     else:  # PostgreSQL: a short transaction per receipt keeps row locks brief
         for channel, result, _ in group:
-            receipts.apply_receipts(st.engine, channel, result.receipts, order, now, unknown)
+            receipts.apply_receipts(st.engine, channel, result.receipts, order, now)
     return [
         receipts.apply_replies(st.engine, channel, result.replies, order, now)
         for channel, result, _ in group
@@ -277,8 +262,15 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         last = await asyncio.to_thread(runs.last_sync_finished, st.engine)
     except DatabaseError as exc:
-        body = {"status": "error", "database": type(exc).__name__, "last_sync": None}
+        state = st.degraded() or store.classify(exc)
+        if state in ("disk_full", "read_only"):
+            body = {"status": "degraded", "database": state, "last_sync": None}
+        else:
+            body = {"status": "error", "database": type(exc).__name__, "last_sync": None}
         return web.json_response(body, status=503)
-    return web.json_response(
-        {"status": "ok", "database": "ok", "last_sync": last.isoformat() if last else None}
-    )
+    when = last.isoformat() if last else None
+    degraded = st.degraded()
+    if degraded:  # readable, but it takes no writes: nothing is sent until it recovers
+        body = {"status": "degraded", "database": degraded, "last_sync": when}
+        return web.json_response(body, status=503)
+    return web.json_response({"status": "ok", "database": "ok", "last_sync": when})

@@ -60,6 +60,14 @@ class StoreCollector(Collector):
             "notifyd_last_sync_timestamp_seconds",
             "When the last successful registry sync finished (Unix time; 0: never)",
         )
+        doubled = GaugeMetricFamily(
+            "notifyd_duplicate_sends",
+            "Sends a provider accepted beyond the first for one notice (not staff resends)",
+        )
+        maybe = GaugeMetricFamily(
+            "notifyd_possible_duplicate_sends",
+            "Sends of unknown outcome sent again without word from the provider",
+        )
         figures = logstore.figures(self.engine, now)
         for status, count in figures.notices:
             notices.add_metric([status], count)
@@ -68,7 +76,9 @@ class StoreCollector(Collector):
         oldest, finished = figures.oldest_due, figures.last_sync
         overdue.add_metric([], (now - oldest).total_seconds() if oldest else 0)
         last_sync.add_metric([], _unix(finished))
-        return [notices, attempts, overdue, last_sync]
+        doubled.add_metric([], figures.duplicates)
+        maybe.add_metric([], figures.possible_duplicates)
+        return [notices, attempts, overdue, last_sync, doubled, maybe]
 
 
 def _unix(value: Any) -> float:

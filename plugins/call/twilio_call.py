@@ -23,7 +23,7 @@ from notifyd.hookspecs import (
     hookimpl,
 )
 from notifyd_plugins.httpclient import HTTP_OPTIONS, Options
-from notifyd_plugins.sms.twilio import ACCOUNT_OPTIONS, TwilioAccount
+from notifyd_plugins.sms.twilio import ACCOUNT_OPTIONS, TwilioAccount, attempt_of, callback_for
 
 #: Final call statuses (completed, busy, no-answer, failed, canceled). busy and no-answer
 #: are failed receipts whose error the core reads as "try again later".
@@ -38,6 +38,7 @@ CALL_STATUS = {
 
 class TwilioCallChannel:
     audio_format: str | None = "wav"
+    webhook_content_types = ("application/x-www-form-urlencoded",)
 
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
@@ -57,7 +58,7 @@ class TwilioCallChannel:
             )
         form = {"To": message.to, "From": self.sender, "Twiml": self.twiml(message.audio_url)}
         if self.account.status_callback:
-            form["StatusCallback"] = self.account.status_callback
+            form["StatusCallback"] = callback_for(self.account.status_callback, message.attempt_id)
         return await self.account.create("Calls.json", form)
 
     def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
@@ -70,7 +71,9 @@ class TwilioCallChannel:
         receipt_status, error = CALL_STATUS[status]
         if params.get("ErrorCode"):
             error = f"{error} {params['ErrorCode']}".strip()
-        return WebhookResult(receipts=(Receipt(params["CallSid"], receipt_status, error=error),))
+        receipt = Receipt(params["CallSid"], receipt_status, error=error,
+                          attempt_id=attempt_of(request))  # fmt: skip
+        return WebhookResult(receipts=(receipt,))
 
     async def aclose(self) -> None:
         await self.account.http.aclose()

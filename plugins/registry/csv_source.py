@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from operator import itemgetter
+from typing import TextIO
 
 from notifyd.config import Config
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
-from notifyd.registry.columns import header_map
+from notifyd.registry.columns import header_map, used_columns
+
+#: csv's own limit is lifted so that a long cell rejects its row (registry.max_field_chars)
+#: instead of stopping the whole read; the file is on disk, so memory stays bounded by it.
+csv.field_size_limit(2**31 - 1)
 
 
 class CsvSource:
@@ -19,24 +23,29 @@ class CsvSource:
     def describe(self, cfg: Config) -> str:
         return str(cfg.resolve_path(cfg.registry.path))
 
-    def read(self, cfg: Config) -> Iterator[RawRow]:
+    def _open(self, cfg: Config) -> TextIO:
         r = cfg.registry
         if not r.path:
             raise ConfigError("registry.path", "missing", "give the path of the registry export")
         path = cfg.resolve_path(r.path)
         try:
-            f = open(path, encoding=r.encoding, newline="")  # noqa: SIM115 (closed below)
+            return open(path, encoding=r.encoding, newline="")  # noqa: SIM115 (caller closes)
         except OSError as exc:
             raise ConfigError(
                 "registry.path", f"cannot open {path}: {exc.strerror}", "check the path"
             ) from exc
+
+    def read(self, cfg: Config) -> Iterator[RawRow]:
+        r = cfg.registry
+        path = cfg.resolve_path(r.path)
+        f = self._open(cfg)
         with f:
             reader = csv.reader(f, delimiter=r.delimiter)
             try:
                 header = next(reader, [])
-                columns = header_map(header, cfg, str(path))
-                names = tuple(canon for _, canon in columns)
-                pick = itemgetter(*(i for i, _ in columns))
+                pick = header_map(header, cfg, str(path))
+                used = sorted(used_columns(header, cfg))
+                limit = r.max_field_chars
                 width = len(header)
                 start = reader.line_num + 1  # a record spanning lines is known by its first
                 for row in reader:
@@ -45,7 +54,19 @@ class CsvSource:
                         if not any(row):
                             continue  # a blank line is nothing to reject
                         row += [""] * (width - len(row))
-                    yield RawRow(line, dict(zip(names, pick(row), strict=True)))
+                    long = [i for i in used if len(row[i]) > limit]
+                    if not long:
+                        yield RawRow(line, pick(row))
+                        continue
+                    problems = tuple(
+                        f"{header[i]!r}: a cell of {len(row[i]):,} characters, more than "
+                        f"registry.max_field_chars ({limit:,}); shorten it in the export "
+                        "(often a quote that is never closed) or raise the limit"
+                        for i in long
+                    )
+                    for i in long:
+                        row[i] = row[i][:80] + "…"
+                    yield RawRow(line, pick(row), problems)
             except UnicodeDecodeError as exc:
                 raise ConfigError(
                     "registry.encoding", f"{path} is not {r.encoding} ({exc.reason})",

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from notifyd.config import SECRET_FIX, Config, is_secret_ref, resolve_secret
-from notifyd.errors import ConfigError
+from notifyd.errors import ConfigError, SourceUnreachable
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
 from notifyd.registry.columns import header_map
@@ -48,22 +50,45 @@ class SqlSource:
             ) from exc
         try:
             with (
-                engine.connect() as conn,
+                _connected(engine, self.describe(cfg)) as conn,
                 conn.execution_options(stream_results=True, yield_per=2000).execute(
                     text(cfg.registry.query)
                 ) as result,
             ):
-                columns = header_map(list(result.keys()), cfg, "the registry query")
+                pick = header_map(list(result.keys()), cfg, "the registry query")
                 for n, row in enumerate(result, start=1):
-                    yield RawRow(n, {c: "" if row[i] is None else str(row[i]) for i, c in columns})
+                    yield RawRow(n, pick(["" if v is None else str(v) for v in row]))
+        except DBAPIError as exc:
+            if exc.connection_invalidated:  # the connection was lost mid-read, not the query
+                label = f"the registry database ({self.describe(cfg)})"
+                raise SourceUnreachable(label, _detail(exc)) from exc
+            raise _refused(exc) from exc
         except SQLAlchemyError as exc:
-            detail = str(getattr(exc, "orig", None) or exc.__class__.__name__).splitlines()[0]
-            raise ConfigError(
-                "registry.query", f"the registry database refused it: {detail}",
-                "check registry.url and run the query by hand",
-            ) from exc  # fmt: skip
+            raise _refused(exc) from exc
         finally:
             engine.dispose()
+
+
+def _refused(exc: BaseException) -> ConfigError:
+    return ConfigError(
+        "registry.query", f"the registry database refused it: {_detail(exc)}",
+        "check registry.url and run the query by hand",
+    )  # fmt: skip
+
+
+def _detail(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc.__class__.__name__).splitlines()[0]
+
+
+@contextmanager
+def _connected(engine: Any, label: str) -> Iterator[Any]:
+    """A connection, or SourceUnreachable: a database that is down is no config error."""
+    try:
+        conn = engine.connect()
+    except SQLAlchemyError as exc:
+        raise SourceUnreachable(f"the registry database ({label})", _detail(exc)) from exc
+    with conn:
+        yield conn
 
 
 @hookimpl

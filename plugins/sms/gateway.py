@@ -1,9 +1,13 @@
 """Generic HTTP SMS gateway channel (`http-sms`): any gateway with an HTTP API, by config alone.
 
 The request is built from templates whose strings may hold {to}, {text}, {sender},
-{notification_id} and {secret}; values go in as data (JSON-encoded or form-encoded after
-substitution), never as markup. Success and the message id are read from the answer by
-status code and dotted JSON paths ("data.messages.0.id"); delivery reports likewise.
+{notification_id}, {attempt_id} and {secret}; values go in as data (JSON-encoded or
+form-encoded after substitution), never as markup. Success and the message id are read from
+the answer by status code and dotted JSON paths ("data.messages.0.id"); delivery reports likewise.
+
+A gateway that takes a client reference carries our attempt id when its field is given
+{attempt_id} (e.g. `body_json = {ref = "{attempt_id}"}`) and `receipts.attempt_path` names
+where its delivery reports echo it: a report then settles a send that timed out.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from notifyd_plugins.httpclient import (
     retry_after,
 )
 
-PLACEHOLDERS = {"to", "text", "sender", "notification_id", "secret"}
+PLACEHOLDERS = {"to", "text", "sender", "notification_id", "attempt_id", "secret"}
 RECEIPT_STATUSES = {"sent", "delivered", "read", "failed"}
 
 
@@ -119,7 +123,14 @@ class GatewayChannel:
         if self.receipt:
             unknown = sorted(
                 set(self.receipt)
-                - {"id_path", "status_path", "status_map", "error_path", "secret_header"}
+                - {
+                    "id_path",
+                    "status_path",
+                    "status_map",
+                    "error_path",
+                    "secret_header",
+                    "attempt_path",
+                }
             )
             if unknown or "id_path" not in self.receipt or "status_path" not in self.receipt:
                 raise ConfigError(
@@ -149,6 +160,7 @@ class GatewayChannel:
             "text": message.text,
             "sender": self.sender,
             "notification_id": str(message.notification_id),
+            "attempt_id": str(message.attempt_id),
             "secret": self.secret,
         }
         kwargs: dict[str, Any] = {"headers": fill(self.headers, values)}
@@ -189,7 +201,7 @@ class GatewayChannel:
             return WebhookResult(status=403, body="bad secret")
         try:
             data = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return WebhookResult(status=400, body="not JSON")
         msg_id = lookup(data, self.receipt["id_path"])
         raw = str(lookup(data, self.receipt["status_path"]) or "")
@@ -199,7 +211,10 @@ class GatewayChannel:
         error = ""
         if status == "failed":
             error = str(lookup(data, self.receipt.get("error_path", "")) or "") or raw
-        return WebhookResult(receipts=(Receipt(str(msg_id), status, error=error),))
+        echoed = str(lookup(data, self.receipt.get("attempt_path", "")) or "")
+        attempt = int(echoed) if echoed.isdigit() and len(echoed) < 19 else 0
+        receipt = Receipt(str(msg_id), status, error=error, attempt_id=attempt)
+        return WebhookResult(receipts=(receipt,))
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from notifyd.config import Config
 from notifyd.errors import ConfigError
@@ -94,6 +94,23 @@ class TwilioAccount:
         return dict(params)
 
 
+def callback_for(url: str, attempt_id: int) -> str:
+    """The status callback URL with our attempt id as a query parameter: Twilio calls that
+    exact URL and signs it whole, so the id comes back with each status, unforgeable."""
+    if not url or not attempt_id:
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "attempt"]
+    query.append(("attempt", str(attempt_id)))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def attempt_of(request: WebhookRequest) -> int:
+    """The attempt id of a verified callback's URL (see callback_for), or 0."""
+    value = request.query.get("attempt", "")
+    return int(value) if value.isdigit() and len(value) < 19 else 0
+
+
 def mapped_error(answer: Answer) -> Exception:
     data = answer.json()
     code = data.get("code") if isinstance(data, dict) else None
@@ -112,6 +129,7 @@ def mapped_error(answer: Answer) -> Exception:
 
 class TwilioSmsChannel:
     audio_format: str | None = None
+    webhook_content_types = ("application/x-www-form-urlencoded",)
 
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
@@ -129,7 +147,7 @@ class TwilioSmsChannel:
         form = {"To": message.to, "Body": message.text}
         form.update({"From": self.sender} if self.sender else {"MessagingServiceSid": self.service})
         if self.account.status_callback:
-            form["StatusCallback"] = self.account.status_callback
+            form["StatusCallback"] = callback_for(self.account.status_callback, message.attempt_id)
         return await self.account.create("Messages.json", form)
 
     def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
@@ -144,6 +162,7 @@ class TwilioSmsChannel:
                 MESSAGE_STATUS[status],
                 error=f"{code} {status}" if code else "",
                 opt_out=code == str(OPT_OUT),
+                attempt_id=attempt_of(request),
             )
             return WebhookResult(receipts=(receipt,))
         if "Body" in params and params.get("From"):  # the person wrote to us

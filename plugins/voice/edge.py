@@ -13,12 +13,15 @@ from pathlib import Path
 
 from notifyd.hookspecs import Voice, hookimpl
 
-#: Language → the voices that may be configured (first: the default). Check new names with
-#: `edge-tts --list-voices` before adding them.
+#: Language → the voices that may be configured (first: the default, a female voice). Names
+#: from an `edge-tts --list-voices` listing (docs/voices.md); check new ones the same way.
+#: Portuguese defaults to Portugal's voice, closest to Timor-Leste's Portuguese.
 VOICES: dict[str, list[str]] = {
     "id": ["id-ID-GadisNeural", "id-ID-ArdiNeural"],
-    "en": ["en-US-AvaNeural", "en-US-AndrewNeural", "en-GB-SoniaNeural", "en-GB-RyanNeural"],
+    "en": ["en-GB-SoniaNeural", "en-GB-RyanNeural", "en-US-AvaNeural", "en-US-AndrewNeural"],
     "zh": ["zh-CN-XiaoxiaoNeural", "zh-CN-YunxiNeural"],
+    "zh-TW": ["zh-TW-HsiaoChenNeural", "zh-TW-YunJheNeural"],
+    "yue": ["zh-HK-HiuGaaiNeural", "zh-HK-WanLungNeural"],
     "ja": ["ja-JP-NanamiNeural", "ja-JP-KeitaNeural"],
     "ko": ["ko-KR-SunHiNeural", "ko-KR-InJoonNeural"],
     "ar": ["ar-SA-ZariyahNeural", "ar-SA-HamedNeural"],
@@ -27,6 +30,15 @@ VOICES: dict[str, list[str]] = {
     "de": ["de-DE-KatjaNeural", "de-DE-ConradNeural"],
     "hi": ["hi-IN-SwaraNeural", "hi-IN-MadhurNeural"],
     "ms": ["ms-MY-YasminNeural", "ms-MY-OsmanNeural"],
+    "fil": ["fil-PH-BlessicaNeural", "fil-PH-AngeloNeural"],
+    "nl": ["nl-NL-ColetteNeural", "nl-NL-FennaNeural", "nl-NL-MaartenNeural"],
+    "it": ["it-IT-ElsaNeural", "it-IT-IsabellaNeural", "it-IT-DiegoNeural"],
+    "vi": ["vi-VN-HoaiMyNeural", "vi-VN-NamMinhNeural"],
+    "th": ["th-TH-PremwadeeNeural", "th-TH-NiwatNeural"],
+    "pt": ["pt-PT-RaquelNeural", "pt-PT-DuarteNeural", "pt-BR-FranciscaNeural"],
+    "es": ["es-ES-ElviraNeural", "es-ES-AlvaroNeural"],
+    "tr": ["tr-TR-EmelNeural", "tr-TR-AhmetNeural"],
+    "uk": ["uk-UA-PolinaNeural", "uk-UA-OstapNeural"],
 }
 CONNECT_TIMEOUT = 3  # seconds; notifyd also bounds the whole call from outside
 

@@ -58,6 +58,7 @@ STATUSES = {"sent", "delivered", "read", "played", "failed"}
 
 class CloudChannel:
     audio_format: str | None = "ogg"
+    webhook_content_types = ("application/json",)  # Meta and Twilio send nothing else
 
     def __init__(self, name: str, opts: Options) -> None:
         self.name = name
@@ -190,7 +191,9 @@ class CloudChannel:
         try:
             data = json.loads(request.body)
             receipts, replies = parse_webhook(data)
-        except (ValueError, TypeError, AttributeError, KeyError):
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+            # signed but not a webhook we can read (or nested thousands deep): a 4xx, which
+            # Meta does not retry, never a 500
             return WebhookResult(status=400, body="not a WhatsApp webhook")
         return WebhookResult(receipts=tuple(receipts), replies=tuple(replies))
 
@@ -211,7 +214,10 @@ def parse_webhook(data: dict[str, Any]) -> tuple[list[Receipt], list[Reply]]:
                     continue
                 errors = st.get("errors") or []
                 error = "; ".join(_error_text(e) for e in errors)
-                receipts.append(Receipt(str(st["id"]), st["status"], _at(st), error))
+                attempt = _attempt_id(st.get("biz_opaque_callback_data"))
+                receipts.append(
+                    Receipt(str(st["id"]), st["status"], _at(st), error, False, attempt)
+                )
             for msg in value.get("messages", []):
                 kind = msg.get("type")
                 text, payload = "", ""
@@ -234,18 +240,34 @@ def _error_text(err: dict[str, Any]) -> str:
 
 
 def _at(status: dict[str, Any]) -> datetime | None:
+    """The status's time; None (the time it arrived is used) for one out of range."""
     try:
         return datetime.fromtimestamp(int(status["timestamp"]), UTC)
-    except (KeyError, ValueError, TypeError):
+    except (KeyError, ValueError, TypeError, OverflowError, OSError):
         return None
 
 
+#: How our attempt id travels in `biz_opaque_callback_data`, which Meta echoes in every status
+#: webhook of the message (up to 512 characters).
+ATTEMPT_PREFIX = "notifyd-attempt:"
+
+
+def _attempt_id(value: Any) -> int:
+    if not isinstance(value, str) or not value.startswith(ATTEMPT_PREFIX):
+        return 0
+    digits = value.removeprefix(ATTEMPT_PREFIX)
+    return int(digits) if digits.isdigit() and len(digits) < 19 else 0
+
+
 def _head(message: Message) -> dict[str, Any]:
-    return {
+    head = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": message.to.lstrip("+"),
     }
+    if message.attempt_id:  # comes back with each status, so a timed-out send still settles
+        head["biz_opaque_callback_data"] = f"{ATTEMPT_PREFIX}{message.attempt_id}"
+    return head
 
 
 def _checked(answer: Answer) -> dict[str, Any]:

@@ -85,9 +85,11 @@ def test_voices_lists_engines_languages_and_what_works(
     assert main(["-c", str(demo), "voices", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     espeak = {r["language"]: r for r in rows if r["engine"] == "espeak-ng"}
-    assert set(espeak) >= {"id", "en", "zh", "ja", "ar"}
+    assert set(espeak) >= {"id", "en", "zh", "zh-TW", "ar"}
     assert all(r["works"] == "yes" for r in espeak.values())
-    assert espeak["ja"]["reads"] == "en instead" and espeak["ja"]["voice"] == "en-us"
+    jtalk = {r["language"]: r for r in rows if r["engine"] == "open-jtalk"}
+    assert jtalk["ja"]["voice"] == "mei-normal" and jtalk["ja"]["works"] == "yes"
+    assert jtalk["ja"]["order"] == 1 and jtalk["ja"]["reads"] == "ja"
     edge = {r["language"]: r for r in rows if r["engine"] == "edge-tts"}
     assert edge["id"]["voice"] == "id-ID-GadisNeural" and edge["id"]["order"] == "-"
 
@@ -111,3 +113,30 @@ def test_the_written_note_is_private(
         main(["-c", str(demo), *NOW, "render", "--permit", anyone["permit"], "-o", str(out)]) == 0
     )
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_render_finds_a_permit_written_in_lower_case(
+    capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path
+) -> None:
+    anyone = _people(capsys, demo)[0]
+    out = tmp_path / "note.mp3"
+    lower = f"  {anyone['permit'].lower()} "
+    args = ["render", "--permit", lower, "--format", "mp3", "-o", str(out)]
+    assert main(["-c", str(demo), *NOW, *args]) == 0
+    assert anyone["name"] in capsys.readouterr().out
+    assert probe(out)["codec"] == "mp3"
+
+
+@pytest.mark.parametrize("command", ["say", "render"])
+def test_a_language_nobody_speaks_is_an_error_listing_those_that_work(
+    capsys: pytest.CaptureFixture[str], demo: Path, tmp_path: Path, command: str
+) -> None:
+    anyone = _people(capsys, demo)[0]
+    out = tmp_path / "x.ogg"
+    what = ["Sugeng enjang."] if command == "say" else ["--permit", anyone["permit"]]
+    code = main(["-c", str(demo), *NOW, command, "--lang", "jv", "-o", str(out), *what])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "no notices are written in 'jv'" in err
+    assert "languages that work here: " in err and "id" in err.split("work here: ")[1]
+    assert not out.exists()

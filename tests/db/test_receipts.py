@@ -12,7 +12,7 @@ from conftest import FRIDAY_MORNING, attempt, everything, first_notice, notice, 
 from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import schema
-from notifyd.db.receipts import window_open
+from notifyd.db.receipts import keep_tap, take_taps, window_open
 from notifyd.delivery.receipts import apply_receipts, apply_replies
 from notifyd.hookspecs import Receipt, Reply
 from notifyd.registry.sync import run_sync
@@ -198,3 +198,20 @@ def test_a_listen_tap_asks_for_the_voice_note_once_and_only_from_its_person(
     assert apply_replies(engine, "whatsapp", [tap, tap], cfg.channel_order, NOW) == [nid]
     send(engine, nid, "whatsapp", "wamid.voice", kind="voice_followup")
     assert apply_replies(engine, "whatsapp", [tap], cfg.channel_order, NOW) == []
+
+
+def test_taps_kept_while_paused_are_taken_once_and_only_while_still_worth_answering(
+    engine: Engine, make_config
+) -> None:
+    synced(make_config, engine)
+    nid = first_notice(engine)
+    keep_tap(engine, nid, "whatsapp", NOW)
+    keep_tap(engine, nid, "whatsapp", NOW + timedelta(minutes=1))  # a second tap: one kept
+    assert take_taps(engine, ["sms"], NOW) == []  # another channel's taps stay
+    assert take_taps(engine, ["whatsapp"], NOW + timedelta(hours=1)) == [(nid, "whatsapp")]
+    assert take_taps(engine, ["whatsapp"], NOW + timedelta(hours=1)) == []  # taken once
+    keep_tap(engine, nid, "whatsapp", NOW)
+    # a day later the person's window is closed: dropped, not answered
+    assert take_taps(engine, ["whatsapp"], NOW + timedelta(hours=25)) == []
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.waiting_taps.c.id)).all() == []

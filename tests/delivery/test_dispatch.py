@@ -19,8 +19,9 @@ from notifyd import events, plugins
 from notifyd.config import ChannelConfig, Config
 from notifyd.db import dispatch as dispatchstore
 from notifyd.db import schema, store
+from notifyd.delivery import receipts
 from notifyd.delivery.dispatch import Dispatcher, build_channels
-from notifyd.hookspecs import hookimpl
+from notifyd.hookspecs import Receipt, hookimpl
 from notifyd.registry.sync import run_sync
 from testplugins import channels as testchannels
 
@@ -51,6 +52,7 @@ def setup(
     rows: int = 3,
     wa: dict[str, Any] | None = None,
     sms: dict[str, Any] | None = None,
+    wa_plugin: str = "recording",
     **overrides: Any,
 ) -> tuple[Config, Any]:
     """Sync `rows` people whose 14-day notice is due now; channels whatsapp then sms."""
@@ -58,7 +60,7 @@ def setup(
     cfg = make_config(
         [person(i, expiry_date=DUE, whatsapp=f"0812-3456-{i:04d}") for i in range(rows)],
         channels={
-            "whatsapp": channel(log, "whatsapp", **(wa or {})),
+            "whatsapp": {**channel(log, "whatsapp", **(wa or {})), "plugin": wa_plugin},
             "sms": channel(log, "sms", **(sms or {})),
         },
         dispatch={
@@ -187,18 +189,142 @@ def test_a_permanent_error_moves_on_at_once_and_with_none_left_the_notice_fails(
     assert row["lease_owner"] is None
 
 
-def test_an_unknown_outcome_counts_as_sent_unconfirmed_and_is_not_resent(
+def test_an_unknown_outcome_waits_for_reconciliation_then_is_sent_again(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "unknown", "fail_times": 1},
+                    dispatch={"reconcile_seconds": 600.0})  # fmt: skip
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert (row["status"], row["reason"]) == ("retrying", "reconciling")
+    assert row["due_at"] == NOW + timedelta(seconds=600)
+    clock.advance(599)
+    asyncio.run(d.tick())
+    assert len(sends(tmp_path)) == 1  # not sent again within the reconciliation period
+    clock.advance(2)
+    asyncio.run(d.tick())
+    assert attempts(engine, nid) == [("whatsapp", "unknown"), ("whatsapp", "sent")]
+    row = due_notices(engine)[nid]
+    assert (row["status"], row["reason"]) == ("sent", None)
+
+
+def test_a_receipt_matched_by_attempt_id_settles_an_unknown_send(
     tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
 ) -> None:
     cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "unknown"})
     clock = Clock(NOW)
     d = dispatcher(cfg, engine, pm, fake_render, clock)
     asyncio.run(d.tick())
+    ((nid, _),) = due_notices(engine).items()
+    (sent,) = sends(tmp_path)
+    late = Receipt("wamid.LATE", "delivered", attempt_id=sent["attempt"])  # no provider id known
+    assert receipts.apply_receipts(engine, "whatsapp", [late], ["whatsapp", "sms"], clock.now) == 1
+    row = due_notices(engine)[nid]
+    assert (row["status"], row["reason"]) == ("delivered", None)
     clock.advance(3600)
     asyncio.run(d.tick())
+    assert len(sends(tmp_path)) == 1  # settled: never sent again
+    a = schema.attempts
+    with engine.connect() as conn:
+        got = conn.execute(select(a.c.outcome, a.c.provider_id, a.c.receipt)).one()
+    assert tuple(got) == ("sent", "wamid.LATE", "delivered")
+
+
+def test_a_failure_receipt_for_an_unknown_send_moves_it_to_the_next_channel(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "unknown"})
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    ((nid, _),) = due_notices(engine).items()
+    (sent,) = sends(tmp_path)
+    failed = Receipt("wamid.F", "failed", error="131026 undeliverable", attempt_id=sent["attempt"])
+    receipts.apply_receipts(engine, "whatsapp", [failed], ["whatsapp", "sms"], clock.now)
+    asyncio.run(d.tick())
+    assert attempts(engine, nid) == [("whatsapp", "permanent"), ("sms", "sent")]
+
+
+def test_a_receipt_for_another_channels_attempt_id_changes_nothing(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "unknown"})
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    (sent,) = sends(tmp_path)
+    forged = Receipt("SM1", "delivered", attempt_id=sent["attempt"])
+    assert receipts.apply_receipts(engine, "sms", [forged], ["whatsapp", "sms"], NOW) == 0
+    assert {r["reason"] for r in due_notices(engine).values()} == {"reconciling"}
+
+
+def test_the_providers_lookup_settles_an_unknown_send_without_sending_again(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "unknown"},
+                    wa_plugin="recording-lookup", dispatch={"reconcile_seconds": 60.0})  # fmt: skip
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    clock.advance(61)
+    asyncio.run(d.tick())
     ((nid, row),) = due_notices(engine).items()
-    assert (row["status"], row["reason"]) == ("sent", "unconfirmed")
-    assert attempts(engine, nid) == [("whatsapp", "unknown")]
+    assert len(sends(tmp_path)) == 1
+    (asked,) = d.channels["whatsapp"].lookups  # type: ignore[attr-defined]
+    assert asked.to.startswith("+62") and asked.since == NOW
+    assert (row["status"], row["reason"]) == ("sent", None)
+    assert attempts(engine, nid) == [("whatsapp", "sent")]
+
+
+@pytest.mark.parametrize("answer", ["missing", "down"])
+def test_a_lookup_that_finds_nothing_or_fails_sends_again(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any, answer: str
+) -> None:
+    wa = {"mode": "unknown", "fail_times": 1, "lookup": answer}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa=wa, wa_plugin="recording-lookup",
+                    dispatch={"reconcile_seconds": 60.0})  # fmt: skip
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    clock.advance(61)
+    asyncio.run(d.tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert [r["result"] for r in sends(tmp_path)] == ["unknown", "ok"]
+    assert attempts(engine, nid) == [("whatsapp", "unknown"), ("whatsapp", "sent")]
+
+
+def test_reconciliation_never_runs_past_the_deadline(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "unknown"},
+                    dispatch={"reconcile_seconds": 30 * 86400.0})  # fmt: skip
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    ((_, row),) = due_notices(engine).items()
+    assert row["due_at"] == row["deadline"]
+
+
+def test_a_receipt_that_comes_before_its_send_is_recorded_is_kept_and_applied(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=2)
+    order = ["whatsapp", "sms"]
+    first, second = sorted(due_notices(engine))
+    early = [Receipt(f"test-{first}-1", "delivered"), Receipt("nobody", "read", attempt_id=999)]
+    receipts.apply_receipts(engine, "whatsapp", early, order, NOW)  # before any send
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.early_receipts.c.status)).scalars().all() == [
+            "delivered", "read",
+        ]  # fmt: skip
+    d = dispatcher(cfg, engine, pm, fake_render, Clock(NOW))
+    asyncio.run(d.tick())  # records the sends (attempts 1 and 2), then applies what was kept
+    statuses = {nid: r["status"] for nid, r in due_notices(engine).items()}
+    assert statuses == {first: "delivered", second: "sent"}
+    with engine.connect() as conn:  # the one for a message never ours stays until it expires
+        assert conn.execute(select(schema.early_receipts.c.attempt_id)).scalars().all() == [999]
+    ttl = cfg.dispatch.early_receipt_ttl
+    receipts.apply_early(engine, order, NOW + timedelta(seconds=ttl + 1), ttl)
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.early_receipts.c.id)).all() == []
 
 
 def test_a_send_past_the_timeout_is_unknown(
@@ -211,7 +337,7 @@ def test_a_send_past_the_timeout_is_unknown(
     asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
     ((nid, row),) = due_notices(engine).items()
     assert attempts(engine, nid) == [("whatsapp", "unknown")]
-    assert row["status"] == "sent" and sends(tmp_path) == []
+    assert (row["status"], row["reason"]) == ("retrying", "reconciling") and sends(tmp_path) == []
 
 
 def test_retries_never_reach_the_deadline(
@@ -296,6 +422,11 @@ def test_an_expired_lease_is_reclaimed_and_the_late_owner_is_fenced_off(
     clock = Clock(NOW + timedelta(seconds=60))
     assert asyncio.run(dispatcher(cfg, engine, pm, fake_render, clock).tick()) == 0  # leased
     clock.advance(cfg.dispatch.lease_seconds)
+    # the dead owner may have sent it: wait for word before sending again
+    assert asyncio.run(dispatcher(cfg, engine, pm, fake_render, clock).tick()) == 0
+    assert attempts(engine, nid) == [("whatsapp", "unknown")]
+    assert due_notices(engine)[nid]["reason"] == "reconciling"
+    clock.advance(cfg.dispatch.reconcile_seconds)
     assert asyncio.run(dispatcher(cfg, engine, pm, fake_render, clock).tick()) == 1
     assert attempts(engine, nid) == [("whatsapp", "unknown"), ("whatsapp", "sent")]
     late = dispatchstore.Outcome(nid, "failed", started[nid], "permanent", error="late")
@@ -528,3 +659,35 @@ def test_a_send_still_queued_at_its_deadline_is_not_made(
     (after,) = due_notices(engine).values()
     assert (after["status"], after["reason"]) == ("superseded", "deadline_passed")
     assert row["id"] not in {s["id"] for s in sends(tmp_path)}
+
+
+def test_a_family_sharing_a_phone_gets_each_notice_spaced(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    family = [person(i, expiry_date=DUE, phone="0812-3456-7777", whatsapp="0812-3456-7777")
+              for i in range(3)] + [person(9, expiry_date=DUE)]  # fmt: skip
+    log = tmp_path / "sends.jsonl"
+    cfg = make_config(family, channels={"whatsapp": channel(log, "whatsapp"),
+                                        "sms": channel(log, "sms")},
+                      dispatch={"same_phone_interval": 900.0})  # fmt: skip
+    pm = plugins.make_manager()
+    pm.register(testchannels)
+    run_sync(cfg, engine, pm, NOW)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    shared = [s for s in sends(tmp_path) if s["to"] == "+6281234567777"]
+    assert len(shared) == 1 and len(sends(tmp_path)) == 2  # one of the family, and person 9
+    waiting = [r for r in due_notices(engine).values() if r["reason"] == "same_phone_spacing"]
+    assert len(waiting) == 2 and {r["due_at"] for r in waiting} == {NOW + timedelta(minutes=15)}
+    clock.advance(899)
+    asyncio.run(d.tick())
+    assert len(sends(tmp_path)) == 2
+    clock.advance(1)
+    asyncio.run(d.tick())
+    assert len([s for s in sends(tmp_path) if s["to"] == "+6281234567777"]) == 2
+    clock.advance(900)
+    asyncio.run(d.tick())
+    shared = [s for s in sends(tmp_path) if s["to"] == "+6281234567777"]
+    assert len(shared) == 3 and len({s["id"] for s in shared}) == 3  # each notice, once
+    assert {r["status"] for r in due_notices(engine).values()} == {"sent"}

@@ -74,6 +74,7 @@ def test_without_the_install_it_is_not_there(tmp_path: Path) -> None:
     out = run(tmp_path, str(NOTIFYD), "check-config", "-c", str(write_config(tmp_path)))
     assert out.returncode == 2
     assert "no channel plugin called 'json_post'" in out.stderr
+    assert "install the plugin that provides it" in out.stderr
 
 
 def test_check_config_accepts_a_config_that_names_it(site: Path, tmp_path: Path) -> None:
@@ -93,7 +94,8 @@ def test_disabled_plugins_keeps_it_out(site: Path, tmp_path: Path) -> None:
     cfg = write_config(tmp_path, extra='disabled_plugins = ["json_post"]')
     out = run(site, str(NOTIFYD), "check-config", "-c", str(cfg), INTRANET_TOKEN="t0ken")
     assert out.returncode == 2
-    assert "no channel plugin called 'json_post'" in out.stderr
+    assert "'json_post' comes from the plugin 'json_post', which disabled_plugins" in out.stderr
+    assert "take 'json_post' out of disabled_plugins" in out.stderr
 
 
 SEND = """

@@ -190,3 +190,25 @@ def test_a_gateway_that_hangs_after_the_request_is_an_unknown_outcome(
     )
     with pytest.raises(OutcomeUnknown, match="no answer within 0.3 s"):
         send(make(sandbox, receiver, tmp_path, timeout=0.3), Message(1, TO, "id", "teks"))
+
+
+def test_a_gateway_field_carries_the_attempt_id_and_its_reports_bring_it_back(
+    env: None, sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    body = {"to": "{to}", "text": "{text}", "client_ref": "{attempt_id}"}
+    receipts = {**options(sandbox)["receipts"], "attempt_path": "client_ref"}
+    ch = make(sandbox, receiver, tmp_path, body_json=body, receipts=receipts)
+    send(ch, Message(5, TO, "id", TEXT, attempt_id=314))
+    (req,) = sandbox_call(sandbox, "GET", "/_sandbox/requests?provider=gateway")
+    assert req["body"]["client_ref"] == "314"
+    ch = channel("http-sms", "gateway", options(sandbox, body_json=body, receipts=receipts),
+                 tmp_path)  # fmt: skip
+    report = {"message_id": "gw-1", "status": "delivered", "client_ref": "314"}
+    headers = {"x-gateway-secret": "sandbox-gateway-key"}
+    hook = WebhookRequest("POST", "https://x/hooks/gateway", headers, {},
+                          json.dumps(report).encode())  # fmt: skip
+    assert [(r.provider_id, r.attempt_id) for r in ch.handle_webhook(hook).receipts] == [
+        ("gw-1", 314)
+    ]
+    deep = WebhookRequest("POST", "https://x/hooks/gateway", headers, {}, b"[" * 5000)
+    assert ch.handle_webhook(deep).status == 400

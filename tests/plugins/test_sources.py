@@ -330,8 +330,8 @@ def test_registry_columns_rename_the_querys_column_names(
         'expiry_date AS "Tanggal Berakhir", phone AS "Telepon" '
         "FROM registry WHERE registry_id = 41"
     )
-    cfg = sql_config(tmp_path, registry_db, query, columns=INDONESIAN)
-    (row,) = read(sql_source, cfg)
+    used = {k: v for k, v in INDONESIAN.items() if k not in ("passport_number", "permit_type")}
+    (row,) = read(sql_source, sql_config(tmp_path, registry_db, query, columns=used))
     assert row.values == {
         "registry_id": "41",
         "full_name": "张伟",
@@ -400,3 +400,56 @@ def test_describe_hides_the_password(
         sql_config(tmp_path, "env:NOTIFYD_TEST_REGISTRY_URL", "SELECT 1")
     )
     assert described == "postgresql+psycopg://notifyd:***@db.example:5432/registry"
+
+
+# --- CSV: cells over the size limit, repeated names (issue 12) ----------------------------------
+
+
+def test_a_cell_over_the_limit_rejects_its_row_and_the_read_goes_on(
+    csv_source: RegistrySource, tmp_path: Path
+) -> None:
+    rows = [person(1), person(2, full_name="x" * 200_000), person(3)]
+    path = write_registry(tmp_path / "r.csv", rows)
+    got = read(csv_source, registry_config(path))
+    assert [r.line for r in got] == [2, 3, 4]
+    assert got[0].problems == got[2].problems == ()
+    (problem,) = got[1].problems
+    assert "'full_name'" in problem and "200,000" in problem
+    assert "registry.max_field_chars (131,072)" in problem
+    assert len(got[1].values["full_name"]) < 100  # the rejection keeps a short sample
+
+
+def test_the_cell_limit_is_a_setting_and_unused_columns_do_not_count(
+    csv_source: RegistrySource, tmp_path: Path
+) -> None:
+    header = [*person(1).keys(), "Catatan"]
+    lines = [
+        header,
+        [*person(1).values(), "n" * 500],
+        [*person(2, full_name="y" * 61).values(), ""],
+    ]
+    path = write_lines(tmp_path / "r.csv", lines)
+    first, second = read(csv_source, registry_config(path, max_field_chars=60))
+    assert first.problems == ()  # a long note in a column notifyd does not read is no harm
+    assert "more than registry.max_field_chars (60)" in second.problems[0]
+
+
+def test_a_long_cell_reaches_sync_as_a_rejected_row(tmp_path: Path) -> None:
+    from notifyd.registry.normalise import Rules, normalise
+
+    rows = [person(1, passport_number="P" * 70)]
+    cfg = registry_config(write_registry(tmp_path / "r.csv", rows), max_field_chars=64)
+    (raw,) = read(plugins.source_for(plugins.make_manager(), "csv"), cfg)
+    out = normalise(raw, Rules.from_config(cfg))
+    assert out.reasons[0].startswith("'passport_number': a cell of 70 characters")  # type: ignore[union-attr]
+
+
+def test_repeated_header_names_stop_the_read_naming_them(
+    csv_source: RegistrySource, tmp_path: Path
+) -> None:
+    header = ["registry_id", "full_name", "Nationality", "nationality", "permit_number",
+              "expiry_date", "phone"]  # fmt: skip
+    path = write_lines(tmp_path / "r.csv", [header, ["1", "A", "AU", "AU", "P1", "2026-12-31", ""]])
+    with pytest.raises(ConfigError) as info:
+        read(csv_source, registry_config(path))
+    assert "more than one column named 'Nationality', 'nationality'" in info.value.problem

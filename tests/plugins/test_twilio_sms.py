@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -243,3 +244,31 @@ def test_bad_options_name_their_key(
     with pytest.raises(ConfigError) as info:
         make(sandbox, receiver, tmp_path, **change)
     assert info.value.key == key
+
+
+def test_the_attempt_id_rides_in_the_signed_callback_url_and_comes_back(
+    env: None, sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    ch = make(sandbox, receiver, tmp_path, status_callback=receiver.url + "/sms?office=BLT")
+    sid = send(ch, Message(3, TO, "en", "Your stay permit expires soon.", attempt_id=981))
+    (req,) = sandbox_call(sandbox, "GET", "/_sandbox/requests?provider=twilio-sms")
+    assert req["body"]["StatusCallback"] == receiver.url + "/sms?office=BLT&attempt=981"
+    sandbox_call(sandbox, "POST", "/_sandbox/idle")
+    receipts = [x for r in receiver.results("sms") for x in r.receipts]
+    assert [(x.provider_id, x.attempt_id) for x in receipts] == [(sid, 981), (sid, 981)]
+
+
+def test_an_attempt_id_put_in_the_url_by_someone_else_fails_the_signature(
+    env: None, sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    ch = make(sandbox, receiver, tmp_path)
+    url = receiver.url + "/sms?attempt=5"
+    form = {"MessageSid": "SM" + "1" * 32, "MessageStatus": "delivered"}
+    signed = RequestValidator(TOKEN).compute_signature(url, form)
+    forged = WebhookRequest(
+        "POST", receiver.url + "/sms?attempt=6", {"x-twilio-signature": signed},
+        {"attempt": "6"}, urlencode(form).encode(),
+    )  # fmt: skip
+    assert ch.handle_webhook(forged).status == 403
+    genuine = replace(forged, url=url, query={"attempt": "5"})
+    assert [r.attempt_id for r in ch.handle_webhook(genuine).receipts] == [5]

@@ -18,6 +18,7 @@ from notifyd.voice import audio
 from notifyd.voice.render import Renderer
 from notifyd_plugins.voice.edge import EdgeVoice
 from notifyd_plugins.voice.espeak import EspeakVoice
+from notifyd_plugins.voice.openjtalk import OpenJTalkVoice
 
 #: What espeak-ng -x writes for a character it has no rule for: "Chinese letter".
 CHINESE_LETTER = "tS'aIni:z"
@@ -27,11 +28,14 @@ def test_both_voices_are_found_through_the_entry_points() -> None:
     found = {ep.name: ep.value for ep in entry_points(group="notifyd")}
     assert found["espeak"] == "notifyd_plugins.voice.espeak"
     assert found["edge"] == "notifyd_plugins.voice.edge"
+    assert found["open-jtalk"] == "notifyd_plugins.voice.openjtalk"
 
 
 def test_indonesian_edge_voice_is_gadis_by_default() -> None:
     assert EdgeVoice().languages()["id"][0] == "id-ID-GadisNeural"
-    assert set(EdgeVoice().languages()) == set(EspeakVoice().languages()) == set(LANGUAGES)
+    assert set(EdgeVoice().languages()) >= set(LANGUAGES)
+    offline = set(EspeakVoice().languages()) | set(OpenJTalkVoice().languages())
+    assert set(LANGUAGES) - offline <= {"th", "fil"}  # no offline voice reads them
 
 
 @pytest.mark.parametrize("text", ["--version", "-v de", '"; rm -rf ~', "<speak>halo</speak>"])
@@ -76,32 +80,29 @@ def _phonemes(text: str, voice: str) -> str:
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_the_offline_voice_is_given_words_it_can_read(
+def test_the_offline_voice_is_given_the_spoken_words_of_its_language(
     tmp_path: Path, real_voices: dict[str, Any], lang: str
 ) -> None:
-    renderer = Renderer(voice_config(tmp_path, engines=["espeak-ng"]), real_voices)
+    """Each language's own spoken words, to a voice that reads them; Thai and Filipino, which
+    no offline voice reads, are given the English notice instead (docs/voices.md)."""
+    cfg = voice_config(tmp_path, engines=["open-jtalk", "espeak-ng"])
+    renderer = Renderer(cfg, real_voices)
     (cand,) = renderer.candidates(sample_facts(lang), FRIDAY_MORNING, lang)
     (part,) = cand.parts
-    phonemes = _phonemes(part.text, part.voice)
-    assert CHINESE_LETTER not in phonemes
-    if lang in ("ja", "zh"):
-        assert part.language == "en"  # docs/languages.md: English offline
-        own = renderer.words(sample_facts(lang), FRIDAY_MORNING)[0]
-        if lang == "ja":  # kanji read as "Chinese letter"
-            assert CHINESE_LETTER in _phonemes(own, "ja")
-        else:  # no Mandarin reading: even a text of hanzi only is switched to English
-            assert "(en)" in _phonemes("您好，请办理延期。", "cmn")
-    else:
-        assert part.language == lang
+    said = "en" if lang in ("th", "fil") else lang
+    assert part.language == said and part.text == renderer.spoken(
+        sample_facts(lang), FRIDAY_MORNING, said
+    )
+    assert part.engine == ("open-jtalk" if lang == "ja" else "espeak-ng")
+    if part.engine == "espeak-ng":
+        assert CHINESE_LETTER not in _phonemes(part.text, part.voice)
 
 
-def test_arabic_offline_text_carries_its_vowels(
-    tmp_path: Path, real_voices: dict[str, Any]
-) -> None:
+def test_arabic_spoken_text_carries_its_vowels(tmp_path: Path, real_voices: dict[str, Any]) -> None:
     renderer = Renderer(voice_config(tmp_path, engines=["espeak-ng"]), real_voices)
     (cand,) = renderer.candidates(sample_facts("ar"), FRIDAY_MORNING, "ar")
     harakat = sum(1 for ch in cand.parts[0].text if "\u064b" <= ch <= "\u0652")
-    assert harakat > 50
+    assert harakat > 30
     plain = renderer.words(sample_facts("ar"), FRIDAY_MORNING)[0]
     assert sum(1 for ch in plain if "\u064b" <= ch <= "\u0652") < 5
 
@@ -121,7 +122,7 @@ def test_edge_audio_is_decoded_to_the_wav_the_contract_asks_for(tmp_path: Path) 
     wav = tmp_path / "espeak.wav"
     asyncio.run(EspeakVoice().synthesize("Selamat pagi.", "id", "id", wav))
     segment = audio.read_wav(wav, "espeak-ng")
-    mp3 = encode.encode(segment.raw_data, segment.frame_rate, 0.0, "mp3")
+    mp3 = encode.encode(segment.raw_data, segment.frame_rate, "mp3")
     out = tmp_path / "edge.wav"
     asyncio.run(_mp3_to_wav(mp3, out))
     info = probe(out)

@@ -370,3 +370,49 @@ def test_bad_options_name_their_key(
     with pytest.raises(ConfigError) as info:
         channel("whatsapp-cloud", "whatsapp", opts, tmp_path)
     assert info.value.key == key
+
+
+def test_every_send_carries_its_attempt_id_and_statuses_bring_it_back(
+    env: None, sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    ch = make(sandbox, receiver, tmp_path)
+    run(ch, ch.send(notice(attempt_id=4242)))
+    (req,) = sandbox_call(sandbox, "GET", "/_sandbox/requests?provider=whatsapp")
+    assert req["body"]["biz_opaque_callback_data"] == "notifyd-attempt:4242"
+    ch = channel("whatsapp-cloud", "whatsapp", options(sandbox), tmp_path)
+    echoed = STATUS.replace(b'"recipient_id"', b'"biz_opaque_callback_data": '
+                            b'"notifyd-attempt:4242", "recipient_id"')  # fmt: skip
+    result = ch.handle_webhook(
+        WebhookRequest("POST", "https://x/hooks/whatsapp", {"x-hub-signature-256": sign(echoed)},
+                       {}, echoed)
+    )  # fmt: skip
+    assert [(r.provider_id, r.attempt_id) for r in result.receipts] == [("wamid.X", 4242)]
+    forged = echoed.replace(b"notifyd-attempt:4242", b"notifyd-attempt:42x")
+    result = ch.handle_webhook(
+        WebhookRequest("POST", "https://x/hooks/whatsapp", {"x-hub-signature-256": sign(forged)},
+                       {}, forged)
+    )  # fmt: skip
+    assert [r.attempt_id for r in result.receipts] == [0]  # not ours: matched by wamid only
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 5000,  # RecursionError in a naive parser
+        STATUS.replace(b'"1767225600"', b'"' + b"1" + b"0" * 30 + b'"'),  # OverflowError
+        b'{"entry": "not a list"}',
+        b"\xff\xfe not json",
+    ],
+)
+def test_signed_but_hostile_bodies_are_a_4xx_or_read_safely(
+    env: None, sandbox: Any, tmp_path: Path, body: bytes
+) -> None:
+    ch = channel("whatsapp-cloud", "whatsapp", options(sandbox), tmp_path)
+    headers = {"x-hub-signature-256": sign(body)}
+    result = ch.handle_webhook(
+        WebhookRequest("POST", "https://x/hooks/whatsapp", headers, {}, body)
+    )
+    if result.status == 200:  # the huge timestamp: read, with the time of arrival instead
+        assert [(r.provider_id, r.at) for r in result.receipts] == [("wamid.X", None)]
+    else:
+        assert result.status == 400 and not result.receipts

@@ -179,15 +179,15 @@ def test_nationality_as_iso_code_or_english_name(written: str) -> None:
     assert accepted(nationality=written).nationality == "AU"
 
 
-@pytest.mark.parametrize("written", ["Tiongkok", "TIONGKOK"])
+@pytest.mark.parametrize("written", ["Negeri Tirai Bambu", "NEGERI TIRAI BAMBU"])
 def test_nationality_alias_from_config(written: str) -> None:
-    with_alias = rules(registry={"nationality_aliases": {"Tiongkok": "CN"}})
+    with_alias = rules(registry={"nationality_aliases": {"Negeri Tirai Bambu": "Tiongkok"}})
     record = accepted(with_alias, nationality=written)
     assert record.nationality == "CN"
     assert record.language == "zh"
 
 
-@pytest.mark.parametrize("written", ["Atlantis", "Tiongkok"])
+@pytest.mark.parametrize("written", ["Atlantis", "Korea", "Amerika Utara"])
 def test_an_unknown_nationality_is_rejected_naming_nationality_and_the_fix(written: str) -> None:
     reason = reason_for(rejected(nationality=written), "nationality")
     assert repr(written) in reason
@@ -211,8 +211,23 @@ def test_an_unknown_nationality_is_rejected_naming_nationality_and_the_fix(writt
         ("IN", "hi"),
         ("US", "en"),
         ("AU", "en"),
-        pytest.param("NL", "en", id="NL-no-dutch-notices-so-the-default"),
-        pytest.param("BR", "en", id="BR-no-portuguese-notices-so-the-default"),
+        ("PH", "fil"),
+        ("NL", "nl"),
+        ("IT", "it"),
+        ("VN", "vi"),
+        ("TH", "th"),
+        ("PT", "pt"),
+        ("BR", "pt"),
+        ("TL", "pt"),
+        ("ES", "es"),
+        ("MX", "es"),
+        ("AR", "es"),
+        ("TR", "tr"),
+        ("UA", "uk"),
+        ("TW", "zh-TW"),
+        ("HK", "zh-TW"),
+        ("SG", "en"),
+        pytest.param("SE", "en", id="SE-no-swedish-notices-so-the-default"),
     ],
 )
 def test_an_empty_language_is_derived_from_nationality(nationality: str, language: str) -> None:
@@ -250,11 +265,23 @@ def test_a_tag_that_is_not_bcp47_is_rejected_naming_language(written: str) -> No
 def test_a_valid_tag_without_notices_warns_and_falls_back_to_the_derived_language(
     nationality: str, fallback: str
 ) -> None:
-    record = accepted(nationality=nationality, language="pt")
+    record = accepted(nationality=nationality, language="sv")
     assert record.language == fallback
     (warning,) = record.warnings
     assert warning.startswith("language: ")
-    assert "'pt'" in warning
+    assert "'sv'" in warning
+
+
+@pytest.mark.parametrize(
+    ("written", "language"),
+    [("zh-Hant", "zh-TW"), ("zh_TW", "zh-TW"), ("zh-Hant-HK", "zh-TW"), ("zh-CN", "zh"),
+     ("tl", "fil"), ("fil-PH", "fil"), ("pt-BR", "pt"), ("es-MX", "es")],
+)  # fmt: skip
+def test_a_tag_of_a_variant_or_script_finds_its_notice_language(
+    written: str, language: str
+) -> None:
+    record = accepted(nationality="US", language=written)
+    assert (record.language, record.warnings) == (language, ())
 
 
 # --- channels and opt-outs --------------------------------------------------------------------
@@ -436,3 +463,39 @@ def test_a_bad_whatsapp_number_is_not_taken_for_the_phone() -> None:
     record = accepted(phone="0812-3456-7890", whatsapp="0812 34")
     assert record.whatsapp is None and record.channels == ("sms",)
     assert record.warnings and record.warnings[0].startswith("whatsapp: the whatsapp column")
+
+
+# --- e-mail (issue 13) ------------------------------------------------------------------------
+
+EMAIL_RULES = rules(
+    channels={
+        "email": {"plugin": "spool", "kind": "email"},
+        "sms": {"plugin": "spool", "kind": "sms"},
+    },
+    channel_order=["email", "sms"],
+)
+
+
+def test_an_email_address_is_checked_and_its_domain_lowered() -> None:
+    record = accepted(EMAIL_RULES, email="  Wang.Wei@Example.CN ")
+    assert record.email == "Wang.Wei@example.cn"
+    assert record.channels == ("email", "sms")
+
+
+def test_a_person_with_only_an_email_address_is_reached_by_email() -> None:
+    record = accepted(EMAIL_RULES, phone="", email="ivan@example.ru")
+    assert record.channels == ("email",)
+
+
+@pytest.mark.parametrize("written", ["ivan@", "ivan.example.ru", "ivan@@example.ru", "a b@c.d"])
+def test_a_bad_email_address_names_the_column_and_keeps_the_other_channels(written: str) -> None:
+    record = accepted(EMAIL_RULES, email=written)
+    assert record.channels == ("sms",) and record.email == ""
+    (warning,) = record.warnings
+    assert warning.startswith("email: the email column:") and repr(written) in warning
+
+
+def test_no_phone_and_a_bad_email_is_rejected_with_both_reasons() -> None:
+    reason = no_channel_reason(rejected(EMAIL_RULES, phone="", email="nobody"))
+    assert "email: the email column: 'nobody' is not an e-mail address" in reason
+    assert "or an e-mail address" in reason

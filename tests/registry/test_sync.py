@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -13,12 +16,12 @@ from sqlalchemy import Engine, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from conftest import FRIDAY_MORNING, person
-from notifyd import plugins
+from conftest import FRIDAY_MORNING, config_dict, person
+from notifyd import config, plugins
 from notifyd.config import Config
 from notifyd.db import notices as noticedb
 from notifyd.db import runs, schema, store
-from notifyd.errors import SyncRefused
+from notifyd.errors import ConfigError, SyncRefused
 from notifyd.model import SyncReport
 from notifyd.registry import sync as sync_module
 from notifyd.registry.sync import CHUNK, describe_error, run_sync
@@ -340,3 +343,156 @@ def test_a_first_sync_leaves_the_schema_whole(engine: Engine, make_config: MakeC
         assert compare_metadata(context, schema.metadata) == []
     indexes = {tuple(i["column_names"]) for i in inspect(engine).get_indexes("notifications")}
     assert ("status", "due_at") in indexes
+
+
+# --- an office's own export, through the config alone (issue 13) --------------------------------
+
+OFFICE_EXPORT = Path(__file__).parent.parent / "data" / "ekspor_kantor.csv"
+OFFICE_COLUMNS = {
+    "registry_id": ["Kode Kantor", "No. Register"],
+    "office": "Kode Kantor",  # one column feeds two fields
+    "full_name": "Nama",
+    "passport_number": "No. Paspor",
+    "nationality": "Kewarganegaraan",
+    "phone": "No. HP",
+    "expiry_date": "Tanggal Habis Berlaku",
+    "permit_type": "Jenis Izin",
+    "permit_number": "No. Izin Tinggal",
+}
+
+
+def office_config(tmp_path: Path, export: Path = OFFICE_EXPORT, **registry: Any) -> Config:
+    data = config_dict(export, state_dir=str(tmp_path / "state"))
+    data["registry"].update({"delimiter": ";", "columns": OFFICE_COLUMNS, **registry})
+    return config.parse(data)
+
+
+def resorted(tmp_path: Path, key: Callable[[list[str]], Any]) -> Path:
+    """The office's export sorted anew, its "No." column renumbered as a spreadsheet would."""
+    with open(OFFICE_EXPORT, encoding="utf-8", newline="") as f:
+        header, *rows = list(csv.reader(f, delimiter=";"))
+    rows.sort(key=key)
+    for i, row in enumerate(rows, start=1):
+        row[0] = str(i)
+    path = tmp_path / "ekspor_urut_nama.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter=";").writerows([header, *rows])
+    return path
+
+
+def people(engine: Engine) -> dict[str, tuple]:
+    p = schema.people
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(p.c.registry_id, p.c.full_name, p.c.nationality, p.c.phone, p.c.channels)
+        )
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_an_office_export_is_accepted_through_config_alone(engine: Engine, tmp_path: Path) -> None:
+    report = sync(office_config(tmp_path), engine)
+    assert (report.status, report.rows, report.accepted, report.rejected) == ("ok", 12, 10, 2)
+    stored = people(engine)
+    assert stored == {
+        "BLT-0001": ("Wang Wei", "CN", "+6281234560001", "sms"),
+        "BLT-0002": ("John Smith", "US", "+6281234560002", "sms"),
+        "BLT-0003": ("Kim Min-jun", "KR", "+6281234560003", "sms"),
+        "BLT-0004": ("Hans Müller", "DE", "+6281234560004", "sms"),
+        "BLT-0005": ("Abdullah Al-Saud", "SA", "+6281234560005", "sms"),
+        "BLT-0006": ("Oliver Brown", "GB", "+6281234560006", "sms"),
+        "BLT-0007": ("Ivan Petrov", "RU", "+6281234560007", "sms"),
+        "BLT-0008": ("Maria Santos", "PH", "+6281234560008", "sms"),
+        "BLT-0009": ("Claire Dubois", "FR", "+6281234560009", "sms"),
+        "BLT-0012": ("Sophie Martin", "FR", "+6281234560012", "sms"),
+    }
+    p = schema.permits
+    with engine.connect() as conn:
+        expiry = dict(conn.execute(select(p.c.permit_number, p.c.expiry_date)).all())
+        types = dict(conn.execute(select(p.c.permit_number, p.c.permit_type)).all())
+    assert {k[6:10]: str(v) for k, v in expiry.items()} == {
+        "0001": "2026-12-31", "0002": "2026-12-05", "0003": "2026-12-05", "0004": "2027-01-14",
+        "0005": "2027-02-28", "0006": "2027-08-17", "0007": "2027-05-01", "0008": "2027-01-31",
+        "0009": "2027-03-20", "0012": "2027-10-15",
+    }  # fmt: skip
+    assert types["2C21AB0003-26"] == "ITAP"
+    rejected = {r["line"]: r["reasons"] for r in runs.rejected(engine, report.run_id)}
+    assert set(rejected) == {11, 12}
+    assert "no channel can reach this person" in " ".join(rejected[11])
+    assert "expiry_date: '31 Februari 2027' is not a date" in " ".join(rejected[12])
+    # no WhatsApp column: said with counts, not silently dropped
+    assert (report.people, report.reach) == (10, {"whatsapp": 0, "sms": 10})
+    (warning,) = report.warnings
+    assert "'whatsapp' can reach none of 10 people" in warning
+
+
+def test_a_resorted_office_export_changes_nobodys_identity(engine: Engine, tmp_path: Path) -> None:
+    sync(office_config(tmp_path), engine)
+    before = people(engine)
+    by_name = resorted(tmp_path, key=lambda row: row[3])
+    again = sync(office_config(tmp_path, by_name), engine, now=NOW + timedelta(hours=1))
+    assert (again.status, again.new, again.changed, again.unchanged) == ("ok", 0, 0, 10)
+    assert people(engine) == before
+
+
+def test_a_row_number_as_registry_id_is_refused_with_the_way_out(
+    engine: Engine, tmp_path: Path
+) -> None:
+    columns = {**OFFICE_COLUMNS, "registry_id": "No."}
+    with pytest.raises(SyncRefused, match="equals the row number on all 12 rows") as info:
+        sync(office_config(tmp_path, columns=columns), engine)
+    assert "registry.sequential_ids_ok" in str(info.value)
+    assert people(engine) == {}
+
+
+def test_ids_that_move_between_people_are_refused_like_a_mass_drop(
+    engine: Engine, tmp_path: Path
+) -> None:
+    columns = {**OFFICE_COLUMNS, "registry_id": "No."}
+    sync(office_config(tmp_path, columns=columns, sequential_ids_ok=True), engine)
+    before = snapshot(engine)
+    by_name = resorted(tmp_path, key=lambda row: row[3])
+    cfg = office_config(tmp_path, by_name, columns=columns, sequential_ids_ok=True)
+    with pytest.raises(SyncRefused, match="another name and another passport") as info:
+        sync(cfg, engine, now=NOW + timedelta(hours=1))
+    assert "--accept-identity-changes" in str(info.value)
+    assert snapshot(engine) == before
+    applied = sync(cfg, engine, now=NOW + timedelta(hours=2), accept_identities=True)
+    assert applied.status == "ok" and applied.moved >= 2
+
+
+def test_one_person_renamed_with_a_new_passport_is_no_mass_change(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(10)]
+    sync(make_config(rows), engine)
+    rows[3] = person(3, full_name="Renamed Person", passport_number="NEW123")
+    report = sync(make_config(rows), engine, now=NOW + timedelta(hours=1))
+    assert (report.status, report.moved, report.changed) == ("ok", 1, 1)
+
+
+def test_a_source_that_cannot_be_opened_leaves_no_run(
+    engine: Engine, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    cfg = make_config([person(1)], registry={"path": str(tmp_path / "gone.csv")})
+    with pytest.raises(ConfigError, match="cannot open"):
+        sync(cfg, engine)
+    assert runs.last_run_id(engine) is None
+    report = sync(make_config([person(1)]), engine)
+    assert report.run_id == 1  # the failed attempt used up no run number
+
+
+def test_the_example_configs_indonesian_mapping_reads_the_office_export(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """The commented [registry.columns] of config/notifyd.example.toml, uncommented, is all an
+    office with this export needs: the README's first-install section relies on it."""
+    import tomllib
+
+    text = (Path(__file__).parents[2] / "config" / "notifyd.example.toml").read_text()
+    block = text.split("[registry.columns]\n", 1)[1].split("\n\n", 1)[0]
+    lines = [ln.removeprefix("# ").split("  #")[0] for ln in block.splitlines()]
+    columns = tomllib.loads("\n".join(lines))
+    assert columns["registry_id"] == ["Kode Kantor", "No. Register"]
+    report = sync(office_config(tmp_path, columns=columns), engine)
+    assert (report.accepted, report.rejected) == (10, 2)
+    assert "BLT-0001" in people(engine)

@@ -24,7 +24,16 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from conftest import FRIDAY_MORNING, everything, person, probe, toml, wait_for, write_registry
+from conftest import (
+    FRIDAY_MORNING,
+    SmtpServer,
+    everything,
+    person,
+    probe,
+    toml,
+    wait_for,
+    write_registry,
+)
 from notifyd import config, plugins
 from notifyd.db import schema, store
 from notifyd.registry.sync import run_sync
@@ -311,3 +320,100 @@ def test_receipts_show_in_the_delivery_log_and_a_tampered_webhook_changes_nothin
     assert receipts[(TAP, "whatsapp", "voice_followup")] == "delivered"
     failed = [r for r in log if r["registry_id"] == LATE and r["channel"] == "whatsapp"]
     assert failed[0]["receipt"] == "failed" and "131026" in failed[0]["error"]
+
+
+# --- e-mail through the daemon (issue 13) -------------------------------------------------------
+
+
+def test_email_end_to_end_through_the_daemon(tmp_path: Path, smtp_server: SmtpServer) -> None:
+    """`notifyd run` sends each due notice by e-mail with its real voice note attached; a
+    recipient the SMTP server refuses fails for good and the notice moves on to SMS."""
+    rows = [
+        person(1, expiry_date=DUE, email="wang.wei@example.cn"),
+        person(2, expiry_date=DUE, email="refused.person@example.com"),
+    ]
+    spool = tmp_path / "spool"
+    data: dict[str, Any] = {
+        "state_dir": str(tmp_path / "state"),
+        "channel_order": ["email", "sms"],
+        "registry": {"path": str(write_registry(tmp_path / "registry.csv", rows))},
+        "offices": {"BLT": {"name": "Kantor Imigrasi Blitar", "timezone": "Asia/Jakarta",
+                            "window": "00:00-24:00", "weekend": [], "holidays_country": ""}},
+        "channels": {
+            "email": {"plugin": "email", "kind": "email", "options": {
+                "host": "127.0.0.1", "port": smtp_server.port, "security": "none",
+                "from": "notifikasi@kanim-blitar.go.id"}},
+            "sms": {"plugin": "spool", "kind": "sms", "options": {"dir": str(spool)}},
+        },
+        "voices": {"engines": ["espeak-ng"]},
+        "dispatch": {"tick_seconds": 0.2, "lease_seconds": 10.0, "send_timeout": 5.0,
+                     "backoff_base": 0.3, "backoff_cap": 2.0, "jitter": False},
+    }  # fmt: skip
+    path = tmp_path / "notifyd.toml"
+    path.write_text(toml(data))
+    cmd = [sys.executable, "-m", "notifyd.cli.main", "--now", NOW.isoformat(), "-c", str(path)]
+    env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+    synced = subprocess.run([*cmd, "sync"], env=env, capture_output=True, text=True, check=True)
+    assert "can reach: email 2, sms 2 of 2 people" in synced.stdout
+    output = tmp_path / "daemon.out"
+    with open(output, "wb") as out:
+        proc = subprocess.Popen([*cmd, "run"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: len(smtp_server.messages) == 1 and list(spool.glob("*.json")),
+                 timeout=60, what="one e-mail and one SMS")  # fmt: skip
+        engine = store.open_store(store.database_url(config.load(path)))
+        a, n = schema.attempts, schema.notifications
+
+        def attempts() -> list[tuple[Any, ...]]:
+            with engine.connect() as conn:
+                query = select(n.c.stage, a.c.channel, a.c.outcome, a.c.error, a.c.provider_id)
+                rows = conn.execute(query.join(n, n.c.id == a.c.notification_id).order_by(a.c.id))
+                return [tuple(r) for r in rows]
+
+        wait_for(lambda: len(attempts()) == 3, what="three attempts recorded")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    ((rcpt, mail),) = smtp_server.messages
+    assert rcpt == ["wang.wei@example.cn"]
+    assert "Person 1" in mail.get_body(("plain",)).get_content()
+    ogg = tmp_path / "note.ogg"
+    attached = {p.get_filename(): p.get_content() for p in mail.iter_attachments()}
+    ogg.write_bytes(next(v for k, v in attached.items() if k.endswith(".ogg")))
+    info = probe(ogg)
+    assert (info["codec"], info["container"]) == ("opus", "ogg") and info["duration"] > 2
+    assert any(k.endswith(".mp3") for k in attached)
+    outcomes = sorted(attempts(), key=lambda r: (r[1], r[2]))
+    sent_mail = [r for r in outcomes if r[1] == "email" and r[2] == "sent"]
+    assert len(sent_mail) == 1 and sent_mail[0][4] == mail["Message-ID"]
+    (bounced,) = [r for r in outcomes if r[1] == "email" and r[2] != "sent"]
+    assert bounced[2] == "permanent" and "550" in bounced[3]
+    assert [r[1:3] for r in outcomes if r[1] == "sms"] == [("sms", "sent")]
+    log = subprocess.run([*cmd, "log", "--since", "1d", "--format", "json"], env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    entries = json.loads(log.stdout)
+    assert {e["channel"] for e in entries} >= {"email", "sms"}
+    engine.dispose()
+
+
+def test_a_tap_while_paused_is_kept_and_answered_after_resume(world: World) -> None:
+    """Runs last: it pauses all sending. The READ person taps the template's button while
+    sending is paused: nothing is sent, the tap is kept; `resume` sends the voice note."""
+    wait_for(lambda: world.status(READ, "read", "delivered"), 30, "the template delivered")
+    assert "all sending: paused" in world.cli("pause", "--by", "test")
+    world.sandbox.call(_tap(world, world.wa[READ]))
+    taps = schema.waiting_taps
+
+    def kept() -> list[Any]:
+        with world.engine.connect() as conn:
+            return list(conn.execute(select(taps.c.notification_id, taps.c.channel)).all())
+
+    wait_for(kept, 20, "the tap kept")
+    assert kept() == [(world.notice(READ)["id"], "whatsapp")]
+    assert not [a for a in world.attempts(READ) if a["kind"] == "voice_followup"]
+    world.cli("resume", "--by", "test")
+    follow = wait_for(
+        lambda: [a for a in world.attempts(READ) if a["kind"] == "voice_followup"
+                 and a["outcome"] == "sent"], 30, "the voice note after resume",
+    )  # fmt: skip
+    assert len(follow) == 1 and kept() == []

@@ -91,3 +91,40 @@ def test_the_install_script_parses_as_bash() -> None:
     script = ROOT / "scripts" / "install-service.sh"
     result = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def render_unit(prefix: str, confdir: str) -> str:
+    script = ROOT / "scripts" / "render-unit.sh"
+    return subprocess.run(
+        ["bash", str(script), prefix, confdir], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_the_install_folders_reach_the_unit_it_writes(tmp_path: Path) -> None:
+    d = directives(render_unit("/srv/office/app", "/srv/office/notifyd"))
+    assert d["ExecStart"] == ["/srv/office/app/venv/bin/notifyd run"]
+    assert d["Environment"] == ["NOTIFYD_CONFIG=/srv/office/notifyd/notifyd.toml"]
+    assert d["LoadCredential"] == ["notifyd:/srv/office/notifyd/credentials"]
+    assert "ConfigurationDirectory" not in d  # systemd only makes those under /etc
+    text = render_unit("/opt/notifyd", "/etc/notifyd-kanim")
+    assert directives(text)["ConfigurationDirectory"] == ["notifyd-kanim"]
+    unit = installed(tmp_path, text)
+    result = subprocess.run(
+        [ANALYZE, "verify", "--man=no", str(unit)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_default_install_writes_the_unit_as_shipped() -> None:
+    rendered = render_unit("/opt/notifyd", "/etc/notifyd")
+    assert rendered == UNIT.read_text()
+
+
+def test_the_descriptor_limit_covers_the_default_listener_and_sends() -> None:
+    """The unit's syscall filter denies setrlimit (@resources), so LimitNOFILE must already
+    cover what the default config needs: the listener's bound, the sends, the reserve."""
+    from notifyd.config import Config
+    from notifyd.web.limits import descriptors_needed
+
+    d = directives(UNIT.read_text())
+    assert int(d["LimitNOFILE"][0]) >= descriptors_needed(Config())

@@ -4,6 +4,10 @@ Options: `log` (the file), `mode` ("ok", "transient", "permanent", "unknown", "s
 `fail_times` (fail only the first N sends of each notice; default: always), `retry_after`,
 `delay` (seconds each send takes), `audio_format`. The counts live in the file, so they hold
 across daemon restarts.
+
+`recording-lookup` is the same channel with a provider lookup (hookspecs.LooksUp) that answers
+from the file: a send of unknown outcome was received (its attempt id is in the file), unless
+the option `lookup` says "missing" (the provider never got it) or "down" (it cannot answer).
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from notifyd.config import Config
 from notifyd.hookspecs import (
     Channel,
     ChannelPlugin,
+    Lookup,
     Message,
     OutcomeUnknown,
     PermanentSendError,
+    Receipt,
     TransientSendError,
     hookimpl,
 )
@@ -53,6 +59,8 @@ class RecordingChannel:
 
     async def send(self, message: Message) -> str:
         started = time.time()
+        with open(self.log.with_suffix(".started"), "a") as f:  # the call is under way
+            f.write(f"{message.attempt_id}\n")
         failing = self.mode != "ok" and self._calls(message.notification_id) < self.fail_times
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -67,6 +75,24 @@ class RecordingChannel:
         return f"test-{message.notification_id}-{message.attempt_id}"
 
 
+class LookingUpChannel(RecordingChannel):
+    def __init__(self, name: str, options: dict[str, Any]) -> None:
+        super().__init__(name, options)
+        self.answer = options.get("lookup", "found")
+        self.lookups: list[Lookup] = []
+
+    async def lookup(self, attempt: Lookup) -> Receipt | None:
+        self.lookups.append(attempt)
+        if self.answer == "down":
+            raise TransientSendError("lookup: the test provider is down")
+        lines = self.log.read_text().splitlines() if self.log.exists() else []
+        sent = [json.loads(line) for line in lines]
+        if self.answer == "missing" or not any(r["attempt"] == attempt.attempt_id for r in sent):
+            return None
+        aid = attempt.attempt_id
+        return Receipt(f"looked-up-{aid}", "delivered", attempt_id=aid)
+
+
 class RecordingPlugin:
     name = "recording"
 
@@ -74,6 +100,13 @@ class RecordingPlugin:
         return RecordingChannel(name, options)
 
 
+class LookingUpPlugin:
+    name = "recording-lookup"
+
+    def create(self, name: str, options: dict[str, Any], cfg: Config) -> Channel:
+        return LookingUpChannel(name, options)
+
+
 @hookimpl
 def register_channels() -> list[ChannelPlugin]:
-    return [RecordingPlugin()]
+    return [RecordingPlugin(), LookingUpPlugin()]

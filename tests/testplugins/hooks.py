@@ -36,6 +36,8 @@ class Sender:
 
 
 class TwilioLike(Sender):
+    webhook_content_types = ("application/x-www-form-urlencoded",)
+
     def __init__(self, name: str, auth_token: str) -> None:
         super().__init__(name)
         self.auth_token = auth_token
@@ -62,6 +64,8 @@ class TwilioLike(Sender):
 
 
 class MetaLike(Sender):
+    webhook_content_types = ("application/json",)
+
     def __init__(self, name: str, app_secret: str, verify_token: str) -> None:
         super().__init__(name)
         self.app_secret, self.verify_token = app_secret, verify_token

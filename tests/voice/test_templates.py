@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,16 +17,22 @@ from notifyd.voice.render import Renderer
 from notifyd.voice.sanitise import ELLIPSIS, MAX_LENGTH, clean
 
 ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_EN = ROOT / "config" / "templates" / "en.toml"
 EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")
-    "id": "18 Desember 2026", "en": "December 18, 2026", "zh": "2026年12月18日",
-    "ja": "2026年12月18日", "ko": "2026년 12월 18일", "ar": "18 ديسمبر 2026",
-    "ru": "18 декабря 2026\u202fг.", "fr": "18 décembre 2026", "de": "18. Dezember 2026",
-    "hi": "18 दिसंबर 2026", "ms": "18 Disember 2026",
+    "id": "18 Desember 2026", "en": "18 December 2026", "zh": "2026年12月18日",
+    "zh-TW": "2026年12月18日", "ja": "2026年12月18日", "ko": "2026년 12월 18일",
+    "ar": "18 ديسمبر 2026", "ru": "18 декабря 2026 г.", "fr": "18 décembre 2026",
+    "de": "18. Dezember 2026", "hi": "18 दिसंबर 2026", "ms": "18 Disember 2026",
+    "fil": "Disyembre 18, 2026", "nl": "18 december 2026", "it": "18 dicembre 2026",
+    "vi": "18 tháng 12, 2026", "th": "18 ธันวาคม ค.ศ. 2026", "pt": "18 de dezembro de 2026",
+    "es": "18 de diciembre de 2026", "tr": "18 Aralık 2026", "uk": "18 грудня 2026 р.",
 }  # fmt: skip
 GENUINE_MARK = {  # a word of each language's "how to know it is genuine" line
-    "id": "calo", "en": "broker", "zh": "中介", "ja": "仲介", "ko": "브로커", "ar": "سمسار",
-    "ru": "посредники", "fr": "intermédiaire", "de": "Vermittler", "hi": "दलाल",
-    "ms": "orang tengah",
+    "id": "calo", "en": "broker", "zh": "中介", "zh-TW": "仲介", "ja": "仲介", "ko": "브로커",
+    "ar": "سمسار", "ru": "посредники", "fr": "intermédiaire", "de": "Vermittler", "hi": "दलाल",
+    "ms": "ejen", "fil": "fixer", "nl": "bemiddelaar", "it": "intermediario",
+    "vi": "môi giới", "th": "นายหน้า", "pt": "intermediários", "es": "intermediario",
+    "tr": "aracı", "uk": "посередники",
 }  # fmt: skip
 
 
@@ -63,9 +69,9 @@ def test_tomorrow_today_and_overdue_are_said_differently(
 @pytest.mark.parametrize(
     ("lang", "days", "words"),
     [
-        ("en", 1, "expires tomorrow"), ("en", -1, "expired yesterday"),
-        ("en", -3, "3 days ago"), ("de", -1, "gestern abgelaufen"),
-        ("fr", -1, "a expiré hier"), ("id", -3, "3 hari yang lalu"),
+        ("en", 1, "expires tomorrow"), ("en", 0, "expires today"),
+        ("en", -3, "3 days ago"), ("en", -1, "1 day ago"), ("de", -1, "vor 1 Tag."),
+        ("fr", -1, "il y a 1 jour."), ("id", -3, "3 hari yang lalu"),
     ],
 )  # fmt: skip
 def test_the_words_say_how_far_the_expiry_is(
@@ -91,7 +97,10 @@ def test_a_name_that_looks_like_template_code_stays_words(renderer: Renderer) ->
 
 def test_a_template_file_cannot_reach_python_internals(tmp_path: Path) -> None:
     path = tmp_path / "en.toml"
-    path.write_text('notice = "{{ name.__class__.__mro__[1].__subclasses__() }}"\ngenuine = "x"\n')
+    source = (SHIPPED_EN).read_text(encoding="utf-8")
+    path.write_text(
+        source.replace("Dear {{ name }}", "{{ name.__class__.__mro__[1].__subclasses__() }}")
+    )
     tpl = templates.load(path, "en")
     with pytest.raises(SecurityError):
         templates.render(tpl, {"name": "x"})
@@ -106,17 +115,61 @@ def test_a_missing_template_is_a_config_error_naming_the_file(tmp_path: Path) ->
 
 def test_a_broken_template_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "en.toml"
-    path.write_text('notice = "{% if %}"\ngenuine = "x"\n')
-    with pytest.raises(ConfigError, match="en.toml"):
+    path.write_text(SHIPPED_EN.read_text(encoding="utf-8").replace("Dear {{ name }}", "{% if %}"))
+    with pytest.raises(ConfigError, match=r"en.toml.*\[written\]"):
         templates.load(path, "en")
 
 
-def test_languages_waiting_for_review_are_listed_in_the_docs(renderer: Renderer) -> None:
-    doc = (ROOT / "docs" / "languages.md").read_text(encoding="utf-8")
-    waiting = doc.split("## Waiting for review", 1)[1].split("\n## ", 1)[0]
-    listed = set(re.findall(r"^\| `(\w+)` \|", waiting, re.M))
-    unreviewed = {lang for lang, tpl in renderer.templates.items() if not tpl.reviewed}
-    assert unreviewed and listed == unreviewed
+UNREVIEWED = 'reviewed = false\nby = ""\ndate = ""'
+
+
+def with_review(tmp_path: Path, review: str) -> Path:
+    """The shipped English template with its [review] lines replaced."""
+    source = SHIPPED_EN.read_text(encoding="utf-8")
+    assert UNREVIEWED in source
+    path = tmp_path / "en.toml"
+    path.write_text(source.replace(UNREVIEWED, review), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("review", "key", "fix"),
+    [
+        ('reviewed = true\nby = ""\ndate = "2026-11-30"', "by", "give the reviewer's name"),
+        ('reviewed = true\nby = "  "\ndate = "2026-11-30"', "by", "give the reviewer's name"),
+        ('reviewed = true\ndate = "2026-11-30"', "by", "give the reviewer's name"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = ""', "date", 'date = "2026-11-30"'),
+        ('reviewed = true\nby = "Ana Reyes"', "date", "YYYY-MM-DD"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = "30/11/2026"', "date", "YYYY-MM-DD"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = "2026-02-30"', "date", "YYYY-MM-DD"),
+        ('reviewed = true\nby = "Ana Reyes"\ndate = "20261130"', "date", "YYYY-MM-DD"),
+    ],
+)  # fmt: skip
+def test_reviewed_needs_who_and_when(tmp_path: Path, review: str, key: str, fix: str) -> None:
+    path = with_review(tmp_path, review)
+    with pytest.raises(ConfigError) as caught:
+        templates.load(path, "en")
+    assert caught.value.key == f"en.toml [review] {key}"
+    assert fix in str(caught.value) and "reviewed = false" in caught.value.fix
+
+
+@pytest.mark.parametrize("when", ['"2026-11-30"', "2026-11-30"])  # a string or a TOML date
+def test_a_reviewed_template_names_its_reviewer(tmp_path: Path, when: str) -> None:
+    path = with_review(tmp_path, f'reviewed = true\nby = " Ana Reyes "\ndate = {when}')
+    tpl = templates.load(path, "en")
+    assert tpl.reviewed and (tpl.review.by, tpl.review.on) == ("Ana Reyes", "2026-11-30")
+    unreviewed = templates.load(with_review(tmp_path, 'reviewed = false\nby = "x"'), "en")
+    assert not unreviewed.reviewed
+
+
+def test_check_config_refuses_a_reviewed_template_without_a_reviewer(tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    with_review(folder, 'reviewed = true\nby = ""\ndate = "2026-11-30"')
+    cfg = voice_config(tmp_path, templates_dir=str(folder))
+    cfg = replace(cfg, languages=replace(cfg.languages, available=["en"]))
+    with pytest.raises(ConfigError, match=r"en.toml \[review\] by: reviewed = true but no"):
+        Renderer(cfg, {})
 
 
 @pytest.mark.parametrize(

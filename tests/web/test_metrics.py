@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from conftest import FRIDAY_MORNING, add_attempt, notice_ids, person
 from notifyd import plugins
 from notifyd.config import Config
-from notifyd.db import runs, store
+from notifyd.db import log as logstore
+from notifyd.db import runs, staff, store
 from notifyd.errors import ConfigError
 from notifyd.registry.sync import run_sync
 from notifyd.web import metrics
@@ -76,6 +77,47 @@ def test_a_scrape_reads_notices_attempts_overdue_and_last_sync(
     assert got[("notifyd_oldest_overdue_seconds", ())] == 600
     finished = runs.run(engine, report.run_id)["finished_at"]  # type: ignore[index]
     assert got[("notifyd_last_sync_timestamp_seconds", ())] == pytest.approx(finished.timestamp())
+    assert got[("notifyd_duplicate_sends", ())] == 0
+
+
+def test_sends_accepted_twice_are_counted_but_a_staff_resend_is_not(
+    engine: Engine, make_config: Callable[..., Config]
+) -> None:
+    port = free_port()
+    cfg = make_config([person(1, expiry_date="2026-12-18"), person(2, expiry_date="2026-12-18")],
+                      metrics={"port": port})  # fmt: skip
+    run_sync(cfg, engine, plugins.make_manager(), NOW)
+    twice = notice_ids(engine, "2C11AB0001-26")[14]
+    # an unknown send confirmed late by its receipt, after it had been sent again: and thrice
+    for _ in range(3):
+        add_attempt(engine, twice, "sms", "sent", NOW, status="sent")
+    resent = notice_ids(engine, "2C11AB0002-26")[14]
+    add_attempt(engine, resent, "sms", "sent", NOW, status="sent")
+    staff.resend(engine, resent, "supervisor", NOW)
+    add_attempt(engine, resent, "sms", "sent", NOW, status="sent")
+    with serving(cfg, engine):
+        got = scrape(port)
+    assert got[("notifyd_duplicate_sends", ())] == 2
+    assert logstore.stats(engine, NOW)["duplicates"] == 2
+    assert got[("notifyd_possible_duplicate_sends", ())] == 0
+
+
+def test_an_unknown_send_sent_again_without_word_is_a_possible_duplicate(
+    engine: Engine, make_config: Callable[..., Config]
+) -> None:
+    port = free_port()
+    cfg = make_config([person(1, expiry_date="2026-12-18")], metrics={"port": port})
+    run_sync(cfg, engine, plugins.make_manager(), NOW)
+    nid = notice_ids(engine, "2C11AB0001-26")[14]
+    add_attempt(engine, nid, "sms", "unknown", NOW)  # no receipt, no lookup: sent again
+    add_attempt(engine, nid, "sms", "sent", NOW, status="sent")
+    other = notice_ids(engine, "2C11AB0001-26")[7]
+    add_attempt(engine, other, "sms", "unknown", NOW)  # still waiting: not (yet) a duplicate
+    with serving(cfg, engine):
+        got = scrape(port)
+    assert got[("notifyd_possible_duplicate_sends", ())] == 1
+    assert got[("notifyd_duplicate_sends", ())] == 0
+    assert logstore.stats(engine, NOW)["possible_duplicates"] == 1
 
 
 def test_a_scrape_reflects_changes_without_any_wiring(

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = "0010"
-down_revision = "0005"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
@@ -103,14 +103,12 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_contact_corrections_person_id"), "contact_corrections", ["person_id"]
     )
-    op.create_index("ix_people_phone", "people", ["phone"])
-    op.create_index("ix_people_whatsapp", "people", ["whatsapp"])
     op.create_index("ix_people_passport_number", "people", ["passport_number"])
     op.create_index("ix_people_updated_at", "people", ["updated_at"])
 
 
 def downgrade() -> None:
-    for name in ("updated_at", "passport_number", "whatsapp", "phone"):
+    for name in ("updated_at", "passport_number"):  # phone, whatsapp: 0012's
         op.drop_index(f"ix_people_{name}", table_name="people")
     op.drop_table("contact_corrections")
     if op.get_bind().dialect.name == "sqlite":
