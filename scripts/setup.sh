@@ -35,6 +35,19 @@ if ! command -v systemd-analyze >/dev/null; then
     fi
 fi
 
+# Chromium drives the browser tests of the sandbox's page (tests/browser.py); optional otherwise.
+if ! command -v chromium >/dev/null; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "setup: installing the Debian package chromium (for the browser tests)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    else
+        echo "setup: chromium is missing; the browser tests will be skipped" \
+            "(sudo apt-get install -y chromium)" >&2
+    fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi

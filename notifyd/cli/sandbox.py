@@ -121,6 +121,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         ("Twilio", f"{base}/2010-04-01/Accounts/{settings.twilio_sid}/", "Messages, Calls"),
         ("SMS gateway", f"{base}/gateway/send", f"Bearer {settings.gateway_key}"),
         ("Apprise", f"json://{settings.host}:{settings.port}/json/notify", ""),
+        ("page", f"{base}/_sandbox/", "what each person received"),
         ("recorded", f"{base}/_sandbox/requests", f"callbacks to {callbacks}"),
     ]
     lines = [f"notifyd sandbox on {base} (Ctrl-C stops it)"]

@@ -5,10 +5,13 @@ Control endpoints (all under /_sandbox/, for tests and demos):
   GET callbacks            what the sandbox sent back and what notifyd answered
   GET/POST/DELETE faults   failure rules: {"kind", "provider", "to", "times", "status",
                            "code", "retry_after", "seconds"} (see state.KINDS)
-  POST tap {"to"}          the person taps the last template's quick-reply button
+  POST tap {"to", "message_id"?, "choice"?}   the person taps a button (default: the
+                           first button of the last template or interactive message)
   POST inbound {"provider": "whatsapp"|"twilio", "from", "text"}   the person writes
   GET calls                each call and the audio it fetched and checked
   POST idle                wait until every scheduled callback has been sent
+  GET  /_sandbox/          the page: what each person received, as a phone shows it
+Unknown paths and methods under a provider's prefix answer in that provider's error shape.
 """
 
 from __future__ import annotations
@@ -16,15 +19,21 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
-from notifyd.sandbox import gateway, twilio, waha, whatsapp
+from notifyd.sandbox import gateway, page, twilio, twilio_read, waha, whatsapp
 from notifyd.sandbox.rules import KINDS, Fault, Settings
 from notifyd.sandbox.state import SANDBOX, Sandbox, as_json
+from notifyd.sandbox.twilio_rules import twilio_error
+from notifyd.sandbox.wa_checks import graph_error
+
+GRAPH_PATH = re.compile(r"^/v\d+\.\d+/")
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +49,11 @@ def check_loopback(host: str) -> None:
 
 
 def make_app(settings: Settings) -> web.Application:
-    app = web.Application(client_max_size=32 * 1024 * 1024)
+    app = web.Application(client_max_size=32 * 1024 * 1024, middlewares=[provider_errors])
     app[SANDBOX] = Sandbox(settings)
     whatsapp.add_routes(app)
-    twilio.add_routes(app)
+    twilio_read.add_routes(app)
+    page.add_routes(app)
     waha.add_routes(app)
     gateway.add_routes(app)
     r = app.router
@@ -64,6 +74,36 @@ def make_app(settings: Settings) -> web.Application:
 
     app.on_cleanup.append(close)
     return app
+
+
+@web.middleware
+async def provider_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A path or method the sandbox does not serve, answered as Graph or Twilio would."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status not in (404, 405):
+            raise
+        path, method = request.path, request.method.lower()
+        if GRAPH_PATH.match(path):
+            if exc.status == 405:
+                node = path.split("/")[2]
+                return graph_error(
+                    100,
+                    message=f"Unsupported {method} request. Object with ID '{node}' does not "
+                    "exist, cannot be loaded due to missing permissions, or does not support "
+                    "this operation.",
+                    subcode=33,
+                    kind="GraphMethodException",
+                )
+            return graph_error(2500, message=f"Unknown path components: {path}")
+        if path.startswith(f"/{twilio.API}/"):
+            if exc.status == 405:
+                return twilio_error(20004, 405)
+            return twilio_error(20404, 404, path=path)
+        raise
 
 
 async def _requests(request: web.Request) -> web.Response:
@@ -88,6 +128,7 @@ async def _clear(request: web.Request) -> web.Response:
     sb = request.app[SANDBOX]
     sb.requests.clear()
     sb.callbacks.clear()
+    sb.feed.clear()
     return web.Response(status=204)
 
 
@@ -112,7 +153,10 @@ async def _clear_faults(request: web.Request) -> web.Response:
 
 async def _tap(request: web.Request) -> web.Response:
     data = await request.json()
-    return as_json(await whatsapp.tap(request.app[SANDBOX], str(data.get("to", ""))))
+    sb, to = request.app[SANDBOX], str(data.get("to", ""))
+    return as_json(
+        await whatsapp.tap(sb, to, str(data.get("message_id", "")), int(data.get("choice", 0)))
+    )
 
 
 async def _inbound(request: web.Request) -> web.Response:

@@ -29,8 +29,12 @@ class Sandbox:
         self.callbacks: list[dict[str, Any]] = []
         self.windows: dict[str, float] = {}  # wa_id → when the person last wrote (epoch s)
         self.media: dict[str, tuple[bool, int]] = {}  # media id → (OGG/Opus?, size)
-        self.templates: dict[str, list[dict[str, str]]] = {}  # wa_id → templates sent
+        self.files: dict[str, tuple[str, bytes]] = {}  # media id → (MIME type, bytes): the page
+        self.templates: dict[str, list[dict[str, Any]]] = {}  # wa_id → templates sent
         self.calls: dict[str, dict[str, Any]] = {}
+        self.resources: dict[str, dict[str, Any]] = {}  # Twilio sid → its resource
+        self.feed: list[dict[str, Any]] = []  # what each person received, for the page
+        self.inbound_ids: set[str] = set()  # wamids of the people's own messages (mark read)
         self._rate: dict[str, tuple[int, int]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._client: aiohttp.ClientSession | None = None
@@ -48,6 +52,18 @@ class Sandbox:
                 **extra,
             }
         )
+
+    def show(self, provider: str, to: str, mid: str, kind: str, **fields: Any) -> None:
+        """One thing a person received, as the page shows it."""
+        self.feed.append(
+            {"provider": provider, "to": to, "id": mid, "kind": kind, "at": time.time(), **fields}
+        )
+
+    def set_status(self, mid: str, status: str) -> None:
+        for item in reversed(self.feed):
+            if item["id"] == mid:
+                item["status"] = status
+                return
 
     def fault(self, provider: str, to: str) -> Fault | None:
         """The first rule that matches, used up when it has a count."""

@@ -1,66 +1,42 @@
-"""The WhatsApp Cloud API as notifyd uses it: media upload, messages, status and reply webhooks.
+"""The WhatsApp Cloud API as notifyd and common clients use it: media, messages, mark as read,
+status and reply webhooks.
 
-Shapes follow Meta's references (cited per handler); error bodies are Graph API errors:
-https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes
+Request rules live in wa_checks; shapes follow Meta's references (cited per handler).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
+import asyncio
 import time
 from typing import Any
 
+import aiohttp
 from aiohttp import BodyPartReader, web
 
+from notifyd.sandbox import wa_hooks
 from notifyd.sandbox.rules import Fault
 from notifyd.sandbox.state import SANDBOX, Sandbox, as_json, new_id
+from notifyd.sandbox.wa_checks import (
+    FREE_FORM,
+    MEDIA_TYPES,
+    Invalid,
+    check_message,
+    choices,
+    graph_error,
+    invalid_response,
+    template_buttons,
+)
 
 WINDOW = 24 * 3600
 VOICE_LIMIT = 512 * 1024
-#: code → (message title, what the sandbox says in error_data.details)
-ERRORS = {
-    100: ("(#100) Invalid parameter", "Invalid parameter"),
-    190: ("Error validating access token", "The access token could not be decrypted"),
-    131026: ("(#131026) Message undeliverable", "Recipient is not a valid WhatsApp user"),
-    131047: (
-        "(#131047) Re-engagement message",
-        "Message failed to send because more than 24 hours have passed since the "
-        "customer last replied to this number.",
-    ),
-    130429: ("(#130429) Rate limit hit", "Cloud API message throughput has been reached."),
-    131056: (
-        "(#131056) (Business Account, Consumer Account) pair rate limit hit",
-        "Too many messages sent from this phone number to the same phone number "
-        "in a short period of time.",
-    ),
-    131000: ("(#131000) Something went wrong", "Something went wrong"),
-}
-
-
-def graph_error(code: int, status: int = 400, details: str = "", **headers: str) -> web.Response:
-    """{"error": {message, type, code, error_data, error_subcode, fbtrace_id}}, as Graph sends."""
-    title, default = ERRORS.get(code, (f"(#{code}) Error", "Error"))
-    kind = "OAuthException"
-    body = {
-        "error": {
-            "message": title,
-            "type": kind,
-            "code": code,
-            "error_data": {"messaging_product": "whatsapp", "details": details or default},
-            "error_subcode": 2494010 if code == 131026 else None,
-            "fbtrace_id": new_id("A", 22),
-        }
-    }
-    if body["error"]["error_subcode"] is None:
-        del body["error"]["error_subcode"]
-    return as_json(body, status, headers or None)
+MEDIA_LIMIT = 16 * 1024 * 1024  # audio and video; what the sandbox keeps for any type
+# Re-exported for callers that drive the person's side directly (tests, demos).
+tap, inbound_text, send_webhook = wa_hooks.tap, wa_hooks.inbound_text, wa_hooks.send_webhook
 
 
 def _auth_error(sb: Sandbox, request: web.Request) -> web.Response | None:
     if request.headers.get("Authorization", "") != f"Bearer {sb.settings.wa_token}":
-        return graph_error(190, 401)
+        return graph_error(190, 401, subcode=463 if request.headers.get("Authorization") else None)
     return None
 
 
@@ -74,9 +50,9 @@ def _fault_answer(fault: Fault) -> web.Response | None:
         "invalid_number": 100,
     }
     if fault.kind in simple:
-        return graph_error(fault.code or simple[fault.kind], fault.status or 400, **ra)
+        return graph_error(fault.code or simple[fault.kind], fault.status or 400, headers=ra)
     if fault.kind == "http":
-        return graph_error(fault.code or 131000, fault.status or 500, **ra)
+        return graph_error(fault.code or 131000, fault.status or 500, headers=ra)
     return None
 
 
@@ -101,10 +77,14 @@ async def upload(request: web.Request) -> web.Response:
         return err
     if fields.get("messaging_product") != "whatsapp" or "file" not in fields:
         return graph_error(100, details="messaging_product=whatsapp and file are required")
-    if fields.get("type", mime).split(";")[0] == "audio/ogg" and not is_ogg_opus(data):
+    kind = fields.get("type", mime).split(";")[0]
+    if kind == "audio/ogg" and not is_ogg_opus(data):
         return graph_error(100, details="audio/ogg must be an Ogg file with the Opus codec")
+    if len(data) > MEDIA_LIMIT:
+        return graph_error(131053, details="media over 16 MB")
     media_id = str(int(time.time() * 1e6))
-    sb.media[media_id] = (is_ogg_opus(data), len(data))  # what the checks need, not the bytes
+    sb.media[media_id] = (is_ogg_opus(data), len(data))
+    sb.files[media_id] = (kind or "application/octet-stream", data)
     return as_json({"id": media_id})
 
 
@@ -113,7 +93,7 @@ def is_ogg_opus(data: bytes) -> bool:
 
 
 async def messages(request: web.Request) -> web.Response:
-    """POST /{version}/{phone_number_id}/messages: template, audio or text.
+    """POST /{version}/{phone_number_id}/messages: a message, or mark as read.
     https://developers.facebook.com/docs/whatsapp/cloud-api/reference/messages"""
     sb = request.app[SANDBOX]
     try:
@@ -125,37 +105,45 @@ async def messages(request: web.Request) -> web.Response:
         return err
     if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
         return graph_error(100, details="messaging_product must be whatsapp")
-    to = str(body.get("to", "")).lstrip("+")
-    kind = body.get("type", "text")
-    if not to.isdigit() or kind not in ("template", "audio", "text"):
-        return graph_error(100, details="to must be a phone number; type template|audio|text")
+    if body.get("status") == "read":
+        return _mark_read(sb, body)
+    try:
+        kind = check_message(body)
+        buttons = template_buttons(body["template"]) if kind == "template" else []
+    except Invalid as exc:
+        return invalid_response(exc)
+    to = str(body["to"]).lstrip("+")
+    if not to.isdigit():
+        return graph_error(100, details="to must be a phone number in international format")
     if sb.over_rate("whatsapp"):
         return graph_error(130429)
     fault = sb.fault("whatsapp", to)
     if fault is not None and fault.kind == "hang":
-        await _sleep(fault.seconds)
+        await asyncio.sleep(fault.seconds)
     elif fault is not None and (answer := _fault_answer(fault)) is not None:
         return answer
-    if kind == "template":
-        problem = _template_problem(body.get("template"))
-        if problem:
-            return graph_error(100, details=problem)
-    else:
+    if kind in FREE_FORM:
         closed = time.time() - sb.windows.get(to, 0.0) > WINDOW
         if closed and not sb.settings.all_windows_open:
             return graph_error(131047)
-        if kind == "audio":
-            problem = _audio_problem(sb, body.get("audio"))
-            if problem:
-                return graph_error(100, details=problem)
-            if sb.media[str(body["audio"]["id"])][1] > VOICE_LIMIT and body["audio"].get("voice"):
-                # Not an error for Meta: the note arrives as a download, not a voice note.
-                sb.requests[-1]["warning"] = "over 512 KB: shown as a download, not a voice note"
+    media = body.get(kind) if kind in MEDIA_TYPES else None
+    if isinstance(media, dict) and media.get("id"):
+        problem = _media_problem(sb, kind, media)
+        if problem:
+            return graph_error(100, details=problem)
     wamid = "wamid." + new_id("", 40).upper()
-    if kind == "template":
-        sb.templates.setdefault(to, []).append({"id": wamid, "payload": _payload(body)})
+    _show(sb, to, wamid, kind, body, buttons)
     late = fault is not None and fault.kind == "late_failure"
-    sb.later(lambda: send_statuses(sb, wamid, to, late, fault.code if fault else 0))
+    code = fault.code if fault else 0
+
+    async def deliver() -> None:
+        if isinstance(media, dict) and media.get("link") and not media.get("id"):
+            problem = await _fetch_link(sb, wamid, kind, media)
+            if problem:
+                return await wa_hooks.send_statuses(sb, wamid, to, body, True, 131053, problem)
+        await wa_hooks.send_statuses(sb, wamid, to, body, late, code)
+
+    sb.later(deliver)
     reply: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "contacts": [{"input": body["to"], "wa_id": to}],
@@ -166,130 +154,87 @@ async def messages(request: web.Request) -> web.Response:
     return as_json(reply)
 
 
-def _template_problem(tpl: Any) -> str:
-    if not isinstance(tpl, dict) or not tpl.get("name"):
-        return "template.name is required"
-    if not isinstance(tpl.get("language"), dict) or not tpl["language"].get("code"):
-        return "template.language.code is required"
-    for comp in tpl.get("components", []):
-        if comp.get("type") == "button" and comp.get("sub_type") == "quick_reply":
-            params = comp.get("parameters", [])
-            if "index" not in comp or not params or params[0].get("type") != "payload":
-                return "a quick_reply button needs index and a payload parameter"
-    return ""
+def _mark_read(sb: Sandbox, body: dict[str, Any]) -> web.Response:
+    """{"status": "read", "message_id"} → {"success": true}; an id the person never sent is
+    131009: .../whatsapp/messages/mark-message-as-read"""
+    mid = str(body.get("message_id", ""))
+    if mid not in sb.inbound_ids:
+        return graph_error(131009, details=f"message_id {mid!r} is not a message you received")
+    sb.set_status(mid, "read")
+    return as_json({"success": True})
 
 
-def _audio_problem(sb: Sandbox, audio: Any) -> str:
-    if not isinstance(audio, dict) or str(audio.get("id")) not in sb.media:
-        return "audio.id must name uploaded media"
-    ogg_opus, _ = sb.media[str(audio["id"])]
-    if audio.get("voice") and not ogg_opus:
+def _media_problem(sb: Sandbox, kind: str, media: dict[str, Any]) -> str:
+    mid = str(media["id"])
+    if mid not in sb.media:
+        return f"{kind}['id'] must name uploaded media"
+    ogg_opus, size = sb.media[mid]
+    if kind == "audio" and media.get("voice") and not ogg_opus:
         return "a voice message must be .ogg with the OPUS codec"
+    if kind == "audio" and media.get("voice") and size > VOICE_LIMIT:
+        # Not an error for Meta: the note arrives as a download, not a voice note.
+        sb.requests[-1]["warning"] = "over 512 KB: shown as a download, not a voice note"
     return ""
 
 
-def _payload(body: dict[str, Any]) -> str:
-    for comp in body["template"].get("components", []):
-        if comp.get("sub_type") == "quick_reply":
-            return str(comp["parameters"][0].get("payload", ""))
+async def _fetch_link(sb: Sandbox, wamid: str, kind: str, media: dict[str, Any]) -> str:
+    """Meta downloads a `link` itself when it sends; a failure is a failed status (131053)."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as client:
+            async with client.get(str(media["link"])) as resp:
+                data = await resp.read()
+                mime = resp.headers.get("Content-Type", "application/octet-stream")
+                if resp.status != 200:
+                    return f"HTTP {resp.status} from {media['link']}"
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return f"could not download {media['link']}: {exc}"
+    if len(data) > MEDIA_LIMIT:
+        return "media over 16 MB"
+    if kind == "audio" and media.get("voice") and not is_ogg_opus(data):
+        return "a voice message must be .ogg with the OPUS codec"
+    sb.files[wamid] = (mime.split(";")[0], data)
+    for item in sb.feed:
+        if item["id"] == wamid:
+            item["file"] = wamid
     return ""
 
 
-async def send_statuses(sb: Sandbox, wamid: str, to: str, late: bool, code: int) -> None:
-    """sent, then delivered (or failed): the status webhook.
-    .../whatsapp/webhooks/reference/messages/status/"""
-    await send_webhook(sb, {"statuses": [_status(wamid, to, "sent")]})
-    if late:
-        failed = _status(wamid, to, "failed")
-        code = code or 131026
-        failed["errors"] = [
-            {
-                "code": code,
-                "title": ERRORS.get(code, ("Error",))[0],
-                "message": ERRORS.get(code, ("Error",))[0],
-                "error_data": {"details": ERRORS.get(code, ("", "Error"))[1]},
-            }
+def _show(sb: Sandbox, to: str, wamid: str, kind: str, body: dict[str, Any], buttons: list) -> None:
+    """Remember the message as the person's phone would show it (the page), and what can be
+    tapped on it (the tap endpoint)."""
+    fields: dict[str, Any] = {"status": "accepted"}
+    obj = body.get(kind) or {}
+    if kind == "text":
+        fields["text"] = obj["body"]
+    elif kind == "template":
+        params = [
+            str(p.get("text", ""))
+            for c in obj.get("components") or []
+            if str(c.get("type", "")).lower() == "body"
+            for p in c.get("parameters") or []
         ]
-        await send_webhook(sb, {"statuses": [failed]})
-    else:
-        await send_webhook(sb, {"statuses": [_status(wamid, to, "delivered")]})
-
-
-def _status(wamid: str, to: str, status: str) -> dict[str, Any]:
-    return {"id": wamid, "status": status, "timestamp": str(int(time.time())), "recipient_id": to}
-
-
-async def send_webhook(sb: Sandbox, value: dict[str, Any]) -> int:
-    """One `messages` webhook, signed: X-Hub-Signature-256 = sha256=HMAC(app secret, body)."""
-    body = json.dumps(
-        {
-            "object": "whatsapp_business_account",
-            "entry": [
-                {
-                    "id": "102290129340398",
-                    "changes": [
-                        {
-                            "field": "messages",
-                            "value": {
-                                "messaging_product": "whatsapp",
-                                "metadata": {
-                                    "display_phone_number": "15550783881",
-                                    "phone_number_id": "106540352242922",
-                                },
-                                **value,
-                            },
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
-    sig = hmac.new(sb.settings.wa_app_secret.encode(), body, hashlib.sha256).hexdigest()
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={sig}"}
-    url = sb.settings.hook("whatsapp", sb.settings.whatsapp_webhook)
-    return await sb.post("whatsapp", url, body, headers)
-
-
-async def tap(sb: Sandbox, to: str) -> dict[str, Any]:
-    """The person taps the quick-reply button of the last template they got: the inbound
-    button message (.../webhooks/reference/messages/button/), which opens the window."""
-    wa_id = to.lstrip("+")
-    sent = sb.templates.get(wa_id)
-    if not sent:
-        raise web.HTTPNotFound(text=f"no template was sent to {to}")
-    last = sent[-1]
-    sb.windows[wa_id] = time.time()
-    message = {
-        "context": {"from": "15550783881", "id": last["id"]},
-        "from": wa_id,
-        "id": "wamid." + new_id("", 40).upper(),
-        "timestamp": str(int(time.time())),
-        "type": "button",
-        "button": {"payload": last["payload"], "text": "Dengarkan"},
-    }
-    status = await send_webhook(
-        sb, {"contacts": [{"profile": {"name": "Sandbox"}, "wa_id": wa_id}], "messages": [message]}
-    )
-    return {"tapped": last["id"], "payload": last["payload"], "webhook_status": status}
-
-
-async def inbound_text(sb: Sandbox, frm: str, text: str) -> dict[str, Any]:
-    wa_id = frm.lstrip("+")
-    sb.windows[wa_id] = time.time()
-    message = {
-        "from": wa_id,
-        "id": "wamid." + new_id("", 40).upper(),
-        "timestamp": str(int(time.time())),
-        "type": "text",
-        "text": {"body": text},
-    }
-    return {"webhook_status": await send_webhook(sb, {"messages": [message]})}
-
-
-async def _sleep(seconds: float) -> None:
-    import asyncio
-
-    await asyncio.sleep(seconds)
+        fields.update(template=obj["name"], text=" · ".join(params))
+        taps = [{"id": b["payload"], "title": "Dengarkan"} for b in buttons]
+        fields["choices"] = taps
+        sb.templates.setdefault(to, []).append(
+            {"id": wamid, "payload": taps[0]["id"] if taps else "", "kind": kind, "choices": taps}
+        )
+    elif kind == "interactive":
+        fields.update(text=obj["body"]["text"], choices=choices(body))
+        sb.templates.setdefault(to, []).append(
+            {
+                "id": wamid,
+                "payload": "",
+                "kind": kind,
+                "choices": fields["choices"],
+                "list": str(obj.get("type", "")).lower() == "list",
+            }
+        )
+    elif kind in MEDIA_TYPES:
+        fields.update(text=obj.get("caption", ""), voice=bool(obj.get("voice")))
+        if obj.get("id"):
+            fields["file"] = str(obj["id"])
+    sb.show("whatsapp", to, wamid, kind, **fields)
 
 
 def add_routes(app: web.Application) -> None:

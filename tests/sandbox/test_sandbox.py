@@ -51,7 +51,7 @@ def test_the_command_serves_until_stopped(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "notifyd.cli.main",
+            "notifyd.cli",
             "sandbox",
             "--listen",
             f"127.0.0.1:{port}",
@@ -201,7 +201,7 @@ def test_a_call_with_a_twiml_url_fetches_it_signed_as_twilio_signs(
     receiver.handlers["twiml"] = twiml
     sid = "AC" + "5a" * 16
     auth = base64.b64encode(f"{sid}:sandbox-auth-token".encode()).decode()
-    form = f"To=%2B6281&From=%2B1500&Url={receiver.url}/twiml".encode()
+    form = f"To=%2B6281234567001&From=%2B15005550006&Url={receiver.url}/twiml".encode()
     req = urllib.request.Request(
         f"{sandbox.url}/2010-04-01/Accounts/{sid}/Calls.json",
         data=form,
