@@ -8,6 +8,8 @@ never needs the `twilio` package (tests check it against Twilio's own RequestVal
 from __future__ import annotations
 
 import base64
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -16,6 +18,7 @@ from notifyd.errors import ConfigError
 from notifyd.hookspecs import (
     Channel,
     ChannelPlugin,
+    Lookup,
     Message,
     PermanentSendError,
     Receipt,
@@ -111,6 +114,14 @@ def attempt_of(request: WebhookRequest) -> int:
     return int(value) if value.isdigit() and len(value) < 19 else 0
 
 
+def _created(message: dict[str, Any]) -> Any:
+    """A message's date_created (RFC 2822, as Twilio writes it) as an aware UTC instant."""
+    try:
+        return parsedate_to_datetime(str(message.get("date_created", ""))).astimezone(UTC)
+    except (TypeError, ValueError):
+        return None
+
+
 def mapped_error(answer: Answer) -> Exception:
     data = answer.json()
     code = data.get("code") if isinstance(data, dict) else None
@@ -149,6 +160,37 @@ class TwilioSmsChannel:
         if self.account.status_callback:
             form["StatusCallback"] = callback_for(self.account.status_callback, message.attempt_id)
         return await self.account.create("Messages.json", form)
+
+    async def lookup(self, attempt: Lookup) -> Receipt | None:
+        """Did a send of unknown outcome reach Twilio after all? Its message list to that
+        number, created from the attempt's start on (Twilio's Message resource does not show
+        the callback URL, so the attempt is matched by number and time; notices to one number
+        are spaced by dispatch.same_phone_interval). None: Twilio has no such message."""
+        since = attempt.since.astimezone(UTC) - timedelta(seconds=2)  # clocks differ a little
+        query = {"To": attempt.to, "DateSent>": since.strftime("%Y-%m-%d"), "PageSize": "50"}
+        try:
+            answer = await self.account.http.request(
+                "GET", f"{self.account.api}/Messages.json", params=query,
+                headers=self.account.headers,
+            )  # fmt: skip
+        except Exception as exc:  # a lookup that cannot be made is no answer
+            raise TransientSendError(f"Twilio lookup failed: {type(exc).__name__}") from exc
+        data = answer.json()
+        if answer.status != 200 or not isinstance(data, dict):
+            raise TransientSendError(f"Twilio lookup: HTTP {answer.status}")
+        found = sorted(
+            (created, m)
+            for m in data.get("messages") or []
+            if isinstance(m, dict) and m.get("to") == attempt.to and m.get("sid")
+            and (created := _created(m)) is not None and created >= since
+        )  # fmt: skip
+        if not found:
+            return None
+        message = found[0][1]
+        status = MESSAGE_STATUS.get(str(message.get("status", "")), "sent")  # queued: it left
+        code = message.get("error_code")
+        error = f"{code} {message.get('status')}" if status == "failed" and code else ""
+        return Receipt(str(message["sid"]), status, error=error, attempt_id=attempt.attempt_id)
 
     def handle_webhook(self, request: WebhookRequest) -> WebhookResult:
         params = self.account.verify(request)

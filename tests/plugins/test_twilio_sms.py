@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from conftest import channel, sandbox_call
 from notifyd.errors import ConfigError, OutcomeUnknown, PermanentSendError, TransientSendError
-from notifyd.hookspecs import Message, WebhookRequest
+from notifyd.hookspecs import Lookup, Message, Receipt, WebhookRequest
 from notifyd.web.signatures import twilio_signature
 
 TO = "+6281234567002"
@@ -272,3 +273,33 @@ def test_an_attempt_id_put_in_the_url_by_someone_else_fails_the_signature(
     assert ch.handle_webhook(forged).status == 403
     genuine = replace(forged, url=url, query={"attempt": "5"})
     assert [r.attempt_id for r in ch.handle_webhook(genuine).receipts] == [5]
+
+
+def test_a_send_that_timed_out_is_found_by_the_lookup_and_an_unsent_one_is_not(
+    env: None, sandbox: Any, receiver: Any, tmp_path: Path
+) -> None:
+    """Twilio accepts the message only after we gave up waiting (the sandbox answers after 1 s,
+    the channel times out at 0.3 s): its message list, by number and time, shows it arrived, so
+    it is not sent again; a number Twilio never got a message for finds nothing."""
+    fault = {"provider": "twilio-sms", "kind": "hang", "seconds": 1}
+    sandbox_call(sandbox, "POST", "/_sandbox/faults", fault)
+    since = datetime.now(UTC)
+    ch = make(sandbox, receiver, tmp_path, timeout=0.3)
+
+    async def go() -> tuple[Receipt | None, Receipt | None]:
+        try:
+            with pytest.raises(OutcomeUnknown):
+                await ch.send(NOTICE)
+            found = None
+            for _ in range(100):  # until the sandbox has finished its hang and kept the message
+                if found := await ch.lookup(Lookup(3, TO, since)):
+                    break
+                await asyncio.sleep(0.1)
+            return found, await ch.lookup(Lookup(4, "+6281299990000", since))
+        finally:
+            await ch.aclose()
+
+    found, nothing = asyncio.run(go())
+    assert found is not None and found.provider_id.startswith("SM")
+    assert (found.attempt_id, found.status) == (3, "sent")
+    assert nothing is None
