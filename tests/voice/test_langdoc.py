@@ -47,7 +47,11 @@ def test_each_row_names_the_language_its_voices_and_its_review(
         "no |",
     ]
     assert by_tag["zh-TW"][3] == "HK, MO, TW"
-    assert by_tag["fil"][4:6] == ["espeak-ng `en-us`", "edge-tts `fil-PH-BlessicaNeural`"]
+    assert by_tag["fil"][4:6] == [
+        "none; the `en` notice by espeak-ng `en-gb`",
+        "edge-tts `fil-PH-BlessicaNeural`",
+    ]
+    assert by_tag["ja"][4] == "open-jtalk `mei-normal`"
 
 
 def test_a_reviewed_template_shows_its_reviewer_and_missing_voices_say_none(

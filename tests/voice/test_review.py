@@ -26,7 +26,9 @@ EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(|@import""
 
 
 def offline_cfg(tmp_path: Path, **voices: Any) -> Any:
-    return voice_config(tmp_path, engines=["edge-tts", "espeak-ng"], **voices)
+    # the shipped order; Open JTalk loads at first use, so its timeout is generous here
+    voices = {"engine_timeout": 60, **voices}
+    return voice_config(tmp_path, engines=["edge-tts", "open-jtalk", "espeak-ng"], **voices)
 
 
 @pytest.fixture(scope="module")
