@@ -118,6 +118,8 @@ shutdown_grace = 5.0
 same_phone_interval = 0.0
 [http]
 listen = "127.0.0.1:{web}"
+[console]
+listen = ""  # several instances on one host: no console (it measures delivery)
 """)
     return path
 

@@ -13,7 +13,7 @@ import sys
 from notifyd.cli import common, output
 from notifyd.cli.common import Subcommands, command, with_format
 from notifyd.db import users
-from notifyd.errors import NotifydError
+from notifyd.errors import ConfigError, NotifydError
 
 
 def add_commands(sub: Subcommands) -> None:
@@ -89,6 +89,8 @@ def cmd_console(args: argparse.Namespace) -> int:
     from notifyd.db import store
 
     cfg = common.load_config(args)
+    if not cfg.console.listen:
+        raise ConfigError("console.listen", "is empty", 'give its address, e.g. "127.0.0.1:8790"')
     engine = store.connect(store.database_url(cfg), pooled=True)
     store.migrate(engine)
 

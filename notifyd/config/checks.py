@@ -440,8 +440,9 @@ def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
 
 def _check_console(cfg: Config) -> None:
     c = cfg.console
-    listen_address(c.listen, "console.listen")
-    if c.listen == cfg.http.listen:
+    if c.listen:  # "" turns the daemon's console off (another instance on this host serves it)
+        listen_address(c.listen, "console.listen")
+    if c.listen and c.listen == cfg.http.listen:
         raise ConfigError(
             "console.listen", f"{c.listen!r} is also http.listen, which faces the internet",
             'give the console its own address, e.g. "127.0.0.1:8790"',

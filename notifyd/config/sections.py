@@ -279,6 +279,8 @@ class HttpConfig:
 class ConsoleConfig:
     """The staff console: its own listener, for the office network, never the webhook one."""
 
+    #: Where the console listens; "" runs the daemon without it (several instances on one
+    #: host: one serves the console, or `notifyd console` does on its own).
     listen: str = "127.0.0.1:8790"
     #: Minutes without a request after which a session ends.
     idle_minutes: int = 30

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from notifyd.console.app import CONSOLE, address, refuse, require
+from notifyd.console.app import CONSOLE, USER, address, refuse, require
 from notifyd.db import corrections, staff, users
 from notifyd.db.search import phone_key
 from notifyd.errors import NotifydError
@@ -35,11 +35,11 @@ def _back(pid: int, **query: str) -> web.HTTPSeeOther:
 async def _act(request: web.Request, action: str, run: Any, pid: int, detail: str) -> Any:
     """Run an action if the role allows, auditing the attempt either way."""
     c = request.app[CONSOLE]
-    who, where = request["user"]["name"], address(request)
+    who, where = request[USER]["name"], address(request)
     refusal = require(request, *SUPERVISORS)
     if refusal is not None:
         await c.db(users.audit, c.clock(), who, action, address=where, ok=False,
-                   person_id=pid, detail="refused: role " + request["user"]["role"])  # fmt: skip
+                   person_id=pid, detail="refused: role " + request[USER]["role"])  # fmt: skip
         return refusal
     try:
         result = await c.db(run)
@@ -57,7 +57,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     nid = int(str(form.get("notice", "0")) or 0)
     confirmed = form.get("confirm") == "yes"
-    who = request["user"]["name"]
+    who = request[USER]["name"]
     if not confirmed:
         warning = await c.db(staff.resend_warning, nid)
         if warning:
@@ -81,7 +81,7 @@ async def opt_out(request: web.Request) -> web.StreamResponse:
     if channel != "*" and channel not in c.cfg.channels:
         return refuse(request, 400, "Unknown channel.")
     reason = str(form.get("reason", ""))[:500]
-    who = request["user"]["name"]
+    who = request[USER]["name"]
     result = await _act(
         request, "opt_out_undo" if undo else "opt_out",
         lambda engine: staff.opt_out_person(engine, pid, channel, who, reason, c.clock(), undo),
@@ -99,7 +99,7 @@ async def note(request: web.Request) -> web.StreamResponse:
     text = str(form.get("text", "")).strip()[:2000]
     if not text:
         return refuse(request, 400, "Write the note first.")
-    who = request["user"]["name"]
+    who = request[USER]["name"]
     result = await _act(
         request, "note", lambda engine: staff.note(engine, pid, who, text, c.clock()), pid, ""
     )
@@ -116,7 +116,7 @@ async def correct(request: web.Request) -> web.StreamResponse:
     value = phone_key(str(form.get("value", "")), c.cfg.registry.default_region)
     if value is None:
         return refuse(request, 400, "That is not a valid phone number; write it as 0812… or +62…")
-    who = request["user"]["name"]
+    who = request[USER]["name"]
     result = await _act(
         request, "correct_contact",
         lambda engine: corrections.correct(engine, pid, field, value, who, c.clock()),

@@ -63,6 +63,9 @@ class Console:
 
 
 CONSOLE = web.AppKey("console", Console)
+#: The signed-in user (a row of console_users, with the session's csrf) and the session token.
+USER = web.RequestKey("user", dict)
+TOKEN = web.RequestKey("token", str)
 
 
 def make_app(cfg: Config, engine: Engine, *, clock: Clock | None = None) -> web.Application:
@@ -115,7 +118,7 @@ def render(request: web.Request, template: str, status: int = 200, **values: Any
     language = lang(request)
     env = i18n.environment(language)
     html = env.get_template(template).render(
-        user=request.get("user"), lang=language, csrf=(request.get("user") or {}).get("csrf"),
+        user=request.get(USER), lang=language, csrf=(request.get(USER) or {}).get("csrf"),
         tz=c.tz, now=c.clock(), **values,
     )  # fmt: skip
     return web.Response(text=html, content_type="text/html", status=status)
@@ -146,9 +149,9 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if token:
         idle = timedelta(minutes=c.cfg.console.idle_minutes)
         user = await c.db(users.session, token, c.clock(), idle)
-    if user is not None:
-        request["user"] = user
-        request["token"] = token
+    if user is not None and token:
+        request[USER] = user
+        request[TOKEN] = token
     if request.path.startswith(OPEN_PATHS):
         return await handler(request)
     if user is None:
@@ -169,7 +172,7 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 def require(request: web.Request, *roles: str) -> web.Response | None:
     """None when the user's role may do this; otherwise the refusal to answer with."""
-    if request["user"]["role"] in roles:
+    if request[USER]["role"] in roles:
         return None
     return refuse(request, 403, "Your role does not allow this. Ask a supervisor.")
 
@@ -213,10 +216,8 @@ async def signin(request: web.Request) -> web.StreamResponse:
 
 async def signout(request: web.Request) -> web.StreamResponse:
     c = request.app[CONSOLE]
-    await c.db(users.sign_out, request["token"])
-    await c.db(
-        users.audit, c.clock(), request["user"]["name"], "sign_out", address=address(request)
-    )
+    await c.db(users.sign_out, request[TOKEN])
+    await c.db(users.audit, c.clock(), request[USER]["name"], "sign_out", address=address(request))
     response = web.HTTPSeeOther("/signin")
     response.del_cookie(COOKIE, path="/")
     raise response

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from notifyd.console.app import CONSOLE, address, refuse, render
+from notifyd.console.app import CONSOLE, USER, address, refuse, render
 from notifyd.console.csvout import csv_text
 from notifyd.db import log as logstore
 from notifyd.db import runs, users
@@ -67,7 +67,7 @@ async def log_csv(request: web.Request) -> web.Response:
     if isinstance(filters, str):
         return refuse(request, 400, filters)
     rows = await c.db(logstore.delivery_log, limit=100_000, **filters)
-    await c.db(users.audit, c.clock(), request["user"]["name"], "export_log",
+    await c.db(users.audit, c.clock(), request[USER]["name"], "export_log",
                address=address(request), detail=f"{len(rows)} rows")  # fmt: skip
     return _download(csv_text(rows, c.tz), "delivery-log.csv")
 
@@ -83,7 +83,7 @@ async def rejected_csv(request: web.Request) -> web.Response:
     c = request.app[CONSOLE]
     run_id = int(request.match_info["run"])
     rows = await c.db(runs.rejected, run_id)
-    await c.db(users.audit, c.clock(), request["user"]["name"], "export_rejected",
+    await c.db(users.audit, c.clock(), request[USER]["name"], "export_rejected",
                address=address(request), detail=f"run {run_id}")  # fmt: skip
     return _download(csv_text(rows, c.tz), f"rejected-run-{run_id}.csv")
 

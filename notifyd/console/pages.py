@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from notifyd.console import chart, views
-from notifyd.console.app import CONSOLE, Console, address, refuse, render
+from notifyd.console.app import CONSOLE, USER, Console, address, refuse, render
 from notifyd.db import corrections, search, today, users
 from notifyd.db import log as logstore
 from notifyd.db import notices as noticestore
@@ -73,7 +73,7 @@ async def search_results(request: web.Request) -> web.Response:
     region = c.cfg.registry.default_region
     ids = await c.db(search.find, query, region)
     found = await c.db(search.people, ids)
-    role = request["user"]["role"]
+    role = request[USER]["role"]
     for r in found:
         r["phone_shown"] = views.shown(r["phone"], role)
         r["whatsapp_shown"] = views.shown(r["whatsapp"], role)
@@ -87,11 +87,11 @@ async def person_page(request: web.Request) -> web.Response:
     found = await c.db(logstore.story_of, pid)
     if found is None:
         return refuse(request, 404, "No such person.")
-    role = request["user"]["role"]
+    role = request[USER]["role"]
     fixes = await c.db(corrections.of_person, pid)
     who = found["person"]
     await c.db(
-        users.audit, c.clock(), request["user"]["name"], "view_person",
+        users.audit, c.clock(), request[USER]["name"], "view_person",
         address=address(request), person_id=pid,
     )  # fmt: skip
     texts = await asyncio.to_thread(_texts, c, found["notices"])

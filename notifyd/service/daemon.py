@@ -291,6 +291,9 @@ class Daemon:
         """The staff console on its own listener (`console.listen`), never the webhook one."""
         from notifyd.console import app as console
 
+        if not self.cfg.console.listen:
+            log.info("console off (console.listen is empty)")
+            return
         url = store.database_url(self.cfg)
         engine = store.connect(url, pooled=True) if url.startswith("sqlite") else self.engine
         try:

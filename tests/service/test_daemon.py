@@ -634,3 +634,14 @@ def test_a_full_disk_degrades_once_and_sending_resumes_by_itself(
     assert not [x for x in lines if "exc" in x]  # no traceback on any tick
     ids = [s["id"] for s in d.sends() if s["result"] == "ok"]
     assert set(ids) == set(d.notices())  # nothing lost
+
+
+def test_an_empty_console_listen_runs_the_daemon_without_its_console(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    """Several instances on one host: only one serves the console; the others run without."""
+    d = make_daemon(rows=1, console={"listen": ""})
+    d.start()
+    wait_for(lambda: len(d.sends()) == 1, what="the send")
+    assert d.stop() == 0
+    assert "console off" in d.output.read_text()

@@ -346,6 +346,7 @@ def test_email_end_to_end_through_the_daemon(tmp_path: Path, smtp_server: SmtpSe
             "sms": {"plugin": "spool", "kind": "sms", "options": {"dir": str(spool)}},
         },
         "voices": {"engines": ["espeak-ng"]},
+        "console": {"listen": ""},  # this module's other daemon serves the console's port
         "dispatch": {"tick_seconds": 0.2, "lease_seconds": 10.0, "send_timeout": 5.0,
                      "backoff_base": 0.3, "backoff_cap": 2.0, "jitter": False},
     }  # fmt: skip
