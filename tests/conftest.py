@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,6 +46,14 @@ def office(code: str = "BLT", **overrides: object) -> Office:
     settings.update(overrides)
     cfg = config.parse({"offices": {code: settings}})
     return Office.from_config(code, cfg.offices[code])
+
+
+def free_port() -> int:
+    """A loopback port free right now: tests never use the fixed defaults (8787, 8790), since
+    the suite runs in several processes at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _postgres_url() -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from notifyd import config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,12 +33,6 @@ def busy() -> Iterator[int]:
     s.listen()
     yield s.getsockname()[1]
     s.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("var", ["NOTIFYD_DEMO_PORT", "NOTIFYD_SANDBOX_PORT"])
