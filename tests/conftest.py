@@ -562,7 +562,9 @@ def write_toml(data: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
+    """Polls until check() is true. The generous default costs a passing test nothing; it
+    keeps a busy machine (the suite runs in two processes) from failing a slow start."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := check():

@@ -14,6 +14,10 @@ import pytest
 from conftest import free_port
 from notifyd import config
 
+# One process runs this file's tests: they write the same file, config/notifyd.sandbox.local.toml
+# (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_scripts")
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "config" / "notifyd.sandbox.local.toml"
 

@@ -39,6 +39,10 @@ from notifyd.db import schema, store
 from notifyd.registry.sync import run_sync
 from notifyd.sandbox.state import Fault
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_e2e_channels")
+
 NOW = FRIDAY_MORNING  # the 14-day notices of permits expiring 2026-12-18 are due
 DUE = "2026-12-18"
 SECRETS = {
