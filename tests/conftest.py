@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,6 +46,14 @@ def office(code: str = "BLT", **overrides: object) -> Office:
     settings.update(overrides)
     cfg = config.parse({"offices": {code: settings}})
     return Office.from_config(code, cfg.offices[code])
+
+
+def free_port() -> int:
+    """A loopback port free right now: tests never use the fixed defaults (8787, 8790), since
+    the suite runs in several processes at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _postgres_url() -> str:
@@ -553,7 +562,9 @@ def write_toml(data: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
+    """Polls until check() is true. The generous default costs a passing test nothing; it
+    keeps a busy machine (the suite runs in two processes) from failing a slow start."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := check():

@@ -19,6 +19,10 @@ from notifyd.registry.sync import run_sync
 from notifyd.sandbox.app import Background
 from notifyd.sandbox.rules import Settings
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_app")
+
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / "docs" / "console"
