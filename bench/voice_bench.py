@@ -106,8 +106,10 @@ def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
     }  # fmt: skip
     print(f"mix of {len(langs)} rows: " + ", ".join(sorted(set(langs))))
     with tempfile.TemporaryDirectory(prefix="voice-bench-") as tmp:
-        cfg = voice_config(Path(tmp), engines=["open-jtalk", "espeak-ng"])
-        asyncio.run(cold_mix(cfg, voices, ["ja"], 1, 1, 0))  # Open JTalk's dictionary, loaded once
+        # A generous timeout: a loaded host must not turn a slow note into a fallback.
+        cfg = voice_config(Path(tmp), engines=["open-jtalk", "espeak-ng"], engine_timeout=60)
+        voices["open-jtalk"].languages()  # Open JTalk's dictionary, loaded once, as at start
+        asyncio.run(cold_mix(cfg, voices, ["ja"], 1, 1, 0))
         durations = []
         for lang in sorted(set(langs)):
             engine, voice = str(OFFLINE_VOICE[lang]).split(":")
