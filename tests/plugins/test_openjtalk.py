@@ -58,10 +58,10 @@ def test_a_notice_is_spoken_as_one_text_would_be_and_shared_sentences_are_made_o
 
     from notifyd_plugins.voice import openjtalk
 
-    shared = "保証人を通じて延長を申請してください。ブリタル入国管理事務所です。"
+    shared = "延長を申請してください。入国管理事務所です。"
     first, second = (
-        "タナカ ハナコ様、期限はあと十四日です。",
-        "スズキ イチロー様、期限はあと七日です。",
+        "タナカ ハナコ様、あと十四日です。",
+        "スズキ イチロー様、あと七日です。",
     )
     openjtalk._synthesize(first + shared, tmp_path / "1.wav")
     made: list[str] = []
@@ -77,7 +77,7 @@ def test_a_notice_is_spoken_as_one_text_would_be_and_shared_sentences_are_made_o
     one, two = samples("1.wav"), samples("2.wav")
     whole, rate = real_tts(first + shared)
     assert abs(len(one) - len(whole)) / rate < 0.3  # seconds
-    assert np.array_equal(one[-rate * 3 :], two[-rate * 3 :])  # the shared end, as it was
+    assert np.array_equal(one[-rate * 2 :], two[-rate * 2 :])  # the shared end, as it was
     ours, theirs = pauses(one, rate), pauses(np.clip(whole, -32768, 32767), rate)
     assert len(ours) == len(theirs) >= 2, (ours, theirs)  # the comma's and the joins'
     assert max(abs(a - b) for a, b in zip(ours, theirs, strict=True)) <= 0.1
