@@ -190,8 +190,9 @@ class Dispatcher:
             starts = [(_id(it), name, rendered[_id(it)].engine) for it, _, name in sends
                       if _id(it) in rendered]  # fmt: skip
             lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
+            to = {_id(it): self._address(name, it) for it, _, name in sends}
             attempts = await asyncio.to_thread(
-                ds.start_attempts, self.engine, owner, starts, now, lease
+                ds.start_attempts, self.engine, owner, starts, now, lease, to
             )
             jobs = [(it, pos, name) for it, pos, name in sends if _id(it) in attempts]
             opened = await self._open_windows(jobs, now)
