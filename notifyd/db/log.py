@@ -111,7 +111,6 @@ def _log_row(r: dict[str, Any]) -> dict[str, Any]:
         "permit": r["permit"],
         "stage": r["stage"],
         "channel": r["channel"],
-        "address": r["address"],  # as sent; whole here, masked by whoever shows it to staff
         "kind": r["kind"],
         "outcome": r["outcome"],
         "status": r["status"],
@@ -120,6 +119,7 @@ def _log_row(r: dict[str, Any]) -> dict[str, Any]:
         "engine": r["engine"],
         "error": r["error"],
         "receipt": r["receipt"],
+        "address": r["address"],  # as sent; whole here, masked by whoever shows it to staff
     }
 
 
