@@ -136,7 +136,7 @@ def resend(
                 "or resend anyway (`notifyd resend … --force`, or confirm in the console)"
             )
         despite = f"; sent despite: {warning}" if warning else ""
-        if row["due_at"] > now and row["status"] != Status.SENDING.value:
+        if _not_yet_due(row, now):
             return _extra(conn, row, actor, now, warning)
         new_status = Status.RETRYING if row["attempt_count"] else Status.SCHEDULED
         done = conn.execute(
@@ -161,6 +161,19 @@ def resend(
         )  # fmt: skip
     return {"notice": notification_id, "status": new_status.value, "due_at": now, "by": actor,
             "extra_of": None, "warning": warning}  # fmt: skip
+
+
+def _not_yet_due(row: Any, now: datetime) -> bool:
+    """A stage not yet due: scheduled as the planner left it (no reason: the dispatcher's
+    deferrals of a due notice, paused, outside the window or spaced from another, give one),
+    never tried, due later. Moving such a notice would lose its planned time; a notice
+    that was due already is simply sent again now."""
+    return (
+        row["status"] == Status.SCHEDULED.value
+        and not row["attempt_count"]
+        and row["reason"] is None
+        and row["due_at"] > now
+    )
 
 
 def _extra(

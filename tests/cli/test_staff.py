@@ -199,7 +199,10 @@ def test_an_unknown_status_or_outcome_is_an_error(capsys, setup, option) -> None
     cfg, _ = setup
     with pytest.raises(SystemExit) as exit_:
         run(capsys, "log", "-c", cfg, option, "bogus")
-    assert exit_.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "invalid choice: 'bogus'" in err
+    valid = "'delivered'" if option == "--status" else "'permanent'"
+    assert "choose from" in err and valid in err  # the valid values are listed
 
 
 def test_stats_counts_by_status_and_channel_with_the_delivery_rate(capsys, setup) -> None:

@@ -787,3 +787,36 @@ def test_a_resend_of_a_stage_not_yet_due_is_an_extra_notice_the_plan_and_sync_le
     assert after[0] == planned and after[1]["status"] == "sent"
     run_sync(cfg, engine, pm, clock() + timedelta(hours=2))
     assert stage_7() == after
+
+
+def test_a_due_notice_held_by_a_pause_says_so_and_a_resend_makes_no_extra_notice(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    from notifyd.db import staff
+
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    dispatchstore.set_control(engine, "whatsapp", "pause", "ops", NOW)  # its first channel
+    asyncio.run(d.tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert (row["status"], row["reason"], row["due_at"]) == (
+        "scheduled", "paused", NOW + timedelta(seconds=60),
+    )  # fmt: skip  # its stage is due; it waits only for the pause
+    done = staff.resend(engine, nid, "siti", NOW + timedelta(seconds=5))
+    assert (done["notice"], done["extra_of"]) == (nid, None)  # sent again, not doubled
+    assert list(due_notices(engine)) == [nid]
+    dispatchstore.set_control(engine, "whatsapp", "resume", "ops", NOW)
+    clock.advance(5)
+    asyncio.run(d.tick())
+    assert [s["id"] for s in sends(tmp_path)] == [nid]
+
+
+def test_outside_the_window_a_waiting_notice_gives_its_reason(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    friday_evening = utc(2026, 12, 4, 11, 0)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(friday_evening)).tick())
+    (row,) = due_notices(engine).values()
+    assert row["reason"] == "outside_window"
