@@ -65,7 +65,7 @@ def _warning(conn: Connection, notification_id: int) -> str | None:
             pe.c.whatsapp,
             pe.c.email,
             pe.c.updated_at,
-        )  # fmt: skip
+        )
         .join(n, n.c.id == a.c.notification_id)
         .join(p, p.c.id == n.c.permit_id)
         .join(pe, pe.c.id == p.c.person_id)
@@ -202,7 +202,7 @@ def _extra(
                 extra=number + 1,
                 created_at=now,
                 updated_at=now,
-            )  # fmt: skip
+            )
             .returning(n.c.id)
         ).scalar_one()
     )
