@@ -307,7 +307,7 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def notice_ids(engine: Engine, permit_number: str) -> dict[int, int]:
-    """Stage → notification id of one permit's current plan."""
+    """Stage → notification id of one permit's current plan (not staff's extra notices)."""
     from notifyd.db import schema
 
     n, p = schema.notifications, schema.permits
@@ -315,7 +315,7 @@ def notice_ids(engine: Engine, permit_number: str) -> dict[int, int]:
         rows = conn.execute(
             select(n.c.stage, n.c.id)
             .join(p, p.c.id == n.c.permit_id)
-            .where(p.c.permit_number == permit_number)
+            .where(p.c.permit_number == permit_number, n.c.extra == 0)
         )
         return {stage: nid for stage, nid in rows}
 

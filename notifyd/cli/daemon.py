@@ -6,6 +6,8 @@ import argparse
 import getpass
 import logging
 from dataclasses import asdict
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from notifyd.cli import common
 from notifyd.cli.common import Subcommands, command, with_format
@@ -69,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _control(args: argparse.Namespace, action: str) -> int:
+    from notifyd.cli.staff import office_tz
 
     cfg = common.load_config(args)
     if args.channel and args.channel not in cfg.channels:
@@ -78,10 +81,51 @@ def _control(args: argparse.Namespace, action: str) -> int:
         )  # fmt: skip
     by = args.by or getpass.getuser()
     scope = args.channel or "*"
-    dispatchstore.set_control(common.open_engine(cfg), scope, action, by, common.now(args))
-    what = f"channel {args.channel}" if args.channel else "all sending"
-    common.emit(f"{what}: {action}d by {by}\n")
+    engine = common.open_engine(cfg)
+    try:
+        before = dispatchstore.paused(engine)
+        dispatchstore.set_control(engine, scope, action, by, common.now(args))
+        after = dispatchstore.paused(engine)
+    finally:
+        engine.dispose()
+    common.emit(control_report(scope, action, by, before, after, office_tz(cfg)))
     return 0
+
+
+def _scope(scope: str) -> str:
+    return "all sending" if scope == "*" else f"channel {scope}"
+
+
+def control_report(
+    scope: str, action: str, by: str, before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]], tz: ZoneInfo,
+) -> str:  # fmt: skip
+    """What a pause or resume did, and (after a resume) what stays paused, so that nobody
+    believes sending goes on while a wider or another pause still holds it."""
+    from notifyd.cli import output
+
+    lines = [f"{_scope(scope)}: {action}d by {by}"]
+    if action == "resume" and scope not in before:
+        lines[0] += " (it was not paused)"
+    if action == "pause" and scope in before:
+        lines[0] += f" (already paused by {before[scope]['by']})"
+    if action == "resume":
+        held = [
+            f"{_scope(other)} (by {p['by']} since {output.cell(p['at'], tz)})"
+            for other, p in sorted(after.items())
+        ]
+        if not held:
+            lines.append("nothing else is paused: sending goes on")
+        else:
+            lines.append("still paused: " + "; ".join(held))
+            if "*" in after:
+                lines.append("nothing is sent until all sending is resumed (`notifyd resume`)")
+            else:
+                lines.append(
+                    "those channels send nothing until each is resumed "
+                    "(`notifyd resume --channel NAME`)"
+                )
+    return "\n".join(lines) + "\n"
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
@@ -94,13 +138,25 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_paused(args: argparse.Namespace) -> int:
     from notifyd.cli import output
+    from notifyd.cli.staff import office_tz
 
-    engine = common.open_engine(common.load_config(args))
-    rows = [
-        {"scope": "all sending" if scope == "*" else scope, "by": v["by"], "since": v["at"]}
-        for scope, v in sorted(dispatchstore.paused(engine).items())
-    ]
-    common.emit(output.render(rows, args.format))
+    cfg = common.load_config(args)
+    tz = office_tz(cfg)
+    engine = common.open_engine(cfg)
+    try:
+        rows = [
+            {
+                "scope": "all sending" if scope == "*" else scope,
+                "by": v["by"],
+                "since": v["at"].astimezone(tz),
+            }
+            for scope, v in sorted(dispatchstore.paused(engine).items())
+        ]
+    finally:
+        engine.dispose()
+    common.emit(output.render(rows, args.format, tz))
+    if args.format == "table":
+        common.emit(f"(times in {tz.key}, the office's time zone)\n" if rows else "")
     return 0
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from notifyd.console.app import CONSOLE, USER, address, refuse, render
 from notifyd.console.csvout import csv_text
+from notifyd.console.views import shown
 from notifyd.db import log as logstore
 from notifyd.db import runs, users
 from notifyd.model import Status
@@ -67,6 +68,8 @@ async def log_csv(request: web.Request) -> web.Response:
     if isinstance(filters, str):
         return refuse(request, 400, filters)
     rows = await c.db(logstore.delivery_log, limit=100_000, **filters)
+    role = request[USER]["role"]
+    rows = [{**r, "address": shown(r.get("address"), role)} for r in rows]
     await c.db(users.audit, c.clock(), request[USER]["name"], "export_log",
                address=address(request), detail=f"{len(rows)} rows")  # fmt: skip
     return _download(csv_text(rows, c.tz), "delivery-log.csv")

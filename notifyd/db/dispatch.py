@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from notifyd.db import schema as s
 from notifyd.db.store import chunks, reading
-from notifyd.model import Claimed, NoticeFacts, Status
+from notifyd.model import Claimed, NoticeFacts, Status, whole_reason
 
 _PENDING = (Status.SCHEDULED.value, Status.RETRYING.value)
 
@@ -239,10 +239,15 @@ def start_attempts(
     starts: Sequence[tuple[int, str, str | None]],
     now: datetime,
     lease_until: datetime | None = None,
+    addresses: dict[int, str] | None = None,
 ) -> dict[int, int]:
     """Write a pending attempt for each (notification id, channel, engine) still held by
     `owner`, before the provider is called, and renew their lease to `lease_until` (a batch
-    slowed by rate limits keeps what it holds); returns notification id → attempt id."""
+    slowed by rate limits keeps what it holds); returns notification id → attempt id.
+
+    `addresses` (notification id → the number or e-mail address the send goes to) is
+    recorded on the attempt: staff must see where a message went, not where it would go now."""
+    to = addresses or {}
     n, a = s.notifications, s.attempts
     out: dict[int, int] = {}
     renew = {} if lease_until is None else {"lease_until": lease_until}
@@ -262,6 +267,7 @@ def start_attempts(
                     "started_at": now,
                     "outcome": "pending",
                     "kind": "notice",
+                    "address": to.get(nid) or None,
                 }  # fmt: skip
                 for nid in held
             ]
@@ -355,7 +361,7 @@ def finish(engine: Engine, owner: str, outcomes: Iterable[Outcome], now: datetim
                     {
                         "nid": o.notification_id,
                         "st": o.status,
-                        "rs": None if o.reason is None else o.reason[:64],
+                        "rs": whole_reason(o.reason),
                         "due": o.due_at,
                         "pos": o.channel_pos,
                         "undo": 1 if o.attempt_outcome == "aborted" else 0,

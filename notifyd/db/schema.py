@@ -114,7 +114,8 @@ class Notification(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Why the notice is where it is, whole (see model.whole_reason): staff read it in full.
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     catch_up: Mapped[bool] = mapped_column(Boolean, default=False)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     #: Position, in the person's channel order, of the channel to try next. The dispatcher
@@ -124,8 +125,11 @@ class Notification(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: 0 for the planned notice of a stage (the sync's own, one per stage); 1, 2, … for extra
+    #: notices a supervisor sent now for a stage not yet due, which leave the planned one be.
+    extra: Mapped[int] = mapped_column(Integer, server_default="0")
     __table_args__ = (
-        UniqueConstraint("permit_id", "expiry_date", "stage"),
+        UniqueConstraint("permit_id", "expiry_date", "stage", "extra"),
         Index(None, "status", "due_at"),
     )
 
@@ -146,6 +150,9 @@ class Attempt(Base):
     #: The furthest receipt: delivered, read, played, or failed (a late failure).
     receipt: Mapped[str | None] = mapped_column(String(16), nullable=True)
     receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: Where the send went, as sent (after any staff correction): an E.164 number or an
+    #: e-mail address. Shown masked to viewers.
+    address: Mapped[str | None] = mapped_column(String(254), nullable=True)
     #: Receipts find their attempt by (channel, provider id).
     __table_args__ = (Index(None, "channel", "provider_id"),)
 

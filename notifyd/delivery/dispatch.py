@@ -190,8 +190,9 @@ class Dispatcher:
             starts = [(_id(it), name, rendered[_id(it)].engine) for it, _, name in sends
                       if _id(it) in rendered]  # fmt: skip
             lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
+            to = {_id(it): self._address(name, it) for it, _, name in sends}
             attempts = await asyncio.to_thread(
-                ds.start_attempts, self.engine, owner, starts, now, lease
+                ds.start_attempts, self.engine, owner, starts, now, lease, to
             )
             jobs = [(it, pos, name) for it, pos, name in sends if _id(it) in attempts]
             opened = await self._open_windows(jobs, now)
@@ -376,7 +377,7 @@ class Dispatcher:
             opening = office.next_opening(now)
             if opening >= it.deadline:
                 return Outcome(nid, Status.SUPERSEDED.value, reason="deadline_passed")
-            return Outcome(nid, back, due_at=opening)
+            return Outcome(nid, back, due_at=opening, reason=WAITING_WINDOW)
         order = it.channels or tuple(self.cfg.channel_order or self.cfg.channels)
         usable = {name: self._skip(name, it) for name in order if name in self.channels}
         choice = retry.choose_channel(order, it.channel_pos, usable)
@@ -389,7 +390,7 @@ class Dispatcher:
             return Outcome(nid, Status.FAILED.value, reason=last_error or choice.reason)
         if choice.name in paused:
             later = now + timedelta(seconds=self.cfg.dispatch.paused_recheck_seconds)
-            return Outcome(nid, back, due_at=later, channel_pos=choice.pos)
+            return Outcome(nid, back, due_at=later, channel_pos=choice.pos, reason=WAITING_PAUSE)
         return choice.pos, choice.name
 
     def _skip(self, name: str, it: Claimed) -> str:
@@ -520,6 +521,12 @@ class Dispatcher:
     def _emit(self, event: events.Event) -> None:
         if self.pm is not None:
             emit(self.pm, event)
+
+
+#: Why a due notice waits (its reason meanwhile): staff see it, and a resend knows the stage was
+#: due already (sent again now, not as an extra notice).
+WAITING_WINDOW = "outside_window"
+WAITING_PAUSE = "paused"
 
 
 def _id(it: Claimed) -> int:

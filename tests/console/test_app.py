@@ -49,7 +49,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     search.refresh(engine, NOW)
     kim = notice_ids(engine, "2C11AB0001-26")[14]
     add_attempt(engine, kim, "whatsapp", "permanent", NOW, status="failed",
-                error="131026: the number is not on WhatsApp (message undeliverable)")  # fmt: skip
+                error="131026: the number is not on WhatsApp (message undeliverable)",
+                address="+6287751867782")  # fmt: skip
     for name, role in (("siti", "supervisor"), ("budi", "viewer"), ("ani", "admin")):
         users.add_user(engine, name, role, PASSWORD, NOW, "test")
     server = Background(Settings(port=0), console.make_app(cfg, engine, clock=lambda: NOW))
@@ -129,6 +130,7 @@ def test_search_by_arabic_name_and_local_phone_then_story_and_voice_note(
     story = page.inner_text(".story")
     assert "131026: the number is not on WhatsApp (message undeliverable)" in story
     assert "+6287751867782" in page.inner_text(".facts")  # a supervisor sees it whole
+    assert "+6287751867782" in story  # and the address the attempt went to
     duration = page.evaluate(
         """(sel) => new Promise((ok, fail) => {
             const a = document.querySelector(sel);
@@ -191,6 +193,8 @@ def test_a_viewer_sees_masked_numbers_and_is_refused_actions(
     page.goto(f"{site['url']}/person/{pid}")
     facts = page.inner_text(".facts")
     assert "+6287751867782" not in facts and "782" in facts and "•" in facts
+    story = page.inner_text(".story")
+    assert "+6287751867782" not in story and "+62••••••••782" in story  # the attempt's address
     assert page.locator("button:has-text('Kirim ulang')").count() == 0
     csrf = page.get_attribute("input[name=csrf]", "value")
     status = page.evaluate(
@@ -246,6 +250,7 @@ def test_the_log_with_filters_and_its_formula_safe_csv(browser: Any, site: dict[
     header, first = csv_text.splitlines()[:2]
     assert header.startswith("when,notice,registry_id,name,permit,stage,channel,kind,outcome")
     assert "KIM SU-A" in first and "permanent" in first
+    assert "+6287751867782" not in csv_text and "+62••••••••782" in first  # a viewer's export
     assert page.goto(site["url"] + "/log?status=bogus").status == 400
     page.goto(site["url"] + "/registry")
     assert "ok" in page.inner_text("table")
