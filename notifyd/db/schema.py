@@ -146,8 +146,11 @@ class Attempt(Base):
     #: The furthest receipt: delivered, read, played, or failed (a late failure).
     receipt: Mapped[str | None] = mapped_column(String(16), nullable=True)
     receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: Receipts find their attempt by (channel, provider id).
-    __table_args__ = (Index(None, "channel", "provider_id"),)
+    #: Receipts find their attempt by (channel, provider id); the console's log pages by time.
+    __table_args__ = (
+        Index(None, "channel", "provider_id"),
+        Index("ix_attempts_started_at_id", "started_at", "id"),
+    )
 
 
 class SyncRun(Base):
@@ -208,6 +211,18 @@ class Control(Base):
     action: Mapped[str] = mapped_column(String(16))  # pause, resume
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Why, as the operator gave it (the console asks for one).
+    reason: Mapped[str] = mapped_column(Text, server_default="", default="")
+
+
+class PilotNumber(Base):
+    """A number that receives notices in pilot mode, added by an admin in the console (the
+    config's `pilot.allowlist` counts too)."""
+
+    __tablename__ = "pilot_numbers"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class StaffAction(Base):
@@ -356,6 +371,7 @@ sync_runs = cast(Table, SyncRun.__table__)
 rejected_rows = cast(Table, RejectedRow.__table__)
 opt_outs = cast(Table, OptOut.__table__)
 controls = cast(Table, Control.__table__)
+pilot_numbers = cast(Table, PilotNumber.__table__)
 staff_actions = cast(Table, StaffAction.__table__)
 conversations = cast(Table, Conversation.__table__)
 console_users = cast(Table, ConsoleUser.__table__)

@@ -1,0 +1,221 @@
+"""The console's delivery log, page by page: filters and keyset pagination.
+
+A page never uses OFFSET (deep pages would read every row before them): it continues after
+the last row shown, named by a cursor of (time, source, id) only, which holds no personal
+data. Two sources are merged, newest first: attempts, and notices that ended with no attempt
+(cancelled, superseded) — each filtered by the same cursor, each read in index order
+(attempts by (started_at, id)), then merged and cut to the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, Select, and_, literal, or_, select
+
+from notifyd.db import schema as s
+from notifyd.db.store import reading
+from notifyd.errors import NotifydError
+from notifyd.model import PENDING
+
+n, a, p, pe = s.notifications, s.attempts, s.permits, s.people
+_PENDING = [st.value for st in PENDING]
+#: Sources in the order they sort within one instant (newest first: attempts before notices).
+ATTEMPT, NOTICE = 1, 0
+DAMAGED = "This page link is damaged; open the log from its first page."
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """What the log is narrowed to; None is "any". Times are instants (the caller turns the
+    office's local dates into them); `until` is exclusive."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    office: str | None = None
+    channel: str | None = None
+    outcome: str | None = None
+    status: str | None = None
+    stage: int | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: its last row's time, source and id (an attempt's or a notice's)."""
+
+    when: datetime
+    source: int
+    id: int
+
+    def encode(self) -> str:
+        raw = json.dumps([self.when.isoformat(), self.source, self.id]).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @staticmethod
+    def decode(text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            when, source, ident = json.loads(raw)
+            found = Cursor(datetime.fromisoformat(when), int(source), int(ident))
+        except (ValueError, TypeError) as exc:
+            raise NotifydError(DAMAGED) from exc
+        if found.when.tzinfo is None or found.source not in (ATTEMPT, NOTICE):
+            raise NotifydError(DAMAGED)
+        return found
+
+
+def _base(f: LogFilter) -> Select[Any]:
+    q = (
+        select(
+            n.c.id.label("notice"),
+            p.c.permit_number.label("permit"),
+            p.c.office,
+            n.c.stage,
+            n.c.status,
+            n.c.reason,
+            pe.c.id.label("person"),
+            pe.c.registry_id,
+            pe.c.full_name.label("name"),
+            pe.c.language,
+        )  # fmt: skip
+        .join(p, p.c.id == n.c.permit_id)
+        .join(pe, pe.c.id == p.c.person_id)
+    )
+    if f.status:
+        q = q.where(n.c.status == f.status)
+    if f.office:
+        q = q.where(p.c.office == f.office)
+    if f.stage is not None:
+        q = q.where(n.c.stage == f.stage)
+    if f.language:
+        q = q.where(pe.c.language == f.language)
+    return q
+
+
+def _after(when: Any, ident: Any, source: int, cursor: Cursor | None) -> Any:
+    """Rows of `source` that sort after the cursor (newest first: earlier, or the same
+    instant and a lower source, or the same source and a lower id)."""
+    if cursor is None:
+        return literal(True)
+    if source < cursor.source:
+        return when <= cursor.when
+    if source > cursor.source:
+        return when < cursor.when
+    return or_(when < cursor.when, and_(when == cursor.when, ident < cursor.id))
+
+
+def page(
+    engine: Engine, f: LogFilter, cursor: Cursor | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """One page of the log, newest first, and the cursor of the next (None at the end)."""
+    tried = (
+        _base(f)
+        .add_columns(
+            a.c.id.label("row_id"),
+            a.c.started_at.label("when"),
+            a.c.channel,
+            a.c.kind,
+            a.c.outcome,
+            a.c.provider_id,
+            a.c.engine,
+            a.c.error,
+            a.c.receipt,
+        )  # fmt: skip
+        .join(a, a.c.notification_id == n.c.id)
+        .where(_after(a.c.started_at, a.c.id, ATTEMPT, cursor))
+    )
+    if f.channel:
+        tried = tried.where(a.c.channel == f.channel)
+    if f.outcome:
+        tried = tried.where(a.c.outcome == f.outcome)
+    if f.since:
+        tried = tried.where(a.c.started_at >= f.since)
+    if f.until:
+        tried = tried.where(a.c.started_at < f.until)
+    with reading(engine) as conn:
+        rows = [
+            {**r, "source": ATTEMPT}
+            for r in conn.execute(
+                tried.order_by(a.c.started_at.desc(), a.c.id.desc()).limit(limit + 1)
+            ).mappings()
+        ]
+        if not f.channel and not f.outcome:
+            untried = (
+                _base(f)
+                .add_columns(
+                    n.c.id.label("row_id"),
+                    n.c.updated_at.label("when"),
+                    *(
+                        literal(None).label(k)
+                        for k in (
+                            "channel",
+                            "kind",
+                            "outcome",
+                            "provider_id",
+                            "engine",
+                            "error",
+                            "receipt",
+                        )
+                    ),
+                )  # fmt: skip
+                .where(
+                    ~select(a.c.id).where(a.c.notification_id == n.c.id).exists(),
+                    n.c.status.not_in(_PENDING),
+                    _after(n.c.updated_at, n.c.id, NOTICE, cursor),
+                )
+            )
+            if f.since:
+                untried = untried.where(n.c.updated_at >= f.since)
+            if f.until:
+                untried = untried.where(n.c.updated_at < f.until)
+            rows += [
+                {**r, "source": NOTICE}
+                for r in conn.execute(
+                    untried.order_by(n.c.updated_at.desc(), n.c.id.desc()).limit(limit + 1)
+                ).mappings()
+            ]
+    rows.sort(key=lambda r: (r["when"], r["source"], r["row_id"]), reverse=True)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    after = Cursor(last["when"], last["source"], last["row_id"]) if more and last else None
+    return [_row(r) for r in rows], after
+
+
+def _row(r: dict[str, Any]) -> dict[str, Any]:
+    keys = (
+        "when",
+        "notice",
+        "person",
+        "registry_id",
+        "name",
+        "permit",
+        "stage",
+        "channel",
+        "kind",
+        "outcome",
+        "status",
+        "reason",
+        "provider_id",
+        "engine",
+        "error",
+        "receipt",
+        "office",
+        "language",
+    )  # the CLI's columns first, in its order
+    return {k: r[k] for k in keys}
+
+
+def every(engine: Engine, f: LogFilter, chunk: int = 2000) -> Any:
+    """Every row of the filtered log, newest first, read a page at a time (for the CSV)."""
+    cursor: Cursor | None = None
+    while True:
+        rows, cursor = page(engine, f, cursor, chunk)
+        yield from rows
+        if cursor is None:
+            return
