@@ -1,15 +1,19 @@
-"""Commands of the daemon and its operator controls: run, pause, resume."""
+"""Commands of the daemon and its operator controls: run, pause, resume, the pilot allowlist."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import logging
+import sys
 from dataclasses import asdict
+from typing import Any
 
 from notifyd.cli import common
 from notifyd.cli.common import Subcommands, command, with_format
+from notifyd.config import Config
 from notifyd.db import dispatch as dispatchstore
+from notifyd.db.store import Engine
 from notifyd.errors import ConfigError
 
 
@@ -48,7 +52,16 @@ def add_commands(sub: Subcommands) -> None:
         sp = command(sub, name, func, doc)
         sp.add_argument("--channel", help="only this channel (default: all sending)")
         sp.add_argument("--by", default=None, help="who does this (default: your user name)")
+        sp.add_argument("--reason", default="", help="why (shown by `paused` and the console)")
     with_format(command(sub, "paused", cmd_paused, "what is paused, by whom and since when"))
+    sp = command(
+        sub, "pilot", cmd_pilot,
+        "the pilot allowlist kept in the database (added to the config's pilot.allowlist)",
+    )  # fmt: skip
+    sp.add_argument("action", choices=("list", "add", "remove"))
+    sp.add_argument("number", nargs="?", help="a phone number, 0812… or +62… (add, remove)")
+    sp.add_argument("--by", default=None, help="who does this (default: your user name)")
+    with_format(sp)
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -78,9 +91,13 @@ def _control(args: argparse.Namespace, action: str) -> int:
         )  # fmt: skip
     by = args.by or getpass.getuser()
     scope = args.channel or "*"
-    dispatchstore.set_control(common.open_engine(cfg), scope, action, by, common.now(args))
+    engine = common.open_engine(cfg)
+    try:
+        dispatchstore.set_control(engine, scope, action, by, common.now(args), args.reason)
+    finally:
+        engine.dispose()  # a pooled PostgreSQL engine holds its connection otherwise
     what = f"channel {args.channel}" if args.channel else "all sending"
-    common.emit(f"{what}: {action}d by {by}\n")
+    common.emit(f"{what}: {action}d by {by}" + (f": {args.reason}" if args.reason else "") + "\n")
     return 0
 
 
@@ -96,12 +113,60 @@ def cmd_paused(args: argparse.Namespace) -> int:
     from notifyd.cli import output
 
     engine = common.open_engine(common.load_config(args))
+    try:
+        found = dispatchstore.paused(engine)
+    finally:
+        engine.dispose()
     rows = [
-        {"scope": "all sending" if scope == "*" else scope, "by": v["by"], "since": v["at"]}
-        for scope, v in sorted(dispatchstore.paused(engine).items())
+        {
+            "scope": "all sending" if scope == "*" else scope,
+            "by": v["by"],
+            "since": v["at"],
+            "reason": v["reason"],
+        }  # fmt: skip
+        for scope, v in sorted(found.items())
     ]
     common.emit(output.render(rows, args.format))
     return 0
+
+
+def cmd_pilot(args: argparse.Namespace) -> int:
+    """The same functions the console's admin page uses (db/pilot.py)."""
+    from notifyd.cli import output
+
+    cfg = common.load_config(args)
+    engine = common.open_engine(cfg)
+    try:
+        rows = _pilot(args, cfg, engine)
+    finally:
+        engine.dispose()
+    common.emit(output.render(rows, args.format))
+    if not cfg.pilot.enabled:
+        print("pilot mode is off (pilot.enabled): everyone receives notices", file=sys.stderr)
+    return 0
+
+
+def _pilot(args: argparse.Namespace, cfg: Config, engine: Engine) -> list[dict[str, Any]]:
+    """Add or remove (unless listing); the numbers pilot mode lets through, config first."""
+    from notifyd.db import pilot
+    from notifyd.db.search import phone_key
+
+    if args.action != "list":
+        number = phone_key(args.number or "", cfg.registry.default_region)
+        if number is None:
+            raise ConfigError(
+                "number", f"{args.number!r} is not a phone number", "write it as 0812… or +62…"
+            )
+        if args.action == "add":
+            pilot.add(engine, number, args.by or getpass.getuser(), common.now(args))
+        else:
+            pilot.remove(engine, number)
+    rows = [{"number": n, "added": "config file", "by": ""} for n in cfg.pilot.allowlist]
+    rows += [
+        {"number": r["number"], "added": r["added_at"], "by": r["added_by"]}
+        for r in pilot.numbers(engine)
+    ]
+    return rows
 
 
 def cmd_test_send(args: argparse.Namespace) -> int:
