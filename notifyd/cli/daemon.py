@@ -51,6 +51,7 @@ def add_commands(sub: Subcommands) -> None:
     ):
         sp = command(sub, name, func, doc)
         sp.add_argument("--channel", help="only this channel (default: all sending)")
+        sp.add_argument("--office", help="only this office's notices, on every channel")
         sp.add_argument("--by", default=None, help="who does this (default: your user name)")
         sp.add_argument("--reason", default="", help="why (shown by `paused` and the console)")
     with_format(command(sub, "paused", cmd_paused, "what is paused, by whom and since when"))
@@ -89,14 +90,22 @@ def _control(args: argparse.Namespace, action: str) -> int:
             "--channel", f"{args.channel!r} is not a configured channel",
             f"use one of: {', '.join(cfg.channels)}",
         )  # fmt: skip
+    if args.office and (args.channel or args.office not in cfg.offices):
+        raise ConfigError(
+            "--office", f"{args.office!r} is not a configured office, or --channel is given too",
+            f"use one of: {', '.join(cfg.offices)}, without --channel",
+        )  # fmt: skip
     by = args.by or getpass.getuser()
-    scope = args.channel or "*"
+    scope = dispatchstore.office_scope(args.office) if args.office else args.channel or "*"
     engine = common.open_engine(cfg)
     try:
         dispatchstore.set_control(engine, scope, action, by, common.now(args), args.reason)
     finally:
         engine.dispose()  # a pooled PostgreSQL engine holds its connection otherwise
-    what = f"channel {args.channel}" if args.channel else "all sending"
+    what = (
+        f"office {args.office}" if args.office
+        else f"channel {args.channel}" if args.channel else "all sending"
+    )  # fmt: skip
     common.emit(f"{what}: {action}d by {by}" + (f": {args.reason}" if args.reason else "") + "\n")
     return 0
 

@@ -426,10 +426,16 @@ def recent_sends(
 # --- operator controls ------------------------------------------------------------------------
 
 
+def office_scope(code: str) -> str:
+    """The scope that pauses one office's sending (its permits' notices, every channel)."""
+    return f"office:{code}"
+
+
 def set_control(
     engine: Engine, scope: str, action: str, by: str, now: datetime, reason: str = ""
 ) -> None:
-    """Record a pause or resume of `scope` ("*" for all sending, else a channel name)."""
+    """Record a pause or resume of `scope`: "*" for all sending, a channel name, or
+    `office_scope(code)` for one office."""
     if action not in ("pause", "resume"):
         raise ValueError(action)
     with engine.begin() as conn:
@@ -439,7 +445,7 @@ def set_control(
 
 
 def paused(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Scopes paused now ("*" or channel names) → who paused them, when and why."""
+    """Scopes paused now ("*", channel names, "office:CODE") → who paused them, when, why."""
     c = s.controls
     latest = select(c.c.scope, func.max(c.c.id).label("id")).group_by(c.c.scope).subquery()
     with reading(engine) as conn:

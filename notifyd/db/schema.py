@@ -202,12 +202,13 @@ class OptOut(Base):
 
 
 class Control(Base):
-    """An operator's pause or resume, of all sending ("*") or one channel; appended, never
-    rewritten, so the log says who did what and when. The latest row per scope rules."""
+    """An operator's pause or resume, of all sending ("*"), one channel or one office;
+    appended, never rewritten, so the log says who did what and when. The latest row per scope
+    rules."""
 
     __tablename__ = "controls"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(64), index=True)  # "*" or a channel name
+    scope: Mapped[str] = mapped_column(String(64), index=True)  # "*", a channel, "office:CODE"
     action: Mapped[str] = mapped_column(String(16))  # pause, resume
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

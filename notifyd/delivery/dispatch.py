@@ -382,6 +382,9 @@ class Dispatcher:
             if opening >= it.deadline:
                 return Outcome(nid, Status.SUPERSEDED.value, reason="deadline_passed")
             return Outcome(nid, back, due_at=opening)
+        if ds.office_scope(it.facts.office) in paused:  # this office's sending is held
+            later = now + timedelta(seconds=self.cfg.dispatch.paused_recheck_seconds)
+            return Outcome(nid, back, due_at=later)
         order = it.channels or tuple(self.cfg.channel_order or self.cfg.channels)
         usable = {name: self._skip(name, it) for name in order if name in self.channels}
         choice = retry.choose_channel(order, it.channel_pos, usable)

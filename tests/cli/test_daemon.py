@@ -41,6 +41,15 @@ def test_pause_with_a_reason_is_listed_with_it(capsys, cfg: str) -> None:
     assert row["since"].startswith("2026-12-04")
 
 
+def test_pause_one_office(capsys, cfg: str) -> None:
+    code, out, _ = run(capsys, "pause", "-c", cfg, "--office", "BLT", "--by", "ani", *AT)
+    assert code == 0 and out == "office BLT: paused by ani\n"
+    _, out, _ = run(capsys, "paused", "-c", cfg, "--format", "json")
+    assert [r["scope"] for r in json.loads(out)] == ["office:BLT"]
+    code, _, err = run(capsys, "pause", "-c", cfg, "--office", "XYZ", *AT)
+    assert code != 0 and "--office" in err
+
+
 def test_pilot_add_list_and_remove(capsys, cfg: str, engine: Engine) -> None:
     code, out, _ = run(capsys, "pilot", "-c", cfg, "add", "0812-9999-0001", "--by", "ani",
                        "--format", "json", *AT)  # fmt: skip
