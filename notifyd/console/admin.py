@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from notifyd.config import Config
 from notifyd.console import views
 from notifyd.console.app import CONSOLE, USER, address, refuse, render, require
 from notifyd.db import dispatch as dispatchstore
@@ -126,9 +127,19 @@ async def pause_page(request: web.Request, **shown: Any) -> web.Response:
     paused = await c.db(dispatchstore.paused)
     recent = await c.db(dispatchstore.control_log, 20)
     return render(
-        request, "admin_pause.html", paused=paused, recent=recent, channels=list(c.cfg.channels),
+        request, "admin_pause.html", paused=paused, recent=recent, scopes=_scopes(c.cfg),
         local=lambda v: views.local(v, c.tz), status=shown.pop("status", 200), **shown,
     )  # fmt: skip
+
+
+def _scopes(cfg: Config) -> dict[str, str]:
+    """What can be paused → how it is named: all sending, each channel, and each office when
+    there are several (with one, the office is all sending)."""
+    out = {"*": "all sending"} | {name: f"channel {name}" for name in cfg.channels}
+    if len(cfg.offices) > 1:
+        for code, office in cfg.offices.items():
+            out[dispatchstore.office_scope(code)] = f"office {code} ({office.name})"
+    return out
 
 
 async def pause_action(request: web.Request) -> web.Response:
@@ -139,13 +150,13 @@ async def pause_action(request: web.Request) -> web.Response:
     form = await request.post()
     do, scope = str(form.get("do", "")), str(form.get("scope", "*"))
     reason = str(form.get("reason", "")).strip()[:500]
-    if do not in ("pause", "resume") or (scope != "*" and scope not in c.cfg.channels):
+    if do not in ("pause", "resume") or scope not in _scopes(c.cfg):
         return refuse(request, 400, "Unknown action or channel.")
     if not reason:
         return await pause_page(request, error="Give a reason: it is shown to everyone.",
                                 status=400)  # fmt: skip
     me = request[USER]["name"]
-    what = "all sending" if scope == "*" else f"channel {scope}"
+    what = _scopes(c.cfg)[scope]
     await _done(
         request, do,
         lambda e: dispatchstore.set_control(e, scope, do, me, c.clock(), reason),
