@@ -165,7 +165,8 @@ def page(
                 )  # fmt: skip
                 .where(
                     ~select(a.c.id).where(a.c.notification_id == n.c.id).exists(),
-                    n.c.status.not_in(_PENDING),
+                    # as the CLI's log: planned notices only when their status is asked for
+                    n.c.status.not_in(_PENDING) if not f.status else literal(True),
                     _after(n.c.updated_at, n.c.id, NOTICE, cursor),
                 )
             )

@@ -127,6 +127,8 @@ class Notification(Base):
     __table_args__ = (
         UniqueConstraint("permit_id", "expiry_date", "stage"),
         Index(None, "status", "due_at"),
+        #: The console's log pages through notices that ended without an attempt by time.
+        Index("ix_notifications_updated_at_id", "updated_at", "id"),
     )
 
 

@@ -86,6 +86,7 @@ def test_pages_of_every_size_give_every_row_once_newest_first(
         (LogFilter(language="id"), 2),
         (LogFilter(stage=7), 1),
         (LogFilter(status="cancelled"), 1),
+        (LogFilter(status="scheduled"), 10),  # five attempts, five notices not tried yet
         (LogFilter(since=NOW + timedelta(minutes=3)), 3),
         (LogFilter(until=NOW + timedelta(minutes=1)), 1),
         (LogFilter(channel="sms", since=NOW + timedelta(minutes=2)), 2),

@@ -1,5 +1,5 @@
 """the console's admin pages: a reason on each pause/resume, the pilot allowlist kept in the
-database (added to the config's), and an index for the delivery log's keyset pages
+database (added to the config's), and indexes for the delivery log's keyset pages
 
 Revision ID: 0017
 Revises: 0014
@@ -28,9 +28,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_attempts_started_at_id", "attempts", ["started_at", "id"], unique=False
     )
+    op.create_index(
+        "ix_notifications_updated_at_id", "notifications", ["updated_at", "id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_notifications_updated_at_id", table_name="notifications")
     op.drop_index("ix_attempts_started_at_id", table_name="attempts")
     op.drop_table("pilot_numbers")
     with op.batch_alter_table("controls") as batch:
