@@ -325,6 +325,12 @@ def test_admin_pages_users_pause_and_the_pilot_allowlist(
     assert "+6281299990001" not in page.inner_text("table")
     added = [r["detail"] for r in users.audit_record(engine) if r["action"] == "pilot_add"]
     assert added == [views.mask("+6281299990001")]  # numbers masked in the audit record
+    forged = page.evaluate(
+        """async () => (await fetch('/admin/users', {method: 'POST',
+              headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+              body: 'do=add&name=mallory&role=admin'})).status"""
+    )
+    assert forged == 403 and "mallory" not in [u["name"] for u in users.list_users(engine)]
     page.close()
 
 
