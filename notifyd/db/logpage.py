@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, literal, or_, select
+from sqlalchemy import Connection, Engine, Select, and_, literal, or_, select
 
 from notifyd.db import schema as s
 from notifyd.db.store import reading
@@ -26,6 +26,8 @@ n, a, p, pe = s.notifications, s.attempts, s.permits, s.people
 _PENDING = [st.value for st in PENDING]
 #: Sources in the order they sort within one instant (newest first: attempts before notices).
 ATTEMPT, NOTICE = 1, 0
+#: Attempts read back along the time index before a narrow filter is served from the notices.
+SCAN = 2000
 DAMAGED = "This page link is damaged; open the log from its first page."
 
 
@@ -109,10 +111,28 @@ def _after(when: Any, ident: Any, source: int, cursor: Cursor | None) -> Any:
     return or_(when < cursor.when, and_(when == cursor.when, ident < cursor.id))
 
 
-def page(
-    engine: Engine, f: LogFilter, cursor: Cursor | None = None, limit: int = 100
-) -> tuple[list[dict[str, Any]], Cursor | None]:
-    """One page of the log, newest first, and the cursor of the next (None at the end)."""
+def _attempts_where(f: LogFilter, cursor: Cursor | None) -> list[Any]:
+    """The conditions on the attempt itself: the cursor, channel, outcome, dates."""
+    conds = [_after(a.c.started_at, a.c.id, ATTEMPT, cursor)]
+    if f.channel:
+        conds.append(a.c.channel == f.channel)
+    if f.outcome:
+        conds.append(a.c.outcome == f.outcome)
+    if f.since:
+        conds.append(a.c.started_at >= f.since)
+    if f.until:
+        conds.append(a.c.started_at < f.until)
+    return conds
+
+
+def _tried(conn: Connection, f: LogFilter, cursor: Cursor | None, limit: int) -> list[Any]:
+    """Attempts, newest first. Read back along the attempts' time index while the filters
+    are on the attempt alone. A filter on the notice or person (status, office, stage,
+    language) may match no recent attempt at all (cancelled notices rarely have one), and
+    reading back would then read every attempt ever made: so only the last `SCAN` attempts
+    are read that way, and when they do not fill the page, the matching notices are found
+    first (an index or a scan of notices, once) and only their attempts read."""
+    conds = _attempts_where(f, cursor)
     tried = (
         _base(f)
         .add_columns(
@@ -127,23 +147,56 @@ def page(
             a.c.receipt,
         )  # fmt: skip
         .join(a, a.c.notification_id == n.c.id)
-        .where(_after(a.c.started_at, a.c.id, ATTEMPT, cursor))
+        .order_by(a.c.started_at.desc(), a.c.id.desc())
+        .limit(limit + 1)
     )
-    if f.channel:
-        tried = tried.where(a.c.channel == f.channel)
-    if f.outcome:
-        tried = tried.where(a.c.outcome == f.outcome)
-    if f.since:
-        tried = tried.where(a.c.started_at >= f.since)
-    if f.until:
-        tried = tried.where(a.c.started_at < f.until)
+    if not (f.status or f.office or f.stage is not None or f.language):
+        return list(conn.execute(tried.where(*conds)).mappings())
+    # the ids first, as a list: joined as a subquery, PostgreSQL hashes every attempt instead
+    recent = (
+        conn.execute(
+            select(a.c.id).where(*conds).order_by(a.c.started_at.desc(), a.c.id.desc()).limit(SCAN)
+        )
+        .scalars()
+        .all()
+    )
+    rows = list(conn.execute(tried.where(a.c.id.in_(recent))).mappings()) if recent else []
+    if len(rows) > limit or len(recent) < SCAN:  # a full page, or every attempt was read
+        return rows
+    wanted = _notices(f).cte("wanted")
+    if conn.dialect.name == "postgresql":  # computed once, not folded into the join
+        wanted = wanted.prefix_with("MATERIALIZED")
+    ids = (
+        select(a.c.id)
+        .where(*conds, a.c.notification_id.in_(select(wanted.c.id)))
+        .order_by(a.c.started_at.desc(), a.c.id.desc())
+        .limit(limit + 1)
+    ).subquery()  # the page's attempts from the attempts table alone; their details after
+    return list(conn.execute(tried.where(a.c.id.in_(select(ids.c.id)))).mappings())
+
+
+def _notices(f: LogFilter) -> Select[Any]:
+    """The ids of the notices a narrow filter lets through, joining only what it needs."""
+    q = select(n.c.id)
+    if f.office or f.language:
+        q = q.join(p, p.c.id == n.c.permit_id)
+    if f.language:
+        q = q.join(pe, pe.c.id == p.c.person_id).where(pe.c.language == f.language)
+    if f.office:
+        q = q.where(p.c.office == f.office)
+    if f.status:
+        q = q.where(n.c.status == f.status)
+    if f.stage is not None:
+        q = q.where(n.c.stage == f.stage)
+    return q
+
+
+def page(
+    engine: Engine, f: LogFilter, cursor: Cursor | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """One page of the log, newest first, and the cursor of the next (None at the end)."""
     with reading(engine) as conn:
-        rows = [
-            {**r, "source": ATTEMPT}
-            for r in conn.execute(
-                tried.order_by(a.c.started_at.desc(), a.c.id.desc()).limit(limit + 1)
-            ).mappings()
-        ]
+        rows = [{**r, "source": ATTEMPT} for r in _tried(conn, f, cursor, limit)]
         if not f.channel and not f.outcome:
             untried = (
                 _base(f)
