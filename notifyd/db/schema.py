@@ -78,7 +78,7 @@ class Person(Base):
     full_name: Mapped[str] = mapped_column(Text)
     nationality: Mapped[str] = mapped_column(String(2))
     passport_number: Mapped[str] = mapped_column(String(32), default="")
-    language: Mapped[str] = mapped_column(String(35))
+    language: Mapped[str] = mapped_column(String(35), index=True)  # the console log's filter
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     phone_kind: Mapped[str | None] = mapped_column(String(24), nullable=True)
     whatsapp: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
@@ -96,7 +96,7 @@ class Permit(Base):
     permit_number: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     permit_type: Mapped[str] = mapped_column(String(64), default="")
-    office: Mapped[str] = mapped_column(String(16))
+    office: Mapped[str] = mapped_column(String(16), index=True)  # the console log's filter
     expiry_date: Mapped[Any] = mapped_column(Date)
     row_hash: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -31,9 +31,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_notifications_updated_at_id", "notifications", ["updated_at", "id"], unique=False
     )
+    op.create_index(op.f("ix_people_language"), "people", ["language"], unique=False)
+    op.create_index(op.f("ix_permits_office"), "permits", ["office"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_permits_office"), table_name="permits")
+    op.drop_index(op.f("ix_people_language"), table_name="people")
     op.drop_index("ix_notifications_updated_at_id", table_name="notifications")
     op.drop_index("ix_attempts_started_at_id", table_name="attempts")
     op.drop_table("pilot_numbers")
