@@ -166,9 +166,10 @@ def _tried(conn: Connection, f: LogFilter, cursor: Cursor | None, limit: int) ->
     wanted = _notices(f).cte("wanted")
     if conn.dialect.name == "postgresql":  # computed once, not folded into the join
         wanted = wanted.prefix_with("MATERIALIZED")
-    ids = (
+    ids = (  # a join, not IN: the planner then knows how many notices there are
         select(a.c.id)
-        .where(*conds, a.c.notification_id.in_(select(wanted.c.id)))
+        .join(wanted, wanted.c.id == a.c.notification_id)
+        .where(*conds)
         .order_by(a.c.started_at.desc(), a.c.id.desc())
         .limit(limit + 1)
     ).subquery()  # the page's attempts from the attempts table alone; their details after
