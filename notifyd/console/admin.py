@@ -48,8 +48,11 @@ async def _refused(request: web.Request, action: str) -> web.Response | None:
     return refusal
 
 
-async def _done(request: web.Request, action: str, run: Any, detail: str) -> str:
-    """Run a change; audit it (or its failure). Returns the error's text, "" when done."""
+async def _done(
+    request: web.Request, action: str, run: Any, detail: str, audits_itself: bool = False
+) -> str:
+    """Run a change; audit it (unless its core function does, as db/users.py's do) or its
+    failure. Returns the error's text, "" when done."""
     c = request.app[CONSOLE]
     who, where = request[USER]["name"], address(request)
     try:
@@ -58,7 +61,8 @@ async def _done(request: web.Request, action: str, run: Any, detail: str) -> str
         await c.db(users.audit, c.clock(), who, action, address=where, ok=False,
                    detail=f"{detail}: {exc}")  # fmt: skip
         return str(exc)
-    await c.db(users.audit, c.clock(), who, action, address=where, detail=detail)
+    if not audits_itself:
+        await c.db(users.audit, c.clock(), who, action, address=where, detail=detail)
     return ""
 
 
@@ -84,29 +88,32 @@ async def user_action(request: web.Request) -> web.Response:
     c = request.app[CONSOLE]
     form = await request.post()
     do, name = str(form.get("do", "")), str(form.get("name", "")).strip()
-    me, now = request[USER]["name"], c.clock()
+    me, now, where = request[USER]["name"], c.clock(), address(request)
     password = str(form.get("password", ""))
     made = "" if password else secrets.token_urlsafe(12)  # shown once, on this answer only
     if do == "add":
         role = str(form.get("role", ""))
         error = await _done(
             request, "user_add",
-            lambda e: users.add_user(e, name, role, password or made, now, me), f"{name} as {role}",
+            lambda e: users.add_user(e, name, role, password or made, now, me, where),
+            f"{name} as {role}", audits_itself=True,
         )  # fmt: skip
     elif do == "passwd":
         error = await _done(
             request, "user_passwd",
-            lambda e: users.set_password(e, name, password or made, now, me), name,
+            lambda e: users.set_password(e, name, password or made, now, me, where), name,
+            audits_itself=True,
         )  # fmt: skip
     elif do in ("disable", "enable"):
         if do == "disable" and name == me:
             error = "You cannot disable yourself; ask another admin."
-            await c.db(users.audit, now, me, "user_disable", address=address(request),
-                       ok=False, detail=f"{name}: own account")  # fmt: skip
+            await c.db(users.audit, now, me, "user_disable", address=where, ok=False,
+                       detail=f"{name}: own account")  # fmt: skip
         else:
             error = await _done(
                 request, f"user_{do}",
-                lambda e: users.set_active(e, name, do == "enable", now, me), name,
+                lambda e: users.set_active(e, name, do == "enable", now, me, where), name,
+                audits_itself=True,
             )  # fmt: skip
     else:
         return refuse(request, 400, "Unknown action.")
