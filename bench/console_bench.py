@@ -9,6 +9,9 @@ script), phones written 0812…, passports and permit numbers. Page time: the se
 person's page over real HTTP against the console app, signed in as a supervisor.
 
     .venv/bin/python bench/console_bench.py --people 1000000 --db sqlite --db postgresql
+
+`--reuse` times again against the database a previous run filled (and left in place), without
+filling it anew; `--drop` removes the PostgreSQL database (or SQLite file) at the end.
 """
 
 from __future__ import annotations
@@ -74,6 +77,21 @@ def fill(engine: Any, n: int, seed: int = 7) -> list[tuple[int, str, str, str, s
     return sample
 
 
+def sample_of(engine: Any, n: int, seed: int = 7) -> list[tuple[int, str, str, str, str]]:
+    """The people to search for in a database a previous run filled."""
+    rng = random.Random(seed)
+    ids = sorted(rng.sample(range(1, n + 1), min(n, 2000)))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT pe.id, pe.full_name, pe.phone, pe.passport_number, p.permit_number"
+                " FROM people pe JOIN permits p ON p.person_id = pe.id WHERE pe.id IN :ids"
+            ).bindparams(store.expanding("ids")),
+            {"ids": ids},
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
 def part_of(name: str, rng: random.Random) -> str:
     """What a caller gives: one word of the name, or the whole, in another case."""
     words = name.split()
@@ -103,7 +121,8 @@ async def pages(url: str, engine: Any, sample: list[Any], rounds: int) -> dict[s
     # the person page renders each notice's words; these people have no notices planned, so
     # the figure is the page's queries and template (voice notes load separately, on demand)
     cfg = config.parse({"state_dir": url, "console": {"listen": "127.0.0.1:0"}})
-    users.add_user(engine, "bench", "supervisor", "bench password 1", NOW, "bench")
+    if not any(u["name"] == "bench" for u in users.list_users(engine)):  # --reuse
+        users.add_user(engine, "bench", "supervisor", "bench password 1", NOW, "bench")
     runner = await console.start(cfg, engine, clock=lambda: NOW)
     port = runner.addresses[0][1]
     base = f"http://127.0.0.1:{port}"
@@ -135,26 +154,37 @@ async def pages(url: str, engine: Any, sample: list[Any], rounds: int) -> dict[s
     return {k: p95(v) for k, v in out.items()}
 
 
-def run(db: str, n: int, workdir: Path, queries: int) -> None:
+def _pg(sql: str) -> None:
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(sql))
+    admin.dispose()
+
+
+def run(db: str, n: int, workdir: Path, queries: int, reuse: bool = False,
+        drop: bool = False) -> None:  # fmt: skip
+    path = workdir / f"console-{n}.db"
     if db == "sqlite":
-        path = workdir / f"console-{n}.db"
         for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+            if not reuse:
+                Path(str(path) + suffix).unlink(missing_ok=True)
         url = f"sqlite:///{path}"
     else:
-        admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS notifyd_console_bench WITH (FORCE)"))
-            conn.execute(text("CREATE DATABASE notifyd_console_bench"))
-        admin.dispose()
+        if not reuse:
+            _pg("DROP DATABASE IF EXISTS notifyd_console_bench WITH (FORCE)")
+            _pg("CREATE DATABASE notifyd_console_bench")
         url = PG.rsplit("/", 1)[0] + "/notifyd_console_bench"
     engine = store.open_store(url)
-    t = time.perf_counter()
-    sample = fill(engine, n)
-    filled = time.perf_counter() - t
-    t = time.perf_counter()
-    search.refresh(engine, NOW)
-    indexed = time.perf_counter() - t
+    filled = indexed = 0.0
+    if reuse:
+        sample = sample_of(engine, n)
+    else:
+        t = time.perf_counter()
+        sample = fill(engine, n)
+        filled = time.perf_counter() - t
+        t = time.perf_counter()
+        search.refresh(engine, NOW)
+        indexed = time.perf_counter() - t
     if db == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
@@ -178,6 +208,11 @@ def run(db: str, n: int, workdir: Path, queries: int) -> None:
     for kind, value in figures.items():
         print(f"| {kind} over HTTP (p95) | {value:.1f} | | |")
     engine.dispose()
+    if drop and db == "postgresql":
+        _pg("DROP DATABASE IF EXISTS notifyd_console_bench WITH (FORCE)")
+    elif drop:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def main() -> None:
@@ -186,9 +221,11 @@ def main() -> None:
     ap.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
     ap.add_argument("--workdir", type=Path, default=Path("/tmp"))
     ap.add_argument("--queries", type=int, default=400)
+    ap.add_argument("--reuse", action="store_true", help="time a database a run left in place")
+    ap.add_argument("--drop", action="store_true", help="remove the database at the end")
     args = ap.parse_args()
     for db in args.db or ["sqlite"]:
-        run(db, args.people, args.workdir, args.queries)
+        run(db, args.people, args.workdir, args.queries, args.reuse, args.drop)
 
 
 if __name__ == "__main__":

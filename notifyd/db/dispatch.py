@@ -432,25 +432,35 @@ def recent_sends(
 # --- operator controls ------------------------------------------------------------------------
 
 
-def set_control(engine: Engine, scope: str, action: str, by: str, now: datetime) -> None:
-    """Record a pause or resume of `scope` ("*" for all sending, else a channel name)."""
+def office_scope(code: str) -> str:
+    """The scope that pauses one office's sending (its permits' notices, every channel)."""
+    return f"office:{code}"
+
+
+def set_control(
+    engine: Engine, scope: str, action: str, by: str, now: datetime, reason: str = ""
+) -> None:
+    """Record a pause or resume of `scope`: "*" for all sending, a channel name, or
+    `office_scope(code)` for one office."""
     if action not in ("pause", "resume"):
         raise ValueError(action)
     with engine.begin() as conn:
-        conn.execute(insert(s.controls).values(scope=scope, action=action, by=by, at=now))
+        conn.execute(
+            insert(s.controls).values(scope=scope, action=action, by=by, at=now, reason=reason)
+        )
 
 
 def paused(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Scopes paused now ("*" or channel names) → who paused them and when."""
+    """Scopes paused now ("*", channel names, "office:CODE") → who paused them, when, why."""
     c = s.controls
     latest = select(c.c.scope, func.max(c.c.id).label("id")).group_by(c.c.scope).subquery()
     with reading(engine) as conn:
         rows = conn.execute(
-            select(c.c.scope, c.c.by, c.c.at)
+            select(c.c.scope, c.c.by, c.c.at, c.c.reason)
             .join(latest, and_(latest.c.id == c.c.id))
             .where(c.c.action == "pause")
         )
-        return {scope: {"by": by, "at": at} for scope, by, at in rows}
+        return {scope: {"by": by, "at": at, "reason": why} for scope, by, at, why in rows}
 
 
 def control_log(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:

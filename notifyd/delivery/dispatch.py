@@ -37,6 +37,7 @@ import pluggy
 from notifyd import events
 from notifyd.config import Config
 from notifyd.db import dispatch as ds
+from notifyd.db import pilot as pilotstore
 from notifyd.db import receipts as receiptdb
 from notifyd.db.dispatch import Outcome
 from notifyd.db.store import Engine
@@ -120,6 +121,10 @@ class Dispatcher:
         paused = await asyncio.to_thread(ds.paused, self.engine)
         if "*" in paused:
             return 0
+        if self.cfg.pilot.enabled:  # numbers an admin added in the console count at once
+            self.allowlist = await asyncio.to_thread(
+                pilotstore.allowlist, self.engine, self.cfg.pilot.allowlist
+            )
         now = self.clock()
         for nid in await asyncio.to_thread(ds.supersede_overdue, self.engine, now):
             self._emit(events.NoticeCancelled(now, nid, Status.SUPERSEDED, "deadline_passed"))
@@ -378,6 +383,9 @@ class Dispatcher:
             if opening >= it.deadline:
                 return Outcome(nid, Status.SUPERSEDED.value, reason="deadline_passed")
             return Outcome(nid, back, due_at=opening, reason=WAITING_WINDOW)
+        if ds.office_scope(it.facts.office) in paused:  # this office's sending is held
+            later = now + timedelta(seconds=self.cfg.dispatch.paused_recheck_seconds)
+            return Outcome(nid, back, due_at=later, reason=WAITING_PAUSE)
         order = it.channels or tuple(self.cfg.channel_order or self.cfg.channels)
         usable = {name: self._skip(name, it) for name in order if name in self.channels}
         choice = retry.choose_channel(order, it.channel_pos, usable)

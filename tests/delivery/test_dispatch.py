@@ -18,6 +18,7 @@ from conftest import FRIDAY_MORNING, person, utc
 from notifyd import events, plugins
 from notifyd.config import ChannelConfig, Config
 from notifyd.db import dispatch as dispatchstore
+from notifyd.db import pilot as pilotstore
 from notifyd.db import schema, store
 from notifyd.delivery import receipts
 from notifyd.delivery.dispatch import Dispatcher, build_channels
@@ -383,6 +384,34 @@ def test_pause_all_and_pause_one_channel(
     clock.advance(60)
     asyncio.run(d.tick())
     assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp", "whatsapp"]
+
+
+def test_pausing_an_office_holds_its_notices_on_every_channel(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=2)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    dispatchstore.set_control(engine, dispatchstore.office_scope("BLT"), "pause", "ops", NOW,
+                              "office closed for a move")  # fmt: skip
+    asyncio.run(d.tick())
+    assert sends(tmp_path) == []
+    assert {r["due_at"] for r in due_notices(engine).values()} == {NOW + timedelta(seconds=60)}
+    dispatchstore.set_control(engine, "office:SBY", "pause", "ops", NOW)  # another office
+    dispatchstore.set_control(engine, "office:BLT", "resume", "ops", NOW)
+    clock.advance(60)
+    asyncio.run(d.tick())
+    assert len(sends(tmp_path)) == 2
+
+
+def test_pilot_numbers_added_in_the_database_count_at_the_next_tick(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    pilot = {"enabled": True, "allowlist": ["+6281234560001"]}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=3, pilot=pilot)
+    pilotstore.add(engine, "+6281234560002", "ani", NOW)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    assert sorted(s["to"] for s in sends(tmp_path)) == ["+6281234560001", "+6281234560002"]
 
 
 def test_pilot_mode_sends_only_to_the_allowlist_and_withholds_the_rest(
