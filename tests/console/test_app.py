@@ -250,11 +250,14 @@ def test_the_log_with_filters_and_its_formula_safe_csv(browser: Any, site: dict[
     page.goto(site["url"] + "/log?outcome=permanent")
     table = page.inner_text("table")
     assert "131026: the number is not on WhatsApp" in table and "permanent" in table
+    assert "+62••••••••782" in table and "+6287751867782" not in table  # a viewer sees it masked
     check_axe(page)
     shot(page, "log")
     csv_text = page.evaluate("async () => (await fetch('/log.csv?outcome=permanent')).text()")
     header, first = csv_text.splitlines()[:2]
-    assert header.startswith("when,notice,registry_id,name,permit,stage,channel,kind,outcome")
+    assert header.startswith(
+        "when,notice,registry_id,name,permit,stage,channel,kind,address,outcome,status,reason"
+    )
     assert "KIM SU-A" in first and "permanent" in first
     assert "+6287751867782" not in csv_text and "+62••••••••782" in first  # a viewer's export
     assert page.goto(site["url"] + "/log?status=bogus").status == 400
