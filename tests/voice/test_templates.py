@@ -303,3 +303,41 @@ def test_every_sentence_starts_with_a_capital_after_the_values_are_in(
     for text in (written, renderer.spoken(facts, _at(days), lang)):
         starts = [m.group(1) for m in re.finditer(r"(?:^|[!?]\s|[^\W\d_]{2}\.\s)(\w)", text)]
         assert all(not c.islower() for c in starts), text
+
+
+@pytest.mark.parametrize(
+    ("lang", "days", "permit_type", "said", "not_said"),
+    [
+        ("fr", 14, "KITAS", "au plus tard le dernier jour ouvré", "avant le dernier jour ouvré"),
+        ("ms", 14, "KITAS", "selewat-lewatnya pada hari bekerja terakhir", "sebelum hari bekerja"),
+        ("de", -3, "KITAS", "Jeder Tag über die Aufenthaltsdauer hinaus", "Überziehung"),
+        ("en", -3, "KITAS", "an overstay of more than 60 days leads", "it leads"),
+        ("zh", 14, "KITAP", "在网上", "通过网上"),
+        ("ja", -3, "KITAS", "で切れました", "に切れました"),
+        ("vi", 14, "KITAS", "hết hạn vào ngày 18", "hết hạn vào 18"),
+        ("th", 14, "KITAS", "คุณ John Smith", "คุณJohn"),
+        ("fil", -3, "KITAS", "Pumunta po agad", "Pumunta agad"),
+    ],
+)  # fmt: skip
+def test_the_written_words_a_native_reader_would_correct_stay_corrected(
+    city_renderer: Renderer, lang: str, days: int, permit_type: str, said: str, not_said: str
+) -> None:
+    text, _, _ = city_renderer.words(sample_facts(lang, permit_type=permit_type), _at(days))
+    assert said in text and not_said not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "days", "said", "not_said"),
+    [
+        ("ko", 14, "7인 귀하의 한시 체류 허가는", "7는"),  # the particle after a spoken number
+        ("ar", 14, "عَلَى كَفِيلِكُمْ", "كَفِيلِكَ"),  # the polite plural, for a man or a woman
+        ("ar", -3, "تَصْرِيحُ إِقَامَتِكُمْ", "إِقَامَتِكَ"),
+        ("tr", -3, "her gün için bir milyon rupiye ücret alınır", "birmilyon"),
+        ("vi", -3, "bị thu một triệu rupiah", "quá hạn mất"),
+    ],
+)  # fmt: skip
+def test_the_spoken_words_a_native_listener_would_correct_stay_corrected(
+    city_renderer: Renderer, lang: str, days: int, said: str, not_said: str
+) -> None:
+    text = city_renderer.spoken(sample_facts(lang, permit_number="2C11AB0001-27"), _at(days), lang)
+    assert said in text and not_said not in text

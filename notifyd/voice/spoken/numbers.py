@@ -67,7 +67,24 @@ def amount(n: int, language: str) -> str:
             return f"{n // unit}{word}"
         return str(n)
     code = NUM2WORDS.get(language)
-    return str(num2words(n, lang=code)) if code else str(n)
+    if not code:
+        return str(n)
+    words = str(num2words(n, lang=code))
+    return turkish_spaced(words) if language == "tr" else words
+
+
+#: Turkish number words, longest first where one begins another (altmış before altı).
+_TURKISH = re.compile(
+    "altmış|altı|bir|iki|üç|dört|beş|yedi|sekiz|seksen|dokuz|doksan|on|yirmi|otuz|kırk|elli"
+    "|yetmiş|yüz|bin|milyon|milyar|trilyon"
+)
+
+
+def turkish_spaced(words: str) -> str:
+    """Turkish number words apart, as Turkish writes them: num2words gives "birmilyon",
+    "ikiyüzellibin"; the language writes "bir milyon", "iki yüz elli bin"."""
+    parts = _TURKISH.findall(words)
+    return " ".join(parts) if "".join(parts) == words else words
 
 
 def written_amount(n: int, language: str) -> str:
