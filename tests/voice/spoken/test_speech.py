@@ -118,3 +118,19 @@ def test_speech_has_no_address_website_or_written_number(renderer: Renderer, lan
         text = _said(renderer, lang, days)
         assert "Jl." not in text and "imigrasi.go.id" not in text and "http" not in text
         assert "2C11AB0001" not in text and "+62" not in text and "{" not in text
+
+
+def test_arabic_is_heard_with_the_office_in_its_case_and_the_days_agreeing(
+    renderer: Renderer,
+) -> None:
+    heard = {d: _espeak(_said(renderer, "ar", d), "ar", "-q", "-x") for d in (14, 2, 3, -3)}
+    assert "m'aAak,um m'aktab,u" in heard[14]  # "this is the office": nominative -u
+    assert "?'ila: m'aktab,i" in heard[-3] and "m'aktab,u" not in heard[-3]  # after إلى: -i
+    assert "j,aum'ain" in heard[2]  # يومين, the dual, no number said
+    assert "Tal'a:Ta ?a'i:a:m" in heard[3]  # 3 أيام, the plural
+    assert "k,um" in heard[14] and "m'atik,a " not in heard[14]  # the polite plural "your"
+
+
+def test_turkish_hears_the_overstay_charge_as_separate_number_words(renderer: Renderer) -> None:
+    heard = _espeak(_said(renderer, "tr", -3), "tr", "-q", "-x")
+    assert "bIR mIlj'On" in heard and "bIRmIlj'On" not in heard
