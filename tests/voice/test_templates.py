@@ -25,7 +25,7 @@ EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")
     "ar": "18 ديسمبر 2026", "ru": "18 декабря 2026 г.", "fr": "18 décembre 2026",
     "de": "18. Dezember 2026", "hi": "18 दिसंबर 2026", "ms": "18 Disember 2026",
     "fil": "Disyembre 18, 2026", "nl": "18 december 2026", "it": "18 dicembre 2026",
-    "vi": "18 tháng 12, 2026", "th": "18 ธันวาคม ค.ศ. 2026", "pt": "18 de dezembro de 2026",
+    "vi": "18 tháng 12 năm 2026", "th": "18 ธันวาคม ค.ศ. 2026", "pt": "18 de dezembro de 2026",
     "es": "18 de diciembre de 2026", "tr": "18 Aralık 2026", "uk": "18 грудня 2026 р.",
 }  # fmt: skip
 GENUINE_MARK = {  # a word of each language's "how to know it is genuine" line

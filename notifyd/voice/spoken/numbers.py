@@ -39,9 +39,14 @@ def locale(language: str) -> str:
     return BABEL_LOCALES.get(language, language.replace("-", "_"))
 
 
+#: Long dates where CLDR's differs from what the language writes in a letter: Vietnamese
+#: "18 tháng 3 năm 2027" (CLDR: "18 tháng 3, 2027").
+LONG_PATTERNS = {"vi": "d 'tháng' M 'năm' y"}
+
+
 def long_date(day: date, language: str) -> str:
     """The written date in the language's own long form: "18 December 2026", "2026年12月18日"."""
-    return format_date(day, "long", locale=locale(language))
+    return format_date(day, LONG_PATTERNS.get(language, "long"), locale=locale(language))
 
 
 def day_month(day: date, language: str) -> str:

@@ -59,3 +59,7 @@ def test_a_passport_name_in_capitals_is_said_as_a_name() -> None:
 )  # fmt: skip
 def test_turkish_amounts_are_written_as_separate_words(n: int, said: str) -> None:
     assert amount(n, "tr") == said  # num2words joins them: "birmilyon"
+
+
+def test_vietnamese_writes_the_date_as_in_a_letter() -> None:
+    assert long_date(DAY, "vi") == "18 tháng 12 năm 2026"  # CLDR: "18 tháng 12, 2026"
