@@ -16,6 +16,7 @@ from functools import cache
 
 from babel import Locale
 
+from notifyd.errors import ConfigError
 from notifyd.voice.spoken.numbers import locale
 
 #: CLDR plural categories; a template may give any of them and must give `other`.
@@ -50,11 +51,12 @@ def plural_for(language: str, shown: Callable[[int], str] = str) -> Plural:
     def plural(n: int, **forms: str) -> str:
         unknown = sorted(set(forms) - set(CATEGORIES))
         if unknown or "other" not in forms:
-            raise ValueError(
-                f"plural({n}, …) in the {language!r} template: give the forms by CLDR "
-                f"category ({', '.join(CATEGORIES)}), `other` always"
-                + (f"; unknown: {', '.join(unknown)}" if unknown else "; `other` is missing")
-            )
+            problem = f"unknown categories {', '.join(unknown)}" if unknown else "no `other` form"
+            raise ConfigError(
+                f"{language}.toml plural()", f"plural({n}, …) has {problem}",
+                f"name the forms by CLDR category ({', '.join(CATEGORIES)}) and always give "
+                'other, e.g. plural(days_left, one="# day", other="# days")',
+            )  # fmt: skip
         form = forms.get(category(n, language), forms["other"])
         return form.replace(MARK, shown(n))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -341,3 +342,15 @@ def test_the_spoken_words_a_native_listener_would_correct_stay_corrected(
 ) -> None:
     text = city_renderer.spoken(sample_facts(lang, permit_number="2C11AB0001-27"), _at(days), lang)
     assert said in text and not_said not in text
+
+
+def test_a_plural_without_its_other_form_is_a_config_error_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "tpl"
+    shutil.copytree(ROOT / "config" / "templates", folder)
+    ru = folder / "ru.toml"
+    ru.write_text(ru.read_text(encoding="utf-8").replace(', other="# дня"', ""), encoding="utf-8")
+    renderer = Renderer(voice_config(tmp_path, templates_dir=str(folder)), {})
+    with pytest.raises(ConfigError, match=r"ru\.toml plural\(\).*no `other` form"):
+        renderer.words(sample_facts("ru"), _at(5))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from notifyd.errors import ConfigError
 from notifyd.voice.wording import category, plural_for, sentence_case, unvocalised
 
 AR_DAYS = {"one": "يوم واحد", "two": "يومين", "few": "# أيام", "many": "# يومًا", "other": "# يوم"}
@@ -39,7 +40,7 @@ def test_a_language_without_plural_forms_uses_other() -> None:
 
 @pytest.mark.parametrize("forms", [{"one": "# день"}, {"other": "#", "plural": "#"}])
 def test_forms_without_other_or_with_unknown_categories_are_refused(forms: dict[str, str]) -> None:
-    with pytest.raises(ValueError, match="'ru' template.*`other`"):
+    with pytest.raises(ConfigError, match=r"ru\.toml plural\(\).*(other|unknown).*always give"):
         plural_for("ru")(5, **forms)
 
 
