@@ -230,8 +230,9 @@ def spoken_values(
 
 
 #: The grammatical cases the `[spoken] office` template is rendered in: `office` holds the
-#: nominative, `office_genitive` the form after a preposition such as Arabic إلى.
-CASES = {"office": "nominative", "office_genitive": "genitive"}
+#: nominative, `office_genitive` the form after a preposition such as Arabic إلى,
+#: `office_oblique` the Hindi oblique before a postposition ("Blitar के … कार्यालय से").
+CASES = {"office": "nominative", "office_genitive": "genitive", "office_oblique": "oblique"}
 
 
 def office_names(tpl: Template, office: OfficeConfig, written: bool) -> dict[str, str]:

@@ -318,6 +318,8 @@ def test_every_sentence_starts_with_a_capital_after_the_values_are_in(
         ("vi", 14, "KITAS", "hết hạn vào ngày 18", "hết hạn vào 18"),
         ("th", 14, "KITAS", "คุณ John Smith", "คุณJohn"),
         ("fil", -3, "KITAS", "Pumunta po agad", "Pumunta agad"),
+        ("hi", -3, "KITAS", "तुरंत Blitar के इमिग्रेशन कार्यालय आएँ", "Blitar का इमिग्रेशन"),
+        ("hi", 14, "KITAP", "Blitar के इमिग्रेशन कार्यालय में विस्तार", "Blitar का इमिग्रेशन"),
     ],
 )  # fmt: skip
 def test_the_written_words_a_native_reader_would_correct_stay_corrected(
