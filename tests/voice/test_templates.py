@@ -332,7 +332,7 @@ def test_the_written_words_a_native_reader_would_correct_stay_corrected(
 @pytest.mark.parametrize(
     ("lang", "days", "said", "not_said"),
     [
-        ("ko", 14, "7인 귀하의 한시 체류 허가는", "7는"),  # the particle after a spoken number
+        ("ko", 14, "7인 한시 체류 허가는", "7는"),  # the particle after a spoken number
         ("ar", 14, "عَلَى كَفِيلِكُمْ", "كَفِيلِكَ"),  # the polite plural, for a man or a woman
         ("ar", -3, "تَصْرِيحُ إِقَامَتِكُمْ", "إِقَامَتِكَ"),
         ("tr", -3, "her gün için bir milyon rupiye ücret alınır", "birmilyon"),

@@ -10,6 +10,7 @@ until issue 11a's engines measure them for real.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -97,6 +98,21 @@ def test_the_spoken_note_is_short(
     wav = tmp_path / "note.wav"
     _espeak(text, VOICE[lang], "-w", str(wav))
     assert probe(wav)["duration"] <= limit, text
+
+
+@pytest.mark.parametrize("lang", sorted(VOICE))
+@pytest.mark.parametrize("kind", ["none", "self"])
+def test_the_14_day_note_is_short_whoever_extends_the_permit(
+    renderer: Renderer, tmp_path: Path, lang: str, kind: str
+) -> None:
+    """The sponsor's wording is measured above; "cannot be extended" is the longest."""
+    notices = replace(renderer.cfg.notices, extension={}, extension_default=kind)
+    other = Renderer(replace(renderer.cfg, notices=notices), {})
+    text = _said(other, lang, 14, full_name="Alexander Hoffmann")
+    assert text != _said(renderer, lang, 14, full_name="Alexander Hoffmann")
+    wav = tmp_path / "note.wav"
+    _espeak(text, VOICE[lang], "-w", str(wav))
+    assert probe(wav)["duration"] <= STAGES[14], text
 
 
 @pytest.mark.parametrize("lang", sorted(CHARS_PER_SECOND))
