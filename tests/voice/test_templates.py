@@ -311,8 +311,8 @@ def test_every_sentence_starts_with_a_capital_after_the_values_are_in(
     [
         ("fr", 14, "KITAS", "au plus tard le dernier jour ouvré", "avant le dernier jour ouvré"),
         ("ms", 14, "KITAS", "selewat-lewatnya pada hari bekerja terakhir", "sebelum hari bekerja"),
-        ("de", -3, "KITAS", "Jeder Tag über die Aufenthaltsdauer hinaus", "Überziehung"),
-        ("en", -3, "KITAS", "an overstay of more than 60 days leads", "it leads"),
+        ("de", -3, "KITAS", "Jeder weitere Tag kostet", "Überziehung"),
+        ("en", -3, "KITAS", "overstaying more than 60 days leads", "it leads"),
         ("zh", 14, "KITAP", "在网上", "通过网上"),
         ("ja", -3, "KITAS", "で切れました", "に切れました"),
         ("vi", 14, "KITAS", "hết hạn vào ngày 18", "hết hạn vào 18"),
