@@ -2,7 +2,8 @@
 
 `review` writes the kit a native speaker reviews a language with (docs/languages.md, "Reviewing
 a language"); `doc` regenerates the table of languages in docs/languages.md from the templates
-and the voice tables.
+and the voice tables, and the list of what each language's reviewer should check from the
+templates' `[review] note`.
 """
 
 from __future__ import annotations
@@ -49,7 +50,8 @@ def add_commands(sub: Subcommands) -> None:
     sp.add_argument("--jobs", type=int, default=2, help="voice notes rendered at once")
     sp = command(
         tsub, "doc", cmd_doc,
-        "rewrite the table of languages in docs/languages.md from the shipped templates",
+        "rewrite the table of languages and the review notes in docs/languages.md from the "
+        "shipped templates",
     )  # fmt: skip
     sp.add_argument("--file", default=str(DOCS), help="the document (default: %(default)s)")
     sp.add_argument(
@@ -99,14 +101,17 @@ def cmd_doc(args: argparse.Namespace) -> int:
         cfg = config_mod.parse({"state_dir": tmp})  # what notifyd ships, not this site's config
         voices = plugins.voices(plugins.make_manager())
         text = path.read_text(encoding="utf-8")
-        new = langdoc.rewrite(text, langdoc.table(cfg, voices))
+        new = langdoc.rewrite(text, langdoc.table(cfg, voices), langdoc.notes(cfg))
     if new == text:
-        print(f"{path}: the table of languages is up to date", file=sys.stderr)
+        print(
+            f"{path}: the table of languages and the review notes are up to date", file=sys.stderr
+        )
         return 0
     if args.check:
-        print(f"{path}: the table of languages is out of date; run `notifyd templates doc`",
+        print(f"{path}: the table of languages or the review notes are out of date; "
+              "run `notifyd templates doc`",
               file=sys.stderr)  # fmt: skip
         return 1
     path.write_text(new, encoding="utf-8")
-    print(f"{path}: table of languages rewritten", file=sys.stderr)
+    print(f"{path}: table of languages and review notes rewritten", file=sys.stderr)
     return 0

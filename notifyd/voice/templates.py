@@ -29,6 +29,7 @@ from notifyd.model import NoticeFacts
 from notifyd.voice import permits, spoken
 from notifyd.voice.sanitise import clean
 from notifyd.voice.spoken import numbers
+from notifyd.voice.wording import plural_for, sentence_case, unvocalised
 
 #: The templates shipped with notifyd, used when `voices.templates_dir` is empty.
 SHIPPED = Path(__file__).resolve().parents[2] / "config" / "templates"
@@ -95,9 +96,12 @@ def load(path: Path, language: str) -> Template:
         where = "[permit_types]"
         names = {k: _text(data["permit_types"][k]) for k in permits.KEYS}
         where = "[written]"
-        written, genuine = _compile(data["written"]["notice"]), _compile(data["written"]["genuine"])
+        eye = {"plural": plural_for(language)}
+        ear = {"plural": plural_for(language, lambda n: spoken.count(n, language))}
+        written = _compile(data["written"]["notice"], eye)
+        genuine = _compile(data["written"]["genuine"], eye)
         where = "[spoken]"
-        said, office = _compile(data["spoken"]["notice"]), _compile(data["spoken"]["office"])
+        said, office = _compile(data["spoken"]["notice"], ear), _compile(data["spoken"]["office"])
         fallback = str(data["spoken"].get("fallback", ""))
         return Template(
             language=language, path=path, name=_text(data["name"]),
@@ -161,8 +165,9 @@ def _bool(value: Any) -> bool:
     return value
 
 
-def _compile(source: Any) -> Jinja:
-    return _ENV.from_string(_text(source))
+def _compile(source: Any, functions: dict[str, Any] | None = None) -> Jinja:
+    """A template; `functions` are the language's helpers (`plural`), bound to it."""
+    return _ENV.from_string(_text(source), globals=functions)
 
 
 def days_left(expiry: date, now: datetime, tz: ZoneInfo) -> int:
@@ -191,8 +196,9 @@ def values(
         "extension": permits.extension(facts.permit_type, notices),
         "charge": numbers.written_amount(notices.overstay_charge_per_day, lang),
         "limit_days": notices.overstay_limit_days,
+        "limit": notices.overstay_limit_days,  # a number in both notices, for `plural`
         "office_name": clean(office.name, 120),
-        "office": tpl.office.render(city=clean(office.city, 60)).strip(),
+        **office_names(tpl, office, written=True),
         "office_address": clean(office.address, 160),
         "office_phone": clean(office.phone, SHORT_LIMIT),
         "office_website": _site(clean(office.website, 80)),
@@ -217,9 +223,24 @@ def spoken_values(
         "charge": spoken.amount(notices.overstay_charge_per_day, lang),
         "limit_days": spoken.count(written["limit_days"], lang),
         "office_phone": spoken.phone(phone, lang) if phone else "",
+        **office_names(tpl, office, written=False),
         "office_address": "",
         "office_website": "",
     }
+
+
+#: The grammatical cases the `[spoken] office` template is rendered in: `office` holds the
+#: nominative, `office_genitive` the form after a preposition such as Arabic إلى,
+#: `office_oblique` the Hindi oblique before a postposition ("Blitar के … कार्यालय से").
+CASES = {"office": "nominative", "office_genitive": "genitive", "office_oblique": "oblique"}
+
+
+def office_names(tpl: Template, office: OfficeConfig, written: bool) -> dict[str, str]:
+    """How the notice names the office, in each case; the written text without the vowel marks
+    the voice needs (Arabic is written unvocalised)."""
+    city = clean(office.city, 60)
+    said = {key: tpl.office.render(city=city, case=case).strip() for key, case in CASES.items()}
+    return {k: unvocalised(v) for k, v in said.items()} if written else said
 
 
 def _site(url: str) -> str:
@@ -229,16 +250,20 @@ def _site(url: str) -> str:
 
 def render(tpl: Template, vals: dict[str, Any]) -> str:
     """The written notice: its words, then how to know it is genuine (also the SMS body)."""
-    return f"{_one_line(tpl.written.render(vals))}\n{_one_line(tpl.genuine.render(vals))}"
+    lang = tpl.language
+    return (
+        f"{_one_line(tpl.written.render(vals), lang)}\n{_one_line(tpl.genuine.render(vals), lang)}"
+    )
 
 
 def render_spoken(tpl: Template, vals: dict[str, Any]) -> str:
     """The voice note's words: plain text for a TTS engine, never markup."""
-    return _one_line(tpl.spoken.render(vals))
+    return _one_line(tpl.spoken.render(vals), tpl.language)
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+def _one_line(text: str, language: str) -> str:
+    """One line, each sentence starting with a capital even when a value begins it."""
+    return sentence_case(" ".join(text.split()), language)
 
 
 def fields(vals: dict[str, Any], office_code: str) -> dict[str, str]:

@@ -27,8 +27,11 @@ def shipped_table(tmp_path: Path, voices: dict[str, Any]) -> str:
 def test_the_committed_table_is_in_step_with_the_templates(
     tmp_path: Path, real_voices: dict[str, Any]
 ) -> None:
+    from notifyd import config
+
     committed = DOC.read_text(encoding="utf-8")
-    regenerated = langdoc.rewrite(committed, shipped_table(tmp_path, real_voices))
+    notes = langdoc.notes(config.parse({"state_dir": str(tmp_path)}))
+    regenerated = langdoc.rewrite(committed, shipped_table(tmp_path, real_voices), notes)
     assert regenerated == committed, "docs/languages.md is stale: run `notifyd templates doc`"
 
 
@@ -80,3 +83,38 @@ def test_only_the_lines_between_the_markers_change() -> None:
     )
     with pytest.raises(NotifydError, match="no table markers"):
         langdoc.rewrite("# Title\n| old |\n", "| new |")
+
+
+def test_the_review_notes_say_what_each_reviewer_should_check(tmp_path: Path) -> None:
+    folder = tmp_path / "tpl"
+    shutil.copytree(ROOT / "config" / "templates", folder)
+    ar = folder / "ar.toml"
+    text = ar.read_text(encoding="utf-8")
+    start = text.index("reviewed = false")
+    end = text.index("\n", text.index("note = ", start))
+    ar.write_text(
+        text[:start] + 'reviewed = true\nby = "Layla Haddad"\ndate = "2026-11-30"\n'
+        'note = "Read it all;\\n the vocalisation is right."' + text[end:],
+        encoding="utf-8",
+    )
+    notes = langdoc.notes(voice_config(tmp_path, templates_dir=str(folder))).splitlines()
+    assert [n.split(" ")[1] for n in notes] == [f"`{lang}`" for lang in LANGUAGES]
+    by_tag = {n.split(" ")[1].strip("`"): n for n in notes}
+    assert by_tag["ar"] == (
+        "- `ar` Arabic (Modern Standard) (reviewed by Layla Haddad, 2026-11-30): "
+        "Read it all; the vocalisation is right."
+    )
+    assert by_tag["tr"].startswith("- `tr` Turkish (not reviewed): Written by the developers;")
+
+
+def test_the_notes_are_rewritten_between_their_own_markers() -> None:
+    doc = (
+        f"{langdoc.BEGIN}\n| old |\n{langdoc.END}\ntext\n"
+        f"{langdoc.NOTES_BEGIN}\n- old\n{langdoc.NOTES_END}\nend\n"
+    )
+    assert langdoc.rewrite(doc, "| new |", "- new") == (
+        f"{langdoc.BEGIN}\n| new |\n{langdoc.END}\ntext\n"
+        f"{langdoc.NOTES_BEGIN}\n- new\n{langdoc.NOTES_END}\nend\n"
+    )
+    with pytest.raises(NotifydError, match="no notes markers"):
+        langdoc.rewrite(f"{langdoc.BEGIN}\n{langdoc.END}\n", "| t |", "- n")

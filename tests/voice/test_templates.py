@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +30,7 @@ EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")
     "ar": "18 ديسمبر 2026", "ru": "18 декабря 2026 г.", "fr": "18 décembre 2026",
     "de": "18. Dezember 2026", "hi": "18 दिसंबर 2026", "ms": "18 Disember 2026",
     "fil": "Disyembre 18, 2026", "nl": "18 december 2026", "it": "18 dicembre 2026",
-    "vi": "18 tháng 12, 2026", "th": "18 ธันวาคม ค.ศ. 2026", "pt": "18 de dezembro de 2026",
+    "vi": "18 tháng 12 năm 2026", "th": "18 ธันวาคม ค.ศ. 2026", "pt": "18 de dezembro de 2026",
     "es": "18 de diciembre de 2026", "tr": "18 Aralık 2026", "uk": "18 грудня 2026 р.",
 }  # fmt: skip
 GENUINE_MARK = {  # a word of each language's "how to know it is genuine" line
@@ -223,3 +225,138 @@ def test_very_long_values_are_shortened_at_a_word() -> None:
     assert len(short) <= MAX_LENGTH and short.endswith(ELLIPSIS)
     assert short.removesuffix(ELLIPSIS).split() == ["Alexandra"] * len(short.split())
     assert clean("X" * 500).endswith(ELLIPSIS) and len(clean("X" * 500)) == MAX_LENGTH
+
+
+def _renderer(tmp_path: Path, limit: int = 60) -> Renderer:
+    """The sample office with a city (the voice names it), and `limit` days of overstay."""
+    cfg = voice_config(tmp_path)
+    blitar = replace(cfg.offices["BLT"], city="Blitar")
+    notices = replace(cfg.notices, overstay_limit_days=limit)
+    return Renderer(replace(cfg, offices={"BLT": blitar}, notices=notices), {})
+
+
+def _at(days_left: int) -> datetime:
+    return FRIDAY_MORNING + timedelta(days=14 - days_left)
+
+
+AR_WORDS = {1: "يوم واحد", 2: "يومين", 3: "3 أيام", 10: "10 أيام", 11: "11 يومًا", 100: "100 يوم"}
+AR_SAID = {  # the spoken form, vocalised for espeak-ng
+    1: "يَوْمٍ وَاحِدٍ", 2: "يَوْمَيْنِ", 3: "3 أَيَّامٍ", 10: "10 أَيَّامٍ", 11: "11 يَوْمًا",
+    100: "100 يَوْمٍ",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("n", sorted(AR_WORDS))
+def test_arabic_day_counts_agree_in_the_written_and_spoken_notice(tmp_path: Path, n: int) -> None:
+    renderer = _renderer(tmp_path, limit=n)
+    facts = sample_facts("ar")
+    overdue, _, _ = renderer.words(facts, _at(-n))
+    assert f"منذ {AR_WORDS[n]}." in overdue  # days over
+    assert f"أكثر من {AR_WORDS[n]} يؤدي" in overdue  # the limit
+    assert f"وَبَعْدَ {AR_SAID[n]}،" in renderer.spoken(facts, _at(-n), "ar")
+    if n > 1:  # one day left is "tomorrow"
+        before, _, _ = renderer.words(facts, _at(n))
+        assert f"أي بعد {AR_WORDS[n]}." in before
+        assert f"بَعْدَ {AR_SAID[n]}." in renderer.spoken(facts, _at(n), "ar")
+    assert "3 يوم" not in overdue and "منذ 1 " not in overdue
+
+
+def test_arabic_names_the_office_in_the_case_its_preposition_needs(tmp_path: Path) -> None:
+    renderer, facts = _renderer(tmp_path), sample_facts("ar")
+    before = renderer.spoken(facts, _at(14), "ar")
+    assert "مَعَكُمْ مَكْتَبُ الهِجْرَةِ فِي Blitar" in before  # subject: nominative -u
+    overdue = renderer.spoken(facts, _at(-3), "ar")
+    assert "إِلَى مَكْتَبِ الهِجْرَةِ فِي Blitar" in overdue  # after إلى: genitive -i
+    assert "مَكْتَبُ" not in overdue
+    written, _, _ = renderer.words(facts, _at(-3))
+    assert "إلى مكتب الهجرة في Blitar" in written  # written Arabic carries no vowel marks
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "left", "over", "said"),
+    [
+        ("ru", 2, "(ещё 2 дня)", "(2 дня назад)", "через 2 дня."),
+        ("ru", 5, "(ещё 5 дней)", "(5 дней назад)", "через 5 дней."),
+        ("ru", 21, "(ещё 21 день)", "(21 день назад)", "через 21 день."),
+        ("ru", 11, "(ещё 11 дней)", "(11 дней назад)", "через 11 дней."),
+        ("uk", 3, "(ще 3 дні)", "(3 дні тому)", "через 3 дні."),
+        ("uk", 7, "(ще 7 днів)", "(7 днів тому)", "через 7 днів."),
+        ("uk", 21, "(ще 21 день)", "(21 день тому)", "через 21 день."),
+    ],
+)  # fmt: skip
+def test_russian_and_ukrainian_days_take_the_form_of_their_number(
+    tmp_path: Path, lang: str, n: int, left: str, over: str, said: str
+) -> None:
+    renderer, facts = _renderer(tmp_path), sample_facts(lang)
+    assert left in renderer.words(facts, _at(n))[0]
+    assert over in renderer.words(facts, _at(-n))[0]
+    assert said in renderer.spoken(facts, _at(n), lang)
+
+
+@pytest.fixture(scope="module")
+def city_renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
+    return _renderer(tmp_path_factory.mktemp("city"))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+@pytest.mark.parametrize("days", [14, 7, 1, 0, -3])
+def test_every_sentence_starts_with_a_capital_after_the_values_are_in(
+    city_renderer: Renderer, lang: str, days: int
+) -> None:
+    renderer, facts = city_renderer, sample_facts(lang)
+    written, _, _ = renderer.words(facts, _at(days))
+    for text in (written, renderer.spoken(facts, _at(days), lang)):
+        starts = [m.group(1) for m in re.finditer(r"(?:^|[!?]\s|[^\W\d_]{2}\.\s)(\w)", text)]
+        assert all(not c.islower() for c in starts), text
+
+
+@pytest.mark.parametrize(
+    ("lang", "days", "permit_type", "said", "not_said"),
+    [
+        ("fr", 14, "KITAS", "au plus tard le dernier jour ouvré", "avant le dernier jour ouvré"),
+        ("ms", 14, "KITAS", "selewat-lewatnya pada hari bekerja terakhir", "sebelum hari bekerja"),
+        ("de", -3, "KITAS", "Jeder weitere Tag kostet", "Überziehung"),
+        ("en", -3, "KITAS", "overstaying more than 60 days leads", "it leads"),
+        ("zh", 14, "KITAP", "在网上", "通过网上"),
+        ("ja", -3, "KITAS", "で切れました", "に切れました"),
+        ("vi", 14, "KITAS", "hết hạn vào ngày 18", "hết hạn vào 18"),
+        ("th", 14, "KITAS", "คุณ John Smith", "คุณJohn"),
+        ("fil", -3, "KITAS", "Pumunta po agad", "Pumunta agad"),
+        ("hi", -3, "KITAS", "तुरंत Blitar के इमिग्रेशन कार्यालय आएँ", "Blitar का इमिग्रेशन"),
+        ("hi", 14, "KITAP", "Blitar के इमिग्रेशन कार्यालय में विस्तार", "Blitar का इमिग्रेशन"),
+    ],
+)  # fmt: skip
+def test_the_written_words_a_native_reader_would_correct_stay_corrected(
+    city_renderer: Renderer, lang: str, days: int, permit_type: str, said: str, not_said: str
+) -> None:
+    text, _, _ = city_renderer.words(sample_facts(lang, permit_type=permit_type), _at(days))
+    assert said in text and not_said not in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "days", "said", "not_said"),
+    [
+        ("ko", 14, "7인 한시 체류 허가는", "7는"),  # the particle after a spoken number
+        ("ar", 14, "عَلَى كَفِيلِكُمْ", "كَفِيلِكَ"),  # the polite plural, for a man or a woman
+        ("ar", -3, "تَصْرِيحُ إِقَامَتِكُمْ", "إِقَامَتِكَ"),
+        ("tr", -3, "her gün için bir milyon rupiye ücret alınır", "birmilyon"),
+        ("vi", -3, "bị thu một triệu rupiah", "quá hạn mất"),
+    ],
+)  # fmt: skip
+def test_the_spoken_words_a_native_listener_would_correct_stay_corrected(
+    city_renderer: Renderer, lang: str, days: int, said: str, not_said: str
+) -> None:
+    text = city_renderer.spoken(sample_facts(lang, permit_number="2C11AB0001-27"), _at(days), lang)
+    assert said in text and not_said not in text
+
+
+def test_a_plural_without_its_other_form_is_a_config_error_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "tpl"
+    shutil.copytree(ROOT / "config" / "templates", folder)
+    ru = folder / "ru.toml"
+    ru.write_text(ru.read_text(encoding="utf-8").replace(', other="# дня"', ""), encoding="utf-8")
+    renderer = Renderer(voice_config(tmp_path, templates_dir=str(folder)), {})
+    with pytest.raises(ConfigError, match=r"ru\.toml plural\(\).*no `other` form"):
+        renderer.words(sample_facts("ru"), _at(5))

@@ -39,9 +39,14 @@ def locale(language: str) -> str:
     return BABEL_LOCALES.get(language, language.replace("-", "_"))
 
 
+#: Long dates where CLDR's differs from what the language writes in a letter: Vietnamese
+#: "18 tháng 3 năm 2027" (CLDR: "18 tháng 3, 2027").
+LONG_PATTERNS = {"vi": "d 'tháng' M 'năm' y"}
+
+
 def long_date(day: date, language: str) -> str:
     """The written date in the language's own long form: "18 December 2026", "2026年12月18日"."""
-    return format_date(day, "long", locale=locale(language))
+    return format_date(day, LONG_PATTERNS.get(language, "long"), locale=locale(language))
 
 
 def day_month(day: date, language: str) -> str:
@@ -67,7 +72,24 @@ def amount(n: int, language: str) -> str:
             return f"{n // unit}{word}"
         return str(n)
     code = NUM2WORDS.get(language)
-    return str(num2words(n, lang=code)) if code else str(n)
+    if not code:
+        return str(n)
+    words = str(num2words(n, lang=code))
+    return turkish_spaced(words) if language == "tr" else words
+
+
+#: Turkish number words, longest first where one begins another (altmış before altı).
+_TURKISH = re.compile(
+    "altmış|altı|bir|iki|üç|dört|beş|yedi|sekiz|seksen|dokuz|doksan|on|yirmi|otuz|kırk|elli"
+    "|yetmiş|yüz|bin|milyon|milyar|trilyon"
+)
+
+
+def turkish_spaced(words: str) -> str:
+    """Turkish number words apart, as Turkish writes them: num2words gives "birmilyon",
+    "ikiyüzellibin"; the language writes "bir milyon", "iki yüz elli bin"."""
+    parts = _TURKISH.findall(words)
+    return " ".join(parts) if "".join(parts) == words else words
 
 
 def written_amount(n: int, language: str) -> str:

@@ -50,3 +50,16 @@ def test_a_passport_name_in_capitals_is_said_as_a_name() -> None:
     assert person_name("JOHN SMITH") == "John Smith"
     assert person_name("Nguyễn Văn An") == "Nguyễn Văn An"
     assert person_name("王小明") == "王小明"
+
+
+@pytest.mark.parametrize(
+    ("n", "said"),
+    [(1_000_000, "bir milyon"), (1_500_000, "bir milyon beş yüz bin"),
+     (250_000, "iki yüz elli bin"), (60_000_000, "altmış milyon")],
+)  # fmt: skip
+def test_turkish_amounts_are_written_as_separate_words(n: int, said: str) -> None:
+    assert amount(n, "tr") == said  # num2words joins them: "birmilyon"
+
+
+def test_vietnamese_writes_the_date_as_in_a_letter() -> None:
+    assert long_date(DAY, "vi") == "18 tháng 12 năm 2026"  # CLDR: "18 tháng 12, 2026"

@@ -10,6 +10,7 @@ until issue 11a's engines measure them for real.
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -103,6 +104,21 @@ def test_the_spoken_note_is_short(
     assert probe(wav)["duration"] <= limit, text
 
 
+@pytest.mark.parametrize("lang", sorted(VOICE))
+@pytest.mark.parametrize("kind", ["none", "self"])
+def test_the_14_day_note_is_short_whoever_extends_the_permit(
+    renderer: Renderer, tmp_path: Path, lang: str, kind: str
+) -> None:
+    """The sponsor's wording is measured above; "cannot be extended" is the longest."""
+    notices = replace(renderer.cfg.notices, extension={}, extension_default=kind)
+    other = Renderer(replace(renderer.cfg, notices=notices), {})
+    text = _said(other, lang, 14, full_name="Alexander Hoffmann")
+    assert text != _said(renderer, lang, 14, full_name="Alexander Hoffmann")
+    wav = tmp_path / "note.wav"
+    _espeak(text, VOICE[lang], "-w", str(wav))
+    assert probe(wav)["duration"] <= STAGES[14], text
+
+
 @pytest.mark.parametrize("lang", sorted(CHARS_PER_SECOND))
 @pytest.mark.parametrize(("days", "limit"), sorted(STAGES.items()))
 def test_japanese_and_thai_are_short_at_a_native_pace(
@@ -122,3 +138,19 @@ def test_speech_has_no_address_website_or_written_number(renderer: Renderer, lan
         text = _said(renderer, lang, days)
         assert "Jl." not in text and "imigrasi.go.id" not in text and "http" not in text
         assert "2C11AB0001" not in text and "+62" not in text and "{" not in text
+
+
+def test_arabic_is_heard_with_the_office_in_its_case_and_the_days_agreeing(
+    renderer: Renderer,
+) -> None:
+    heard = {d: _espeak(_said(renderer, "ar", d), "ar", "-q", "-x") for d in (14, 2, 3, -3)}
+    assert "m'aAak,um m'aktab,u" in heard[14]  # "this is the office": nominative -u
+    assert "?'ila: m'aktab,i" in heard[-3] and "m'aktab,u" not in heard[-3]  # after إلى: -i
+    assert "j,aum'ain" in heard[2]  # يومين, the dual, no number said
+    assert "Tal'a:Ta ?a'i:a:m" in heard[3]  # 3 أيام, the plural
+    assert "k,um" in heard[14] and "m'atik,a " not in heard[14]  # the polite plural "your"
+
+
+def test_turkish_hears_the_overstay_charge_as_separate_number_words(renderer: Renderer) -> None:
+    heard = _espeak(_said(renderer, "tr", -3), "tr", "-q", "-x")
+    assert "bIR mIlj'On" in heard and "bIRmIlj'On" not in heard
