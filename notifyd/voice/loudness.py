@@ -75,11 +75,14 @@ def _fft_size(n: int) -> int:
 def weighted(samples: Samples, rate: int) -> npt.NDArray[np.float64]:
     """The K-weighted samples (what BS.1770 measures the power of)."""
     n = _fft_size(len(samples) + rate // 4)  # the filters' tails: < 0.25 s
-    if (rate, n) not in _RESPONSES:
-        _RESPONSES.clear()  # one rate per format: a handful of sizes live at a time
-        _RESPONSES[(rate, n)] = _response(rate, n)
+    response = _RESPONSES.get((rate, n))
+    if response is None:  # held in a local: encodes run in threads and share the cache
+        response = _response(rate, n)
+        if len(_RESPONSES) >= 4:  # one rate per format: a handful of sizes live at a time
+            _RESPONSES.clear()
+        _RESPONSES[(rate, n)] = response
     spectrum = np.fft.rfft(samples.astype(np.float64), n)
-    return np.fft.irfft(spectrum * _RESPONSES[(rate, n)], n)[: len(samples)]
+    return np.fft.irfft(spectrum * response, n)[: len(samples)]
 
 
 def gated(power: npt.NDArray[np.float64], rate: int) -> float:

@@ -69,3 +69,14 @@ def test_the_limiters_gain_moves_gradually() -> None:
     per_sample_db = np.abs(np.diff(20 * np.log10(gain)))
     block = int(rate * loudness.BLOCK_S)
     assert per_sample_db.max() <= loudness.ATTACK_DB_S * loudness.BLOCK_S / block * 2.01
+
+
+def test_notes_of_many_lengths_measured_in_threads_at_once_each_measure_right() -> None:
+    """Encodes run in threads that share the filters' cache: one thread's new length must
+    not take another's filter away mid-measure (it once raised KeyError under load)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tones = [sine(997, 1.0 + 0.37 * i, 24000, 0.1) for i in range(24)]
+    with ThreadPoolExecutor(8) as pool:
+        measured = list(pool.map(lambda t: loudness.integrated(t, 24000), tones * 3))
+    assert measured == pytest.approx([-3.01 - 20.0] * len(measured), abs=0.05)
