@@ -301,5 +301,6 @@ def test_a_send_that_timed_out_is_found_by_the_lookup_and_an_unsent_one_is_not(
 
     found, nothing = asyncio.run(go())
     assert found is not None and found.provider_id.startswith("SM")
-    assert (found.attempt_id, found.status) == (3, "sent")
+    # accepted, and on a busy machine perhaps already delivered by the time the lookup runs
+    assert found.attempt_id == 3 and found.status in ("sent", "delivered")
     assert nothing is None
