@@ -182,6 +182,9 @@ class RejectedRow(Base):
     whole_row: Mapped[bool] = mapped_column(Boolean, default=True)
     reasons: Mapped[str] = mapped_column(Text)  # JSON list of strings
     raw: Mapped[str] = mapped_column(Text)  # JSON object, the row as read
+    #: The hash of a whole-row rejection's line while it is in the registry (NULL once it is
+    #: gone or fixed): a later sync that meets the line unchanged moves the row to its run.
+    row_hash: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class OptOut(Base):

@@ -34,6 +34,15 @@ from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status, Sto
 
 
 @dataclass(frozen=True)
+class Staged:
+    """The stored permit of a changed line's permit number."""
+
+    permit_id: int
+    expiry_date: date
+    unchanged: bool  # same row hash and still active: only a repeated line can be this
+
+
+@dataclass(frozen=True)
 class Known:
     """A stored permit whose row changed: what sync needs to re-plan it."""
 
@@ -94,12 +103,12 @@ def build_due_index(conn: Connection) -> None:
 
 def stage_chunk(
     conn: Connection, rows: Sequence[tuple[str, int, str]]
-) -> tuple[dict[str, int], dict[int, Known | None]]:
-    """Compare a chunk's (permit number, line, row hash) with what is stored, in SQL.
+) -> tuple[dict[str, int], dict[int, Staged]]:
+    """Compare the changed lines of a chunk, (permit number, line, row hash), with what is
+    stored, in SQL; unchanged lines were decided from their hash and never come here.
 
     Returns each number's first line in the snapshot (a row whose number's first line is
-    not its own is a duplicate), and for the lines that need work, what is stored of their
-    permit (None: a new permit). Unchanged rows, nearly all of a daily sync, never come back.
+    not its own is a duplicate), and for each line with a stored permit, what is stored.
     """
     first: dict[str, int] = {}
     for number, line, _ in rows:
@@ -117,15 +126,14 @@ def stage_chunk(
                 {"n": list(part)},
             )
             first.update((number, line) for number, line in found)
-    work: dict[int, Known | None] = {}
-    for line, pid, exp in conn.exec_driver_sql(
-        "SELECT c.line, p.id, p.expiry_date "
-        "FROM sync_chunk c LEFT JOIN permits p ON p.permit_number = c.permit_number "
-        "WHERE p.id IS NULL OR p.row_hash <> c.row_hash OR NOT p.active"
+    stored: dict[int, Staged] = {}
+    for line, pid, exp, same in conn.exec_driver_sql(
+        "SELECT c.line, p.id, p.expiry_date, p.row_hash = c.row_hash AND p.active "
+        "FROM sync_chunk c JOIN permits p ON p.permit_number = c.permit_number"
     ):
         day = date.fromisoformat(exp) if isinstance(exp, str) else exp
-        work[line] = None if pid is None else Known(pid, day)
-    return first, work
+        stored[line] = Staged(pid, day, bool(same))
+    return first, stored
 
 
 _PERSON_COLUMNS = (
@@ -424,7 +432,11 @@ def retire_permits(conn: Connection, permit_ids: Sequence[int], reason: str, now
     return cancelled
 
 
-def insert_rejections(conn: Connection, run_id: int, items: Sequence[Rejection]) -> None:
+def insert_rejections(
+    conn: Connection, run_id: int, items: Sequence[Rejection], hashes: dict[int, str]
+) -> None:
+    """Store rejections; `hashes` (line → row hash) for those a later sync may meet unchanged
+    and keep (a duplicate depends on other lines, so it has none)."""
     if items:
         conn.execute(
             insert(s.rejected_rows),
@@ -437,6 +449,7 @@ def insert_rejections(conn: Connection, run_id: int, items: Sequence[Rejection])
                     "whole_row": True,
                     "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
                     "raw": json.dumps(r.raw, ensure_ascii=False),
+                    "row_hash": hashes.get(r.line),
                 }
                 for r in items
             ],

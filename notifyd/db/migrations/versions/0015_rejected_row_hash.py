@@ -1,0 +1,24 @@
+"""rejected rows keep their line's hash: an unchanged rejected line is not judged again
+
+Revision ID: 0015
+Revises: 0014
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+
+revision = "0015"
+down_revision = "0014"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("rejected_rows", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("row_hash", sa.String(length=32), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("rejected_rows", schema=None) as batch_op:
+        batch_op.drop_column("row_hash")
