@@ -13,7 +13,7 @@ import os
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -24,10 +24,11 @@ import pluggy
 
 from notifyd import plugins
 from notifyd.config import Config
-from notifyd.db import corrections, runs
+from notifyd.db import corrections, runs, sync_first
 from notifyd.db import sync as syncstore
 from notifyd.db import sync_known as known
 from notifyd.db.store import Connection, DatabaseError, Engine
+from notifyd.db.sync_first import FirstIds
 from notifyd.errors import SyncRefused
 from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
@@ -198,6 +199,7 @@ def _apply(
     store = _Store(active, unhashed, known.seen_lines(top), known.live_rejections(conn))
     active_before = len(active) + len(unhashed)
     people_before = syncstore.count_people(conn)
+    first = sync_first.first_ids(conn)
     syncstore.create_seen(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
@@ -208,14 +210,16 @@ def _apply(
     try:
         for chunk in _chunks(rows):
             counts.rows += len(chunk)
-            pending.append(_prepare(conn, chunk, make, store, normaliser, counts))
+            pending.append(_prepare(conn, chunk, make, store, normaliser, counts, first is None))
             if len(pending) > AHEAD:
-                kept += _write(conn, cfg, offices, pending.popleft(), now, counts)
+                kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
         while pending:
-            kept += _write(conn, cfg, offices, pending.popleft(), now, counts)
+            kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
     finally:
         normaliser.close()
     known.keep_rejections(conn, counts.run_id, kept)
+    if first is not None:
+        sync_first.finish(conn)
     if deferred:
         syncstore.build_due_index(conn)
 
@@ -283,6 +287,7 @@ def _prepare(
     store: _Store,
     normaliser: _Normaliser,
     counts: SyncReport,
+    compare: bool,
 ) -> _Batch:
     """Find what changed since the last snapshot and send only that to normalisation.
 
@@ -313,7 +318,7 @@ def _prepare(
     numbers = {line: clean(r.values.get("permit_number", "")).upper() for line, _, r in changed}
     hashes = {line: hex_hash(key) for line, key, _ in changed}
     first, stored = syncstore.stage_chunk(
-        conn, [(n, line, hashes[line]) for line, n in numbers.items() if n]
+        conn, [(n, line, hashes[line]) for line, n in numbers.items() if n], compare
     )
     batch = _Batch(Future(), {}, {}, [], [])
     todo: list[RawRow] = []
@@ -382,6 +387,7 @@ def _write(
     batch: _Batch,
     now: datetime,
     counts: SyncReport,
+    first: FirstIds | None,
 ) -> list[tuple[int, int]]:
     """Write one chunk's changes; return the rejections it met unchanged."""
     results = batch.result.result()
@@ -394,13 +400,22 @@ def _write(
     syncstore.insert_warnings(conn, counts.run_id, records)
     if not records:
         return batch.kept
-    _count_moves(conn, records, counts)
-    person_ids = syncstore.upsert_people(conn, records, now)
-    corrections.reapply(conn, _contacts(records, person_ids), now)
-    permit_ids = syncstore.upsert_permits(
-        conn, [(r, batch.hashes[r.line]) for r in records], person_ids, now
-    )
-    opt_outs = syncstore.sync_registry_opt_outs(conn, _registry_opt_outs(records, person_ids), now)
+    items = [(r, batch.hashes[r.line]) for r in records]
+    if first is None:
+        _count_moves(conn, records, counts)
+        person_ids = syncstore.upsert_people(conn, records, now)
+        corrections.reapply(conn, _contacts(records, person_ids), now)
+        permit_ids = syncstore.upsert_permits(conn, items, person_ids, now)
+        fresh: Container[int] = ()
+    else:  # an empty store: nothing to compare, no corrections, ids given here
+        person_ids, again = sync_first.insert_people(conn, records, now, first)
+        fresh = set(person_ids.values())
+        if again:  # registry ids an earlier chunk stored
+            _count_moves(conn, again, counts)
+            person_ids.update(syncstore.upsert_people(conn, again, now))
+        permit_ids = sync_first.insert_permits(conn, items, person_ids, now, first)
+    registry_opt_outs = _registry_opt_outs(records, person_ids)
+    opt_outs = syncstore.sync_registry_opt_outs(conn, registry_opt_outs, now, fresh)
     known_ids = [
         batch.known[r.permit_number].permit_id for r in records if r.permit_number in batch.known
     ]
