@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from itertools import chain, islice
 from multiprocessing import get_context
+from typing import Any
 
 import pluggy
 
@@ -36,6 +37,7 @@ from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
 from notifyd.registry.lines import Make, Unit, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
+from notifyd.registry.packing import normalise_packed, pack_rows, unpack
 from notifyd.registry.reach import reach_warnings
 
 log = logging.getLogger(__name__)
@@ -97,7 +99,10 @@ class _Normaliser:
         if self.pool is None and self.workers > 0 and self.submitted > POOL_AFTER and rows:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
         if self.pool is not None:
-            return self.pool.submit(normalise_chunk, rows, self.rules)
+            packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
+            result: Future[list[Record | Rejection]] = Future()
+            packed.add_done_callback(lambda f: _unpacked(f, result))
+            return result
         done: Future[list[Record | Rejection]] = Future()
         done.set_result(normalise_chunk(rows, self.rules))
         return done
@@ -105,6 +110,17 @@ class _Normaliser:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+def _unpacked(packed: Future[list[tuple[Any, ...]]], out: Future[list[Record | Rejection]]) -> None:
+    if packed.cancelled():  # the pool shut down on an error elsewhere
+        out.cancel()
+        return
+    error = packed.exception()
+    if error is not None:
+        out.set_exception(error)
+    else:
+        out.set_result(unpack(packed.result()))
 
 
 def run_sync(
