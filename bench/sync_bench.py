@@ -1,4 +1,4 @@
-"""Registry sync benchmark: seconds, rows/s and peak memory of `notifyd sync` (SQLite or PostgreSQL).
+"""Registry sync benchmark: seconds, rows/s and peak memory of `notifyd sync`.
 
     python bench/sync_bench.py --rows 100000 [--rows 1000000] [--workdir DIR] [--reuse]
         [--database postgresql+psycopg://USER@HOST:PORT/DB] [--keep]

@@ -29,7 +29,14 @@ from sqlalchemy import (
 )
 
 from notifyd.db import schema as s
-from notifyd.db.store import chunks, executemany, expanding, instant_param, naive_utc
+from notifyd.db.store import (
+    chunks,
+    executemany,
+    expanding,
+    insert_rows,
+    instant_param,
+    naive_utc,
+)
 from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status, Stored
 
 
@@ -129,7 +136,7 @@ def stage_chunk(
     if not compare:
         return first, stored
     conn.exec_driver_sql("DELETE FROM sync_chunk")
-    executemany(conn, "INSERT INTO sync_chunk VALUES (?, ?, ?)", rows)
+    insert_rows(conn, "sync_chunk", ("permit_number", "line", "row_hash"), rows)
     for line, pid, exp, same in conn.exec_driver_sql(
         "SELECT c.line, p.id, p.expiry_date, p.row_hash = c.row_hash AND p.active "
         "FROM sync_chunk c JOIN permits p ON p.permit_number = c.permit_number"
@@ -319,11 +326,12 @@ def insert_notifications(
         if plan not in plans:
             plans[plan] = len(plans) + 1
             fresh += [(plans[plan], *row) for row in prepare(plan)]
-    executemany(conn, "INSERT INTO sync_plan VALUES (?, ?, ?, ?, ?, ?, ?)", fresh)
+    insert_rows(conn, "sync_plan", _PLAN_COLUMNS, fresh)
     conn.exec_driver_sql("DELETE FROM sync_new")
-    executemany(
+    insert_rows(
         conn,
-        "INSERT INTO sync_new VALUES (?, ?, ?)",
+        "sync_new",
+        ("permit_id", "expiry_date", "plan_id"),
         [(pid, exp.isoformat() if sqlite else exp, plans[plan]) for pid, exp, plan in rows],
     )
     stamp = instant_param(conn)(now)
@@ -335,6 +343,9 @@ def insert_notifications(
         f"p.catch_up, 0, {mark}, {mark} FROM sync_new n JOIN sync_plan p ON p.plan_id = n.plan_id",
         (stamp, stamp),
     )
+
+
+_PLAN_COLUMNS = ("plan_id", "stage", "due_at", "deadline", "status", "reason", "catch_up")
 
 
 def _plan_rows(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:

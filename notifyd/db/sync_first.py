@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from notifyd.db.store import executemany
+from notifyd.db.store import executemany, insert_rows
 from notifyd.db.sync import PERMIT_COLUMNS, PERSON_COLUMNS, ids_of, permit_rows, person_rows
 from notifyd.model import Record
 
@@ -54,13 +54,30 @@ def insert_people(
     rows = [(start + i, *row) for i, row in enumerate(person_rows(conn, latest.values(), now))]
     ids.person += len(rows)
     given = {rid: start + i for i, rid in enumerate(latest)}
-    if executemany(conn, _insert_sql("people", PERSON_COLUMNS, "registry_id"), rows) == len(rows):
+    if _insert_new(conn, rows) == len(rows):
         return given, []
     stored = ids_of(conn, "people", "registry_id", list(latest))
     again = {rid for rid, pid in stored.items() if given[rid] != pid}
     return {rid: pid for rid, pid in given.items() if rid not in again}, [
         r for r in records if r.registry_id in again
     ]
+
+
+def _insert_new(conn: Connection, rows: Sequence[tuple[object, ...]]) -> int:
+    """Insert people whose registry id is not stored yet; return how many were."""
+    if conn.dialect.name == "sqlite":
+        return executemany(conn, _insert_sql("people", PERSON_COLUMNS, "registry_id"), rows)
+    columns = ", ".join(("id", *PERSON_COLUMNS))
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS sync_people AS SELECT * FROM people LIMIT 0"
+    )
+    conn.exec_driver_sql("TRUNCATE sync_people")
+    insert_rows(conn, "sync_people", ("id", *PERSON_COLUMNS), rows)
+    result = conn.exec_driver_sql(
+        f"INSERT INTO people ({columns}) SELECT {columns} FROM sync_people "
+        "ON CONFLICT (registry_id) DO NOTHING"
+    )
+    return int(result.rowcount or 0)
 
 
 def insert_permits(
@@ -74,12 +91,8 @@ def insert_permits(
     start = ids.permit + 1
     rows = [(start + i, *row) for i, row in enumerate(permit_rows(conn, items, person_ids, now))]
     ids.permit += len(rows)
-    numbers = [r.permit_number for r, _ in items]
-    if executemany(conn, _insert_sql("permits", PERMIT_COLUMNS, "permit_number"), rows) < len(
-        rows
-    ):  # cannot happen (a repeated number is rejected first); if it did, ask the store
-        return ids_of(conn, "permits", "permit_number", numbers)
-    return {number: start + i for i, number in enumerate(numbers)}
+    insert_rows(conn, "permits", ("id", *PERMIT_COLUMNS), rows)  # numbers not met before
+    return {r.permit_number: start + i for i, (r, _) in enumerate(items)}
 
 
 def finish(conn: Connection) -> None:
