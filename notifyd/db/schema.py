@@ -317,6 +317,13 @@ class ContactCorrection(Base):
 # Search by number: phones and WhatsApp numbers (E.164, indexed on the column), passports
 # (upper-cased) match exactly.
 Index("ix_people_passport_number", Person.passport_number)
+#: The live rejections a sync loads and clears: a few thousand among every run's history.
+Index(
+    "ix_rejected_rows_live",
+    RejectedRow.row_hash,
+    sqlite_where=RejectedRow.row_hash.is_not(None),
+    postgresql_where=RejectedRow.row_hash.is_not(None),
+)
 Index("ix_people_updated_at", Person.updated_at)
 
 
