@@ -8,6 +8,9 @@ writer turns into Records and Rejections.
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from typing import Any
 
 from notifyd.model import Phone, RawRow, Record, Rejection
@@ -35,6 +38,23 @@ def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
         given = values if isinstance(values, dict) else dict(zip(keys, values, strict=True))
         out.append(_pack(normalise(RawRow(line, given, problems), rules)))
     return out
+
+
+def watch_parent(parent: int, interval: float = 1.0) -> None:
+    """A worker's initializer: leave as soon as the process that started it is gone.
+
+    A `notifyd sync` killed (by a signal, a timeout, an OOM kill) cannot shut its pool down;
+    its worker would wait forever on a queue nobody writes, and keep the multiprocessing
+    resource tracker alive with it. `parent` is the starter's pid, given by it: a worker that
+    starts after its starter died must leave too."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
 def _phone(p: Phone | None) -> tuple[str, str, str] | None:

@@ -37,7 +37,7 @@ from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
 from notifyd.registry.lines import Make, Unit, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
-from notifyd.registry.packing import normalise_packed, pack_rows, unpack
+from notifyd.registry.packing import normalise_packed, pack_rows, unpack, watch_parent
 from notifyd.registry.reach import reach_warnings
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,12 @@ class _Normaliser:
     def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
         self.submitted += len(rows)
         if self.pool is None and self.workers > 0 and self.submitted > POOL_AFTER and rows:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            self.pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("spawn"),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
+            )
         if self.pool is not None:
             packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
             result: Future[list[Record | Rejection]] = Future()

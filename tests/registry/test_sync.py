@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from conftest import FRIDAY_MORNING, config_dict, person, write_toml
+from conftest import FRIDAY_MORNING, config_dict, person, wait_for, write_toml
 from notifyd import config, plugins
 from notifyd.config import Config
 from notifyd.db import notices as noticedb
@@ -639,3 +639,46 @@ def test_sync_leaves_no_process_behind(make_config: MakeConfig, tmp_path: Path) 
         except psutil.Error:
             continue
     assert left == []
+
+
+def test_a_killed_sync_leaves_no_worker_behind(make_config: MakeConfig, tmp_path: Path) -> None:
+    """`notifyd sync` killed while its worker pool runs: the worker and the resource tracker
+    leave too (a kill allows no clean-up in the killed process itself)."""
+    rows = [person(i) for i in range(40)]
+    cfg = make_config(rows)
+    data = config_dict(
+        cfg.registry.path,
+        database={"url": f"sqlite:///{tmp_path / 'killed.db'}"},
+        state_dir=str(tmp_path / "state"),
+    )
+    path = write_toml(data, tmp_path / "c.toml")
+    mark = uuid.uuid4().hex
+    code = (  # the first chunk's results are never collected: the sync waits with its pool up
+        "import sys, time; from notifyd.registry import sync; sync.POOL_AFTER = 10; "
+        "sync._write = lambda *a, **k: time.sleep(600); "
+        "from notifyd.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "-c", str(path), "sync"],
+        env={**os.environ, "NOTIFYD_TEST_MARK": mark},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        parent = psutil.Process(proc.pid)
+        wait_for(lambda: any("spawn_main" in " ".join(c.cmdline()) for c in
+                             parent.children(recursive=True)), 60, "the worker")  # fmt: skip
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_for(lambda: _marked(mark) == [], 30, "the worker and the tracker to leave")
+
+
+def _marked(mark: str) -> list[int]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("NOTIFYD_TEST_MARK") == mark:
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
