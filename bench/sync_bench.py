@@ -1,9 +1,11 @@
-"""Registry sync benchmark: seconds, rows/s and peak memory of `notifyd sync` on SQLite.
+"""Registry sync benchmark: seconds, rows/s and peak memory of `notifyd sync`.
 
     python bench/sync_bench.py --rows 100000 [--rows 1000000] [--workdir DIR] [--reuse]
+        [--database postgresql+psycopg://USER@HOST:PORT/DB] [--keep]
 
 For each N: generate an N-row export and a copy with 1 % of rows changed (timed apart, not
-counted), write two configs into the workdir pointing at a fresh SQLite database there, then
+counted), write two configs into the workdir pointing at a fresh database (a SQLite file there, or
+with --database a database made on that PostgreSQL server; dropped at the end), then
 time three runs of `notifyd -c CONFIG sync`, each a subprocess:
 
   a. full sync with planning, on the empty database;
@@ -29,13 +31,18 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import make_registry
 import psutil
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
@@ -117,14 +124,14 @@ def toml_string(value: object) -> str:
     return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def write_config(path: Path, workdir: Path, rows: int, export: Path) -> None:
-    """A config for one office, a SQLite database in the workdir and spool channels."""
+def write_config(path: Path, workdir: Path, rows: int, export: Path, url: str) -> None:
+    """A config for one office, the bench's database and spool channels."""
     path.write_text(
         f"""channel_order = ["whatsapp", "sms"]
 state_dir = {toml_string(workdir / f"state-{rows}")}
 
 [database]
-url = {toml_string(f"sqlite:///{workdir / f'bench-{rows}.db'}")}
+url = {toml_string(url)}
 
 [registry]
 path = {toml_string(export)}
@@ -147,13 +154,43 @@ kind = "sms"
     )
 
 
-def fresh_database(workdir: Path, rows: int) -> None:
-    """Remove the database (and its WAL files) and the state folder of an earlier run."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        (workdir / f"bench-{rows}.db{suffix}").unlink(missing_ok=True)
+def fresh_database(workdir: Path, rows: int, server: str | None) -> str:
+    """An empty database for N rows, its URL: a SQLite file in the workdir, or a database
+    made on the `--database` PostgreSQL server; and an empty state folder."""
     state = workdir / f"state-{rows}"
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
+    if server is None:
+        drop_database(workdir, rows, None)
+        return f"sqlite:///{workdir / f'bench-{rows}.db'}"
+    drop_database(workdir, rows, server)
+    with _admin(server) as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{_pg_name(rows)}"')
+    return make_url(server).set(database=_pg_name(rows)).render_as_string(hide_password=False)
+
+
+def drop_database(workdir: Path, rows: int, server: str | None) -> None:
+    """Remove what fresh_database made."""
+    if server is None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            (workdir / f"bench-{rows}.db{suffix}").unlink(missing_ok=True)
+        return
+    with _admin(server) as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{_pg_name(rows)}" WITH (FORCE)')
+
+
+def _pg_name(rows: int) -> str:
+    return f"notifyd_sync_bench_{rows}_{os.getpid()}"
+
+
+@contextmanager
+def _admin(server: str) -> Iterator[Any]:
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def run_phase(command: list[str], config: Path, phase: Phase, logs: Path) -> Phase:
@@ -236,9 +273,26 @@ def bench(rows: int, args: argparse.Namespace, command: list[str]) -> list[Phase
 
     config = workdir / f"config-{rows}.toml"
     config_changed = workdir / f"config-{rows}-changed.toml"
-    write_config(config, workdir, rows, export)
-    write_config(config_changed, workdir, rows, changed)
-    fresh_database(workdir, rows)
+    url = fresh_database(workdir, rows, args.database)
+    write_config(config, workdir, rows, export, url)
+    write_config(config_changed, workdir, rows, changed, url)
+    try:
+        phases = run_phases(rows, args, command, workdir, config, config_changed)
+    finally:
+        if not args.keep:
+            drop_database(workdir, rows, args.database)
+    report(rows, phases, args, command, export)
+    return phases
+
+
+def run_phases(
+    rows: int,
+    args: argparse.Namespace,
+    command: list[str],
+    workdir: Path,
+    config: Path,
+    config_changed: Path,
+) -> list[Phase]:
 
     share = f"{args.change_share:.0%}" if args.change_share >= 0.01 else f"{args.change_share:g}"
     plan = [
@@ -252,11 +306,12 @@ def bench(rows: int, args: argparse.Namespace, command: list[str]) -> list[Phase
         phases.append(phase)
         db = sum(
             f.stat().st_size for f in workdir.glob(f"bench-{rows}.db*") if f.is_file()
-        )  # database and WAL
+        )  # database and WAL (SQLite)
+        size = f", database {db / MB:.0f} MB" if db else ""
         print(
             f"  {key}. {name}: {phase.seconds:.1f} s, {rows / phase.seconds:,.0f} rows/s, "
             f"peak RSS {phase.peak_tree / MB:.0f} MB (tree), {phase.peak_single / MB:.0f} MB "
-            f"(largest process), CPU {phase.cpu_seconds:.1f} s, database {db / MB:.0f} MB"
+            f"(largest process), CPU {phase.cpu_seconds:.1f} s{size}"
         )
         if phase.returncode != 0:
             print(f"  FAILED: exit status {phase.returncode}; stderr:", file=sys.stderr)
@@ -264,7 +319,6 @@ def bench(rows: int, args: argparse.Namespace, command: list[str]) -> list[Phase
             if phase.stdout.strip():
                 print("  stdout:\n" + tail(phase.stdout, 20), file=sys.stderr)
             break
-    report(rows, phases, args, command, export)
     return phases
 
 
@@ -318,6 +372,14 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse",
         action="store_true",
         help="reuse exports already in the workdir (same N, seed, day)",
+    )
+    parser.add_argument(
+        "--database",
+        help="a PostgreSQL server URL (postgresql+psycopg://user@host:port/db): each N gets its "
+        "own database there, dropped at the end (default: a SQLite file in the workdir)",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the database after the run (default: drop it)"
     )
     args = parser.parse_args(argv)
     args.workdir = args.workdir.resolve()

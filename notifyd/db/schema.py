@@ -194,6 +194,9 @@ class RejectedRow(Base):
     whole_row: Mapped[bool] = mapped_column(Boolean, default=True)
     reasons: Mapped[str] = mapped_column(Text)  # JSON list of strings
     raw: Mapped[str] = mapped_column(Text)  # JSON object, the row as read
+    #: The hash of a whole-row rejection's line while it is in the registry (NULL once it is
+    #: gone or fixed): a later sync that meets the line unchanged moves the row to its run.
+    row_hash: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class OptOut(Base):
@@ -339,6 +342,13 @@ class ContactCorrection(Base):
 # Search by number: phones and WhatsApp numbers (E.164, indexed on the column), passports
 # (upper-cased) match exactly.
 Index("ix_people_passport_number", Person.passport_number)
+#: The live rejections a sync loads and clears: a few thousand among every run's history.
+Index(
+    "ix_rejected_rows_live",
+    RejectedRow.row_hash,
+    sqlite_where=RejectedRow.row_hash.is_not(None),
+    postgresql_where=RejectedRow.row_hash.is_not(None),
+)
 Index("ix_people_updated_at", Person.updated_at)
 
 

@@ -176,6 +176,27 @@ def executemany(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> 
         cursor.close()
 
 
+def insert_rows(
+    conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Append rows to a table: PostgreSQL's COPY (psycopg 3 streams them in one statement,
+    several times faster than an executemany), an executemany INSERT on SQLite. No conflict
+    handling: for scratch tables and rows known to be new."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" * len(columns))
+        executemany(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
 def instant_param(conn: Connection) -> Any:
     """How this driver wants a UTC instant, as schema.UTCDateTime stores it: naive UTC (a
     PostgreSQL session in another time zone would shift an aware one), ISO text on SQLite."""

@@ -7,7 +7,7 @@ driver's own `executemany` (see store.executemany) with values already in its te
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -29,8 +29,24 @@ from sqlalchemy import (
 )
 
 from notifyd.db import schema as s
-from notifyd.db.store import chunks, executemany, expanding, instant_param, naive_utc
+from notifyd.db.store import (
+    chunks,
+    executemany,
+    expanding,
+    insert_rows,
+    instant_param,
+    naive_utc,
+)
 from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status, Stored
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The stored permit of a changed line's permit number."""
+
+    permit_id: int
+    expiry_date: date
+    unchanged: bool  # same row hash and still active: only a repeated line can be this
 
 
 @dataclass(frozen=True)
@@ -93,19 +109,18 @@ def build_due_index(conn: Connection) -> None:
 
 
 def stage_chunk(
-    conn: Connection, rows: Sequence[tuple[str, int, str]]
-) -> tuple[dict[str, int], dict[int, Known | None]]:
-    """Compare a chunk's (permit number, line, row hash) with what is stored, in SQL.
+    conn: Connection, rows: Sequence[tuple[str, int, str]], compare: bool = True
+) -> tuple[dict[str, int], dict[int, Staged]]:
+    """Compare the changed lines of a chunk, (permit number, line, row hash), with what is
+    stored, in SQL; unchanged lines were decided from their hash and never come here.
 
     Returns each number's first line in the snapshot (a row whose number's first line is
-    not its own is a duplicate), and for the lines that need work, what is stored of their
-    permit (None: a new permit). Unchanged rows, nearly all of a daily sync, never come back.
+    not its own is a duplicate), and for each line with a stored permit, what is stored
+    (without `compare`, on a first sync, nothing is: a number met again is a duplicate).
     """
     first: dict[str, int] = {}
     for number, line, _ in rows:
         first.setdefault(number, line)
-    conn.exec_driver_sql("DELETE FROM sync_chunk")
-    executemany(conn, "INSERT INTO sync_chunk VALUES (?, ?, ?)", rows)
     fresh = list(first.items())
     sql = "INSERT INTO sync_seen (permit_number, line) VALUES (?, ?) ON CONFLICT DO NOTHING"
     if executemany(conn, sql, fresh) < len(fresh):  # an earlier chunk had some of them
@@ -117,22 +132,25 @@ def stage_chunk(
                 {"n": list(part)},
             )
             first.update((number, line) for number, line in found)
-    work: dict[int, Known | None] = {}
-    for line, pid, exp in conn.exec_driver_sql(
-        "SELECT c.line, p.id, p.expiry_date "
-        "FROM sync_chunk c LEFT JOIN permits p ON p.permit_number = c.permit_number "
-        "WHERE p.id IS NULL OR p.row_hash <> c.row_hash OR NOT p.active"
+    stored: dict[int, Staged] = {}
+    if not compare:
+        return first, stored
+    conn.exec_driver_sql("DELETE FROM sync_chunk")
+    insert_rows(conn, "sync_chunk", ("permit_number", "line", "row_hash"), rows)
+    for line, pid, exp, same in conn.exec_driver_sql(
+        "SELECT c.line, p.id, p.expiry_date, p.row_hash = c.row_hash AND p.active "
+        "FROM sync_chunk c JOIN permits p ON p.permit_number = c.permit_number"
     ):
         day = date.fromisoformat(exp) if isinstance(exp, str) else exp
-        work[line] = None if pid is None else Known(pid, day)
-    return first, work
+        stored[line] = Staged(pid, day, bool(same))
+    return first, stored
 
 
-_PERSON_COLUMNS = (
+PERSON_COLUMNS = (
     "registry_id", "full_name", "nationality", "passport_number", "language", "phone",
     "phone_kind", "whatsapp", "email", "channels", "created_at", "updated_at",
 )  # fmt: skip
-_PERMIT_COLUMNS = (
+PERMIT_COLUMNS = (
     "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "active",
     "warnings", "created_at", "updated_at",
 )  # fmt: skip
@@ -150,8 +168,17 @@ def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
 def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) -> dict[str, int]:
     """Insert or update people by registry id; return registry id → person id."""
     latest = {r.registry_id: r for r in records}  # a person on several rows: the last row wins
+    rows = person_rows(conn, latest.values(), now)
+    executemany(conn, _upsert_sql("people", PERSON_COLUMNS, "registry_id"), rows)
+    return ids_of(conn, "people", "registry_id", list(latest))
+
+
+def person_rows(
+    conn: Connection, records: Iterable[Record], now: datetime
+) -> list[tuple[Any, ...]]:
+    """People's columns (PERSON_COLUMNS) in the driver's terms."""
     stamp = instant_param(conn)(now)
-    rows = [
+    return [
         (
             r.registry_id,
             r.full_name,
@@ -166,10 +193,8 @@ def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) ->
             stamp,
             stamp,
         )  # fmt: skip
-        for r in latest.values()
+        for r in records
     ]
-    executemany(conn, _upsert_sql("people", _PERSON_COLUMNS, "registry_id"), rows)
-    return _ids(conn, "people", "registry_id", list(latest))
 
 
 def upsert_permits(
@@ -179,9 +204,22 @@ def upsert_permits(
     now: datetime,
 ) -> dict[str, int]:
     """Insert or update permits with their row hash; return permit number → permit id."""
+    rows = permit_rows(conn, items, person_ids, now)
+    executemany(conn, _upsert_sql("permits", PERMIT_COLUMNS, "permit_number"), rows)
+    numbers = [r.permit_number for r, _ in items]
+    return ids_of(conn, "permits", "permit_number", numbers)
+
+
+def permit_rows(
+    conn: Connection,
+    items: Sequence[tuple[Record, str]],
+    person_ids: dict[str, int],
+    now: datetime,
+) -> list[tuple[Any, ...]]:
+    """Permits' columns (PERMIT_COLUMNS) in the driver's terms."""
     stamp = instant_param(conn)(now)
     sqlite = conn.dialect.name == "sqlite"
-    rows = [
+    return [
         (
             r.permit_number,
             person_ids[r.registry_id],
@@ -196,12 +234,9 @@ def upsert_permits(
         )  # fmt: skip
         for r, row_hash in items
     ]
-    executemany(conn, _upsert_sql("permits", _PERMIT_COLUMNS, "permit_number"), rows)
-    numbers = [r.permit_number for r, _ in items]
-    return _ids(conn, "permits", "permit_number", numbers)
 
 
-def _ids(conn: Connection, table: str, key: str, keys: Sequence[str]) -> dict[str, int]:
+def ids_of(conn: Connection, table: str, key: str, keys: Sequence[str]) -> dict[str, int]:
     """Key → id for rows just written, read on the driver's cursor."""
     out: dict[str, int] = {}
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -217,15 +252,19 @@ def _ids(conn: Connection, table: str, key: str, keys: Sequence[str]) -> dict[st
 
 
 def sync_registry_opt_outs(
-    conn: Connection, wanted: dict[int, tuple[str, ...]], now: datetime
+    conn: Connection,
+    wanted: dict[int, tuple[str, ...]],
+    now: datetime,
+    fresh: Container[int] = (),
 ) -> dict[int, set[str]]:
     """Make the registry's opt-outs match the snapshot for these people; return all opt-outs.
 
     The registry can add an opt-out and lift one it added, never one from staff or the person.
+    People in `fresh` were just inserted and have none to read.
     """
     o = s.opt_outs
     current: dict[int, list[tuple[int, str, str]]] = {pid: [] for pid in wanted}
-    for part in chunks(list(wanted)):
+    for part in chunks([pid for pid in wanted if pid not in fresh]):
         for oid, pid, channel, source in conn.execute(
             select(o.c.id, o.c.person_id, o.c.channel, o.c.source).where(
                 o.c.person_id.in_(part), o.c.lifted_at.is_(None)
@@ -288,11 +327,12 @@ def insert_notifications(
         if plan not in plans:
             plans[plan] = len(plans) + 1
             fresh += [(plans[plan], *row) for row in prepare(plan)]
-    executemany(conn, "INSERT INTO sync_plan VALUES (?, ?, ?, ?, ?, ?, ?)", fresh)
+    insert_rows(conn, "sync_plan", _PLAN_COLUMNS, fresh)
     conn.exec_driver_sql("DELETE FROM sync_new")
-    executemany(
+    insert_rows(
         conn,
-        "INSERT INTO sync_new VALUES (?, ?, ?)",
+        "sync_new",
+        ("permit_id", "expiry_date", "plan_id"),
         [(pid, exp.isoformat() if sqlite else exp, plans[plan]) for pid, exp, plan in rows],
     )
     stamp = instant_param(conn)(now)
@@ -304,6 +344,9 @@ def insert_notifications(
         f"p.catch_up, 0, {mark}, {mark} FROM sync_new n JOIN sync_plan p ON p.plan_id = n.plan_id",
         (stamp, stamp),
     )
+
+
+_PLAN_COLUMNS = ("plan_id", "stage", "due_at", "deadline", "status", "reason", "catch_up")
 
 
 def _plan_rows(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
@@ -425,7 +468,11 @@ def retire_permits(conn: Connection, permit_ids: Sequence[int], reason: str, now
     return cancelled
 
 
-def insert_rejections(conn: Connection, run_id: int, items: Sequence[Rejection]) -> None:
+def insert_rejections(
+    conn: Connection, run_id: int, items: Sequence[Rejection], hashes: dict[int, str]
+) -> None:
+    """Store rejections; `hashes` (line → row hash) for those a later sync may meet unchanged
+    and keep (a duplicate depends on other lines, so it has none)."""
     if items:
         conn.execute(
             insert(s.rejected_rows),
@@ -438,6 +485,7 @@ def insert_rejections(conn: Connection, run_id: int, items: Sequence[Rejection])
                     "whole_row": True,
                     "reasons": json.dumps(list(r.reasons), ensure_ascii=False),
                     "raw": json.dumps(r.raw, ensure_ascii=False),
+                    "row_hash": hashes.get(r.line),
                 }
                 for r in items
             ],

@@ -8,10 +8,12 @@ operator sees every problem of the mapping in one run.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 from notifyd.config import CANONICAL_COLUMNS, REQUIRED_COLUMNS, ColumnSpec, Config, column_spec
 from notifyd.errors import ConfigError, ConfigErrors
+from notifyd.model import RawRow
 
 #: A row of cells → the registry fields it holds.
 Picker = Callable[[Sequence[str]], dict[str, str]]
@@ -103,3 +105,16 @@ def used_columns(header: Sequence[str], cfg: Config) -> set[int]:
     """Indexes of the header's columns that feed some field (a long cell elsewhere is no harm)."""
     wanted = {fold(c) for (columns, _, _), _ in mapping(cfg).values() for c in columns}
     return {i for i, h in enumerate(header) if fold(h) in wanted}
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A source's rows as raw cells, for a sync that decides unchanged lines by their hash
+    before it builds any fields: `key` is everything besides the cells that decides what a
+    line becomes (header, mapping, limits), `used` the cells that feed some field (a column
+    no field reads, such as a row number, changes nothing); `make` builds a line's row."""
+
+    key: bytes
+    used: tuple[int, ...]
+    rows: Iterator[tuple[int, list[str]]]
+    make: Callable[[int, list[str]], RawRow]

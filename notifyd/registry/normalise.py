@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from notifyd.config import LANGUAGE_ALIASES, NATIONALITY_LANGUAGES, Config
 from notifyd.model import Phone, RawRow, Record, Rejection
+from notifyd.registry.fastphone import national_number
 from notifyd.registry.forms import country_code, parse_date
 
 PNT = phonenumbers.PhoneNumberType
@@ -341,7 +342,18 @@ def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None
 
 @lru_cache(maxsize=65536)
 def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
-    """Office region first; a number without a country code may be the person's home format."""
+    """Office region first; a number without a country code may be the person's home format.
+    The region's common forms take a fast path that agrees with phonenumbers."""
+    fast = national_number(value, region)
+    if fast is not None and fast[1] in KINDS:
+        nsn, ntype = fast
+        code = phonenumbers.country_code_for_region(region)
+        return Phone(f"+{code}{nsn}", KINDS[ntype], region), None
+    return parse_phone(value, nationality, region)
+
+
+def parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
+    """`_parse_phone` through phonenumbers alone (the reference of the fast path)."""
     regions = [region]
     if nationality and nationality != region and not value.startswith(("+", "00")):
         regions.append(nationality)

@@ -10,28 +10,34 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
+from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
-from functools import lru_cache
+from datetime import date, datetime, timedelta
 from itertools import chain, islice
 from multiprocessing import get_context
+from typing import Any
 
 import pluggy
 
 from notifyd import plugins
 from notifyd.config import Config
-from notifyd.db import corrections, runs
+from notifyd.db import corrections, runs, sync_first
 from notifyd.db import sync as syncstore
+from notifyd.db import sync_known as known
 from notifyd.db.store import Connection, DatabaseError, Engine
+from notifyd.db.sync_first import FirstIds
 from notifyd.errors import SyncRefused
 from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
 from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
+from notifyd.registry.lines import Make, Unit, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
+from notifyd.registry.packing import normalise_packed, pack_rows, unpack, watch_parent
 from notifyd.registry.reach import reach_warnings
 
 log = logging.getLogger(__name__)
@@ -52,19 +58,6 @@ def fingerprint(cfg: Config) -> bytes:
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
 
 
-def row_hash(values: dict[str, str], fp: bytes) -> str:
-    """A row's identity: its fields and values as read, under the config's fingerprint."""
-    h = _keyed(fp).copy()
-    h.update("\x1f".join(values).encode())
-    h.update("\x1e".join(values.values()).encode())
-    return h.hexdigest()
-
-
-@lru_cache(maxsize=4)
-def _keyed(fp: bytes) -> hashlib.blake2b:
-    return hashlib.blake2b(digest_size=16, key=fp)
-
-
 def normalise_chunk(rows: list[RawRow], rules: Rules) -> list[Record | Rejection]:
     return [normalise(r, rules) for r in rows]
 
@@ -74,9 +67,20 @@ class _Batch:
     """A chunk on its way: rows sent to normalisation and what the store knew of them."""
 
     result: Future[list[Record | Rejection]]
-    hashes: dict[int, str]
+    hashes: dict[int, str]  # line → row hash, for the rows sent
     known: dict[str, syncstore.Known]
     duplicates: list[Rejection]
+    kept: list[tuple[int, int]]  # (rejected row id, line) of rejections met unchanged
+
+
+@dataclass
+class _Store:
+    """What the store knew when the sync began, and which of it this snapshot met."""
+
+    active: dict[int, int]  # row hash → permit id
+    unhashed: list[int]  # active permits whose hash was blanked (by staff): read again
+    seen: array[int]  # permit id → first line that holds it (0: none yet)
+    rejected: dict[int, tuple[int, tuple[str, ...]]]  # row hash → (rejected row id, reasons)
 
 
 class _Normaliser:
@@ -93,9 +97,17 @@ class _Normaliser:
     def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
         self.submitted += len(rows)
         if self.pool is None and self.workers > 0 and self.submitted > POOL_AFTER and rows:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+            self.pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("spawn"),
+                initializer=watch_parent,
+                initargs=(os.getpid(),),
+            )
         if self.pool is not None:
-            return self.pool.submit(normalise_chunk, rows, self.rules)
+            packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
+            result: Future[list[Record | Rejection]] = Future()
+            packed.add_done_callback(lambda f: _unpacked(f, result))
+            return result
         done: Future[list[Record | Rejection]] = Future()
         done.set_result(normalise_chunk(rows, self.rules))
         return done
@@ -103,6 +115,17 @@ class _Normaliser:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+def _unpacked(packed: Future[list[tuple[Any, ...]]], out: Future[list[Record | Rejection]]) -> None:
+    if packed.cancelled():  # the pool shut down on an error elsewhere
+        out.cancel()
+        return
+    error = packed.exception()
+    if error is not None:
+        out.set_exception(error)
+    else:
+        out.set_result(unpack(packed.result()))
 
 
 def run_sync(
@@ -119,14 +142,19 @@ def run_sync(
     or for registry ids that do not keep their person."""
     source = plugins.source_for(pm, cfg.registry.source)
     label = source.describe(cfg)
-    rows = iter(source.read(cfg))
-    first = next(rows, None)  # opens the source and reads its header: a failure leaves no run
+    fp = fingerprint(cfg)
+    snapshot, make = units(source, cfg, fp)  # opens the source: a failure leaves no run
+    started = time.monotonic()
     run_id = runs.start_run(engine, label, now)
     report = SyncReport(run_id)
+
+    def end() -> datetime:  # the start's clock, moved on by the time the sync took
+        return now + timedelta(seconds=time.monotonic() - started)
+
     try:
         with engine.begin() as conn:
-            snapshot = rows if first is None else chain((first,), rows)
-            _apply(conn, cfg, snapshot, report, now, accept_drops, workers, accept_identities)
+            _apply(conn, cfg, fp, snapshot, make, report, now, accept_drops, workers,
+                   accept_identities)  # fmt: skip
             if report.status == "ok":
                 order = cfg.channel_order or list(cfg.channels)
                 report.people, report.reach = syncstore.reach(conn, list(cfg.channels))
@@ -135,17 +163,17 @@ def run_sync(
                 )
             if report.status == "refused":
                 raise SyncRefused(report.message)
-            runs.finish_run(conn, report, now)
+            runs.finish_run(conn, report, end())
     except SyncRefused:
         with engine.begin() as conn:  # the snapshot was rolled back; the run is recorded
-            runs.finish_run(conn, report, now)
+            runs.finish_run(conn, report, end())
         log.warning("sync refused", extra={"run": run_id, "left": report.left})
         raise
     except BaseException as exc:
         report.status, report.message = "failed", describe_error(exc)
         try:
             with engine.begin() as conn:
-                runs.finish_run(conn, report, now)
+                runs.finish_run(conn, report, end())
         except DatabaseError as again:  # the database is what failed: say the first error
             log.error("sync run not recorded", extra={"run": run_id,
                       "error": describe_error(again)})  # fmt: skip
@@ -176,7 +204,9 @@ def describe_error(exc: BaseException) -> str:
 def _apply(
     conn: Connection,
     cfg: Config,
-    rows: Iterable[RawRow],
+    fp: bytes,
+    rows: Iterator[Unit],
+    make: Make,
     counts: SyncReport,
     now: datetime,
     accept_drops: bool,
@@ -185,26 +215,32 @@ def _apply(
 ) -> None:
     """Apply the snapshot inside the caller's transaction; set `counts.status` to "ok", or to
     "refused" (the caller rolls back) when too many permits would leave or ids look unstable."""
-    fp = fingerprint(cfg)
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
-    active_before = syncstore.count_active(conn)
+    active, unhashed, top = known.active_hashes(conn)
+    store = _Store(active, unhashed, known.seen_lines(top), known.live_rejections(conn))
+    active_before = len(active) + len(unhashed)
     people_before = syncstore.count_people(conn)
+    first = sync_first.first_ids(conn)
     syncstore.create_seen(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
     normaliser = _Normaliser(Rules.from_config(cfg), workers)
     pending: deque[_Batch] = deque()
     deferred = syncstore.defer_due_index(conn)
+    kept: list[tuple[int, int]] = []
     try:
-        for chunk in _chunks(iter(rows)):
+        for chunk in _chunks(rows):
             counts.rows += len(chunk)
-            pending.append(_prepare(conn, chunk, fp, normaliser, counts))
+            pending.append(_prepare(conn, chunk, make, store, normaliser, counts, first is None))
             if len(pending) > AHEAD:
-                _write(conn, cfg, offices, pending.popleft(), now, counts)
+                kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
         while pending:
-            _write(conn, cfg, offices, pending.popleft(), now, counts)
+            kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
     finally:
         normaliser.close()
+    known.keep_rejections(conn, counts.run_id, kept)
+    if first is not None:
+        sync_first.finish(conn)
     if deferred:
         syncstore.build_due_index(conn)
 
@@ -212,7 +248,8 @@ def _apply(
     if refusal:
         counts.status, counts.message = "refused", refusal
         return
-    gone = syncstore.missing_active(conn)
+    seen = store.seen
+    gone = sorted(pid for pid in chain(store.active.values(), store.unhashed) if not seen[pid])
     counts.left = len(gone)
     limit = cfg.registry.max_drop_share * active_before
     if gone and len(gone) > limit and not accept_drops:
@@ -259,56 +296,109 @@ def identity_refusal(
     return ""
 
 
-def _chunks(it: Iterator[RawRow]) -> Iterator[list[RawRow]]:
+def _chunks(it: Iterator[Unit]) -> Iterator[list[Unit]]:
     while chunk := list(islice(it, CHUNK)):
         yield chunk
 
 
 def _prepare(
     conn: Connection,
-    chunk: list[RawRow],
-    fp: bytes,
+    chunk: list[Unit],
+    make: Make,
+    store: _Store,
     normaliser: _Normaliser,
     counts: SyncReport,
+    compare: bool,
 ) -> _Batch:
-    """Find what changed since the last snapshot and send only that to normalisation."""
-    numbers = {r.line: clean(r.values.get("permit_number", "")).upper() for r in chunk}
-    hashes = {r.line: row_hash(r.values, fp) for r in chunk}
-    first, work = syncstore.stage_chunk(
-        conn, [(n, line, hashes[line]) for line, n in numbers.items() if n]
-    )
-    known: dict[str, syncstore.Known] = {}
-    todo: list[RawRow] = []
-    duplicates: list[Rejection] = []
+    """Find what changed since the last snapshot and send only that to normalisation.
+
+    A line whose hash is an active permit's is unchanged (unless its permit was already met:
+    a repeated line); the rest are built, staged and compared in SQL.
+    """
+    active, seen = store.active, store.seen
     ordinal = counts.rows - len(chunk)
-    for r in chunk:
+    sequential = counts.sequential == ordinal  # every row so far: still worth checking
+    matched: dict[int, int] = {}  # permit id → line, met unchanged in this chunk
+    changed: list[tuple[int, int, RawRow]] = []
+    for line, key, raw in chunk:
         ordinal += 1
-        rid = r.values.get("registry_id", "").strip()
-        if rid.isdigit() and int(rid) in (ordinal, r.line, r.line - 1):
-            counts.sequential += 1
-        number = numbers[r.line]
-        if number and first[number] != r.line:
-            duplicates.append(
-                Rejection(
-                    r.line,
-                    (
-                        f"permit_number: {number!r} is already on line {first[number]}; "
-                        "keep one row per permit",
-                    ),
-                    dict(r.values),
-                    clean(r.values.get("registry_id", "")),
-                    number,
-                )
-            )
-        elif number and r.line not in work:
+        row: RawRow | None = None
+        if sequential:
+            row = make(line, raw)
+            rid = row.values.get("registry_id", "").strip()
+            if rid.isdigit() and int(rid) in (ordinal, line, line - 1):
+                counts.sequential += 1
+            else:
+                sequential = False
+        pid = active.get(key)
+        if pid is not None and not seen[pid]:
+            seen[pid] = line
+            matched[pid] = line
+            continue
+        changed.append((line, key, row or make(line, raw)))
+    numbers = {line: clean(r.values.get("permit_number", "")).upper() for line, _, r in changed}
+    hashes = {line: hex_hash(key) for line, key, _ in changed}
+    first, stored = syncstore.stage_chunk(
+        conn, [(n, line, hashes[line]) for line, n in numbers.items() if n], compare
+    )
+    batch = _Batch(Future(), {}, {}, [], [])
+    todo: list[RawRow] = []
+    late: dict[int, int] = {}  # line met unchanged → the earlier changed line with its permit
+    for line, key, r in changed:
+        number = numbers[line]
+        at = stored.get(line)
+        earlier = seen[at.permit_id] if at is not None else 0
+        if at is not None and matched.get(at.permit_id) == earlier and earlier > line:
+            late[earlier], earlier = line, 0  # the unchanged line further on is the repeat
+        if earlier and earlier < line:
+            batch.duplicates.append(_duplicate(r, number, earlier))
+        elif number and first[number] != line:
+            batch.duplicates.append(_duplicate(r, number, first[number]))
+        else:
+            if at is not None:
+                seen[at.permit_id] = line
+            if number and at is not None and at.unchanged:
+                counts.unchanged += 1
+                counts.accepted += 1
+                continue
+            old = store.rejected.get(key)
+            if old is not None:  # rejected before, line and config unchanged: same reasons
+                batch.kept.append((old[0], line))
+                _count_reasons(counts, old[1])
+                continue
+            if at is not None and number:
+                batch.known[number] = syncstore.Known(at.permit_id, at.expiry_date)
+            batch.hashes[line] = hashes[line]
+            todo.append(r)
+    for line in matched.values():
+        if line in late:
+            raw = next(raw for ln, _, raw in chunk if ln == line)
+            r = make(line, raw)
+            number = clean(r.values.get("permit_number", "")).upper()
+            batch.duplicates.append(_duplicate(r, number, late[line]))
+        else:
             counts.unchanged += 1
             counts.accepted += 1
-        else:  # new, changed, back in the registry after leaving it, or no permit number
-            stored = work.get(r.line)
-            if stored is not None:
-                known[number] = stored
-            todo.append(r)
-    return _Batch(normaliser.submit(todo), hashes, known, duplicates)
+    batch.result = normaliser.submit(todo)
+    return batch
+
+
+def _duplicate(r: RawRow, number: str, first: int) -> Rejection:
+    return Rejection(
+        r.line,
+        (f"permit_number: {number!r} is already on line {first}; keep one row per permit",),
+        dict(r.values),
+        clean(r.values.get("registry_id", "")),
+        number,
+    )
+
+
+def _count_reasons(counts: SyncReport, reasons: Sequence[str]) -> None:
+    counts.rejected += 1
+    for why in reasons:
+        field = why.split(":", 1)[0]
+        key = field if field.isidentifier() else "no channel"
+        counts.reasons[key] = counts.reasons.get(key, 0) + 1
 
 
 def _write(
@@ -318,28 +408,35 @@ def _write(
     batch: _Batch,
     now: datetime,
     counts: SyncReport,
-) -> None:
+    first: FirstIds | None,
+) -> list[tuple[int, int]]:
+    """Write one chunk's changes; return the rejections it met unchanged."""
     results = batch.result.result()
     records = [r for r in results if isinstance(r, Record)]
     rejections = batch.duplicates + [r for r in results if isinstance(r, Rejection)]
     counts.accepted += len(records)
-    counts.rejected += len(rejections)
     for rej in rejections:
-        for why in rej.reasons:
-            field = why.split(":", 1)[0]
-            key = field if field.isidentifier() else "no channel"
-            counts.reasons[key] = counts.reasons.get(key, 0) + 1
-    syncstore.insert_rejections(conn, counts.run_id, rejections)
+        _count_reasons(counts, rej.reasons)
+    syncstore.insert_rejections(conn, counts.run_id, rejections, batch.hashes)
     syncstore.insert_warnings(conn, counts.run_id, records)
     if not records:
-        return
-    _count_moves(conn, records, counts)
-    person_ids = syncstore.upsert_people(conn, records, now)
-    corrections.reapply(conn, _contacts(records, person_ids), now)
-    permit_ids = syncstore.upsert_permits(
-        conn, [(r, batch.hashes[r.line]) for r in records], person_ids, now
-    )
-    opt_outs = syncstore.sync_registry_opt_outs(conn, _registry_opt_outs(records, person_ids), now)
+        return batch.kept
+    items = [(r, batch.hashes[r.line]) for r in records]
+    if first is None:
+        _count_moves(conn, records, counts)
+        person_ids = syncstore.upsert_people(conn, records, now)
+        corrections.reapply(conn, _contacts(records, person_ids), now)
+        permit_ids = syncstore.upsert_permits(conn, items, person_ids, now)
+        fresh: Container[int] = ()
+    else:  # an empty store: nothing to compare, no corrections, ids given here
+        person_ids, again = sync_first.insert_people(conn, records, now, first)
+        fresh = set(person_ids.values())
+        if again:  # registry ids an earlier chunk stored
+            _count_moves(conn, again, counts)
+            person_ids.update(syncstore.upsert_people(conn, again, now))
+        permit_ids = sync_first.insert_permits(conn, items, person_ids, now, first)
+    registry_opt_outs = _registry_opt_outs(records, person_ids)
+    opt_outs = syncstore.sync_registry_opt_outs(conn, registry_opt_outs, now, fresh)
     known_ids = [
         batch.known[r.permit_number].permit_id for r in records if r.permit_number in batch.known
     ]
@@ -374,6 +471,7 @@ def _write(
     syncstore.update_notifications(conn, updates, now)
     counts.planned += sum(len(plan) for _, _, plan in inserts) + len(updates)
     counts.cancelled += syncstore.cancel_notifications(conn, cancels, now)
+    return batch.kept
 
 
 def _count_moves(conn: Connection, records: list[Record], counts: SyncReport) -> None:

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, insert, inspect, select, update
+from sqlalchemy import Engine, func, insert, inspect, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from conftest import FRIDAY_MORNING, config_dict, person
+from conftest import FRIDAY_MORNING, config_dict, person, wait_for, write_toml
 from notifyd import config, plugins
 from notifyd.config import Config
 from notifyd.db import notices as noticedb
@@ -496,3 +502,183 @@ def test_the_example_configs_indonesian_mapping_reads_the_office_export(
     report = sync(office_config(tmp_path, columns=columns), engine)
     assert (report.accepted, report.rejected) == (10, 2)
     assert "BLT-0001" in people(engine)
+
+
+# --- issue 15: a sync whose cost follows what changed ---------------------------------------
+
+
+def test_a_run_records_when_it_really_finished(engine: Engine, make_config: MakeConfig) -> None:
+    began = time.monotonic()
+    report = sync(make_config([person(i) for i in range(3)]), engine)
+    took = timedelta(seconds=time.monotonic() - began)
+    run = runs.run(engine, report.run_id)
+    assert run is not None
+    assert run["started_at"] == NOW
+    assert NOW < run["finished_at"] <= NOW + took
+
+
+def _whole_rejections(engine: Engine) -> list[tuple]:
+    r = schema.rejected_rows
+    with engine.connect() as conn:
+        return conn.execute(
+            select(r.c.id, r.c.run_id, r.c.line).where(r.c.whole_row.is_(True)).order_by(r.c.id)
+        ).all()
+
+
+def test_an_unchanged_rejected_line_is_kept_not_judged_again(
+    engine: Engine, make_config: MakeConfig, monkeypatch
+) -> None:
+    rows = [person(i) for i in range(4)] + [person(9, nationality="Atlantis")]
+    first = sync(make_config(rows), engine)
+    (kept,) = _whole_rejections(engine)
+    judged: list[int] = []
+    real = sync_module.normalise
+    monkeypatch.setattr(sync_module, "normalise", lambda r, rules: judged.append(r.line) or
+                        real(r, rules))  # fmt: skip
+    rows.insert(0, person(20))  # the rejected line moves down by one
+    again = sync(make_config(rows), engine, now=NOW + timedelta(hours=1), workers=0)
+    assert judged == [2]  # only the new line
+    assert (again.rejected, again.reasons) == (1, first.reasons)
+    assert _whole_rejections(engine) == [(kept[0], again.run_id, 7)]  # the same row, moved
+    (shown,) = runs.rejected(engine, again.run_id)
+    assert (shown["line"], shown["permit_number"]) == (7, "2C11AB0009-26")
+    assert "nationality: 'Atlantis' is not a country" in shown["reasons"][0]
+
+
+def test_a_rejected_line_is_judged_again_when_it_or_the_config_changes(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(4)] + [person(9, nationality="Atlantis")]
+    sync(make_config(rows), engine)
+    aliased = make_config(rows, registry={"nationality_aliases": {"Atlantis": "AU"}})
+    again = sync(aliased, engine, now=NOW + timedelta(hours=1))
+    assert (again.rejected, again.new) == (0, 1)  # the config that judged it changed
+    rows[4] = person(9, nationality="Atlantis", full_name="Someone Else")
+    third = sync(make_config(rows), engine, now=NOW + timedelta(hours=2))
+    assert third.rejected == 1
+    assert runs.rejected(engine, third.run_id)[0]["line"] == 6
+    rows[4] = person(9)
+    fourth = sync(make_config(rows), engine, now=NOW + timedelta(hours=3))
+    assert (fourth.rejected, runs.rejected(engine, fourth.run_id)) == (0, [])
+    r = schema.rejected_rows
+    with engine.connect() as conn:  # no longer live: a later sync would not move it
+        live = conn.execute(select(r.c.id).where(r.c.row_hash.is_not(None))).all()
+    assert live == []
+
+
+def test_a_line_repeating_a_permit_met_unchanged_is_still_the_duplicate(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(5)]
+    sync(make_config(rows), engine)
+    later = [*rows, person(2, full_name="Changed Later")]  # unchanged first, changed after
+    report = sync(make_config(later), engine, now=NOW + timedelta(hours=1))
+    assert (report.unchanged, report.changed, report.rejected) == (5, 0, 1)
+    (dup,) = runs.rejected(engine, report.run_id)
+    assert dup["line"] == 7
+    assert "'2C11AB0002-26' is already on line 4" in dup["reasons"][0]
+    earlier = [person(2, full_name="Changed First"), *rows]  # changed first, unchanged after
+    report = sync(make_config(earlier), engine, now=NOW + timedelta(hours=2))
+    assert (report.unchanged, report.changed, report.rejected) == (4, 1, 1)
+    (dup,) = runs.rejected(engine, report.run_id)
+    assert dup["line"] == 5
+    assert "'2C11AB0002-26' is already on line 2" in dup["reasons"][0]
+    with engine.connect() as conn:
+        name = conn.execute(
+            select(schema.people.c.full_name).where(schema.people.c.registry_id == "BLT-00002")
+        ).scalar_one()
+    assert name == "Changed First"
+
+
+def test_a_first_sync_meeting_a_person_again_in_a_later_chunk_keeps_one_person(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(CHUNK + 3)]
+    rows[-1] = person(CHUNK + 2, registry_id="BLT-00001", full_name="Person 1",
+                      passport_number="PA0000001")  # fmt: skip
+    report = sync(make_config(rows), engine)
+    assert (report.new, report.moved) == (CHUNK + 3, 0)
+    p, pm = schema.people, schema.permits
+    with engine.connect() as conn:
+        owners = conn.execute(
+            select(pm.c.person_id).join(p, p.c.id == pm.c.person_id)
+            .where(p.c.registry_id == "BLT-00001")
+        ).scalars().all()  # fmt: skip
+        assert conn.execute(select(func.count()).select_from(p)).scalar_one() == CHUNK + 2
+    assert len(owners) == 2 and len(set(owners)) == 1
+    again = sync(make_config(rows), engine, now=NOW + timedelta(hours=1))
+    assert (again.unchanged, again.new, again.changed) == (CHUNK + 3, 0, 0)
+    add_person_later = [*rows, person(CHUNK + 9)]  # ids the first sync gave do not collide
+    third = sync(make_config(add_person_later), engine, now=NOW + timedelta(hours=2))
+    assert (third.new, third.unchanged) == (1, CHUNK + 3)
+
+
+def test_sync_leaves_no_process_behind(make_config: MakeConfig, tmp_path: Path) -> None:
+    """`notifyd sync` with its worker pool started: nothing it started outlives it."""
+    rows = [person(i) for i in range(40)]
+    cfg = make_config(rows, database={"url": f"sqlite:///{tmp_path / 'sub.db'}"})
+    data = config_dict(
+        cfg.registry.path, database={"url": cfg.database.url}, state_dir=str(tmp_path / "state")
+    )
+    path = write_toml(data, tmp_path / "c.toml")
+    mark = uuid.uuid4().hex
+    code = (
+        "import sys; from notifyd.registry import sync; sync.POOL_AFTER = 10; "
+        "from notifyd.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "-c", str(path), "sync"],
+        env={**os.environ, "NOTIFYD_TEST_MARK": mark}, capture_output=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    left = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            if proc.environ().get("NOTIFYD_TEST_MARK") == mark:
+                left.append(proc.info)
+        except psutil.Error:
+            continue
+    assert left == []
+
+
+def test_a_killed_sync_leaves_no_worker_behind(make_config: MakeConfig, tmp_path: Path) -> None:
+    """`notifyd sync` killed while its worker pool runs: the worker and the resource tracker
+    leave too (a kill allows no clean-up in the killed process itself)."""
+    rows = [person(i) for i in range(40)]
+    cfg = make_config(rows)
+    data = config_dict(
+        cfg.registry.path,
+        database={"url": f"sqlite:///{tmp_path / 'killed.db'}"},
+        state_dir=str(tmp_path / "state"),
+    )
+    path = write_toml(data, tmp_path / "c.toml")
+    mark = uuid.uuid4().hex
+    code = (  # the first chunk's results are never collected: the sync waits with its pool up
+        "import sys, time; from notifyd.registry import sync; sync.POOL_AFTER = 10; "
+        "sync._write = lambda *a, **k: time.sleep(600); "
+        "from notifyd.cli.main import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "-c", str(path), "sync"],
+        env={**os.environ, "NOTIFYD_TEST_MARK": mark},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        parent = psutil.Process(proc.pid)
+        wait_for(lambda: any("spawn_main" in " ".join(c.cmdline()) for c in
+                             parent.children(recursive=True)), 60, "the worker")  # fmt: skip
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_for(lambda: _marked(mark) == [], 30, "the worker and the tracker to leave")
+
+
+def _marked(mark: str) -> list[int]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.environ().get("NOTIFYD_TEST_MARK") == mark:
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found

@@ -37,8 +37,13 @@ def history(engine: Engine, make_config: Callable[..., Config]) -> Config:
     notice was delivered by SMS and spooled."""
     everyone = [ANNA, BEN, CHEN_OLD, CHEN_NEW, DEWI, EMIL, BAD]
     sync(make_config(everyone, retention={"days": 90}), engine, JULY)
-    sync(make_config([r for r in everyone if r is not DEWI]), engine, AUGUST)
-    cfg = make_config([ANNA, BEN, CHEN_OLD, CHEN_NEW, BAD], retention={"days": 90})
+    # the bad row is edited each time, still wrong: each sync keeps its own rejection (an
+    # unchanged rejected line would move to the latest run instead)
+    bad_again = {**BAD, "passport_number": "PA0000066"}
+    august = [r for r in everyone if r not in (DEWI, BAD)] + [bad_again]
+    sync(make_config(august), engine, AUGUST)
+    bad_once_more = {**BAD, "passport_number": "PA0000666"}
+    cfg = make_config([ANNA, BEN, CHEN_OLD, CHEN_NEW, bad_once_more], retention={"days": 90})
     sync(cfg, engine, NOVEMBER)
     return cfg
 

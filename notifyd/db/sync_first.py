@@ -1,0 +1,123 @@
+"""A first sync into an empty store: plain inserts with ids the sync gives itself.
+
+With no people and no permits stored, every permit of the snapshot is new (a repeated
+number is rejected before it gets here), so permits need no upsert and no read-back of their
+ids; people need one only for a registry id met again in a later chunk, which the insert's
+row count shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Index
+
+from notifyd.db import schema as s
+from notifyd.db.store import executemany, insert_rows
+from notifyd.db.sync import PERMIT_COLUMNS, PERSON_COLUMNS, ids_of, permit_rows, person_rows
+from notifyd.model import Record
+
+
+@dataclass
+class FirstIds:
+    """The last person and permit ids given by this sync."""
+
+    person: int = 0
+    permit: int = 0
+
+
+def first_ids(conn: Connection) -> FirstIds | None:
+    """Ids to give from when the store has no people and no permits; None otherwise.
+
+    The people's and permits' secondary indexes are dropped then, inside the sync's
+    transaction (a failed or refused sync rolls the drop back), and `finish` builds them once:
+    a million rows inserted into five B-trees in random key order cost more than sorted builds.
+    """
+    for table in ("people", "permits"):
+        if conn.exec_driver_sql(f"SELECT 1 FROM {table} LIMIT 1").first() is not None:
+            return None
+    for index in _secondary():
+        index.drop(conn)
+    return FirstIds()
+
+
+def _secondary() -> list[Index]:
+    """Indexes no insert of a sync needs (the unique ones decide its conflicts)."""
+    return [i for t in (s.people, s.permits) for i in sorted(t.indexes, key=str) if not i.unique]
+
+
+def _insert_sql(table: str, columns: Sequence[str], key: str) -> str:
+    marks = ", ".join("?" * (len(columns) + 1))
+    return (
+        f"INSERT INTO {table} (id, {', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({key}) DO NOTHING"
+    )
+
+
+def insert_people(
+    conn: Connection, records: Sequence[Record], now: datetime, ids: FirstIds
+) -> tuple[dict[str, int], list[Record]]:
+    """Insert the chunk's people with ids given here; return registry id → person id for
+    them, and the records of registry ids an earlier chunk already stored (left unchanged,
+    for the caller to compare and upsert as any sync does)."""
+    latest = {r.registry_id: r for r in records}  # a person on several rows: the last row wins
+    start = ids.person + 1
+    rows = [(start + i, *row) for i, row in enumerate(person_rows(conn, latest.values(), now))]
+    ids.person += len(rows)
+    given = {rid: start + i for i, rid in enumerate(latest)}
+    if _insert_new(conn, rows) == len(rows):
+        return given, []
+    stored = ids_of(conn, "people", "registry_id", list(latest))
+    again = {rid for rid, pid in stored.items() if given[rid] != pid}
+    return {rid: pid for rid, pid in given.items() if rid not in again}, [
+        r for r in records if r.registry_id in again
+    ]
+
+
+def _insert_new(conn: Connection, rows: Sequence[tuple[object, ...]]) -> int:
+    """Insert people whose registry id is not stored yet; return how many were."""
+    if conn.dialect.name == "sqlite":
+        return executemany(conn, _insert_sql("people", PERSON_COLUMNS, "registry_id"), rows)
+    columns = ", ".join(("id", *PERSON_COLUMNS))
+    conn.exec_driver_sql(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS sync_people AS SELECT * FROM people LIMIT 0"
+    )
+    conn.exec_driver_sql("TRUNCATE sync_people")
+    insert_rows(conn, "sync_people", ("id", *PERSON_COLUMNS), rows)
+    result = conn.exec_driver_sql(
+        f"INSERT INTO people ({columns}) SELECT {columns} FROM sync_people "
+        "ON CONFLICT (registry_id) DO NOTHING"
+    )
+    return int(result.rowcount or 0)
+
+
+def insert_permits(
+    conn: Connection,
+    items: Sequence[tuple[Record, str]],
+    person_ids: dict[str, int],
+    now: datetime,
+    ids: FirstIds,
+) -> dict[str, int]:
+    """Insert new permits with ids given here; return permit number → permit id."""
+    start = ids.permit + 1
+    rows = [(start + i, *row) for i, row in enumerate(permit_rows(conn, items, person_ids, now))]
+    ids.permit += len(rows)
+    insert_rows(conn, "permits", ("id", *PERMIT_COLUMNS), rows)  # numbers not met before
+    return {r.permit_number: start + i for i, (r, _) in enumerate(items)}
+
+
+def finish(conn: Connection) -> None:
+    """Build the indexes first_ids dropped; on PostgreSQL, move the id sequences past the
+    ids given here."""
+    for index in _secondary():
+        index.create(conn)
+    if conn.dialect.name == "sqlite":
+        return
+    for table in ("people", "permits"):
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"coalesce((SELECT max(id) FROM {table}), 1), "
+            f"(SELECT max(id) FROM {table}) IS NOT NULL)"
+        )

@@ -1,0 +1,83 @@
+"""What crosses to and from the normalising worker processes: plain tuples.
+
+Pickling a dict, a named tuple and a dataclass per row (and calling each one's reduce) cost
+the full sync as much as a sixth of its CPU; tuples of strings pickle in C. Rows go as
+(line, values in one shared key order, problems); results come back as tuples that the
+writer turns into Records and Rejections.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from notifyd.model import Phone, RawRow, Record, Rejection
+from notifyd.registry.normalise import Rules, normalise
+
+Packed = tuple[tuple[str, ...], list[tuple[Any, ...]]]
+
+
+def pack_rows(rows: list[RawRow]) -> Packed:
+    """Rows as (line, values, problems), the values in the first row's key order (a row
+    with other keys keeps its dict)."""
+    keys = tuple(rows[0].values) if rows else ()
+    out: list[tuple[Any, ...]] = []
+    for line, values, problems in rows:
+        same = len(values) == len(keys) and tuple(values) == keys
+        out.append((line, tuple(values.values()) if same else values, problems))
+    return keys, out
+
+
+def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
+    """The worker's job: packed rows in, packed results out."""
+    keys, rows = packed
+    out: list[tuple[Any, ...]] = []
+    for line, values, problems in rows:
+        given = values if isinstance(values, dict) else dict(zip(keys, values, strict=True))
+        out.append(_pack(normalise(RawRow(line, given, problems), rules)))
+    return out
+
+
+def watch_parent(parent: int, interval: float = 1.0) -> None:
+    """A worker's initializer: leave as soon as the process that started it is gone.
+
+    A `notifyd sync` killed (by a signal, a timeout, an OOM kill) cannot shut its pool down;
+    its worker would wait forever on a queue nobody writes, and keep the multiprocessing
+    resource tracker alive with it. `parent` is the starter's pid, given by it: a worker that
+    starts after its starter died must leave too."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def _phone(p: Phone | None) -> tuple[str, str, str] | None:
+    return None if p is None else (p.e164, p.kind, p.region)
+
+
+def _pack(r: Record | Rejection) -> tuple[Any, ...]:
+    if isinstance(r, Rejection):
+        return (False, r.line, r.reasons, r.raw, r.registry_id, r.permit_number)
+    return (
+        True, r.line, r.registry_id, r.full_name, r.nationality, r.passport_number,
+        r.permit_type, r.permit_number, r.expiry_date, r.office, r.language, _phone(r.phone),
+        _phone(r.whatsapp), r.channels, r.opt_out, r.warnings, r.email,
+    )  # fmt: skip
+
+
+def unpack(results: list[tuple[Any, ...]]) -> list[Record | Rejection]:
+    out: list[Record | Rejection] = []
+    for t in results:
+        if not t[0]:
+            out.append(Rejection(*t[1:]))
+            continue
+        phone = None if t[11] is None else Phone(*t[11])
+        whatsapp = phone if t[12] == t[11] else (None if t[12] is None else Phone(*t[12]))
+        out.append(Record(*t[1:11], phone, whatsapp, *t[13:]))  # type: ignore[arg-type,call-arg]
+    return out
