@@ -34,7 +34,7 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from channels_bench import free_port, voice_note  # noqa: E402
-from dispatch_bench import NOW, fill  # noqa: E402
+from claim_bench import NOW, fill  # noqa: E402
 
 from notifyd.db import (
     schema,

@@ -122,8 +122,8 @@ def migrate(engine: Engine) -> None:
         raise StoreError(f"cannot migrate the database at {engine.url!r}: {said}") from exc
 
 
-def open_store(url: str) -> Engine:
-    engine = connect(url)
+def open_store(url: str, pooled: bool = False) -> Engine:
+    engine = connect(url, pooled)
     migrate(engine)
     return engine
 

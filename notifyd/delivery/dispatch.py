@@ -94,6 +94,9 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[Result]] = set()
         self._queued: set[asyncio.Task[Any]] = set()  # sends waiting for a slot
         self.sent = 0
+        self.watch: ds.Watch | None = None  # the last tick's look at the queue
+        self._paused: dict[str, dict[str, Any]] = {}
+        self._paused_key: tuple[int, int] | None = None  # the controls version it was read at
         self.configure(cfg, channels, render)
 
     def configure(self, cfg: Config, channels: Mapping[str, Channel], render: Render) -> None:
@@ -117,10 +120,14 @@ class Dispatcher:
         """Claim and work batches until nothing is due; returns how many notices were taken."""
         if self.stopping:
             return 0
-        paused = await asyncio.to_thread(ds.paused, self.engine)
+        # One cheap read first: an idle daemon does nothing else (no claim, no pause query).
+        self.watch = watch = await asyncio.to_thread(ds.watch, self.engine)
+        paused = await self.paused(watch.controls)
         if "*" in paused:
             return 0
         now = self.clock()
+        if not watch.work(now):
+            return 0
         for nid in await asyncio.to_thread(ds.supersede_overdue, self.engine, now):
             self._emit(events.NoticeCancelled(now, nid, Status.SUPERSEDED, "deadline_passed"))
         await self._apply_early(now)
@@ -142,6 +149,20 @@ class Dispatcher:
             now = self.clock()
             paused = await asyncio.to_thread(ds.paused, self.engine)
         return taken
+
+    async def paused(self, version: tuple[int, int] | None = None) -> dict[str, dict[str, Any]]:
+        """The paused scopes, read again only when the controls changed (pause and resume
+        come from the CLI, another process: `version` is ds.controls_version, or the last
+        tick's when not given)."""
+        if version is None:
+            version = self.watch.controls if self.watch is not None else None
+        if version is None or version != self._paused_key:
+            if version is None:
+                version = await asyncio.to_thread(ds.controls_version, self.engine)
+            # read after the version: a change in between is read now and again next time
+            self._paused = await asyncio.to_thread(ds.paused, self.engine)
+            self._paused_key = version
+        return self._paused
 
     async def release(self) -> int:
         """Give back this instance's leases (at shutdown)."""
