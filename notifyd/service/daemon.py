@@ -98,6 +98,9 @@ class Daemon:
         self.metrics = metrics.start(self.cfg, self.engine, self.clock)
         await self._start_console()
         notify("READY=1", "STATUS=running: waiting for due notices")
+        if (every := watchdog_interval()) is not None:  # pings after READY, however slow the start
+            self.scheduler.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog",
+                                   **JOB)  # fmt: skip
         log.info("notifyd running", extra={"instance": self.dispatcher.instance})
         await self._stop.wait()
         return await self._shutdown()
@@ -121,8 +124,6 @@ class Daemon:
         s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
         # Also once at start: a server that is down at night still purges on time.
         s.add_job(self._purge, purge, id="purge", next_run_time=datetime.now(UTC), **JOB)
-        if (every := watchdog_interval()) is not None:
-            s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
 
     def _sync_overdue(self, cron: CronTrigger) -> str | None:
         try:

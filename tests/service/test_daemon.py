@@ -37,6 +37,12 @@ NOW = FRIDAY_MORNING  # the 14-day notice of a permit expiring 2026-12-18 is due
 DUE = "2026-12-18"
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class Daemon:
     """One test's daemon: its config, database, send log and process."""
 
@@ -69,6 +75,8 @@ class Daemon:
                          "backoff_base": 0.4, "backoff_cap": 10.0, "jitter": False,
                          "paused_recheck_seconds": 0.3, "shutdown_grace": 5.0,
                          **overrides.pop("dispatch", {})},
+            # a free port: other daemons on the host (parallel test runs) hold the default
+            "console": {"listen": f"127.0.0.1:{free_port()}"},
         }  # fmt: skip
         self.data.update(overrides)
         if db_url.startswith("postgresql"):
