@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import random
 import time
 import uuid
@@ -50,6 +51,8 @@ from notifyd.plugins import channel_plugins, emit, missing
 
 log = logging.getLogger(__name__)
 Render = Callable[[NoticeFacts, datetime, "str | None"], Awaitable[Rendered]]
+#: Renders at a time: one a core (see Dispatcher.configure).
+RENDERS = max(1, os.cpu_count() or 1)
 Clock = Callable[[], datetime]
 
 
@@ -110,6 +113,9 @@ class Dispatcher:
             for name, ch in cfg.channels.items()
         }
         self.slots = asyncio.Semaphore(d.concurrency)
+        # A cold note is a TTS process and an encoder, CPU-bound: a batch's 500 at once would
+        # all overrun voices.engine_timeout; one a core keeps each within it.
+        self.renders = asyncio.Semaphore(RENDERS)
         self.reconcile = {
             name: ch.reconcile_seconds or d.reconcile_seconds for name, ch in cfg.channels.items()
         }
@@ -431,7 +437,8 @@ class Dispatcher:
     ) -> dict[int, Rendered]:
         async def one(it: Claimed, name: str) -> Rendered | None:
             try:
-                return await self.render(it.facts, now, self.channels[name].audio_format)
+                async with self.renders:
+                    return await self.render(it.facts, now, self.channels[name].audio_format)
             except Exception as exc:  # a render bug must not stop the batch: try again later
                 log.exception("render failed", extra={"notification_id": it.facts.notification_id})
                 wait = timedelta(seconds=self.cfg.dispatch.backoff_base)

@@ -754,3 +754,24 @@ def test_the_cached_pause_state_follows_a_pause_made_by_another_process(
     finally:
         cli.dispose()
     assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp", "whatsapp"]
+
+
+def test_renders_run_one_a_core_so_cold_notes_do_not_overrun_their_engine_timeout(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=6)
+    running, most = 0, 0
+
+    async def slow(facts: Any, now: datetime, fmt: str | None) -> Any:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return await fake_render(facts, now, fmt)
+
+    d = dispatcher(cfg, engine, pm, slow, Clock(NOW))
+    d.renders = asyncio.Semaphore(2)  # as on a 2-core machine, whatever this one has
+    assert asyncio.run(d.tick()) == 6
+    assert most == 2
+    assert len(sends(tmp_path)) == 6
