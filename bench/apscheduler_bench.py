@@ -108,7 +108,8 @@ def apscheduler_jobs(work: Path, alerts: list[tuple[int, datetime]]) -> float:
         seconds = time.perf_counter() - started
         stored = len(scheduler.get_jobs())
     finally:
-        scheduler.shutdown(wait=False)
+        # Left paused, not shut down: a shutdown wakes its thread, which would try to run
+        # every job already due. The thread is a daemon thread and sleeps until the exit.
         store.engine.dispose()
     if stored != len(alerts):
         raise SystemExit(f"APScheduler stored {stored} jobs of {len(alerts)}")
