@@ -8,11 +8,10 @@ after a first sync). Searches: partial names (a random part of an existing name,
 script), phones written 0812…, passports and permit numbers. Page time: the search POST and a
 person's page over real HTTP against the console app, signed in as a supervisor.
 
-    .venv/bin/python bench/console_bench.py --people 1000000 --db sqlite --db postgresql \
-        [--database postgresql+psycopg://user@host/db] [--port 0] [--workdir DIR]
+    .venv/bin/python bench/console_bench.py --people 1000000 --db sqlite --db postgresql
 
-The SQLite file and the console's state dir (in --workdir, a temporary dir by default) and the
-PostgreSQL database `notifyd_console_bench` are removed after each run.
+`--reuse` times again against the database a previous run filled (and left in place), without
+filling it anew; `--drop` removes the PostgreSQL database (or SQLite file) at the end.
 """
 
 from __future__ import annotations
@@ -20,10 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,8 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 
 import registry_gen as gen  # noqa: E402
-from benchdb import scratch_database  # noqa: E402
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
 
 from notifyd import config  # noqa: E402
 from notifyd.db import search, store, users  # noqa: E402
@@ -81,6 +77,21 @@ def fill(engine: Any, n: int, seed: int = 7) -> list[tuple[int, str, str, str, s
     return sample
 
 
+def sample_of(engine: Any, n: int, seed: int = 7) -> list[tuple[int, str, str, str, str]]:
+    """The people to search for in a database a previous run filled."""
+    rng = random.Random(seed)
+    ids = sorted(rng.sample(range(1, n + 1), min(n, 2000)))
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT pe.id, pe.full_name, pe.phone, pe.passport_number, p.permit_number"
+                " FROM people pe JOIN permits p ON p.person_id = pe.id WHERE pe.id IN :ids"
+            ).bindparams(store.expanding("ids")),
+            {"ids": ids},
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
 def part_of(name: str, rng: random.Random) -> str:
     """What a caller gives: one word of the name, or the whole, in another case."""
     words = name.split()
@@ -102,17 +113,16 @@ def time_queries(engine: Any, queries: list[str]) -> tuple[float, float, float]:
     return p95(times), statistics.median(times) * 1000, hits / len(queries)
 
 
-async def pages(
-    url: str, engine: Any, sample: list[Any], rounds: int, port: int = 0
-) -> dict[str, float]:
+async def pages(url: str, engine: Any, sample: list[Any], rounds: int) -> dict[str, float]:
     import aiohttp
 
     from notifyd.console import app as console
 
     # the person page renders each notice's words; these people have no notices planned, so
     # the figure is the page's queries and template (voice notes load separately, on demand)
-    cfg = config.parse({"state_dir": url, "console": {"listen": f"127.0.0.1:{port}"}})
-    users.add_user(engine, "bench", "supervisor", "bench password 1", NOW, "bench")
+    cfg = config.parse({"state_dir": url, "console": {"listen": "127.0.0.1:0"}})
+    if not any(u["name"] == "bench" for u in users.list_users(engine)):  # --reuse
+        users.add_user(engine, "bench", "supervisor", "bench password 1", NOW, "bench")
     runner = await console.start(cfg, engine, clock=lambda: NOW)
     port = runner.addresses[0][1]
     base = f"http://127.0.0.1:{port}"
@@ -144,27 +154,37 @@ async def pages(
     return {k: p95(v) for k, v in out.items()}
 
 
-def run(db: str, n: int, workdir: Path, queries: int, server: str, port: int) -> None:
-    """One database's figures; what it makes (the SQLite file and its WAL, the console's
-    state dir, the PostgreSQL database) is removed after, even after an error."""
-    made = [workdir / f"console-{n}.db{suffix}" for suffix in ("", "-wal", "-shm")]
-    made.append(workdir / "console-bench-state")
-    try:
-        with scratch_database(server if db == "postgresql" else "", "console") as pg:
-            measure(db, n, workdir, queries, pg or f"sqlite:///{made[0]}", port)
-    finally:
-        for path in made:
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+def _pg(sql: str) -> None:
+    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(sql))
+    admin.dispose()
 
 
-def measure(db: str, n: int, workdir: Path, queries: int, url: str, port: int) -> None:
+def run(db: str, n: int, workdir: Path, queries: int, reuse: bool = False,
+        drop: bool = False) -> None:  # fmt: skip
+    path = workdir / f"console-{n}.db"
+    if db == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            if not reuse:
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    else:
+        if not reuse:
+            _pg("DROP DATABASE IF EXISTS notifyd_console_bench WITH (FORCE)")
+            _pg("CREATE DATABASE notifyd_console_bench")
+        url = PG.rsplit("/", 1)[0] + "/notifyd_console_bench"
     engine = store.open_store(url)
-    t = time.perf_counter()
-    sample = fill(engine, n)
-    filled = time.perf_counter() - t
-    t = time.perf_counter()
-    search.refresh(engine, NOW)
-    indexed = time.perf_counter() - t
+    filled = indexed = 0.0
+    if reuse:
+        sample = sample_of(engine, n)
+    else:
+        t = time.perf_counter()
+        sample = fill(engine, n)
+        filled = time.perf_counter() - t
+        t = time.perf_counter()
+        search.refresh(engine, NOW)
+        indexed = time.perf_counter() - t
     if db == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("ANALYZE"))
@@ -183,26 +203,29 @@ def measure(db: str, n: int, workdir: Path, queries: int, url: str, port: int) -
         high, mid, hit = time_queries(engine, qs)
         print(f"| {kind} | {high:.1f} | {mid:.1f} | {hit:.0%} |")
     figures = asyncio.run(
-        pages(str(workdir / "console-bench-state"), engine, sample, max(50, queries // 4), port)
+        pages(str(workdir / "console-bench-state"), engine, sample, max(50, queries // 4))
     )
     for kind, value in figures.items():
         print(f"| {kind} over HTTP (p95) | {value:.1f} | | |")
     engine.dispose()
+    if drop and db == "postgresql":
+        _pg("DROP DATABASE IF EXISTS notifyd_console_bench WITH (FORCE)")
+    elif drop:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--people", type=int, default=100_000)
     ap.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
-    ap.add_argument("--workdir", type=Path, help="default: a temporary dir, removed after")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp"))
     ap.add_argument("--queries", type=int, default=400)
-    ap.add_argument("--database", default=PG, help="the PostgreSQL server for --db postgresql")
-    ap.add_argument("--port", type=int, default=0, help="the console's port (0: a free one)")
+    ap.add_argument("--reuse", action="store_true", help="time a database a run left in place")
+    ap.add_argument("--drop", action="store_true", help="remove the database at the end")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        for db in args.db or ["sqlite"]:
-            work = args.workdir or Path(tmp)
-            run(db, args.people, work, args.queries, args.database, args.port)
+    for db in args.db or ["sqlite"]:
+        run(db, args.people, args.workdir, args.queries, args.reuse, args.drop)
 
 
 if __name__ == "__main__":

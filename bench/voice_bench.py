@@ -2,17 +2,22 @@
 
     .venv/bin/python bench/voice_bench.py [--notes 60] [--workers 1 --workers 2] [--lang id]
                                           [--compression-level 3] [--repeat 3]
-    .venv/bin/python bench/voice_bench.py --mix [--notes 66] [--repeat 3]
+    .venv/bin/python bench/voice_bench.py --mix [--notes 66] [--repeat 3] [--no-sentence-cache]
 
 `--mix` renders the languages of the sample registry (scripts/make_sample_registry.py), each
 with its native offline voice (Open JTalk for Japanese, espeak-ng for the rest), from a
 representative spoken sentence per language (tests/conftest.py SPOKEN), as `notifyd say`
-does: it measures the voices and the audio pipeline, not the templates.
+does: it measures the voices and the audio pipeline, not the templates. It then gives the CPU a
+note costs per language for Japanese (Open JTalk), Chinese and English (espeak-ng), one worker.
+Open JTalk keeps the sentences a note shares with others in memory (only the name's sentence
+changes between these notes); `--no-sentence-cache` measures every sentence synthesised anew,
+as for the first note of a template in a fresh worker.
 
 Each cold note has words of its own (a different name and permit number), so nothing is found
 in the cache; `workers` notes are rendered at a time by asyncio tasks in one process, as the
-daemon does (espeak-ng and ffmpeg run as child processes, in parallel). The cached figure is
-the time `Renderer.render` takes for a note already made. Results: bench/out/voice.json.
+daemon does (espeak-ng runs as a child process, Open JTalk and the encoder in worker threads).
+The cached figure is the time `Renderer.render` takes for a note already made. Results:
+bench/out/voice.json.
 """
 
 from __future__ import annotations
@@ -91,12 +96,20 @@ async def cold_mix(cfg: object, voices: dict, langs: list[str], notes: int, work
 
 def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
     voices = plugins.voices(plugins.make_manager())
+    if args.no_sentence_cache:
+        from notifyd_plugins.voice import openjtalk
+
+        openjtalk.CACHE_BYTES = 0  # every sentence made anew: a fresh worker's first notes
     langs = sample_mix()
-    results: dict[str, object] = {"notes": args.notes, "mix": langs}
+    results: dict[str, object] = {
+        "notes": args.notes, "mix": langs, "sentence_cache": not args.no_sentence_cache,
+    }  # fmt: skip
     print(f"mix of {len(langs)} rows: " + ", ".join(sorted(set(langs))))
     with tempfile.TemporaryDirectory(prefix="voice-bench-") as tmp:
-        cfg = voice_config(Path(tmp), engines=["open-jtalk", "espeak-ng"])
-        asyncio.run(cold_mix(cfg, voices, ["ja"], 1, 1, 0))  # Open JTalk's dictionary, loaded once
+        # A generous timeout: a loaded host must not turn a slow note into a fallback.
+        cfg = voice_config(Path(tmp), engines=["open-jtalk", "espeak-ng"], engine_timeout=60)
+        voices["open-jtalk"].languages()  # Open JTalk's dictionary, loaded once, as at start
+        asyncio.run(cold_mix(cfg, voices, ["ja"], 1, 1, 0))
         durations = []
         for lang in sorted(set(langs)):
             engine, voice = str(OFFLINE_VOICE[lang]).split(":")
@@ -123,6 +136,16 @@ def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
             print(f"cold mix, {n} worker(s): {med:.1f} notes/s (runs: "
                   + ", ".join(f"{r:.1f}" for r in rates)
                   + f"), CPU {statistics.median(cpu):.0f} ms a note")  # fmt: skip
+        per_language = {}
+        for lang in ("ja", "zh", "en"):
+            run += 1
+            before = cpu_seconds()
+            rate = asyncio.run(cold_mix(cfg, voices, [lang], args.lang_notes, 1, run))
+            after = cpu_seconds()
+            ms = (sum(after) - sum(before)) / args.lang_notes * 1000
+            per_language[lang] = {"notes_per_s_1_worker": rate, "cpu_ms_per_note": ms}
+            print(f"{lang} alone, 1 worker: {rate:.1f} notes/s, CPU {ms:.0f} ms a note")
+        results["per_language"] = per_language
         facts = sample_facts("ja")
         renderer = Renderer(cfg, voices)
         times = asyncio.run(cached(renderer, facts.language, 2000))
@@ -131,7 +154,8 @@ def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
         print(f"cached (ja, open-jtalk): median {statistics.median(ms):.3f} ms")
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
-    (out / "voice_mix.json").write_text(json.dumps(results, indent=2))
+    name = "voice_mix.json" if not args.no_sentence_cache else "voice_mix_no_sentence_cache.json"
+    (out / name).write_text(json.dumps(results, indent=2))
 
 
 NAMES = ["Budi Santoso", "John Smith", "Chloé Martin", "Aisha Rahman", "Kim Minsu", "Li Wei"]
@@ -184,6 +208,11 @@ def main() -> None:
     p.add_argument("--compression-level", type=int, default=None)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--mix", action="store_true", help="the sample registry's languages")
+    p.add_argument("--lang-notes", type=int, default=12, help="--mix: notes per language alone")
+    p.add_argument(
+        "--no-sentence-cache", action="store_true",
+        help="--mix: Open JTalk synthesises every sentence anew",
+    )  # fmt: skip
     args = p.parse_args()
     workers = args.workers or [1, 2]
     if args.mix:

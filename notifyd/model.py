@@ -30,6 +30,18 @@ PLANNER_OWNED = frozenset({Status.SCHEDULED, Status.CANCELLED, Status.SUPERSEDED
 PENDING = frozenset({Status.SCHEDULED, Status.RETRYING})
 
 
+#: A notice's reason is kept whole up to this length (a provider's error text, usually a
+#: sentence or two); beyond it, cut with an explicit "…" so nobody mistakes it for the whole.
+REASON_MAX = 2000
+
+
+def whole_reason(text: str | None) -> str | None:
+    """A reason as stored: whole, or cut at REASON_MAX with "…" saying it was cut."""
+    if text is None or len(text) <= REASON_MAX:
+        return text
+    return text[: REASON_MAX - 1] + "…"
+
+
 class Reason(StrEnum):
     """Why a notification was cancelled or superseded."""
 
@@ -126,6 +138,8 @@ class Stored:
     reason: str | None
     due_at: datetime
     deadline: datetime
+    #: 0: the planned notice of its stage; n > 0: an extra notice staff sent now (not planned).
+    extra: int = 0
 
 
 @dataclass(frozen=True, slots=True)

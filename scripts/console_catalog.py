@@ -84,6 +84,47 @@ ID = {
     "contact corrected": "kontak dikoreksi", "viewer": "pengamat", "supervisor": "supervisor",
     "admin": "admin", "resend": "kirim ulang", "opt_out": "hentikan pemberitahuan",
     "opt_out_undo": "penghentian dibatalkan", "correct": "kontak dikoreksi", "note": "catatan",
+    # admin pages, the log's filters and pages, Today's failing channels, corrections export
+    "Administration": "Administrasi", "Users": "Pengguna", "Pause and resume": "Jeda dan lanjutkan",
+    "Pilot allowlist": "Daftar nomor uji coba", "Paused now": "Sedang dijeda",
+    "all sending": "semua pengiriman", "since": "sejak",
+    "Nothing is paused.": "Tidak ada yang dijeda.",
+    "Pause or resume": "Jeda atau lanjutkan", "What": "Apa", "Pause": "Jeda",
+    "Resume": "Lanjutkan", "Recent changes": "Perubahan terakhir", "Action": "Tindakan",
+    "By": "Oleh",
+    "Pilot mode is on: only these numbers receive notices.":
+        "Mode uji coba aktif: hanya nomor-nomor ini yang menerima pemberitahuan.",
+    "Pilot mode is off: everyone receives notices. The list applies once pilot.enabled is set "
+    "in the config.": "Mode uji coba tidak aktif: semua orang menerima pemberitahuan. Daftar ini "
+    "berlaku setelah pilot.enabled diatur di konfigurasi.",
+    "Number": "Nomor", "Added": "Ditambahkan", "in the config file": "di berkas konfigurasi",
+    "Remove": "Hapus", "Add a number": "Tambah nomor", "Phone number": "Nomor telepon",
+    "Add": "Tambah", "One-time password for": "Kata sandi sekali pakai untuk",
+    "It is shown only now. Give it to the user in person; they should change it.":
+        "Hanya ditampilkan sekarang. Berikan langsung kepada pengguna; sebaiknya segera diganti.",
+    "Role": "Peran", "Active": "Aktif", "Created": "Dibuat", "yes": "ya", "no": "tidak",
+    "Disable": "Nonaktifkan", "Enable": "Aktifkan", "New password for": "Kata sandi baru untuk",
+    "Add a user": "Tambah pengguna",
+    "Password (leave empty to make a one-time password)":
+        "Kata sandi (kosongkan untuk membuat kata sandi sekali pakai)",
+    "Admin": "Admin", "From": "Dari", "Until": "Sampai", "Newest first,": "Terbaru dahulu,",
+    "per page.": "per halaman.", "First page": "Halaman pertama",
+    "Next page": "Halaman berikutnya", "Contacts corrected by staff": "Kontak dikoreksi petugas",
+    "Corrections not yet in the registry:": "Koreksi yang belum ada di registri:",
+    "Download for the registry (CSV)": "Unduh untuk registri (CSV)",
+    "Channel failing:": "Saluran gagal:",
+    "its last %(n)s attempts all failed": "%(n)s percobaan terakhirnya gagal semua",
+    "%(bad)s of %(all)s attempts in the last hour failed":
+        "%(bad)s dari %(all)s percobaan dalam satu jam terakhir gagal",
+    "You cannot disable yourself; ask another admin.":
+        "Anda tidak dapat menonaktifkan diri sendiri; minta admin lain.",
+    "Give a reason: it is shown to everyone.": "Beri alasan: alasan ini terlihat oleh semua.",
+    "Unknown action.": "Tindakan tidak dikenal.",
+    "Unknown action or channel.": "Tindakan atau saluran tidak dikenal.",
+    "This page link is damaged; open the log from its first page.":
+        "Tautan halaman ini rusak; buka log dari halaman pertama.",
+    "add": "tambah", "passwd": "kata sandi baru", "disable": "nonaktifkan",
+    "enable": "aktifkan", "pause": "jeda", "resume": "lanjutkan", "remove": "hapus",
 }  # fmt: skip
 PYTHON_MESSAGES = re.compile(r'refuse\(request, \d+, "([^"]+)"\)|text = \(\s*"([^"]+)"')
 
@@ -96,7 +137,7 @@ def messages() -> list[str]:
         ):
             if isinstance(msg, str) and msg not in found:
                 found.append(msg)
-    for f in ("app.py", "pages.py", "actions.py"):
+    for f in ("app.py", "pages.py", "actions.py", "admin.py", "logpages.py"):
         src = (CONSOLE / f).read_text(encoding="utf-8")
         for groups in re.findall(r'"([A-Z][^"]*[.…+]\)?)"', src):
             if groups in ID and groups not in found:

@@ -4,64 +4,39 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# openssl makes the test suite's TLS certificate for the e-mail channel's STARTTLS test.
-PACKAGES="python3 python3-venv python3-pip ffmpeg espeak-ng openssl"
-need_packages() {
-    ! command -v python3 >/dev/null || ! python3 -c 'import ensurepip, venv' 2>/dev/null \
-        || ! command -v ffmpeg >/dev/null || ! command -v espeak-ng >/dev/null \
-        || ! command -v openssl >/dev/null
-}
-if need_packages; then
+# What each Debian package is for. Required: python3 with venv and pip, ffmpeg and espeak-ng (the
+# voice notes), openssl (the e-mail STARTTLS test's certificate). Optional: systemd (systemd-analyze
+# checks the unit file), chromium (the browser tests), nodejs and npm (axe-core, the console's
+# accessibility checks); without them those tests are skipped or fail with a message naming the package.
+REQUIRED=""
+OPTIONAL=""
+command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null \
+    || REQUIRED="$REQUIRED python3 python3-venv python3-pip"
+command -v ffmpeg >/dev/null || REQUIRED="$REQUIRED ffmpeg"
+command -v espeak-ng >/dev/null || REQUIRED="$REQUIRED espeak-ng"
+command -v openssl >/dev/null || REQUIRED="$REQUIRED openssl"
+command -v systemd-analyze >/dev/null || OPTIONAL="$OPTIONAL systemd"
+command -v chromium >/dev/null || OPTIONAL="$OPTIONAL chromium"
+command -v npm >/dev/null || OPTIONAL="$OPTIONAL nodejs npm"
+
+# One apt-get run for everything missing, as root; otherwise the exact command to run.
+if [ -n "$REQUIRED$OPTIONAL" ]; then
     if [ "$(id -u)" -eq 0 ]; then
-        echo "setup: installing Debian packages: $PACKAGES" >&2
+        echo "setup: installing Debian packages:$REQUIRED$OPTIONAL" >&2
         export DEBIAN_FRONTEND=noninteractive
         apt-get update -qq
-        apt-get install -y -qq --no-install-recommends $PACKAGES >/dev/null
-    else
+        # shellcheck disable=SC2086
+        apt-get install -y -qq --no-install-recommends $REQUIRED $OPTIONAL >/dev/null
+    elif [ -n "$REQUIRED" ]; then
         echo "setup: some system packages are missing. Run this once, then this command again:" >&2
-        echo "  sudo apt-get install -y $PACKAGES" >&2
+        echo "  sudo apt-get install -y$REQUIRED$OPTIONAL" >&2
         exit 1
+    else
+        echo "setup: optional packages are missing (the unit-file, browser and accessibility" \
+            "tests need them): sudo apt-get install -y$OPTIONAL" >&2
     fi
 fi
 
-# systemd-analyze checks the unit file in the tests (tests/service/test_systemd.py); optional otherwise.
-if ! command -v systemd-analyze >/dev/null; then
-    if [ "$(id -u)" -eq 0 ]; then
-        echo "setup: installing the Debian package systemd (for systemd-analyze)" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends systemd >/dev/null
-    else
-        echo "setup: systemd-analyze is missing; the unit-file tests will be skipped" \
-            "(sudo apt-get install -y systemd)" >&2
-    fi
-fi
-
-# Chromium drives the browser tests of the sandbox's page (tests/browser.py); optional otherwise.
-if ! command -v chromium >/dev/null; then
-    if [ "$(id -u)" -eq 0 ]; then
-        echo "setup: installing the Debian package chromium (for the browser tests)" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends chromium >/dev/null
-    else
-        echo "setup: chromium is missing; the browser tests will be skipped" \
-            "(sudo apt-get install -y chromium)" >&2
-    fi
-fi
-
-# axe-core (npm) checks the console's pages for accessibility in the browser tests.
-if ! command -v npm >/dev/null; then
-    if [ "$(id -u)" -eq 0 ]; then
-        echo "setup: installing the Debian packages nodejs npm (for axe-core in the browser tests)" >&2
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
-    else
-        echo "setup: npm is missing; the console's accessibility checks will fail" \
-            "(sudo apt-get install -y nodejs npm)" >&2
-    fi
-fi
 if command -v npm >/dev/null && [ ! -f .cache/axe/node_modules/axe-core/axe.min.js ]; then
     npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@4
 fi

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -45,6 +46,14 @@ def office(code: str = "BLT", **overrides: object) -> Office:
     settings.update(overrides)
     cfg = config.parse({"offices": {code: settings}})
     return Office.from_config(code, cfg.offices[code])
+
+
+def free_port() -> int:
+    """A loopback port free right now: tests never use the fixed defaults (8787, 8790), since
+    the suite runs in several processes at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _postgres_url() -> str:
@@ -298,7 +307,7 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def notice_ids(engine: Engine, permit_number: str) -> dict[int, int]:
-    """Stage → notification id of one permit's current plan."""
+    """Stage → notification id of one permit's current plan (not staff's extra notices)."""
     from notifyd.db import schema
 
     n, p = schema.notifications, schema.permits
@@ -306,7 +315,7 @@ def notice_ids(engine: Engine, permit_number: str) -> dict[int, int]:
         rows = conn.execute(
             select(n.c.stage, n.c.id)
             .join(p, p.c.id == n.c.permit_id)
-            .where(p.c.permit_number == permit_number)
+            .where(p.c.permit_number == permit_number, n.c.extra == 0)
         )
         return {stage: nid for stage, nid in rows}
 
@@ -553,7 +562,9 @@ def write_toml(data: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20, what: str = "") -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
+    """Polls until check() is true. The generous default costs a passing test nothing; it
+    keeps a busy machine (the suite runs in two processes) from failing a slow start."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if result := check():

@@ -642,6 +642,8 @@ SPOOL = {"plugin": "spool", "kind": "sms"}
         ({"channels": {"sms": {**SPOOL, "concurrency": 0}}}, "channels.sms.concurrency"),
         ({"pilot": {"allowlist": ["0812345678"]}}, "pilot.allowlist[0]"),
         ({"pilot": {"enabled": True, "allowlist": ["+62812", "+62 812"]}}, "pilot.allowlist[0]"),
+        ({"console": {"failing_streak": 0}}, "console.failing_streak"),
+        ({"console": {"failing_share": 1.5}}, "console.failing_share"),
     ],
 )
 def test_dispatch_and_pilot_values(data: dict[str, Any], key: str) -> None:

@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import free_port
 from notifyd import config
+
+# One process runs this file's tests: they write the same file, config/notifyd.sandbox.local.toml
+# (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_scripts")
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / "config" / "notifyd.sandbox.local.toml"
@@ -32,12 +37,6 @@ def busy() -> Iterator[int]:
     s.listen()
     yield s.getsockname()[1]
     s.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.mark.parametrize("var", ["NOTIFYD_DEMO_PORT", "NOTIFYD_SANDBOX_PORT"])

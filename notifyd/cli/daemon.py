@@ -1,15 +1,20 @@
-"""Commands of the daemon and its operator controls: run, pause, resume."""
+"""Commands of the daemon and its operator controls: run, pause, resume, the pilot allowlist."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
 import logging
+import sys
 from dataclasses import asdict
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from notifyd.cli import common
 from notifyd.cli.common import Subcommands, command, with_format
+from notifyd.config import Config
 from notifyd.db import dispatch as dispatchstore
+from notifyd.db.store import Engine
 from notifyd.errors import ConfigError
 
 
@@ -47,8 +52,18 @@ def add_commands(sub: Subcommands) -> None:
     ):
         sp = command(sub, name, func, doc)
         sp.add_argument("--channel", help="only this channel (default: all sending)")
+        sp.add_argument("--office", help="only this office's notices, on every channel")
         sp.add_argument("--by", default=None, help="who does this (default: your user name)")
+        sp.add_argument("--reason", default="", help="why (shown by `paused` and the console)")
     with_format(command(sub, "paused", cmd_paused, "what is paused, by whom and since when"))
+    sp = command(
+        sub, "pilot", cmd_pilot,
+        "the pilot allowlist kept in the database (added to the config's pilot.allowlist)",
+    )  # fmt: skip
+    sp.add_argument("action", choices=("list", "add", "remove"))
+    sp.add_argument("number", nargs="?", help="a phone number, 0812… or +62… (add, remove)")
+    sp.add_argument("--by", default=None, help="who does this (default: your user name)")
+    with_format(sp)
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -69,6 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _control(args: argparse.Namespace, action: str) -> int:
+    from notifyd.cli.staff import office_tz
 
     cfg = common.load_config(args)
     if args.channel and args.channel not in cfg.channels:
@@ -76,12 +92,62 @@ def _control(args: argparse.Namespace, action: str) -> int:
             "--channel", f"{args.channel!r} is not a configured channel",
             f"use one of: {', '.join(cfg.channels)}",
         )  # fmt: skip
+    if args.office and (args.channel or args.office not in cfg.offices):
+        raise ConfigError(
+            "--office", f"{args.office!r} is not a configured office, or --channel is given too",
+            f"use one of: {', '.join(cfg.offices)}, without --channel",
+        )  # fmt: skip
     by = args.by or getpass.getuser()
-    scope = args.channel or "*"
-    dispatchstore.set_control(common.open_engine(cfg), scope, action, by, common.now(args))
-    what = f"channel {args.channel}" if args.channel else "all sending"
-    common.emit(f"{what}: {action}d by {by}\n")
+    scope = dispatchstore.office_scope(args.office) if args.office else args.channel or "*"
+    engine = common.open_engine(cfg)
+    try:
+        before = dispatchstore.paused(engine)
+        dispatchstore.set_control(engine, scope, action, by, common.now(args), args.reason)
+        after = dispatchstore.paused(engine)
+    finally:
+        engine.dispose()  # a pooled PostgreSQL engine holds its connection otherwise
+    common.emit(control_report(scope, action, by, before, after, office_tz(cfg), args.reason))
     return 0
+
+
+def _scope(scope: str) -> str:
+    if scope == "*":
+        return "all sending"
+    if scope.startswith("office:"):
+        return f"office {scope.removeprefix('office:')}"
+    return f"channel {scope}"
+
+
+def control_report(
+    scope: str, action: str, by: str, before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]], tz: ZoneInfo, reason: str = "",
+) -> str:  # fmt: skip
+    """What a pause or resume did, and (after a resume) what stays paused, so that nobody
+    believes sending goes on while a wider or another pause still holds it."""
+    from notifyd.cli import output
+
+    lines = [f"{_scope(scope)}: {action}d by {by}" + (f": {reason}" if reason else "")]
+    if action == "resume" and scope not in before:
+        lines[0] += " (it was not paused)"
+    if action == "pause" and scope in before:
+        lines[0] += f" (already paused by {before[scope]['by']})"
+    if action == "resume":
+        held = [
+            f"{_scope(other)} (by {p['by']} since {output.cell(p['at'], tz)})"
+            for other, p in sorted(after.items())
+        ]
+        if not held:
+            lines.append("nothing else is paused: sending goes on")
+        else:
+            lines.append("still paused: " + "; ".join(held))
+            if "*" in after:
+                lines.append("nothing is sent until all sending is resumed (`notifyd resume`)")
+            else:
+                lines.append(
+                    "what is listed sends nothing until each is resumed "
+                    "(`notifyd resume --channel NAME` or `--office CODE`)"
+                )
+    return "\n".join(lines) + "\n"
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
@@ -94,14 +160,67 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_paused(args: argparse.Namespace) -> int:
     from notifyd.cli import output
+    from notifyd.cli.staff import office_tz
 
-    engine = common.open_engine(common.load_config(args))
+    cfg = common.load_config(args)
+    tz = office_tz(cfg)
+    engine = common.open_engine(cfg)
+    try:
+        found = dispatchstore.paused(engine)
+    finally:
+        engine.dispose()
     rows = [
-        {"scope": "all sending" if scope == "*" else scope, "by": v["by"], "since": v["at"]}
-        for scope, v in sorted(dispatchstore.paused(engine).items())
+        {
+            "scope": "all sending" if scope == "*" else scope,
+            "by": v["by"],
+            "since": v["at"].astimezone(tz),
+            "reason": v["reason"],
+        }  # fmt: skip
+        for scope, v in sorted(found.items())
     ]
-    common.emit(output.render(rows, args.format))
+    common.emit(output.render(rows, args.format, tz))
+    if args.format == "table":
+        common.emit(f"(times in {tz.key}, the office's time zone)\n" if rows else "")
     return 0
+
+
+def cmd_pilot(args: argparse.Namespace) -> int:
+    """The same functions the console's admin page uses (db/pilot.py)."""
+    from notifyd.cli import output
+
+    cfg = common.load_config(args)
+    engine = common.open_engine(cfg)
+    try:
+        rows = _pilot(args, cfg, engine)
+    finally:
+        engine.dispose()
+    common.emit(output.render(rows, args.format))
+    if not cfg.pilot.enabled:
+        print("pilot mode is off (pilot.enabled): everyone receives notices", file=sys.stderr)
+    return 0
+
+
+def _pilot(args: argparse.Namespace, cfg: Config, engine: Engine) -> list[dict[str, Any]]:
+    """Add or remove (unless listing); the numbers pilot mode lets through, config first."""
+    from notifyd.db import pilot
+    from notifyd.db.search import phone_key
+
+    if args.action != "list":
+        number = phone_key(args.number or "", cfg.registry.default_region)
+        if number is None:
+            raise ConfigError(
+                "number", f"{args.number!r} is not a phone number", "write it as 0812… or +62…"
+            )
+        if args.action == "add":
+            pilot.add(engine, number, args.by or getpass.getuser(), common.now(args))
+        else:
+            pilot.remove(engine, number)
+    rows = [{"number": n, "added": "config file", "by": ""} for n in cfg.pilot.allowlist]
+    rows += [
+        {"number": r["number"], "added": r["added_at"], "by": r["added_by"]}
+        for r in pilot.numbers(engine)
+    ]
+    return rows
 
 
 def cmd_test_send(args: argparse.Namespace) -> int:

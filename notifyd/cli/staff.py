@@ -22,6 +22,7 @@ import phonenumbers
 from notifyd.cli import common, output
 from notifyd.cli.common import Subcommands, command, with_format
 from notifyd.config import Config
+from notifyd.console.views import mask
 from notifyd.db import log as logstore
 from notifyd.db import search
 from notifyd.db import staff as staffstore
@@ -56,8 +57,15 @@ def add_commands(sub: Subcommands) -> None:
     with_format(sp)
     sp = command(sub, "status", cmd_status, "last sync, queue, oldest overdue notice, last error")
     with_format(sp)
-    sp = command(sub, "resend", cmd_resend, "send a notice again now, from its first channel")
+    sp = command(
+        sub, "resend", cmd_resend,
+        "send a notice again now, from its first channel (a stage not yet due: an extra notice)",
+    )  # fmt: skip
     sp.add_argument("id", type=int, help="the notice id (see `notifyd log`)")
+    sp.add_argument(
+        "--force", action="store_true",
+        help="send even though the same address already failed permanently",
+    )  # fmt: skip
     sp.add_argument("--by", default=None, help="who asks (default: your login name)")
     with_format(sp)
     sp = command(
@@ -136,8 +144,38 @@ def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
         engine, status=args.status, channel=args.channel, since=since, person=args.person,
         limit=args.limit, outcome=args.outcome,
     )  # fmt: skip
-    common.emit(output.render(rows, args.format, office_tz(cfg)))
+    rows = [{**r, "address": mask(r["address"])} for r in rows]
+    if args.format != "table":  # scripts and spreadsheets get every reason whole
+        common.emit(output.render(rows, args.format, office_tz(cfg)))
+        return 0
+    cut = [_for_terminal(r) for r in rows]
+    common.emit(output.render([r for r, _ in cut], "table", office_tz(cfg)))
+    if any(was_cut for _, was_cut in cut):
+        common.emit(
+            f"(reasons longer than {TERMINAL_REASON} characters are cut here, ending in …; "
+            "--format json or csv shows them whole)\n"
+        )
     return 0
+
+
+#: How much of a reason the log's table shows, so that a row still fits a terminal.
+TERMINAL_REASON = 60
+
+
+def _for_terminal(row: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """A log row for the table: the attempt's own outcome and the notice's current status
+    under headings that say which is which, and long reasons cut (saying so)."""
+    out: dict[str, Any] = {}
+    was_cut = False
+    for key, value in row.items():
+        if key in ("reason", "error") and isinstance(value, str) and len(value) > TERMINAL_REASON:
+            value, was_cut = value[: TERMINAL_REASON - 1] + "…", True
+        out[_HEADINGS.get(key, key)] = value
+    return out, was_cut
+
+
+_HEADINGS = {"outcome": "attempt outcome", "status": "notice status", "reason": "notice reason",
+             "error": "attempt error"}  # fmt: skip
 
 
 @_uses_store
@@ -172,7 +210,7 @@ _PERSON = ("registry_id", "full_name", "nationality", "passport_number", "langua
            "whatsapp", "channels", "purged_at")  # fmt: skip
 _PERMIT = ("permit_number", "permit_type", "office", "expiry_date", "active")
 _NOTICE = ("id", "permit_number", "expiry_date", "stage", "due_at", "deadline", "status",
-           "reason", "catch_up", "attempt_count", "channel_pos")  # fmt: skip
+           "reason", "catch_up", "attempt_count", "channel_pos", "extra")  # fmt: skip
 
 
 def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -193,14 +231,15 @@ def timeline(found: dict[str, Any], tz: ZoneInfo) -> list[dict[str, Any]]:
         )
 
     for n in found["notices"]:
-        add(n["created_at"], "planned", n["id"], permit=n["permit_number"], stage=n["stage"],
+        what = f"extra notice {n['extra']}" if n.get("extra") else "planned"
+        add(n["created_at"], what, n["id"], permit=n["permit_number"], stage=n["stage"],
             due=output.cell(n["due_at"], tz))  # fmt: skip
         if n["status"] in ("cancelled", "superseded", "failed"):
             add(n["updated_at"], n["status"], n["id"], reason=n["reason"])
     for a in found["attempts"]:
         add(a["started_at"], f"attempt {a['outcome']}", a["notification_id"], a["channel"],
-            kind=a["kind"], provider_id=a["provider_id"], engine=a["engine"],
-            error=a["error"])  # fmt: skip
+            to=mask(a.get("address")), kind=a["kind"], provider_id=a["provider_id"],
+            engine=a["engine"], error=a["error"])  # fmt: skip
         if a["receipt"]:
             add(a["receipt_at"] or a["started_at"], f"receipt {a['receipt']}",
                 a["notification_id"], a["channel"], provider_id=a["provider_id"])  # fmt: skip
@@ -313,8 +352,16 @@ def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
 
 @_uses_store
 def cmd_resend(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
-    done = staffstore.resend(engine, args.id, _actor(args), common.now(args))
+    done = staffstore.resend(engine, args.id, _actor(args), common.now(args), force=args.force)
     common.emit(output.render([done], args.format, office_tz(cfg)))
+    if args.format == "table":
+        if done["extra_of"] is not None:
+            common.emit(
+                f"stage not yet due: extra notice {done['notice']} goes out now; the planned "
+                f"notice {done['extra_of']} keeps its time\n"
+            )
+        if done["warning"]:
+            common.emit(f"warning: sent despite: {done['warning']}\n")
     return 0
 
 

@@ -454,6 +454,15 @@ def _check_console(cfg: Config) -> None:
             "console.idle_minutes", "and console.unconfirmed_hours must be 1 or more",
             "e.g. idle_minutes = 30, unconfirmed_hours = 6",
         )  # fmt: skip
+    if c.failing_streak < 1 or c.failing_min < 1:
+        raise ConfigError(
+            "console.failing_streak", "and console.failing_min must be 1 or more",
+            "e.g. failing_streak = 5, failing_min = 10",
+        )  # fmt: skip
+    if not 0 < c.failing_share <= 1:
+        raise ConfigError(
+            "console.failing_share", f"{c.failing_share!r} is not a share", "e.g. 0.5 (half)"
+        )
 
 
 def _check_notices(n: NoticesConfig) -> None:

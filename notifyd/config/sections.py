@@ -292,6 +292,12 @@ class ConsoleConfig:
     language: str = "id"
     #: A send with no receipt for this long is listed under "needs attention".
     unconfirmed_hours: int = 6
+    #: A channel is "failing" on Today when its last `failing_streak` attempts all failed, or
+    #: when in the last hour at least `failing_min` attempts were made and the share of them
+    #: that failed is `failing_share` or more.
+    failing_streak: int = 5
+    failing_share: float = 0.5
+    failing_min: int = 10
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,7 @@ async def resend(request: web.Request) -> web.StreamResponse:
             raise _back(pid, warn=str(nid))
     result = await _act(
         request, "resend",
-        lambda engine: staff.resend(engine, nid, who, c.clock(), person_id=pid),
+        lambda engine: staff.resend(engine, nid, who, c.clock(), person_id=pid, force=confirmed),
         pid, f"notice {nid}",
     )  # fmt: skip
     if isinstance(result, web.Response):

@@ -69,7 +69,7 @@ TOKEN = web.RequestKey("token", str)
 
 
 def make_app(cfg: Config, engine: Engine, *, clock: Clock | None = None) -> web.Application:
-    from notifyd.console import actions, logpages, pages
+    from notifyd.console import actions, admin, logpages, pages
 
     tz = ZoneInfo(next(iter(cfg.offices.values())).timezone)
     app = web.Application(middlewares=[headers_middleware, session_middleware])
@@ -82,6 +82,7 @@ def make_app(cfg: Config, engine: Engine, *, clock: Clock | None = None) -> web.
     pages.add_routes(app)
     actions.add_routes(app)
     logpages.add_routes(app)
+    admin.add_routes(app)
     return app
 
 

@@ -43,7 +43,9 @@ def story(found: dict[str, Any], corrections: list[dict[str, Any]]) -> list[dict
         ev.append({"when": when, "what": what, "notice": notice, **info})
 
     for n in found["notices"]:
-        add(n["created_at"], "planned", n["id"], stage=n["stage"], due=n["due_at"])
+        # an extra notice is a supervisor's resend of a stage not yet due, not the plan's
+        what = "resend" if n.get("extra") else "planned"
+        add(n["created_at"], what, n["id"], stage=n["stage"], due=n["due_at"])
         if n["status"] in ("cancelled", "superseded", "failed"):
             add(n["updated_at"], n["status"], n["id"], reason=n["reason"])
     for a in found["attempts"]:

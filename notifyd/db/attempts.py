@@ -32,8 +32,9 @@ class Addressee:
 
 def start_attempt(
     engine: Engine, notification_id: int, channel: str, now: datetime, *, kind: str = "notice",
-    engine_name: str | None = None,
+    engine_name: str | None = None, address: str | None = None,
 ) -> int:  # fmt: skip
+    """A pending attempt, written before the provider is called, with the address it goes to."""
     a = s.attempts
     with engine.begin() as conn:
         return int(
@@ -46,6 +47,7 @@ def start_attempt(
                     outcome="pending",
                     kind=kind,
                     engine=engine_name,
+                    address=address or None,
                 )  # fmt: skip
                 .returning(a.c.id)
             ).scalar_one()

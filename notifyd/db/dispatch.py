@@ -34,7 +34,7 @@ from sqlalchemy import (
 
 from notifyd.db import schema as s
 from notifyd.db.store import chunks, reading
-from notifyd.model import Claimed, NoticeFacts, Status
+from notifyd.model import Claimed, NoticeFacts, Status, whole_reason
 
 _PENDING = (Status.SCHEDULED.value, Status.RETRYING.value)
 
@@ -240,10 +240,15 @@ def start_attempts(
     starts: Sequence[tuple[int, str, str | None]],
     now: datetime,
     lease_until: datetime | None = None,
+    addresses: dict[int, str] | None = None,
 ) -> dict[int, int]:
     """Write a pending attempt for each (notification id, channel, engine) still held by
     `owner`, before the provider is called, and renew their lease to `lease_until` (a batch
-    slowed by rate limits keeps what it holds); returns notification id → attempt id."""
+    slowed by rate limits keeps what it holds); returns notification id → attempt id.
+
+    `addresses` (notification id → the number or e-mail address the send goes to) is
+    recorded on the attempt: staff must see where a message went, not where it would go now."""
+    to = addresses or {}
     n, a = s.notifications, s.attempts
     out: dict[int, int] = {}
     renew = {} if lease_until is None else {"lease_until": lease_until}
@@ -263,6 +268,7 @@ def start_attempts(
                     "started_at": now,
                     "outcome": "pending",
                     "kind": "notice",
+                    "address": to.get(nid) or None,
                 }  # fmt: skip
                 for nid in held
             ]
@@ -356,7 +362,7 @@ def finish(engine: Engine, owner: str, outcomes: Iterable[Outcome], now: datetim
                     {
                         "nid": o.notification_id,
                         "st": o.status,
-                        "rs": None if o.reason is None else o.reason[:64],
+                        "rs": whole_reason(o.reason),
                         "due": o.due_at,
                         "pos": o.channel_pos,
                         "undo": 1 if o.attempt_outcome == "aborted" else 0,
@@ -427,25 +433,35 @@ def recent_sends(
 # --- operator controls ------------------------------------------------------------------------
 
 
-def set_control(engine: Engine, scope: str, action: str, by: str, now: datetime) -> None:
-    """Record a pause or resume of `scope` ("*" for all sending, else a channel name)."""
+def office_scope(code: str) -> str:
+    """The scope that pauses one office's sending (its permits' notices, every channel)."""
+    return f"office:{code}"
+
+
+def set_control(
+    engine: Engine, scope: str, action: str, by: str, now: datetime, reason: str = ""
+) -> None:
+    """Record a pause or resume of `scope`: "*" for all sending, a channel name, or
+    `office_scope(code)` for one office."""
     if action not in ("pause", "resume"):
         raise ValueError(action)
     with engine.begin() as conn:
-        conn.execute(insert(s.controls).values(scope=scope, action=action, by=by, at=now))
+        conn.execute(
+            insert(s.controls).values(scope=scope, action=action, by=by, at=now, reason=reason)
+        )
 
 
 def paused(engine: Engine) -> dict[str, dict[str, Any]]:
-    """Scopes paused now ("*" or channel names) → who paused them and when."""
+    """Scopes paused now ("*", channel names, "office:CODE") → who paused them, when, why."""
     c = s.controls
     latest = select(c.c.scope, func.max(c.c.id).label("id")).group_by(c.c.scope).subquery()
     with reading(engine) as conn:
         rows = conn.execute(
-            select(c.c.scope, c.c.by, c.c.at)
+            select(c.c.scope, c.c.by, c.c.at, c.c.reason)
             .join(latest, and_(latest.c.id == c.c.id))
             .where(c.c.action == "pause")
         )
-        return {scope: {"by": by, "at": at} for scope, by, at in rows}
+        return {scope: {"by": by, "at": at, "reason": why} for scope, by, at, why in rows}
 
 
 def controls_version(engine: Engine) -> tuple[int, int]:

@@ -54,6 +54,7 @@ def delivery_log(
     tried = base.add_columns(
         a.c.started_at.label("when"),
         a.c.channel,
+        a.c.address,
         a.c.kind,
         a.c.outcome,
         a.c.provider_id,
@@ -64,6 +65,7 @@ def delivery_log(
     untried = base.add_columns(
         n.c.updated_at.label("when"),
         literal(None).label("channel"),
+        literal(None).label("address"),
         literal(None).label("kind"),
         literal(None).label("outcome"),
         literal(None).label("provider_id"),
@@ -117,6 +119,7 @@ def _log_row(r: dict[str, Any]) -> dict[str, Any]:
         "engine": r["engine"],
         "error": r["error"],
         "receipt": r["receipt"],
+        "address": r["address"],  # as sent; whole here, masked by whoever shows it to staff
     }
 
 

@@ -78,7 +78,7 @@ class Person(Base):
     full_name: Mapped[str] = mapped_column(Text)
     nationality: Mapped[str] = mapped_column(String(2))
     passport_number: Mapped[str] = mapped_column(String(32), default="")
-    language: Mapped[str] = mapped_column(String(35))
+    language: Mapped[str] = mapped_column(String(35), index=True)  # the console log's filter
     phone: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
     phone_kind: Mapped[str | None] = mapped_column(String(24), nullable=True)
     whatsapp: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
@@ -96,7 +96,7 @@ class Permit(Base):
     permit_number: Mapped[str] = mapped_column(String(64), unique=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     permit_type: Mapped[str] = mapped_column(String(64), default="")
-    office: Mapped[str] = mapped_column(String(16))
+    office: Mapped[str] = mapped_column(String(16), index=True)  # the console log's filter
     expiry_date: Mapped[Any] = mapped_column(Date)
     row_hash: Mapped[str] = mapped_column(String(32))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -114,7 +114,8 @@ class Notification(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    #: Why the notice is where it is, whole (see model.whole_reason): staff read it in full.
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     catch_up: Mapped[bool] = mapped_column(Boolean, default=False)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     #: Position, in the person's channel order, of the channel to try next. The dispatcher
@@ -124,9 +125,14 @@ class Notification(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: 0 for the planned notice of a stage (the sync's own, one per stage); 1, 2, … for extra
+    #: notices a supervisor sent now for a stage not yet due, which leave the planned one be.
+    extra: Mapped[int] = mapped_column(Integer, server_default="0")
     __table_args__ = (
-        UniqueConstraint("permit_id", "expiry_date", "stage"),
+        UniqueConstraint("permit_id", "expiry_date", "stage", "extra"),
         Index(None, "status", "due_at"),
+        #: The console's log pages through notices that ended without an attempt by time.
+        Index("ix_notifications_updated_at_id", "updated_at", "id"),
     )
 
 
@@ -146,8 +152,14 @@ class Attempt(Base):
     #: The furthest receipt: delivered, read, played, or failed (a late failure).
     receipt: Mapped[str | None] = mapped_column(String(16), nullable=True)
     receipt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    #: Receipts find their attempt by (channel, provider id).
-    __table_args__ = (Index(None, "channel", "provider_id"),)
+    #: Where the send went, as sent (after any staff correction): an E.164 number or an
+    #: e-mail address. Shown masked to viewers.
+    address: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    #: Receipts find their attempt by (channel, provider id); the console's log pages by time.
+    __table_args__ = (
+        Index(None, "channel", "provider_id"),
+        Index("ix_attempts_started_at_id", "started_at", "id"),
+    )
 
 
 class SyncRun(Base):
@@ -199,15 +211,28 @@ class OptOut(Base):
 
 
 class Control(Base):
-    """An operator's pause or resume, of all sending ("*") or one channel; appended, never
-    rewritten, so the log says who did what and when. The latest row per scope rules."""
+    """An operator's pause or resume, of all sending ("*"), one channel or one office;
+    appended, never rewritten, so the log says who did what and when. The latest row per scope
+    rules."""
 
     __tablename__ = "controls"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    scope: Mapped[str] = mapped_column(String(64), index=True)  # "*" or a channel name
+    scope: Mapped[str] = mapped_column(String(64), index=True)  # "*", a channel, "office:CODE"
     action: Mapped[str] = mapped_column(String(16))  # pause, resume
     by: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Why, as the operator gave it (the console asks for one).
+    reason: Mapped[str] = mapped_column(Text, server_default="", default="")
+
+
+class PilotNumber(Base):
+    """A number that receives notices in pilot mode, added by an admin in the console (the
+    config's `pilot.allowlist` counts too)."""
+
+    __tablename__ = "pilot_numbers"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)  # E.164
+    added_by: Mapped[str] = mapped_column(String(128))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class StaffAction(Base):
@@ -356,6 +381,7 @@ sync_runs = cast(Table, SyncRun.__table__)
 rejected_rows = cast(Table, RejectedRow.__table__)
 opt_outs = cast(Table, OptOut.__table__)
 controls = cast(Table, Control.__table__)
+pilot_numbers = cast(Table, PilotNumber.__table__)
 staff_actions = cast(Table, StaffAction.__table__)
 conversations = cast(Table, Conversation.__table__)
 console_users = cast(Table, ConsoleUser.__table__)

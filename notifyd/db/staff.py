@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, update
 
 from notifyd.db import schema as s
 from notifyd.errors import NotifydError
@@ -46,40 +46,73 @@ def record(
 
 
 def resend_warning(engine: Engine, notification_id: int) -> str | None:
-    """Why a resend may be pointless: a channel of this person already failed permanently
-    since their contacts last changed (the same address would be tried again)."""
-    a = s.attempts
+    """Why a resend may be pointless: a send of this person's already failed permanently to an
+    address still on file (the same number or e-mail would be tried again)."""
     with engine.connect() as conn:
-        row = conn.execute(
-            select(a.c.channel, a.c.error, a.c.started_at)
-            .join(n, n.c.id == a.c.notification_id)
-            .join(p, p.c.id == n.c.permit_id)
-            .join(pe, pe.c.id == p.c.person_id)
-            .where(
-                p.c.person_id
-                == select(p.c.person_id)
-                .join(n, n.c.permit_id == p.c.id)
-                .where(n.c.id == notification_id)
-                .scalar_subquery(),
-                or_(a.c.outcome == "permanent", a.c.receipt == "failed"),
-                a.c.started_at >= pe.c.updated_at,
+        return _warning(conn, notification_id)
+
+
+def _warning(conn: Connection, notification_id: int) -> str | None:
+    a = s.attempts
+    rows = conn.execute(
+        select(
+            a.c.notification_id,
+            a.c.channel,
+            a.c.address,
+            a.c.error,
+            a.c.started_at,
+            pe.c.phone,
+            pe.c.whatsapp,
+            pe.c.email,
+            pe.c.updated_at,
+        )
+        .join(n, n.c.id == a.c.notification_id)
+        .join(p, p.c.id == n.c.permit_id)
+        .join(pe, pe.c.id == p.c.person_id)
+        .where(
+            p.c.person_id
+            == select(p.c.person_id)
+            .join(n, n.c.permit_id == p.c.id)
+            .where(n.c.id == notification_id)
+            .scalar_subquery(),
+            or_(a.c.outcome == "permanent", a.c.receipt == "failed"),
+        )
+        .order_by(a.c.id.desc())
+    ).all()
+    for row in rows:
+        on_file = {row.phone, row.whatsapp, row.email} - {None, ""}
+        # Attempts from before addresses were recorded: the same address if the person's
+        # contacts have not changed since.
+        same = row.address in on_file if row.address else row.started_at >= row.updated_at
+        if same:
+            which = "this notice" if row.notification_id == notification_id else (
+                f"notice {row.notification_id}"
+            )  # fmt: skip
+            when = f"{row.started_at:%Y-%m-%d %H:%M} UTC"
+            why = f": {row.error}" if row.error else ""
+            return (
+                f"{row.channel} to the same address already failed permanently for {which} "
+                f"at {when}{why}"
             )
-            .order_by(a.c.id.desc())
-            .limit(1)
-        ).first()
-    if row is None:
-        return None
-    return f"{row.channel} already failed permanently for this address: {row.error or ''}".strip()
+    return None
+
+
+class NeedsConfirmation(NotifydError):
+    """A resend that would try an address that already failed permanently: staff confirm it
+    (the console's "resend anyway", the CLI's --force) or correct the contact first."""
 
 
 def resend(
     engine: Engine, notification_id: int, actor: str, now: datetime,
-    person_id: int | None = None,
+    person_id: int | None = None, force: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
-    """Put a notice back in the queue, due now, from its first channel, within its deadline.
+    """Send a notice again now, from its first channel, within its deadline.
 
-    The attempt count stays: it is the notice's history, and the retry policy counts per
-    channel from the attempts themselves."""
+    A notice whose stage is not yet due is left as planned: an extra notice for the same
+    stage is made, due now (the sync leaves it and the planned one as they are). The attempt
+    count stays: it is the notice's history, and the retry policy counts per channel from
+    the attempts themselves. When an address still on file already failed permanently, the
+    resend waits for `force` (NeedsConfirmation says why)."""
     with engine.begin() as conn:
         row = (
             conn.execute(
@@ -93,14 +126,18 @@ def resend(
         )
         if row is None or (person_id is not None and row["person_id"] != person_id):
             raise NotifydError(f"no notice {notification_id}; see `notifyd log` for the ids")
-        if row["status"] == Status.SCHEDULED.value and row["due_at"] > now:
-            due = f"{row['due_at']:%Y-%m-%d %H:%M} UTC"
-            raise NotifydError(
-                f"notice {notification_id} is not due yet (due {due}); it will go out then"
-            )
         why = _refusal(conn, row, now)
         if why:
             raise NotifydError(f"notice {notification_id} cannot be resent: {why}")
+        warning = _warning(conn, notification_id)
+        if warning and not force:
+            raise NeedsConfirmation(
+                f"notice {notification_id} not resent: {warning}. Correct the contact first, "
+                "or resend anyway (`notifyd resend … --force`, or confirm in the console)"
+            )
+        despite = f"; sent despite: {warning}" if warning else ""
+        if _not_yet_due(row, now):
+            return _extra(conn, row, actor, now, warning)
         new_status = Status.RETRYING if row["attempt_count"] else Status.SCHEDULED
         done = conn.execute(
             update(n)
@@ -120,9 +157,64 @@ def resend(
         detail = f"was {row['status']}" + (f" ({row['reason']})" if row["reason"] else "")
         record(
             conn, now, actor, "resend",
-            person_id=row["person_id"], notification_id=notification_id, detail=detail,
+            person_id=row["person_id"], notification_id=notification_id, detail=detail + despite,
         )  # fmt: skip
-    return {"notice": notification_id, "status": new_status.value, "due_at": now, "by": actor}
+    return {"notice": notification_id, "status": new_status.value, "due_at": now, "by": actor,
+            "extra_of": None, "warning": warning}  # fmt: skip
+
+
+def _not_yet_due(row: Any, now: datetime) -> bool:
+    """A stage not yet due: scheduled as the planner left it (no reason: the dispatcher's
+    deferrals of a due notice, paused, outside the window or spaced from another, give one),
+    never tried, due later. Moving such a notice would lose its planned time; a notice
+    that was due already is simply sent again now."""
+    return (
+        row["status"] == Status.SCHEDULED.value
+        and not row["attempt_count"]
+        and row["reason"] is None
+        and row["due_at"] > now
+    )
+
+
+def _extra(
+    conn: Connection, row: Any, actor: str, now: datetime, warning: str | None
+) -> dict[str, Any]:
+    """An extra notice for a stage not yet due: the same words, due now, within the planned
+    notice's deadline; the planned one keeps its time."""
+    same = (
+        n.c.permit_id == row["permit_id"],
+        n.c.expiry_date == row["expiry_date"],
+        n.c.stage == row["stage"],
+    )
+    number = conn.execute(select(func.max(n.c.extra)).where(*same)).scalar_one() or 0
+    new_id = int(
+        conn.execute(
+            insert(n)
+            .values(
+                permit_id=row["permit_id"],
+                expiry_date=row["expiry_date"],
+                stage=row["stage"],
+                due_at=now,
+                deadline=row["deadline"],
+                status=Status.SCHEDULED.value,
+                catch_up=row["catch_up"],
+                attempt_count=0,
+                extra=number + 1,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(n.c.id)
+        ).scalar_one()
+    )
+    due = f"{row['due_at']:%Y-%m-%d %H:%M} UTC"
+    record(
+        conn, now, actor, "resend",
+        person_id=row["person_id"], notification_id=new_id,
+        detail=f"extra notice {new_id} for stage {row['stage']}, sent now; the planned notice "
+        f"{row['id']} stays due {due}" + (f"; sent despite: {warning}" if warning else ""),
+    )  # fmt: skip
+    return {"notice": new_id, "status": Status.SCHEDULED.value, "due_at": now, "by": actor,
+            "extra_of": row["id"], "warning": warning}  # fmt: skip
 
 
 def _refusal(conn: Connection, row: Any, now: datetime) -> str | None:

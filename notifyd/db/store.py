@@ -117,12 +117,36 @@ def migrate(engine: Engine) -> None:
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            driver = conn.connection.driver_connection
+            if sqlite:  # SQLite's own way to rebuild a table others refer to (see _checked)
+                driver.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    if sqlite:
+                        _checked(conn)
+            finally:
+                if sqlite:
+                    driver.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     except OperationalError as exc:
         said = " ".join(str(exc.orig).split())  # one line, however the driver wraps it
         raise StoreError(f"cannot migrate the database at {engine.url!r}: {said}") from exc
+
+
+def _checked(conn: Connection) -> None:
+    """A migration that rebuilds a table (SQLite's batch mode: copy, drop, rename) would fail
+    on dropping a table other rows refer to, so SQLite migrates with foreign keys off (the
+    pragma is a no-op inside a transaction, hence before it) and checks them all before the
+    commit, as SQLite's documentation prescribes for altering a table."""
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+    if broken is not None:
+        raise StoreError(
+            f"the migration would leave a row of {broken[0]} (rowid {broken[1]}) pointing at a "
+            f"missing row of {broken[2]}; nothing was changed"
+        )
 
 
 def open_store(url: str, pooled: bool = False) -> Engine:

@@ -63,7 +63,7 @@ def create_seen(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE IF EXISTS sync_plan")
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE sync_plan (plan_id INTEGER, stage INTEGER, due_at {instant}, "
-        f"deadline {instant}, status VARCHAR(16), reason VARCHAR(64), catch_up BOOLEAN)"
+        f"deadline {instant}, status VARCHAR(16), reason TEXT, catch_up BOOLEAN)"
     )
     conn.exec_driver_sql("DROP TABLE IF EXISTS sync_new")
     conn.exec_driver_sql(
@@ -265,6 +265,7 @@ def stored_notifications(conn: Connection, permit_ids: Sequence[int]) -> dict[in
                 n.c.reason,
                 n.c.due_at,
                 n.c.deadline,
+                n.c.extra,
             ).where(n.c.permit_id.in_(part))
         ):
             out[row[0]].append(Stored(*row[1:]))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, func, select
 
-from notifyd.config import Config
+from notifyd.config import Config, ConsoleConfig
 from notifyd.db import dispatch as dispatchstore
 from notifyd.db import schema as s
 from notifyd.db.store import reading
@@ -95,14 +95,51 @@ def summary(engine: Engine, cfg: Config, now: datetime, tz: ZoneInfo) -> dict[st
                 select(func.count()).where(rr.c.run_id == last["id"])
             ).scalar_one()
         days = _days(conn, start - timedelta(days=29))
+        failing = failing_channels(conn, list(cfg.channels), now, cfg.console)
     paused = dispatchstore.paused(engine)
     sync_late = last is None or (last["started_at"] < now - SYNC_LATE)
     return {
         "sent": sent, "due_today": due_today, "due_tomorrow": due_tomorrow, "failed": failed,
         "unconfirmed": unconfirmed, "last_sync": dict(last) if last else None,
         "rejected": rejected, "sync_late": sync_late, "paused": paused, "days": days,
-        "day": day,
+        "day": day, "failing": failing,
     }  # fmt: skip
+
+
+def _failed(outcome: str, receipt: str | None) -> bool:
+    return outcome in ("transient", "permanent") or receipt == "failed"
+
+
+def failing_channels(
+    conn: Any, channels: list[str], now: datetime, c: ConsoleConfig
+) -> list[dict[str, Any]]:
+    """Channels whose sends are failing now, with why: the last `failing_streak` attempts
+    all failed (a channel used rarely), or at least `failing_min` attempts in the last hour
+    with a failed share of `failing_share` or more (a busy one failing in part). Voice
+    follow-ups are left out: they fail for reasons of their own (a conversation closed)."""
+    out = []
+    hour = now - timedelta(hours=1)
+    for channel in channels:
+        last = conn.execute(
+            select(a.c.outcome, a.c.receipt, a.c.error)
+            .where(a.c.channel == channel, a.c.kind == "notice", a.c.outcome != "pending")
+            .where(a.c.started_at >= now - timedelta(days=7))  # an idle channel: no scan
+            .order_by(a.c.started_at.desc(), a.c.id.desc())
+            .limit(c.failing_streak)
+        ).all()
+        recent = conn.execute(
+            select(a.c.outcome, a.c.receipt)
+            .where(a.c.channel == channel, a.c.kind == "notice", a.c.started_at >= hour)
+            .where(a.c.outcome != "pending")
+        ).all()
+        bad = sum(_failed(o, r) for o, r in recent)
+        if len(last) == c.failing_streak and all(_failed(o, r) for o, r, _ in last):
+            out.append({"channel": channel, "why": "streak", "count": len(last),
+                        "error": last[0][2] or ""})  # fmt: skip
+        elif len(recent) >= c.failing_min and bad / len(recent) >= c.failing_share:
+            out.append({"channel": channel, "why": "share", "count": bad, "of": len(recent),
+                        "error": ""})  # fmt: skip
+    return out
 
 
 def _days(conn: Any, since: datetime) -> dict[str, dict[str, int]]:

@@ -59,7 +59,10 @@ def check_password(password: str) -> None:
         raise NotifydError(f"the password is too short: use at least {MIN_PASSWORD} characters")
 
 
-def add_user(engine: Engine, name: str, role: str, password: str, now: datetime, by: str) -> None:
+def add_user(
+    engine: Engine, name: str, role: str, password: str, now: datetime, by: str,
+    address: str = "",
+) -> None:  # fmt: skip
     if role not in ROLES:
         raise NotifydError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if not name or len(name) > 64 or not name.isprintable() or " " in name:
@@ -78,22 +81,27 @@ def add_user(engine: Engine, name: str, role: str, password: str, now: datetime,
                 updated_at=now,
             )  # fmt: skip
         )
-    audit(engine, now, by, "user_add", detail=f"{name} as {role}")
+    audit(engine, now, by, "user_add", address=address, detail=f"{name} as {role}")
 
 
-def set_password(engine: Engine, name: str, password: str, now: datetime, by: str) -> None:
+def set_password(
+    engine: Engine, name: str, password: str, now: datetime, by: str, address: str = ""
+) -> None:
     check_password(password)
     _change(engine, name, now, password_hash=_hasher.hash(password))
-    audit(engine, now, by, "user_passwd", detail=name)
+    audit(engine, now, by, "user_passwd", address=address, detail=name)
 
 
-def set_active(engine: Engine, name: str, active: bool, now: datetime, by: str) -> None:
+def set_active(
+    engine: Engine, name: str, active: bool, now: datetime, by: str, address: str = ""
+) -> None:
     """Disable (ending every session of the user at once) or enable again."""
     uid = _change(engine, name, now, active=active)
     if not active:
         with engine.begin() as conn:
             conn.execute(delete(ss).where(ss.c.user_id == uid))
-    audit(engine, now, by, "user_enable" if active else "user_disable", detail=name)
+    audit(engine, now, by, "user_enable" if active else "user_disable", address=address,
+          detail=name)  # fmt: skip
 
 
 def _change(engine: Engine, name: str, now: datetime, **values: Any) -> int:

@@ -38,6 +38,7 @@ import pluggy
 from notifyd import events
 from notifyd.config import Config
 from notifyd.db import dispatch as ds
+from notifyd.db import pilot as pilotstore
 from notifyd.db import receipts as receiptdb
 from notifyd.db.dispatch import Outcome
 from notifyd.db.store import Engine
@@ -134,6 +135,10 @@ class Dispatcher:
         now = self.clock()
         if not watch.work(now):
             return 0
+        if self.cfg.pilot.enabled:  # numbers an admin added in the console count at once
+            self.allowlist = await asyncio.to_thread(
+                pilotstore.allowlist, self.engine, self.cfg.pilot.allowlist
+            )
         for nid in await asyncio.to_thread(ds.supersede_overdue, self.engine, now):
             self._emit(events.NoticeCancelled(now, nid, Status.SUPERSEDED, "deadline_passed"))
         await self._apply_early(now)
@@ -217,8 +222,9 @@ class Dispatcher:
             starts = [(_id(it), name, rendered[_id(it)].engine) for it, _, name in sends
                       if _id(it) in rendered]  # fmt: skip
             lease = now + timedelta(seconds=self.cfg.dispatch.lease_seconds)
+            to = {_id(it): self._address(name, it) for it, _, name in sends}
             attempts = await asyncio.to_thread(
-                ds.start_attempts, self.engine, owner, starts, now, lease
+                ds.start_attempts, self.engine, owner, starts, now, lease, to
             )
             jobs = [(it, pos, name) for it, pos, name in sends if _id(it) in attempts]
             opened = await self._open_windows(jobs, now)
@@ -403,7 +409,10 @@ class Dispatcher:
             opening = office.next_opening(now)
             if opening >= it.deadline:
                 return Outcome(nid, Status.SUPERSEDED.value, reason="deadline_passed")
-            return Outcome(nid, back, due_at=opening)
+            return Outcome(nid, back, due_at=opening, reason=WAITING_WINDOW)
+        if ds.office_scope(it.facts.office) in paused:  # this office's sending is held
+            later = now + timedelta(seconds=self.cfg.dispatch.paused_recheck_seconds)
+            return Outcome(nid, back, due_at=later, reason=WAITING_PAUSE)
         order = it.channels or tuple(self.cfg.channel_order or self.cfg.channels)
         usable = {name: self._skip(name, it) for name in order if name in self.channels}
         choice = retry.choose_channel(order, it.channel_pos, usable)
@@ -416,7 +425,7 @@ class Dispatcher:
             return Outcome(nid, Status.FAILED.value, reason=last_error or choice.reason)
         if choice.name in paused:
             later = now + timedelta(seconds=self.cfg.dispatch.paused_recheck_seconds)
-            return Outcome(nid, back, due_at=later, channel_pos=choice.pos)
+            return Outcome(nid, back, due_at=later, channel_pos=choice.pos, reason=WAITING_PAUSE)
         return choice.pos, choice.name
 
     def _skip(self, name: str, it: Claimed) -> str:
@@ -548,6 +557,12 @@ class Dispatcher:
     def _emit(self, event: events.Event) -> None:
         if self.pm is not None:
             emit(self.pm, event)
+
+
+#: Why a due notice waits (its reason meanwhile): staff see it, and a resend knows the stage was
+#: due already (sent again now, not as an extra notice).
+WAITING_WINDOW = "outside_window"
+WAITING_PAUSE = "paused"
 
 
 def _id(it: Claimed) -> int:

@@ -60,7 +60,7 @@ async def send_voice(
         return None
     rendered = await render(facts, now, channel.audio_format)
     attempt_id = await asyncio.to_thread(
-        partial(attemptstore.start_attempt, kind=KIND, engine_name=rendered.engine),
+        partial(attemptstore.start_attempt, kind=KIND, engine_name=rendered.engine, address=to),
         engine, notification_id, channel.name, now,
     )  # fmt: skip
     message = Message(

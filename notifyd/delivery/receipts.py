@@ -17,7 +17,7 @@ from typing import Any
 from notifyd.db import receipts as receiptdb
 from notifyd.db.store import Connection, Engine
 from notifyd.hookspecs import Receipt, Reply
-from notifyd.model import Reason, Status
+from notifyd.model import Reason, Status, whole_reason
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ STOP_WORDS = frozenset(
      "BERHENTI"}
 )  # fmt: skip
 LISTEN_PREFIX = "listen:"
-REASON_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ def next_step(
     here = order.index(channel) if channel in order else notice.channel_pos
     pos = here if outcome == "transient" else here + 1
     if pos >= len(order):
-        return {"status": Status.FAILED.value, "reason": error[:REASON_MAX]}
+        return {"status": Status.FAILED.value, "reason": whole_reason(error)}
     return {"status": Status.RETRYING.value, "reason": None, "due_at": now, "channel_pos": pos}
 
 

@@ -112,14 +112,22 @@ def diff(expiry: date, wanted: Iterable[PlannedNotice], stored: Iterable[Stored]
     Rows of another expiry date that still wait are cancelled (`renewed` when the date moved
     later, `expiry_corrected` when earlier); stages no longer configured are cancelled; a row
     that something was already sent for is never touched.
+
+    Extra notices (a supervisor's resend of a stage not yet due) are not the plan's: they are
+    left as they are, unless their words are wrong now (another expiry date) or the person
+    opted out, which stop them as they stop the planned ones.
     """
     changes = Changes()
+    wanted = tuple(wanted)
     current: dict[int, Stored] = {}
+    extras: list[Stored] = []
     for row in stored:
         if row.expiry_date != expiry:
             if row.status in PENDING:
                 why = Reason.RENEWED if expiry > row.expiry_date else Reason.EXPIRY_CORRECTED
                 changes.cancels.append((row.id, why))
+        elif row.extra:
+            extras.append(row)
         else:
             current[row.stage] = row
     wanted_stages = set()
@@ -136,6 +144,10 @@ def diff(expiry: date, wanted: Iterable[PlannedNotice], stored: Iterable[Stored]
     for stage, row in current.items():
         if stage not in wanted_stages and row.status in PENDING:
             changes.cancels.append((row.id, Reason.STAGE_REMOVED))
+    stopped = {n.reason for n in wanted if n.status == Status.CANCELLED}
+    for row in extras:
+        if row.status in PENDING and Reason.OPTED_OUT in stopped:
+            changes.cancels.append((row.id, Reason.OPTED_OUT))
     return changes
 
 

@@ -1,9 +1,9 @@
 """Voice notes: the TTS chain with fallback, trimming and loudness, formats, and the cache.
 
-Per note: one TTS run (espeak-ng: one process), trimming with pydub, then resampling, EBU R128
-loudness, levelling, peak limiting and encoding in process with FFmpeg's libraries (PyAV,
-notifyd/voice/encode.py): no ffmpeg process is started for a note (starting one costs more CPU
-than encoding a note).
+Per note: one TTS run (espeak-ng: one process), trimming with pydub, then resampling with
+FFmpeg's libraries (PyAV), EBU R128 loudness, levelling and peak limiting in numpy, and encoding
+with PyAV, all in process (notifyd/voice/encode.py): no ffmpeg process is started for a note
+(starting one costs more CPU than encoding a note).
 Notes are cached under `<state_dir>/audio/` by a hash of (engine, voice, text, format and the
 encoder settings): a retry with the same words is a file lookup, changed words render anew.
 """
@@ -38,7 +38,7 @@ MAX_OGG_BYTES = 512 * 1024
 SILENCE_DBFS = -45.0
 GAP_MS = 600  # between the two languages of a bilingual note
 #: Bumped when processing changes, so cached notes made the old way are not reused.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 
 
 class AudioError(NotifydError):

@@ -7,7 +7,16 @@ and downloads nothing at run time. It reads kanji and kana; it reads Latin lette
 with kanalizer (ジョン スミス), a single letter or a spelled-out permit number into the
 letters' Japanese names (エー, ビー), and a name in another script (Hangul, Cyrillic, Thai…)
 into Latin with anyascii and then into katakana. Synthesis is blocking C code at the voice's
-48 kHz (about 70 ms of CPU a second of speech): it runs in a worker thread, one at a time.
+48 kHz (about 65 ms of CPU a second of speech): it runs in a worker thread, one at a time.
+
+Open JTalk is by far the costliest voice (a 14 s note: about 0.85 s of CPU, where espeak-ng
+takes 40 ms), and it cannot run at a lower rate: the Mei voice's spectra are defined at 48 kHz,
+and synthesising it at 16 kHz moved the first formant of /a/ from about 790 to 400 Hz
+(docs/benchmarks.md). So each sentence is synthesised on its own and kept in memory: the
+sentences a notice shares with the others of its office and stage ("Please ask your sponsor…",
+the office's name) are made once per worker process, and only the sentence with the person's
+name and date is new. A sentence ends at 。！？, where Open JTalk pauses anyway; they are joined
+with the pause it makes between sentences (0.5 s).
 """
 
 from __future__ import annotations
@@ -18,8 +27,12 @@ import io
 import re
 import threading
 import wave
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from notifyd.hookspecs import Voice, hookimpl
 from notifyd_plugins.voice.scripts import SYLLABIC, readable, script
@@ -35,6 +48,14 @@ LETTERS = dict(zip(
 _LATIN_WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)*")
 _lock = threading.Lock()
 _engine: Any = None
+#: A sentence: up to and with its end mark (a text without one is one sentence).
+_SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]*|[。！？!?]+")
+#: Between two sentences: Open JTalk's own pause at 。 inside one text (measured 0.49–0.56 s).
+PAUSE_S = 0.5
+#: Sentences kept, by their audio's size: a 3 s sentence at 48 kHz is 288 KB, so about 40 here.
+CACHE_BYTES = 12 * 1024 * 1024
+_cache: OrderedDict[str, tuple[npt.NDArray[np.int16], int]] = OrderedDict()
+_cached_bytes = 0
 
 
 def katakana(text: str) -> str:
@@ -102,18 +123,59 @@ def _load() -> Any:
     return _engine
 
 
-def _synthesize(text: str, out: Path) -> None:
-    import numpy as np
+def sentences(text: str) -> list[str]:
+    """`text` cut after each 。！？ (the mark kept with its sentence); blank pieces dropped."""
+    return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
 
+
+def _sentence(text: str) -> tuple[npt.NDArray[np.int16], int]:
+    """One sentence's samples and rate, from the cache or from Open JTalk."""
+    global _cached_bytes
     engine = _load()
-    with _lock:  # one Open JTalk instance: not safe to share between threads
+    with _lock:  # one Open JTalk instance: not safe to share between threads; guards the cache
+        hit = _cache.get(text)
+        if hit is not None:
+            _cache.move_to_end(text)
+            return hit
         samples, rate = engine.tts(text)
-    pcm = np.clip(samples, -32768, 32767).astype(np.int16)
+        pcm = np.clip(samples, -32768, 32767).astype(np.int16)
+        _cache[text] = pcm, int(rate)
+        _cached_bytes += pcm.nbytes
+        while _cached_bytes > CACHE_BYTES and _cache:
+            _cached_bytes -= _cache.popitem(last=False)[1][0].nbytes
+    return pcm, int(rate)
+
+
+def _quiet_edges(pcm: npt.NDArray[np.int16], rate: int) -> tuple[int, int]:
+    """How many samples of near silence (under -45 dBFS, by 10 ms) start and end `pcm`."""
+    step = rate // 100
+    count = len(pcm) // step
+    if not count:
+        return 0, 0
+    loud = np.abs(pcm[: count * step].astype(np.int32)).reshape(count, step).max(axis=1) > 184
+    if not loud.any():
+        return len(pcm), 0
+    return int(np.argmax(loud)) * step, len(pcm) - (count - int(np.argmax(loud[::-1]))) * step
+
+
+def _synthesize(text: str, out: Path) -> None:
+    """`text` sentence by sentence, joined with Open JTalk's own pause, as a 16-bit WAV."""
+    pieces: list[npt.NDArray[np.int16]] = []
+    rate = 48000
+    said = sentences(text) or [text]
+    for i, sentence in enumerate(said):
+        pcm, rate = _sentence(sentence)
+        lead, tail = _quiet_edges(pcm, rate)
+        half = int(PAUSE_S * rate) // 2  # each side of a join keeps half the pause
+        start = max(0, lead - half) if i else 0
+        stop = len(pcm) - (max(0, tail - half) if i < len(said) - 1 else 0)
+        pieces.append(pcm[start : max(start, stop)])
+    pcm = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(int(rate))
+        w.setframerate(rate)
         w.writeframes(pcm.tobytes())
     out.write_bytes(buf.getvalue())  # after a timeout the caller's folder may be gone: one error
 

@@ -199,7 +199,10 @@ def test_an_unknown_status_or_outcome_is_an_error(capsys, setup, option) -> None
     cfg, _ = setup
     with pytest.raises(SystemExit) as exit_:
         run(capsys, "log", "-c", cfg, option, "bogus")
-    assert exit_.value.code == 2 and "invalid choice: 'bogus'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "invalid choice: 'bogus'" in err
+    valid = "'delivered'" if option == "--status" else "'permanent'"
+    assert "choose from" in err and valid in err  # the valid values are listed
 
 
 def test_stats_counts_by_status_and_channel_with_the_delivery_rate(capsys, setup) -> None:
@@ -336,3 +339,105 @@ def test_undo_leaves_an_opt_out_the_registry_made(capsys, tmp_path, setup) -> No
     with engine.connect() as conn:
         kept = conn.execute(select(o.c.source, o.c.lifted_at).order_by(o.c.id)).all()
     assert kept == [("staff", NOW + timedelta(minutes=90)), ("registry", None)]
+
+
+# --- issue 10: the address, whole reasons, resend's warning and extra notices ---------------
+
+WANG = "+6281234560001"  # Wang's phone as stored (E.164)
+LONG = "131026: message undeliverable; the recipient's phone number is not on WhatsApp. " * 4
+
+
+def test_log_shows_the_address_masked_and_the_whole_reason_in_json_and_csv(capsys, setup) -> None:
+    cfg, engine = setup
+    nid = notice_ids(engine, "2C11AB0001-26")[14]
+    add_attempt(engine, nid, "whatsapp", "permanent", NOW, address=WANG, error=LONG)
+    add_attempt(engine, nid, "sms", "sent", NOW + timedelta(minutes=1), status="delivered",
+                address=WANG, provider_id="SM1")  # fmt: skip
+    masked = "+62" + "•" * 8 + "001"
+    _, out, _ = run(capsys, "log", "-c", cfg, "--person", "BLT-00001", "--format", "json", *LATER)
+    sms, wa = json.loads(out)
+    assert (wa["address"], wa["error"], wa["outcome"], wa["status"]) == (
+        masked, LONG, "permanent", "delivered",
+    )  # fmt: skip  # the attempt's own outcome beside the notice's status now
+    assert sms["address"] == masked and WANG not in out
+    _, out, _ = run(capsys, "log", "-c", cfg, "--person", "BLT-00001", "--format", "csv", *LATER)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    # "+" starts a formula in a spreadsheet: the cell is neutralised like every other
+    assert [r["address"] for r in rows] == ["'" + masked] * 2 and rows[1]["error"] == LONG
+    assert WANG not in out
+    _, table, _ = run(capsys, "log", "-c", cfg, "--person", "BLT-00001", *LATER)
+    assert "attempt outcome" in table and "notice status" in table and masked in table
+    assert LONG not in table and LONG[:40] in table and WANG not in table
+    assert "--format json or csv shows them whole" in table
+
+
+def test_resend_of_an_address_that_failed_permanently_needs_force(capsys, setup) -> None:
+    cfg, engine = setup
+    nid = notice_ids(engine, "2C11AB0001-26")[14]
+    add_attempt(engine, nid, "sms", "permanent", NOW, status="failed", address=WANG,
+                error="21614: not a mobile number")  # fmt: skip
+    n, sa = schema.notifications, schema.staff_actions
+    with engine.connect() as conn:
+        before = conn.execute(select(n).where(n.c.id == nid)).mappings().one()
+    code, _, err = run(capsys, "resend", "-c", cfg, str(nid), "--by", "siti", *LATER)
+    assert code == 1 and "sms to the same address already failed permanently" in err
+    assert "21614: not a mobile number" in err and "--force" in err
+    with engine.connect() as conn:  # nothing changed, nothing recorded
+        assert conn.execute(select(n).where(n.c.id == nid)).mappings().one() == before
+        assert conn.execute(select(sa)).first() is None
+    code, out, _ = run(capsys, "resend", "-c", cfg, str(nid), "--by", "siti", "--force", *LATER)
+    assert code == 0 and "warning: sent despite: sms to the same address" in out
+    with engine.connect() as conn:
+        row = conn.execute(select(n).where(n.c.id == nid)).mappings().one()
+        action = conn.execute(select(sa)).mappings().one()
+    assert (row["status"], row["attempt_count"]) == ("retrying", 1)  # the count stays
+    assert "sent despite" in action["detail"]
+
+
+def test_a_permanent_failure_of_an_address_no_longer_on_file_does_not_warn(capsys, setup) -> None:
+    cfg, engine = setup
+    nid = notice_ids(engine, "2C11AB0001-26")[14]
+    add_attempt(engine, nid, "sms", "permanent", NOW, status="failed", address="+6281200000000",
+                error="21614: not a mobile number")  # fmt: skip
+    code, out, _ = run(capsys, "resend", "-c", cfg, str(nid), "--format", "json", *LATER)
+    assert code == 0 and json.loads(out)[0]["warning"] is None
+
+
+def test_resend_of_a_stage_not_yet_due_sends_an_extra_notice_and_sync_leaves_both(
+    capsys, setup, tmp_path
+) -> None:
+    cfg, engine = setup
+    planned = notice_ids(engine, "2C11AB0001-26")[7]  # due 11 Dec
+    n = schema.notifications
+
+    def stage_7() -> list[dict]:
+        with engine.connect() as conn:
+            same = (n.c.stage == 7, n.c.permit_id == before["permit_id"])
+            rows = conn.execute(select(n).where(*same).order_by(n.c.extra))
+            return [dict(r) for r in rows.mappings()]
+
+    with engine.connect() as conn:
+        before = dict(conn.execute(select(n).where(n.c.id == planned)).mappings().one())
+    code, out, _ = run(capsys, "resend", "-c", cfg, str(planned), "--by", "siti", *LATER)
+    assert code == 0 and f"the planned notice {planned} keeps its time" in out
+    plan, extra = stage_7()
+    assert plan == before
+    assert (extra["extra"], extra["status"], extra["due_at"]) == (
+        1, "scheduled", NOW + timedelta(minutes=90),
+    )  # fmt: skip
+    assert extra["deadline"] == before["deadline"] and extra["attempt_count"] == 0
+    sync(cfg, engine, NOW + timedelta(hours=2))  # the registry unchanged
+    assert stage_7() == [plan, extra]
+    rows = [  # Wang's row changed (a new name): the sync re-plans the permit
+        person(1, full_name="王伟 (WANG Wei)", nationality="CN", expiry_date="2026-12-18"),
+        person(2, full_name=f'=HYPERLINK("x"){RLO}evil', expiry_date="2026-12-18"),
+        person(3, full_name="Li Na", expiry_date="2027-01-29", phone="0812-3456-0001"),
+    ]
+    write_registry(tmp_path / "registry.csv", rows)
+    sync(cfg, engine, NOW + timedelta(hours=3))
+    assert stage_7() == [plan, extra]
+    _, out, _ = run(capsys, "show", "-c", cfg, "BLT-00001", *LATER)
+    assert "extra notice 1" in out
+    with engine.connect() as conn:
+        detail = conn.execute(select(schema.staff_actions.c.detail)).scalar_one()
+    assert f"extra notice {extra['id']} for stage 7" in detail and f"{planned} stays due" in detail

@@ -97,3 +97,49 @@ def test_notice_facts_of_a_permit_for_notifyd_render(engine: Engine, make_config
     unplanned = notices.notice_facts(engine, "2C11AB0001-26", 3)  # no such stage: still renders
     assert unplanned is not None and unplanned.notification_id == 0 and unplanned.stage == 3
     assert notices.notice_facts(engine, "NOPE", None) is None
+
+
+def test_upgrading_a_database_with_deliveries_keeps_every_row(db_url: str) -> None:
+    """Revision 0016 rebuilds `notifications` (its unique key takes extra notices), which the
+    attempts and staff actions refer to: on SQLite that needs the foreign keys off meanwhile."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import text
+
+    engine = store.connect(db_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(store.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0014")
+    stamp = "'2026-12-04 02:00:00'"
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, "
+            f"language, channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'ID', 'P', 'id', "
+            f"'', {stamp}, {stamp})",
+            "INSERT INTO permits (id, permit_number, person_id, permit_type, office, expiry_date, "
+            f"row_hash, active, warnings, created_at, updated_at) VALUES (1, 'P1', 1, 'K', 'BLT', "
+            f"'2026-12-18', 'h', TRUE, '', {stamp}, {stamp})",
+            "INSERT INTO notifications (id, permit_id, expiry_date, stage, due_at, deadline, "
+            "status, reason, catch_up, attempt_count, channel_pos, created_at, updated_at) VALUES "
+            f"(1, 1, '2026-12-18', 14, {stamp}, {stamp}, 'failed', 'x', FALSE, 1, 0, {stamp}, "
+            f"{stamp})",
+            "INSERT INTO attempts (id, notification_id, channel, started_at, outcome, kind) "
+            f"VALUES (1, 1, 'sms', {stamp}, 'permanent', 'notice')",
+            "INSERT INTO staff_actions (at, actor, action, person_id, notification_id, detail) "
+            f"VALUES ({stamp}, 'siti', 'resend', 1, 1, '')",
+        ):
+            conn.execute(text(sql))
+    store.migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id, extra, reason FROM notifications")).all() == [
+            (1, 0, "x")
+        ]
+        assert conn.execute(text("SELECT notification_id, address FROM attempts")).all() == [
+            (1, None)
+        ]
+        assert conn.execute(text("SELECT notification_id FROM staff_actions")).all() == [(1,)]
+        if conn.dialect.name == "sqlite":  # and the foreign keys are enforced again
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    engine.dispose()

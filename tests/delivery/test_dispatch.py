@@ -19,6 +19,7 @@ from conftest import FRIDAY_MORNING, person, utc
 from notifyd import events, plugins
 from notifyd.config import ChannelConfig, Config
 from notifyd.db import dispatch as dispatchstore
+from notifyd.db import pilot as pilotstore
 from notifyd.db import schema, store
 from notifyd.delivery import receipts
 from notifyd.delivery.dispatch import Dispatcher, build_channels
@@ -384,6 +385,34 @@ def test_pause_all_and_pause_one_channel(
     clock.advance(60)
     asyncio.run(d.tick())
     assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp", "whatsapp"]
+
+
+def test_pausing_an_office_holds_its_notices_on_every_channel(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=2)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    dispatchstore.set_control(engine, dispatchstore.office_scope("BLT"), "pause", "ops", NOW,
+                              "office closed for a move")  # fmt: skip
+    asyncio.run(d.tick())
+    assert sends(tmp_path) == []
+    assert {r["due_at"] for r in due_notices(engine).values()} == {NOW + timedelta(seconds=60)}
+    dispatchstore.set_control(engine, "office:SBY", "pause", "ops", NOW)  # another office
+    dispatchstore.set_control(engine, "office:BLT", "resume", "ops", NOW)
+    clock.advance(60)
+    asyncio.run(d.tick())
+    assert len(sends(tmp_path)) == 2
+
+
+def test_pilot_numbers_added_in_the_database_count_at_the_next_tick(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    pilot = {"enabled": True, "allowlist": ["+6281234560001"]}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=3, pilot=pilot)
+    pilotstore.add(engine, "+6281234560002", "ani", NOW)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    assert sorted(s["to"] for s in sends(tmp_path)) == ["+6281234560001", "+6281234560002"]
 
 
 def test_pilot_mode_sends_only_to_the_allowlist_and_withholds_the_rest(
@@ -775,3 +804,132 @@ def test_renders_run_one_a_core_so_cold_notes_do_not_overrun_their_engine_timeou
     assert asyncio.run(d.tick()) == 6
     assert most == 2
     assert len(sends(tmp_path)) == 6
+
+
+# --- issue 10: what the delivery log records -------------------------------------------------
+
+
+def test_each_attempt_records_the_address_it_went_to(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa={"mode": "permanent"})
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    (nid,) = due_notices(engine)
+    a = schema.attempts
+    with engine.connect() as conn:
+        got = conn.execute(
+            select(a.c.channel, a.c.address).where(a.c.notification_id == nid).order_by(a.c.id)
+        ).all()
+    # WhatsApp went to the WhatsApp number, SMS to the phone: each as the provider was given it
+    assert [tuple(r) for r in got] == [("whatsapp", "+6281234560000"), ("sms", "+6281234560000")]
+    assert [s["to"] for s in sends(tmp_path)] == [r.address for r in got]
+
+
+def test_an_attempt_goes_to_the_number_staff_corrected(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    from notifyd.db import corrections
+
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    pe = schema.people
+    with engine.connect() as conn:
+        pid = conn.execute(select(pe.c.id)).scalar_one()
+    corrections.correct(engine, pid, "whatsapp", "+6281299990000", "siti", NOW)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    with engine.connect() as conn:
+        address = conn.execute(select(schema.attempts.c.address)).scalar_one()
+    assert address == "+6281299990000" == sends(tmp_path)[0]["to"]
+
+
+@pytest.mark.parametrize(
+    ("length", "kept"), [(300, 300), (2500, 2000)], ids=["whole", "cut-with-ellipsis"]
+)
+def test_a_long_provider_error_is_kept_whole_as_the_notices_reason(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any,
+    length: int, kept: int,
+) -> None:  # fmt: skip
+    error = ("131026: the number is not on WhatsApp " * 100)[:length]
+    perm = {"mode": "permanent", "error": error}
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1, wa=perm, sms=perm)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(NOW)).tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert row["status"] == "failed" and len(row["reason"]) == kept
+    if length == kept:
+        assert row["reason"] == error  # not cut at 64 characters, as it was
+    else:
+        assert row["reason"] == error[: kept - 1] + "…"
+    a = schema.attempts
+    with engine.connect() as conn:
+        errors = conn.execute(select(a.c.error).where(a.c.notification_id == nid)).scalars()
+        assert set(errors) == {error}  # each attempt keeps the provider's text entire
+
+
+def test_a_resend_of_a_stage_not_yet_due_is_an_extra_notice_the_plan_and_sync_leave_be(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    from notifyd.db import staff
+
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())  # stage 14 goes out now
+    n = schema.notifications
+    with engine.connect() as conn:
+        planned = conn.execute(select(n).where(n.c.stage == 7)).mappings().one()
+    assert planned["due_at"] > NOW + timedelta(days=6)
+    clock.advance(cfg.dispatch.same_phone_interval + 1)
+    done = staff.resend(engine, planned["id"], "siti", clock())
+    assert done["extra_of"] == planned["id"] and done["notice"] != planned["id"]
+
+    def stage_7() -> list[dict[str, Any]]:
+        with engine.connect() as conn:
+            rows = conn.execute(select(n).where(n.c.stage == 7).order_by(n.c.extra))
+            return [dict(r) for r in rows.mappings()]
+
+    before = stage_7()
+    assert before[0] == planned  # the planned notice did not move
+    extra = before[1]
+    assert (extra["extra"], extra["status"], extra["due_at"]) == (1, "scheduled", clock())
+    assert extra["deadline"] == planned["deadline"]
+    for moment in (clock(), clock() + timedelta(hours=1)):  # an unchanged and a later sync
+        run_sync(cfg, engine, pm, moment)
+        assert stage_7() == before
+    assert asyncio.run(d.tick()) == 1
+    assert [s["id"] for s in sends(tmp_path)][-1] == extra["id"]
+    after = stage_7()
+    assert after[0] == planned and after[1]["status"] == "sent"
+    run_sync(cfg, engine, pm, clock() + timedelta(hours=2))
+    assert stage_7() == after
+
+
+def test_a_due_notice_held_by_a_pause_says_so_and_a_resend_makes_no_extra_notice(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    from notifyd.db import staff
+
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    dispatchstore.set_control(engine, "whatsapp", "pause", "ops", NOW)  # its first channel
+    asyncio.run(d.tick())
+    ((nid, row),) = due_notices(engine).items()
+    assert (row["status"], row["reason"], row["due_at"]) == (
+        "scheduled", "paused", NOW + timedelta(seconds=60),
+    )  # fmt: skip  # its stage is due; it waits only for the pause
+    done = staff.resend(engine, nid, "siti", NOW + timedelta(seconds=5))
+    assert (done["notice"], done["extra_of"]) == (nid, None)  # sent again, not doubled
+    assert list(due_notices(engine)) == [nid]
+    dispatchstore.set_control(engine, "whatsapp", "resume", "ops", NOW)
+    clock.advance(5)
+    asyncio.run(d.tick())
+    assert [s["id"] for s in sends(tmp_path)] == [nid]
+
+
+def test_outside_the_window_a_waiting_notice_gives_its_reason(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=1)
+    friday_evening = utc(2026, 12, 4, 11, 0)
+    asyncio.run(dispatcher(cfg, engine, pm, fake_render, Clock(friday_evening)).tick())
+    (row,) = due_notices(engine).values()
+    assert row["reason"] == "outside_window"

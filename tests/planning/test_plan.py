@@ -673,3 +673,38 @@ def test_a_new_expiry_cancels_every_pending_row_of_the_old_one(sc: Scenario, shi
     assert changes.cancels == [(r.id, reason) for r in old_rows if r.status in PENDING]
     assert changes.inserts == list(wanted)
     assert changes.updates == []
+
+
+# --- extra notices (a supervisor's resend of a stage not yet due) -----------------------------
+
+
+def _with_extra(expiry: date, plan: Sequence[PlannedNotice], status: str) -> list[Stored]:
+    """The stored plan and an extra notice for its stage 7, due now (id 9)."""
+    stored = stored_from(expiry, plan)
+    seven = next(row for row in stored if row.stage == 7)
+    extra = Stored(9, expiry, 7, status, None, LATER, seven.deadline, extra=1)
+    return [*stored, extra]
+
+
+@pytest.mark.parametrize("status", ["scheduled", "retrying", "sent", "failed"])
+def test_an_extra_notice_is_left_be_and_its_stage_keeps_its_planned_row(status: str) -> None:
+    plan = plan_permit(EXPIRY, BLITAR, (14, 7, 0), EARLY)
+    stored = _with_extra(EXPIRY, plan, status)
+    assert not diff(EXPIRY, plan, stored)  # the same plan: nothing to do, nothing inserted
+    later = plan_permit(EXPIRY, BLITAR, (14, 7, 0), LATER)
+    changes = diff(EXPIRY, later, stored)
+    assert 9 not in [row_id for row_id, _ in changes.updates + changes.cancels]
+    assert changes.inserts == []
+
+
+def test_a_renewal_or_an_opt_out_stops_a_waiting_extra_notice_too() -> None:
+    plan = plan_permit(EXPIRY, BLITAR, (14, 7, 0), EARLY)
+    renewed = date(2027, 7, 15)
+    changes = diff(renewed, plan_permit(renewed, BLITAR, (14, 7, 0), LATER),
+                   _with_extra(EXPIRY, plan, "scheduled"))  # fmt: skip
+    assert (9, Reason.RENEWED) in changes.cancels  # its words name the old date
+    opted = plan_permit(EXPIRY, BLITAR, (14, 7, 0), LATER, cancel_reason=Reason.OPTED_OUT)
+    changes = diff(EXPIRY, opted, _with_extra(EXPIRY, plan, "retrying"))
+    assert (9, Reason.OPTED_OUT) in changes.cancels
+    changes = diff(EXPIRY, opted, _with_extra(EXPIRY, plan, "sent"))
+    assert 9 not in [row_id for row_id, _ in changes.cancels]

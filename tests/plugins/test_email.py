@@ -14,6 +14,10 @@ from conftest import SmtpServer, channel, probe
 from notifyd.errors import ConfigError, PermanentSendError, TransientSendError
 from notifyd.hookspecs import Message
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_email")
+
 
 def options(server_port: int, **more: Any) -> dict[str, Any]:
     return {"host": "127.0.0.1", "port": server_port, "security": "none",

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_example_plugin")
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "example_plugin"
 NOTIFYD = Path(sys.executable).with_name("notifyd")
 

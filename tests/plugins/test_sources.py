@@ -22,6 +22,10 @@ from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource
 from notifyd.model import RawRow
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_sources")
+
 
 @pytest.fixture(scope="module")
 def csv_source() -> RegistrySource:

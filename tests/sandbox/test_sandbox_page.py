@@ -15,6 +15,10 @@ from twins import PHONE_ID, TO
 from conftest import channel, ogg_voice_note
 from notifyd.hookspecs import Message
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_sandbox_page")
+
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> None:

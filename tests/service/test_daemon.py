@@ -28,19 +28,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import FRIDAY_MORNING, person, toml, wait_for, write_registry
+from conftest import FRIDAY_MORNING, free_port, person, toml, wait_for, write_registry
 from notifyd import config, plugins
 from notifyd.db import schema, store
 from notifyd.registry.sync import run_sync
 
 NOW = FRIDAY_MORNING  # the 14-day notice of a permit expiring 2026-12-18 is due
 DUE = "2026-12-18"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Daemon:
@@ -71,12 +65,13 @@ class Daemon:
                 "sms": {"plugin": "recording", "kind": "sms",
                         "options": {"log": str(self.log), **sms}},
             },
+            # never the fixed default ports: other test processes run daemons at the same time
+            "http": {"listen": f"127.0.0.1:{free_port()}"},
+            "console": {"listen": ""},
             "dispatch": {"tick_seconds": 0.2, "lease_seconds": 2.0, "send_timeout": 1.0,
                          "backoff_base": 0.4, "backoff_cap": 10.0, "jitter": False,
                          "paused_recheck_seconds": 0.3, "shutdown_grace": 5.0,
                          **overrides.pop("dispatch", {})},
-            # a free port: other daemons on the host (parallel test runs) hold the default
-            "console": {"listen": f"127.0.0.1:{free_port()}"},
         }  # fmt: skip
         self.data.update(overrides)
         if db_url.startswith("postgresql"):
@@ -644,12 +639,25 @@ def test_a_full_disk_degrades_once_and_sending_resumes_by_itself(
     assert set(ids) == set(d.notices())  # nothing lost
 
 
-def test_an_empty_console_listen_runs_the_daemon_without_its_console(
+def test_the_daemon_serves_the_console_on_its_own_listener(
     make_daemon: Callable[..., Daemon],
 ) -> None:
     """Several instances on one host: only one serves the console; the others run without."""
-    d = make_daemon(rows=1, console={"listen": ""})
-    d.start()
-    wait_for(lambda: len(d.sends()) == 1, what="the send")
-    assert d.stop() == 0
-    assert "console off" in d.output.read_text()
+    port = free_port()
+    on = make_daemon(rows=1, console={"listen": f"127.0.0.1:{port}"})
+    on.start()
+    wait_for(lambda: len(on.sends()) == 1, what="the send")
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=5) as resp:
+        assert resp.status == 200
+    assert on.stop() == 0
+    assert "console off" not in on.output.read_text()
+
+
+def test_an_empty_console_listen_runs_the_daemon_without_its_console(
+    make_daemon: Callable[..., Daemon],
+) -> None:
+    off = make_daemon(rows=1, console={"listen": ""})
+    off.start()
+    wait_for(lambda: len(off.sends()) == 1, what="the send")
+    assert off.stop() == 0
+    assert "console off" in off.output.read_text()

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -28,6 +27,7 @@ from conftest import (
     FRIDAY_MORNING,
     SmtpServer,
     everything,
+    free_port,
     person,
     probe,
     toml,
@@ -38,6 +38,10 @@ from notifyd import config, plugins
 from notifyd.db import schema, store
 from notifyd.registry.sync import run_sync
 from notifyd.sandbox.state import Fault
+
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_e2e_channels")
 
 NOW = FRIDAY_MORNING  # the 14-day notices of permits expiring 2026-12-18 are due
 DUE = "2026-12-18"
@@ -50,12 +54,6 @@ SECRETS = {
 }
 #: registry id → what happens to that person
 TAP, FALLBACK, LATE, NO_ANSWER, READ = (f"BLT-{i:05d}" for i in range(1, 6))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class World:
@@ -103,6 +101,7 @@ class World:
             },
             "http": {"listen": f"127.0.0.1:{self.web_port}",
                      "url_secret": "env:NOTIFYD_URL_SECRET"},
+            "console": {"listen": ""},
             "voices": {"engines": ["espeak-ng"]},
             "dispatch": {"tick_seconds": 0.2, "lease_seconds": 10.0, "send_timeout": 5.0,
                          "backoff_base": 0.3, "backoff_cap": 2.0, "jitter": False},
@@ -346,7 +345,7 @@ def test_email_end_to_end_through_the_daemon(tmp_path: Path, smtp_server: SmtpSe
             "sms": {"plugin": "spool", "kind": "sms", "options": {"dir": str(spool)}},
         },
         "voices": {"engines": ["espeak-ng"]},
-        "console": {"listen": ""},  # this module's other daemon serves the console's port
+        "console": {"listen": ""},
         "dispatch": {"tick_seconds": 0.2, "lease_seconds": 10.0, "send_timeout": 5.0,
                      "backoff_base": 0.3, "backoff_cap": 2.0, "jitter": False},
     }  # fmt: skip

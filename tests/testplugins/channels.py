@@ -2,8 +2,8 @@
 
 Options: `log` (the file), `mode` ("ok", "transient", "permanent", "unknown", "slow"),
 `fail_times` (fail only the first N sends of each notice; default: always), `retry_after`,
-`delay` (seconds each send takes), `audio_format`. The counts live in the file, so they hold
-across daemon restarts.
+`delay` (seconds each send takes), `audio_format`, `error` (the text of a permanent error).
+The counts live in the file, so they hold across daemon restarts.
 
 `recording-lookup` is the same channel with a provider lookup (hookspecs.LooksUp) that answers
 from the file: a send of unknown outcome was received (its attempt id is in the file), unless
@@ -41,6 +41,7 @@ class RecordingChannel:
         self.retry_after = options.get("retry_after")
         self.delay = float(options.get("delay", 0))
         self.audio_format: str | None = options.get("audio_format")
+        self.error = str(options.get("error", "invalid number (test)"))
 
     def _calls(self, notification_id: int) -> int:
         if not self.log.exists():
@@ -69,7 +70,7 @@ class RecordingChannel:
         if result == "transient":
             raise TransientSendError("503 from the test provider", self.retry_after)
         if result == "permanent":
-            raise PermanentSendError("invalid number (test)")
+            raise PermanentSendError(self.error)
         if result == "unknown":
             raise OutcomeUnknown("timed out after sending (test)")
         return f"test-{message.notification_id}-{message.attempt_id}"

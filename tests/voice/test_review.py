@@ -18,6 +18,10 @@ from notifyd.voice import review
 from notifyd.voice.render import Renderer
 from testplugins.voices import CountingEspeak
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_review")
+
 ROOT = Path(__file__).resolve().parents[2]
 #: Sections every language has: before expiry the three kinds of extension say different
 #: things; overdue is the same for all of them.

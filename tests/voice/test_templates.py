@@ -16,6 +16,10 @@ from notifyd.voice import segments, templates
 from notifyd.voice.render import Renderer
 from notifyd.voice.sanitise import ELLIPSIS, MAX_LENGTH, clean
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_templates")
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_EN = ROOT / "config" / "templates" / "en.toml"
 EXPIRY_WORDS = {  # 2026-12-18, as each language writes it (Babel, CLDR "long")

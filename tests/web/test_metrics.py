@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 
-from conftest import FRIDAY_MORNING, add_attempt, notice_ids, person
+from conftest import FRIDAY_MORNING, add_attempt, free_port, notice_ids, person
 from notifyd import plugins
 from notifyd.config import Config
 from notifyd.db import log as logstore
@@ -24,12 +24,6 @@ from notifyd.registry.sync import run_sync
 from notifyd.web import metrics
 
 NOW = FRIDAY_MORNING
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

@@ -20,6 +20,10 @@ from notifyd import config
 from notifyd.config import LANGUAGES
 from notifyd.voice.render import Renderer
 
+# One process runs this file's tests: they share a module-scoped server or fixture that
+# is costly to start (scripts/test.sh shares the rest of the suite out test by test).
+pytestmark = pytest.mark.xdist_group("test_speech")
+
 #: The espeak-ng voice that reads each language best (docs/languages.md).
 VOICE = {
     "id": "id", "en": "en-gb", "zh": "cmn-latn-pinyin", "zh-TW": "cmn-latn-pinyin", "ko": "ko",
