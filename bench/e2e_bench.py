@@ -34,7 +34,7 @@ from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 from channels_bench import free_port, voice_note  # noqa: E402
-from dispatch_bench import NOW, fill  # noqa: E402
+from claim_bench import NOW, fill  # noqa: E402
 
 from notifyd.db import (
     schema,
@@ -75,6 +75,8 @@ name = "notifyd_permit_expiry"
 language = "en"
 [http]
 listen = "127.0.0.1:{web_port}"
+[console]
+listen = ""
 [dispatch]
 tick_seconds = 0.2
 batch_size = 500
@@ -124,12 +126,14 @@ def reached(engine: Any, statuses: tuple[str, ...]) -> int:
         return int(conn.execute(text(q)).scalar_one())
 
 
-def one_run(n: int, concurrency: int, note: Path, receipts: bool, delay: float) -> dict[str, float]:
+def one_run(
+    n: int, concurrency: int, note: Path, receipts: bool, delay: float, ports: tuple[int, int]
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         engine = prepare(work, n)
-        port = free_port()
-        web_port = free_port()
+        port = ports[0] or free_port()
+        web_port = ports[1] or free_port()
         hooks = f"http://127.0.0.1:{web_port}/hooks" if receipts else ""
         sandbox = start_sandbox(port, hooks, delay)
         goal = ("delivered",) if receipts else ("sent", "delivered")
@@ -186,6 +190,8 @@ def main() -> int:
         action="store_true",
         help="no callbacks: the clock stops when every notice is sent",
     )
+    ap.add_argument("--port", type=int, default=0, help="the sandbox's port (0: a free one)")
+    ap.add_argument("--web-port", type=int, default=0, help="the web app's port (0: free)")
     ap.add_argument("--log", default="WARNING", help="log level of the daemon (default WARNING)")
     args = ap.parse_args()
     logging.basicConfig(level=args.log, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -200,8 +206,9 @@ def main() -> int:
         runs = []
         for _ in range(args.runs):
             r = one_run(
-                args.notices, args.concurrency, note, not args.no_receipts, args.callback_delay
-            )
+                args.notices, args.concurrency, note, not args.no_receipts, args.callback_delay,
+                (args.port, args.web_port),
+            )  # fmt: skip
             runs.append(r)
             line = (f"  {r['rate']:,.0f} notices/s ({r['seconds']:.1f} s); CPU a notice: "
                     f"daemon {r['cpu_ms']:.2f} ms, "

@@ -52,7 +52,9 @@ class Channel:
         return WebhookResult(receipts=(Receipt(form["MessageSid"], form["MessageStatus"]),))
 
 
-def prepare(folder: Path, n: int, db: str | None) -> tuple[config.Config, object, list[str]]:
+def prepare(
+    folder: Path, n: int, db: str | None, port: int = 0
+) -> tuple[config.Config, object, list[str]]:
     registry = folder / "registry.csv"
     with open(registry, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
@@ -64,7 +66,7 @@ def prepare(folder: Path, n: int, db: str | None) -> tuple[config.Config, object
     cfg = config.parse(
         {"state_dir": str(folder), "registry": {"path": str(registry)},
          "channels": {"sms": {"plugin": "spool", "kind": "sms"}}, "channel_order": ["sms"],
-         "database": {"url": db or ""}, "http": {"listen": "127.0.0.1:0"}}
+         "database": {"url": db or ""}, "http": {"listen": f"127.0.0.1:{port}"}}
     )  # fmt: skip
     engine = store.open_store(store.database_url(cfg))
     run_sync(cfg, engine, plugins.make_manager(), NOW)
@@ -124,11 +126,13 @@ def main() -> None:
     ap.add_argument("--notices", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument(
-        "--db", help="a PostgreSQL server URL: a fresh database is made there and dropped after"
-    )
+        "--database", "--db", dest="db",
+        help="a PostgreSQL server URL: a fresh database is made there and dropped after",
+    )  # fmt: skip
+    ap.add_argument("--port", type=int, default=0, help="the web app's port (0: a free one)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, scratch_database(args.db) as db:
-        cfg, engine, sids = prepare(Path(tmp), args.notices, db)
+        cfg, engine, sids = prepare(Path(tmp), args.notices, db, args.port)
         rates = asyncio.run(fire(cfg, engine, sids, args.concurrency))
         engine.dispose()  # type: ignore[attr-defined]
     line = {"backend": "postgresql" if args.db else "sqlite", "notices": len(sids),

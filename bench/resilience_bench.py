@@ -12,6 +12,8 @@ At the end every instance gets SIGTERM and must exit 0.
         [--db sqlite | --db postgresql+psycopg://postgres@127.0.0.1:5432/test --instances 3]
 
 Bounded: loopback only, `--timeout` seconds at most. Results go to bench/out/resilience.txt.
+`--port` sets the sandbox's port (a free one by default); the work dir (config, SQLite
+database, logs) is removed at the end unless `--keep`, the PostgreSQL database always.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -148,7 +151,15 @@ def main() -> None:
     ap.add_argument("--notices", type=int, default=3000)
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--latency", type=float, default=0.25)
-    ap.add_argument("--db", default="sqlite")
+    ap.add_argument(
+        "--database",
+        "--db",
+        dest="db",
+        default="sqlite",
+        help="sqlite, or a PostgreSQL server URL (a database made, dropped after)",
+    )
+    ap.add_argument("--port", type=int, default=0, help="the sandbox's port (0: a free one)")
+    ap.add_argument("--keep", action="store_true", help="keep the work dir (daemon logs)")
     ap.add_argument("--instances", type=int, default=1)
     ap.add_argument("--every", type=float, default=4.0, help="mean seconds between kills")
     ap.add_argument("--timeout", type=float, default=900.0)
@@ -167,7 +178,7 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         args.db = make_url(server).set(database=name).render_as_string(hide_password=False)
-    sb_port = free_port()
+    sb_port = args.port or free_port()
     webs = [free_port() for _ in range(args.instances)]
     paths = [config(work, f"n{i}", args.db, sb_port, webs[i], webs[0])
              for i in range(args.instances)]  # fmt: skip
@@ -252,6 +263,12 @@ def main() -> None:
                 proc.kill()
         sandbox.terminate()
         sandbox.wait(10)
+        for log in logs:
+            log.close()
+        if args.keep:
+            print(f"work dir kept: {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
         if server != "sqlite":
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

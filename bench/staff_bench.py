@@ -1,10 +1,12 @@
 """What staff and Prometheus cost on a full database: a metrics scrape, `notifyd status`,
 `stats`, `log`, `show` and a purge dry run, each timed several times (median and worst).
 
-    python bench/staff_bench.py --rows 1000000 [--db URL] [--workdir DIR] [--repeat 5]
+    python bench/staff_bench.py --rows 1000000 [--database URL] [--workdir DIR] [--repeat 5]
 
-Sets up once (not timed): an N-row export (bench/make_registry.py), a real sync with
-planning into the database (default: SQLite in the workdir; --db a PostgreSQL URL), and one
+Sets up once (not timed): an N-row export (bench/make_registry.py; kept in --workdir when
+given, for the next run), a real sync with planning into the database (default: SQLite in the
+workdir; --database a PostgreSQL server, on which `notifyd_staff_bench` is made and dropped
+after; the SQLite database is removed after too), and one
 attempt for every third notice, written as the dispatcher would (a third of them failed).
 Results: a Markdown table on stdout and bench/out/staff-N-BACKEND.md.
 """
@@ -12,9 +14,11 @@ Results: a Markdown table on stdout and bench/out/staff-N-BACKEND.md.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from benchdb import scratch_database  # noqa: E402
 
 from notifyd import config, plugins
 from notifyd.db import log as logstore
@@ -102,11 +109,23 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=100_000)
-    ap.add_argument("--db", default=None, help="a PostgreSQL URL (default: SQLite)")
-    ap.add_argument("--workdir", type=Path, default=Path("bench/out/staff"))
+    ap.add_argument(
+        "--database", "--db", dest="db", default="",
+        help="a PostgreSQL server URL: a database of its own is made there, dropped after",
+    )  # fmt: skip
+    ap.add_argument("--workdir", type=Path, help="for the export (default: a temporary dir)")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
-    cfg, engine, now = setup(args.rows, args.workdir, args.db)
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.db, "staff") as url:
+        workdir = args.workdir or Path(tmp)
+        try:
+            measure(args, workdir, url or None)
+        finally:  # the database (SQLite's is in the state dir); an export in --workdir stays
+            shutil.rmtree(workdir / f"state-{args.rows}", ignore_errors=True)
+
+
+def measure(args: argparse.Namespace, workdir: Path, url: str | None) -> None:
+    cfg, engine, now = setup(args.rows, workdir, url)
     with store.reading(engine) as conn:
         notices = conn.execute(select(func.count()).select_from(s.notifications)).scalar_one()
         attempts = conn.execute(select(func.count()).select_from(s.attempts)).scalar_one()
@@ -137,6 +156,7 @@ def main() -> None:
     target = HERE / "out" / f"staff-{args.rows}-{backend}.md"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(out)
+    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import random
 import time
 import uuid
@@ -51,6 +52,8 @@ from notifyd.plugins import channel_plugins, emit, missing
 
 log = logging.getLogger(__name__)
 Render = Callable[[NoticeFacts, datetime, "str | None"], Awaitable[Rendered]]
+#: Renders at a time: one a core (see Dispatcher.configure).
+RENDERS = max(1, os.cpu_count() or 1)
 Clock = Callable[[], datetime]
 
 
@@ -95,6 +98,9 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[Result]] = set()
         self._queued: set[asyncio.Task[Any]] = set()  # sends waiting for a slot
         self.sent = 0
+        self.watch: ds.Watch | None = None  # the last tick's look at the queue
+        self._paused: dict[str, dict[str, Any]] = {}
+        self._paused_key: tuple[int, int] | None = None  # the controls version it was read at
         self.configure(cfg, channels, render)
 
     def configure(self, cfg: Config, channels: Mapping[str, Channel], render: Render) -> None:
@@ -108,6 +114,9 @@ class Dispatcher:
             for name, ch in cfg.channels.items()
         }
         self.slots = asyncio.Semaphore(d.concurrency)
+        # A cold note is a TTS process and an encoder, CPU-bound: a batch's 500 at once would
+        # all overrun voices.engine_timeout; one a core keeps each within it.
+        self.renders = asyncio.Semaphore(RENDERS)
         self.reconcile = {
             name: ch.reconcile_seconds or d.reconcile_seconds for name, ch in cfg.channels.items()
         }
@@ -118,14 +127,18 @@ class Dispatcher:
         """Claim and work batches until nothing is due; returns how many notices were taken."""
         if self.stopping:
             return 0
-        paused = await asyncio.to_thread(ds.paused, self.engine)
+        # One cheap read first: an idle daemon does nothing else (no claim, no pause query).
+        self.watch = watch = await asyncio.to_thread(ds.watch, self.engine)
+        paused = await self.paused(watch.controls)
         if "*" in paused:
+            return 0
+        now = self.clock()
+        if not watch.work(now):
             return 0
         if self.cfg.pilot.enabled:  # numbers an admin added in the console count at once
             self.allowlist = await asyncio.to_thread(
                 pilotstore.allowlist, self.engine, self.cfg.pilot.allowlist
             )
-        now = self.clock()
         for nid in await asyncio.to_thread(ds.supersede_overdue, self.engine, now):
             self._emit(events.NoticeCancelled(now, nid, Status.SUPERSEDED, "deadline_passed"))
         await self._apply_early(now)
@@ -147,6 +160,20 @@ class Dispatcher:
             now = self.clock()
             paused = await asyncio.to_thread(ds.paused, self.engine)
         return taken
+
+    async def paused(self, version: tuple[int, int] | None = None) -> dict[str, dict[str, Any]]:
+        """The paused scopes, read again only when the controls changed (pause and resume
+        come from the CLI, another process: `version` is ds.controls_version, or the last
+        tick's when not given)."""
+        if version is None:
+            version = self.watch.controls if self.watch is not None else None
+        if version is None or version != self._paused_key:
+            if version is None:
+                version = await asyncio.to_thread(ds.controls_version, self.engine)
+            # read after the version: a change in between is read now and again next time
+            self._paused = await asyncio.to_thread(ds.paused, self.engine)
+            self._paused_key = version
+        return self._paused
 
     async def release(self) -> int:
         """Give back this instance's leases (at shutdown)."""
@@ -419,7 +446,8 @@ class Dispatcher:
     ) -> dict[int, Rendered]:
         async def one(it: Claimed, name: str) -> Rendered | None:
             try:
-                return await self.render(it.facts, now, self.channels[name].audio_format)
+                async with self.renders:
+                    return await self.render(it.facts, now, self.channels[name].audio_format)
             except Exception as exc:  # a render bug must not stop the batch: try again later
                 log.exception("render failed", extra={"notification_id": it.facts.notification_id})
                 wait = timedelta(seconds=self.cfg.dispatch.backoff_base)

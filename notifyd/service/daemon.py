@@ -84,7 +84,9 @@ class Daemon:
         notify("STATUS=migrating the database")
         await asyncio.to_thread(private.secure_state_dir, self.cfg.state_dir)
         url = store.database_url(self.cfg)
-        self.engine = await asyncio.to_thread(store.open_store, url)
+        # Pooled: the tick every few seconds reuses its connections (and, on PostgreSQL, the
+        # prepared statements psycopg keeps on them) instead of opening new ones each time.
+        self.engine = await asyncio.to_thread(store.open_store, url, True)
         channels = build_channels(self.cfg, self.pm)
         render = self.render_factory(self.cfg, self.pm)
         self.dispatcher = Dispatcher(self.cfg, self.engine, channels, render, self.pm, self.clock)
@@ -96,6 +98,9 @@ class Daemon:
         self.metrics = metrics.start(self.cfg, self.engine, self.clock)
         await self._start_console()
         notify("READY=1", "STATUS=running: waiting for due notices")
+        if (every := watchdog_interval()) is not None:  # pings after READY, however slow the start
+            self.scheduler.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog",
+                                   **JOB)  # fmt: skip
         log.info("notifyd running", extra={"instance": self.dispatcher.instance})
         await self._stop.wait()
         return await self._shutdown()
@@ -119,8 +124,6 @@ class Daemon:
         s.add_job(self._sync, cron, id="sync", **sync_start, **JOB)
         # Also once at start: a server that is down at night still purges on time.
         s.add_job(self._purge, purge, id="purge", next_run_time=datetime.now(UTC), **JOB)
-        if (every := watchdog_interval()) is not None:
-            s.add_job(self._watchdog, IntervalTrigger(seconds=every), id="watchdog", **JOB)
 
     def _sync_overdue(self, cron: CronTrigger) -> str | None:
         try:
@@ -180,7 +183,10 @@ class Daemon:
         """Listen taps kept while sending was paused, for channels no longer paused."""
         if self.dispatcher.stopping:
             return
-        paused = await asyncio.to_thread(ds.paused, self.engine)
+        watch = self.dispatcher.watch  # this tick's: no tap kept, nothing to read
+        if watch is not None and not watch.taps:
+            return
+        paused = await self.dispatcher.paused()
         if "*" in paused:
             return
         open_ = [name for name in self.dispatcher.channels if name not in paused]

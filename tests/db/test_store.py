@@ -55,6 +55,16 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
 
 
+def test_a_pooled_sqlite_engine_keeps_its_connection_and_bounds_the_wal(tmp_path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}", pooled=True)
+    with engine.connect() as conn:
+        first = conn.connection.driver_connection
+        assert conn.exec_driver_sql("PRAGMA journal_size_limit").scalar_one() == 64 * 2**20
+    with engine.connect() as conn:  # the daemon's next tick: the same connection, not a new one
+        assert conn.connection.driver_connection is first
+    engine.dispose()
+
+
 def test_a_reader_does_not_wait_for_a_writer_on_sqlite(tmp_path) -> None:
     engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
     with engine.begin() as writer:  # holds the write lock (BEGIN IMMEDIATE)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, event, insert, select
 
 from conftest import FRIDAY_MORNING, person, utc
 from notifyd import events, plugins
@@ -720,6 +721,89 @@ def test_a_family_sharing_a_phone_gets_each_notice_spaced(
     shared = [s for s in sends(tmp_path) if s["to"] == "+6281234567777"]
     assert len(shared) == 3 and len({s["id"] for s in shared}) == 3  # each notice, once
     assert {r["status"] for r in due_notices(engine).values()} == {"sent"}
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL the engine sends to the database (BEGIN aside), as it sends it."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        if not sql.lstrip().upper().startswith("BEGIN"):
+            seen.append(" ".join(sql.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_an_idle_tick_reads_once_and_claims_nothing_until_the_next_notice_is_due(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=2)
+    clock = Clock(NOW)
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    assert asyncio.run(d.tick()) == 2  # the 14-day notices; the 7-day ones wait a week
+    assert d.watch is not None
+    with statements(engine) as seen:
+        for _ in range(3):
+            clock.advance(5)
+            assert asyncio.run(d.tick()) == 0
+    assert len(seen) == 3, seen  # one look a tick: no claim, no pause query, no supersede
+    assert not any(sql.startswith(("UPDATE", "DELETE", "INSERT")) for sql in seen)
+    next_due = d.watch.next_due
+    assert next_due is not None and next_due > clock.now
+    clock.now = next_due
+    assert asyncio.run(d.tick()) == 2  # due at last: claimed on the first tick at its time
+    assert len(sends(tmp_path)) == 4
+
+
+def test_the_cached_pause_state_follows_a_pause_made_by_another_process(
+    tmp_path: Path, db_url: str, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=2)
+    clock = Clock(NOW - timedelta(days=1))  # nothing due yet
+    d = dispatcher(cfg, engine, pm, fake_render, clock)
+    asyncio.run(d.tick())
+    with statements(engine) as seen:
+        asyncio.run(d.tick())
+    assert not any("controls.action" in sql for sql in seen)  # unchanged: not read again
+    cli = store.connect(db_url)  # the CLI's own connection, as `notifyd pause` makes it
+    try:
+        dispatchstore.set_control(cli, "*", "pause", "ops", NOW)
+        clock.now = NOW
+        assert asyncio.run(d.tick()) == 0
+        assert sends(tmp_path) == []
+        dispatchstore.set_control(cli, "*", "resume", "ops", NOW)
+        dispatchstore.set_control(cli, "sms", "pause", "ops", NOW)
+        assert asyncio.run(d.tick()) == 2
+        assert set(asyncio.run(d.paused())) == {"sms"}
+    finally:
+        cli.dispose()
+    assert [s["channel"] for s in sends(tmp_path)] == ["whatsapp", "whatsapp"]
+
+
+def test_renders_run_one_a_core_so_cold_notes_do_not_overrun_their_engine_timeout(
+    tmp_path: Path, engine: Engine, make_config: MakeConfig, fake_render: Any
+) -> None:
+    cfg, pm = setup(tmp_path, engine, make_config, rows=6)
+    running, most = 0, 0
+
+    async def slow(facts: Any, now: datetime, fmt: str | None) -> Any:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        return await fake_render(facts, now, fmt)
+
+    d = dispatcher(cfg, engine, pm, slow, Clock(NOW))
+    d.renders = asyncio.Semaphore(2)  # as on a 2-core machine, whatever this one has
+    assert asyncio.run(d.tick()) == 6
+    assert most == 2
+    assert len(sends(tmp_path)) == 6
 
 
 # --- issue 10: what the delivery log records -------------------------------------------------
