@@ -166,10 +166,10 @@ async def speak(c: Candidate, voices: Mapping[str, Voice], v: VoicesConfig) -> A
             if joined is None:
                 joined = segment
             else:
+                gap = AudioSegment.silent(GAP_MS, frame_rate=joined.frame_rate)
                 segment = segment.set_frame_rate(joined.frame_rate)
                 if part.engine != c.parts[i - 1].engine:
-                    joined, segment = matched(joined, segment)
-                gap = AudioSegment.silent(GAP_MS, frame_rate=joined.frame_rate)
+                    joined, segment = await asyncio.to_thread(matched, joined, segment)
                 joined = joined + gap + segment
     assert joined is not None
     return joined

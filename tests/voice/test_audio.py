@@ -148,6 +148,24 @@ def test_notes_waiting_for_a_one_at_a_time_engine_do_not_spend_their_timeout(
         assert failed and "TimeoutError" in str(failed[0])
 
 
+def test_parts_from_two_engines_are_matched_in_loudness_the_louder_turned_down() -> None:
+    """Open JTalk (48 kHz) and espeak-ng (22.05 kHz) do not come out equally loud."""
+    import numpy as np
+    from pydub import AudioSegment
+
+    def tone(amplitude: float, rate: int) -> Any:
+        t = np.arange(3 * rate) / rate
+        pcm = (amplitude * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+        return AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=rate, channels=1)
+
+    loud, soft = tone(0.8, 48000), tone(0.1, 22050)
+    a, b = audio.matched(loud, soft)
+    assert abs(audio._lufs(a) - audio._lufs(b)) < 0.1
+    assert b.raw_data == soft.raw_data and a.max < loud.max  # the loud one turned down
+    a, b = audio.matched(soft, loud)
+    assert a.raw_data == soft.raw_data and abs(audio._lufs(a) - audio._lufs(b)) < 0.1
+
+
 def test_the_cache_key_covers_each_parts_engine_and_voice() -> None:
     v = voice_config(Path("/nonexistent"), engines=["espeak-ng"]).voices
     ja = Part("open-jtalk", "mei-normal", "ja", "こんにちは")
