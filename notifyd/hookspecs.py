@@ -206,7 +206,10 @@ class ChannelPlugin(Protocol):
 
 @runtime_checkable
 class Voice(Protocol):
-    """A text-to-speech engine."""
+    """A text-to-speech engine. Two optional class attributes tell notifyd how to bound it:
+    `online` (a service that may hang: `voices.engine_timeout`; False: runs on this host,
+    `voices.offline_timeout`; unset counts as online) and `one_at_a_time` (True: notifyd
+    queues notes for it and starts each one's timeout when its turn comes)."""
 
     name: str
 

@@ -102,7 +102,7 @@ async def _probe_all(
                     "works": "",
                 }
             )
-            jobs.append(_probe(voice, spoken, chosen, cfg.voices.engine_timeout))
+            jobs.append(_probe(voice, spoken, chosen, audio.timeout(voice, cfg.voices)))
     for row, works in zip(rows, await asyncio.gather(*jobs), strict=True):
         row["works"] = works
     heard = {row["language"] for row in rows}
@@ -120,9 +120,8 @@ async def _probe(voice: Voice, lang: str, name: str | None, timeout: float) -> s
     with tempfile.TemporaryDirectory(prefix="notifyd-probe-") as tmp:
         out = Path(tmp) / "probe.wav"
         try:
-            await asyncio.wait_for(
-                voice.synthesize(PROBE_TEXT.get(lang, "Hello."), lang, name, out), timeout
-            )
+            part = Part(voice.name, name, lang, PROBE_TEXT.get(lang, "Hello."))
+            await audio.synthesize(voice, part, out, timeout)
             audio.read_wav(out, voice.name)
         except Exception as exc:  # any failure is the answer here, not a crash
             return f"no ({type(exc).__name__}: {str(exc)[:80]})".replace(": )", ")")

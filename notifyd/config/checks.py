@@ -424,6 +424,7 @@ def _check_voices(v: VoicesConfig, lang: LanguagesConfig) -> None:
                 )  # fmt: skip
     ranges = {
         "engine_timeout": (v.engine_timeout, 0.5, 120, "seconds, e.g. 5"),
+        "offline_timeout": (v.offline_timeout, 1, 600, "seconds, e.g. 60"),
         "sms_max_segments": (v.sms_max_segments, 1, 20, "segments, e.g. 10"),
         "max_seconds": (v.max_seconds, 5, 600, "seconds, e.g. 90"),
         "audio_retention_days": (v.audio_retention_days, 1, 3650, "days, e.g. 30"),

@@ -229,7 +229,11 @@ class VoicesConfig:
     names: dict[str, dict[str, str]] = field(
         default_factory=lambda: {"edge-tts": dict(DEFAULT_EDGE_VOICES)}
     )
+    #: Seconds an online engine (edge-tts) may take for one part of a note: it may hang.
     engine_timeout: float = 5.0
+    #: Seconds an offline engine (Open JTalk, espeak-ng) may take: it runs here and is slow only
+    #: on a busy host, and it is often the last voice for its language.
+    offline_timeout: float = 60.0
     bilingual: bool = False
     templates_dir: str = ""
     sms_max_segments: int = 10

@@ -18,17 +18,20 @@ import os
 import tempfile
 import time
 import wave
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from pydub import AudioSegment  # type: ignore[import-untyped]
 from pydub.silence import detect_leading_silence  # type: ignore[import-untyped]
 
 from notifyd.config import Config, VoicesConfig
 from notifyd.errors import NotifydError
 from notifyd.hookspecs import Voice
+from notifyd.voice import loudness
 
 log = logging.getLogger(__name__)
 
@@ -61,15 +64,21 @@ class Part:
 
 @dataclass(frozen=True)
 class Candidate:
-    """What one engine would say for a note (one part, or two for a bilingual note)."""
+    """What would be said for a note: one part, or two for a bilingual note, each part by the
+    engine that speaks its language (one engine for both where one can)."""
 
-    engine: str
+    engine: str  # the first part's engine
     parts: tuple[Part, ...]
     template: str  # the template file it comes from, for errors
 
     @property
+    def engines(self) -> str:
+        """The engines that speak, in order, each once: "espeak-ng", "open-jtalk+espeak-ng"."""
+        return "+".join(dict.fromkeys(p.engine for p in self.parts))
+
+    @property
     def label(self) -> str:
-        return f"{self.engine}:{'+'.join(p.voice for p in self.parts)}"
+        return f"{self.engines}:{'+'.join(p.voice for p in self.parts)}"
 
 
 def audio_dir(cfg: Config) -> Path:
@@ -110,20 +119,23 @@ async def make_note(
     for c in candidates:
         started = time.monotonic()
         try:
-            segment = await speak(c, voices, cfg.voices.engine_timeout)
+            segment = await speak(c, voices, cfg.voices)
         except Exception as exc:  # a plugin's failure of any kind falls back, never loses the note
             reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             seconds = time.monotonic() - started
             log.warning(
-                "TTS engine %s failed after %.1f s (%s), trying the next", c.engine, seconds, reason
+                "TTS engine %s failed after %.1f s (%s), trying the next",
+                c.engines,
+                seconds,
+                reason,
             )
-            failures.append(f"{c.engine}: {reason}")
+            failures.append(f"{c.engines}: {reason}")
             continue
         segment = trim(segment)
         seconds = len(segment) / 1000
         if seconds > cfg.voices.max_seconds:
             raise NoteTooLong(
-                f"the voice note of template {c.template} ({c.engine}) lasts {seconds:.0f} s, "
+                f"the voice note of template {c.template} ({c.engines}) lasts {seconds:.0f} s, "
                 f"over voices.max_seconds = {cfg.voices.max_seconds:g}: shorten the template "
                 "or raise the limit"
             )
@@ -139,25 +151,90 @@ async def make_note(
     raise AudioError("no TTS engine could speak the notice: " + "; ".join(failures))
 
 
-async def speak(c: Candidate, voices: Mapping[str, Voice], timeout: float) -> AudioSegment:
+async def speak(c: Candidate, voices: Mapping[str, Voice], v: VoicesConfig) -> AudioSegment:
     """Each part through its engine, each call bounded from outside (engines' own timeouts
-    are not trusted to fire), joined with a short pause."""
+    are not trusted to fire), joined with a short pause. Parts from different engines are
+    brought to the first part's loudness first (the whole note is levelled later), so the
+    second language is not louder or softer than the first."""
     joined: AudioSegment | None = None
     with tempfile.TemporaryDirectory(prefix="notifyd-tts-") as tmp:
         for i, part in enumerate(c.parts):
             out = Path(tmp) / f"{i}.wav"
             engine = voices[part.engine]
-            await asyncio.wait_for(
-                engine.synthesize(part.text, part.language, part.voice, out), timeout
-            )
+            await synthesize(engine, part, out, timeout(engine, v))
             segment = read_wav(out, part.engine)
             if joined is None:
                 joined = segment
             else:
                 gap = AudioSegment.silent(GAP_MS, frame_rate=joined.frame_rate)
-                joined = joined + gap + segment.set_frame_rate(joined.frame_rate)
+                segment = segment.set_frame_rate(joined.frame_rate)
+                if part.engine != c.parts[i - 1].engine:
+                    joined, segment = await asyncio.to_thread(matched, joined, segment)
+                joined = joined + gap + segment
     assert joined is not None
     return joined
+
+
+def is_online(engine: Voice) -> bool:
+    """Whether the engine calls a service (a plugin says so with `online`; one that does not
+    say is taken for online: the short timeout)."""
+    return bool(getattr(engine, "online", True))
+
+
+def timeout(engine: Voice, v: VoicesConfig) -> float:
+    """An online engine may hang (a dead proxy): `engine_timeout`, short, then the next engine.
+    An offline one runs on this host and is slow only when the host is busy (Open JTalk took
+    over 5 s, and up to 60 s at load 13-19), and often no other engine speaks its language:
+    `offline_timeout`, long."""
+    return v.engine_timeout if is_online(engine) else v.offline_timeout
+
+
+#: Per event loop, per engine that runs one note at a time (`one_at_a_time`): its turn.
+_turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def synthesize(engine: Voice, part: Part, out: Path, seconds: float) -> None:
+    """One part, bounded by `seconds` of the engine's own work. An engine that runs one note at
+    a time (Open JTalk: one instance behind a lock) is waited for first, untimed: a note queued
+    behind others must not spend its timeout waiting for them. Its turn passes on only when its
+    work really ends (a thread cannot be stopped at a timeout), so the next note's clock starts
+    when the engine is free."""
+    call = engine.synthesize(part.text, part.language, part.voice, out)
+    if not getattr(engine, "one_at_a_time", False):
+        await asyncio.wait_for(call, seconds)
+        return
+    turns = _turns.setdefault(asyncio.get_running_loop(), {})
+    turn = turns.setdefault(part.engine, asyncio.Semaphore(1))
+    try:
+        await turn.acquire()
+    except BaseException:
+        call.close()
+        raise
+    task = asyncio.ensure_future(call)
+    task.add_done_callback(lambda t: _release(turn, t))
+    await asyncio.wait_for(asyncio.shield(task), seconds)
+
+
+def _release(turn: asyncio.Semaphore, task: asyncio.Future[None]) -> None:
+    turn.release()
+    if not task.cancelled():
+        task.exception()  # retrieved: a late failure (its folder gone) was reported as a timeout
+
+
+def matched(a: AudioSegment, b: AudioSegment) -> tuple[AudioSegment, AudioSegment]:
+    """`a` and `b` at the same integrated loudness (BS.1770): the louder one turned down, so
+    nothing clips."""
+    gain = _lufs(a) - _lufs(b)
+    if not np.isfinite(gain):
+        return a, b
+    return (a.apply_gain(-gain), b) if gain > 0 else (a, b.apply_gain(gain))
+
+
+def _lufs(s: AudioSegment) -> float:
+    samples = np.frombuffer(s.raw_data, dtype=np.int16).astype(np.float32) / np.float32(32768)
+    return loudness.integrated(samples, s.frame_rate)
 
 
 def read_wav(path: Path, engine: str) -> AudioSegment:

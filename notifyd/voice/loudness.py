@@ -65,6 +65,8 @@ def _response(rate: int, n: int) -> npt.NDArray[np.complex128]:
 
 
 _RESPONSES: dict[tuple[int, int], npt.NDArray[np.complex128]] = {}
+#: Responses kept (one of 2^20 bins, a 40 s note at 24 kHz, is 8 MB).
+_KEPT_RESPONSES = 6
 
 
 def _fft_size(n: int) -> int:
@@ -76,10 +78,10 @@ def weighted(samples: Samples, rate: int) -> npt.NDArray[np.float64]:
     """The K-weighted samples (what BS.1770 measures the power of)."""
     n = _fft_size(len(samples) + rate // 4)  # the filters' tails: < 0.25 s
     response = _RESPONSES.get((rate, n))
-    if response is None:  # held in a local: encodes run in threads and share the cache
+    if response is None:  # read once: notes are levelled in several threads at a time
         response = _response(rate, n)
-        if len(_RESPONSES) >= 4:  # one rate per format: a handful of sizes live at a time
-            _RESPONSES.clear()
+        if len(_RESPONSES) >= _KEPT_RESPONSES:
+            _RESPONSES.clear()  # a rate per format, a size or two each: a handful live at a time
         _RESPONSES[(rate, n)] = response
     spectrum = np.fft.rfft(samples.astype(np.float64), n)
     return np.fft.irfft(spectrum * response, n)[: len(samples)]

@@ -84,20 +84,35 @@ class Renderer:
     def _candidates(
         self, facts: NoticeFacts, now: datetime, lang: str, languages: list[str]
     ) -> list[Candidate]:
-        out = []
+        """One engine for every part first, in the language's order (edge-tts online, espeak-ng
+        offline for most: one voice throughout). Then, for a bilingual note no further engine
+        speaks whole, each part by the first other engine in its own language's order that
+        speaks it (Japanese offline: Open JTalk, then espeak-ng's Indonesian)."""
+        template = self.templates[lang].path.name
         texts = {code: self.spoken(facts, now, code) for code in languages}
-        for engine in engine_order(self.cfg, lang):
-            if engine not in self.voices:
-                continue
-            parts = []
-            for code in languages:
-                voice = self.voice_for(engine, code)
-                if voice is None:
-                    break
-                parts.append(Part(engine, voice, code, texts[code]))
-            else:
-                out.append(Candidate(engine, tuple(parts), self.templates[lang].path.name))
-        return out
+        out = []
+        for engine in self._order(lang):
+            parts = [self._part(engine, code, texts[code]) for code in languages]
+            if all(p is not None for p in parts):
+                out.append(Candidate(engine, tuple(p for p in parts if p), template))
+        if len(languages) < 2:
+            return out
+        whole = {c.engine for c in out}
+        mixed: list[Part] = []
+        for code in languages:
+            found = (self._part(e, code, texts[code]) for e in self._order(code) if e not in whole)
+            part = next((p for p in found if p is not None), None)
+            if part is None:
+                return out
+            mixed.append(part)
+        return [*out, Candidate(mixed[0].engine, tuple(mixed), template)]
+
+    def _order(self, lang: str) -> list[str]:
+        return [e for e in engine_order(self.cfg, lang) if e in self.voices]
+
+    def _part(self, engine: str, lang: str, text: str) -> Part | None:
+        voice = self.voice_for(engine, lang)
+        return None if voice is None else Part(engine, voice, lang, text)
 
     def voice_for(self, engine: str, lang: str) -> str | None:
         configured = self.cfg.voices.names.get(engine, {}).get(lang)

@@ -45,6 +45,7 @@ CONNECT_TIMEOUT = 3  # seconds; notifyd also bounds the whole call from outside
 
 class EdgeVoice:
     name = "edge-tts"
+    online = True  # a service: may hang, so voices.engine_timeout bounds it
 
     def languages(self) -> dict[str, list[str]]:
         return {lang: list(voices) for lang, voices in VOICES.items()}

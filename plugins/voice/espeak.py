@@ -46,6 +46,7 @@ COMMAND = "espeak-ng"
 
 class EspeakVoice:
     name = "espeak-ng"
+    online = False  # bounded by voices.offline_timeout
 
     def languages(self) -> dict[str, list[str]]:
         return {lang: list(voices) for lang, voices in VOICES.items()}

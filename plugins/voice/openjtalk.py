@@ -182,6 +182,10 @@ def _synthesize(text: str, out: Path) -> None:
 
 class OpenJTalkVoice:
     name = "open-jtalk"
+    online = False  # bounded by voices.offline_timeout
+    #: One Open JTalk instance, behind a lock: notifyd queues notes for it and starts each
+    #: note's timeout when its turn comes, not while it waits.
+    one_at_a_time = True
 
     def languages(self) -> dict[str, list[str]]:
         _load()  # asked by whoever is about to render (the renderer, `notifyd voices`)

@@ -1,9 +1,11 @@
-"""Voices for tests: real espeak-ng behind a counter, one that never answers, one that speaks
-English only."""
+"""Voices for tests: real espeak-ng behind a counter or behind slow work, one that never
+answers, one that speaks English only."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 from notifyd_plugins.voice.espeak import EspeakVoice
@@ -17,6 +19,26 @@ class CountingEspeak(EspeakVoice):
 
     async def synthesize(self, text: str, language: str, voice: str, out: Path) -> None:
         self.calls += 1
+        await super().synthesize(text, language, voice, out)
+
+
+class SlowEspeak(EspeakVoice):
+    """espeak-ng behind `seconds` of blocking work in a thread, one call at a time (a lock), as
+    Open JTalk on a busy host; `one_at_a_time` says so to notifyd or not."""
+
+    name = "slow"
+
+    def __init__(self, seconds: float, one_at_a_time: bool = False) -> None:
+        self.seconds = seconds
+        self.one_at_a_time = one_at_a_time
+        self._lock = threading.Lock()
+
+    def _work(self) -> None:
+        with self._lock:
+            time.sleep(self.seconds)
+
+    async def synthesize(self, text: str, language: str, voice: str, out: Path) -> None:
+        await asyncio.to_thread(self._work)
         await super().synthesize(text, language, voice, out)
 
 

@@ -17,7 +17,7 @@ from notifyd.config import LANGUAGES
 from notifyd.voice import audio, encode
 from notifyd.voice.audio import AudioError, Candidate, NoteTooLong, Part
 from notifyd.voice.render import Renderer
-from testplugins.voices import CountingEspeak, SilentService
+from testplugins.voices import CountingEspeak, SilentService, SlowEspeak
 
 #: The offline engines (edge-tts cannot be reached here); Japanese is Open JTalk's, loaded at
 #: first use, so its timeout is generous on a busy machine.
@@ -107,6 +107,74 @@ def test_an_engine_that_never_answers_is_given_up_after_the_timeout(
     out = render(renderer)
     assert out.engine == "espeak-ng:id"
     assert 1.0 <= time.monotonic() - started < 1.0 + 5.0
+
+
+def test_an_offline_engine_gets_the_offline_timeout_an_online_one_the_engine_timeout(
+    tmp_path: Path,
+) -> None:
+    """The same slow engine: offline it is waited for (a busy host), online it is given up."""
+    cfg = voice_config(tmp_path, engines=["slow"], engine_timeout=0.5, offline_timeout=30)
+    out = render(Renderer(cfg, {"slow": SlowEspeak(seconds=1.5)}))
+    assert out.engine == "slow:id"
+    online = SlowEspeak(seconds=1.5)
+    online.online = True
+    cfg = voice_config(tmp_path / "online", engines=["slow"], engine_timeout=0.5)
+    with pytest.raises(AudioError, match="slow: TimeoutError"):
+        render(Renderer(cfg, {"slow": online}))
+    assert audio.timeout(SilentService(), cfg.voices) == 0.5  # unsaid: taken for online
+
+
+@pytest.mark.parametrize("queued", [True, False])
+def test_notes_waiting_for_a_one_at_a_time_engine_do_not_spend_their_timeout(
+    tmp_path: Path, queued: bool
+) -> None:
+    """Four notes at once for an engine that speaks one at a time, 1 s each, with 3 s each
+    allowed: the fourth waits 3 s for the others. Queued, that wait is not counted; counted
+    (the engine's lock taken inside its call, as before), the fourth note times out."""
+    engine = SlowEspeak(seconds=1.0, one_at_a_time=queued)
+    cfg = voice_config(tmp_path, engines=["slow"], offline_timeout=3.0)
+    renderer = Renderer(cfg, {"slow": engine})
+
+    async def four() -> list[Any]:
+        facts = [sample_facts("id", permit_number=f"C{n}") for n in range(4)]
+        jobs = [renderer.render(f, FRIDAY_MORNING, "ogg") for f in facts]
+        return await asyncio.gather(*jobs, return_exceptions=True)
+
+    results = asyncio.run(four())
+    failed = [r for r in results if isinstance(r, AudioError)]
+    if queued:
+        assert failed == [] and {r.engine for r in results} == {"slow:id"}
+    else:
+        assert failed and "TimeoutError" in str(failed[0])
+
+
+def test_parts_from_two_engines_are_matched_in_loudness_the_louder_turned_down() -> None:
+    """Open JTalk (48 kHz) and espeak-ng (22.05 kHz) do not come out equally loud."""
+    import numpy as np
+    from pydub import AudioSegment
+
+    def tone(amplitude: float, rate: int) -> Any:
+        t = np.arange(3 * rate) / rate
+        pcm = (amplitude * 32767 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+        return AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=rate, channels=1)
+
+    loud, soft = tone(0.8, 48000), tone(0.1, 22050)
+    a, b = audio.matched(loud, soft)
+    assert abs(audio._lufs(a) - audio._lufs(b)) < 0.1
+    assert b.raw_data == soft.raw_data and a.max < loud.max  # the loud one turned down
+    a, b = audio.matched(soft, loud)
+    assert a.raw_data == soft.raw_data and abs(audio._lufs(a) - audio._lufs(b)) < 0.1
+
+
+def test_the_cache_key_covers_each_parts_engine_and_voice() -> None:
+    v = voice_config(Path("/nonexistent"), engines=["espeak-ng"]).voices
+    ja = Part("open-jtalk", "mei-normal", "ja", "こんにちは")
+    parts = [
+        Part("espeak-ng", "id", "id", "Halo"),
+        Part("edge-tts", "id-ID-GadisNeural", "id", "Halo"),
+    ]
+    keys = {audio.cache_key(Candidate("open-jtalk", (ja, p), "ja.toml"), "ogg", v) for p in parts}
+    assert len(keys) == 2
 
 
 def test_when_every_engine_fails_the_error_says_why(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from pydub.silence import detect_silence
 
-from conftest import FRIDAY_MORNING, probe, sample_facts, voice_config
+from conftest import FRIDAY_MORNING, loudness, probe, sample_facts, voice_config
 from notifyd.errors import ConfigError
-from notifyd.voice import audio
+from notifyd.voice import audio, encode
 from notifyd.voice.render import Renderer, check
 from testplugins.voices import OnlyEnglish
 
@@ -94,6 +94,39 @@ def test_japanese_offline_is_spoken_in_japanese_by_open_jtalk(
     assert out.language == "ja" and out.engine == "open-jtalk:mei-normal"
 
 
+def test_a_japanese_bilingual_note_takes_each_part_to_its_own_offline_voice(
+    tmp_path: Path, real_voices: dict[str, Any]
+) -> None:
+    """Open JTalk has no Indonesian and espeak-ng no Japanese: each speaks its part."""
+    one = rendered(Renderer(voice_config(tmp_path, **OFFLINE), real_voices), "ja")
+    two = rendered(Renderer(voice_config(tmp_path, bilingual=True, **OFFLINE), real_voices), "ja")
+    assert one.engine == "open-jtalk:mei-normal"
+    assert two.engine == "open-jtalk+espeak-ng:mei-normal+id"
+    assert probe(two.audio)["duration"] > 1.5 * probe(one.audio)["duration"]
+    lufs, peak = loudness(two.audio)
+    assert abs(lufs - encode.TARGET_LUFS) <= 1.0 and peak <= encode.MAX_TRUE_PEAK_DBTP
+    assert two.text == one.text
+
+
+def test_one_engine_speaks_a_whole_bilingual_note_where_one_can(
+    tmp_path: Path, real_voices: dict[str, Any]
+) -> None:
+    """edge-tts speaks Japanese and Indonesian: it is tried first for the whole note, then
+    the offline voices part by part; German stays with espeak-ng alone."""
+    cfg = voice_config(tmp_path, bilingual=True, engines=["edge-tts", "open-jtalk", "espeak-ng"])
+    renderer = Renderer(cfg, real_voices)
+    ja = renderer.candidates(sample_facts("ja"), FRIDAY_MORNING, "ja")
+    assert [c.label for c in ja] == [
+        "edge-tts:ja-JP-NanamiNeural+id-ID-GadisNeural", "open-jtalk+espeak-ng:mei-normal+id",
+    ]  # fmt: skip
+    assert [p.language for p in ja[1].parts] == ["ja", "id"]
+    de = renderer.candidates(sample_facts("de"), FRIDAY_MORNING, "de")
+    assert [c.label for c in de] == [
+        "edge-tts:de-DE-KatjaNeural+id-ID-GadisNeural",
+        "espeak-ng:de+id",
+    ]
+
+
 def test_a_cached_note_starts_no_engine(tmp_path: Path, real_voices: dict[str, Any]) -> None:
     class Refuses:
         name = "espeak-ng"
@@ -149,6 +182,7 @@ def test_sms_over_the_segment_limit_is_an_error(
     ("voices", "key"),
     [
         ({"engine_timeout": 0}, "voices.engine_timeout"),
+        ({"offline_timeout": 0}, "voices.offline_timeout"),
         ({"engines": []}, "voices.engines"),
         ({"engines_by_language": {"xx": ["espeak-ng"]}}, "voices.engines_by_language.xx"),
         ({"names": {"edge-tts": {"id": "a b"}}}, "voices.names.edge-tts.id"),

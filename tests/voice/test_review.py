@@ -124,6 +124,26 @@ def test_a_whole_language_is_voiced_with_the_bilingual_note_twice_as_long(
     assert counting.calls == 0  # a second run takes every note from the cache
 
 
+def test_the_japanese_bilingual_note_is_voiced_part_by_part(
+    tmp_path: Path, real_voices: dict[str, Any]
+) -> None:
+    """No offline engine speaks Japanese and Indonesian: the kit voiced no Japanese bilingual
+    note before (`templates review --lang ja` exited 1)."""
+    cfg = offline_cfg(tmp_path)
+    voiced = {"bilingual", "14"}
+    (page,) = review.write_kit(cfg, real_voices, tmp_path / "kit", ["ja"], "ogg", voiced=voiced)
+    by_id = {s["id"]: s for s in page["sections"]}
+    two, one = by_id["bilingual"], by_id["14-sponsor"]
+    assert (two["engine"], two["voice"], two["error"]) == (
+        "open-jtalk+espeak-ng",
+        "mei-normal+id",
+        "",
+    )
+    assert (one["engine"], one["voice"]) == ("open-jtalk", "mei-normal")
+    assert two["seconds"] > 1.5 * one["seconds"]
+    assert "open-jtalk+espeak-ng" in (tmp_path / "kit" / "ja.html").read_text(encoding="utf-8")
+
+
 def test_the_page_shows_who_reviewed_the_language(tmp_path: Path) -> None:
     folder = tmp_path / "templates"
     shutil.copytree(ROOT / "config" / "templates", folder)
