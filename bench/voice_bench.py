@@ -4,14 +4,17 @@
                                           [--compression-level 3] [--repeat 3]
     .venv/bin/python bench/voice_bench.py --mix [--notes 66] [--repeat 3] [--no-sentence-cache]
 
-`--mix` renders the languages of the sample registry (scripts/make_sample_registry.py), each
-with its native offline voice (Open JTalk for Japanese, espeak-ng for the rest), from a
-representative spoken sentence per language (tests/conftest.py SPOKEN), as `notifyd say`
-does: it measures the voices and the audio pipeline, not the templates. It then gives the CPU a
-note costs per language for Japanese (Open JTalk), Chinese and English (espeak-ng), one worker.
-Open JTalk keeps the sentences a note shares with others in memory (only the name's sentence
-changes between these notes); `--no-sentence-cache` measures every sentence synthesised anew,
-as for the first note of a template in a fresh worker.
+`--mix` renders the notices of the sample registry's languages (scripts/make_sample_registry.py),
+each row's language in turn, through the templates and the renderer as the daemon does
+(`Renderer.render`: the spoken text of the stage's notice, the language's native offline voice,
+Open JTalk for Japanese and espeak-ng for the rest, levelled and encoded), for a 14-day notice
+unless `--stage` says otherwise (0 for the expiry day, -1 for an overstay). It then gives the CPU
+a note costs for Japanese (Open JTalk), Chinese and English (espeak-ng) alone, one worker.
+Open JTalk keeps the sentences a note shares with others in memory (in these notes, the name's
+sentence and the permit number's change); `--no-sentence-cache` measures every sentence
+synthesised anew, as for the first note of a template in a fresh worker. Until 2026-11-30 the
+mix spoke one short representative sentence per language (10-16 s against the templates'
+15-20 s), which flattered the rate by about a third.
 
 Each cold note has words of its own (a different name and permit number), so nothing is found
 in the cache; `workers` notes are rendered at a time by asyncio tasks in one process, as the
@@ -30,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,15 +42,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import (  # noqa: E402
     FRIDAY_MORNING,
     OFFLINE_VOICE,
-    SPOKEN,
     probe,
     sample_facts,
     voice_config,
 )
 from conftest import NAMES as SPOKEN_NAMES  # noqa: E402
 from notifyd import plugins  # noqa: E402
-from notifyd.voice import audio  # noqa: E402
-from notifyd.voice.audio import Candidate, Part  # noqa: E402
 from notifyd.voice.render import Renderer  # noqa: E402
 
 #: Nationality → language of the sample registry's rows, as the nationality mapping gives it;
@@ -74,8 +75,8 @@ def sample_mix() -> list[str]:
     ]
 
 
-async def cold_mix(cfg: object, voices: dict, langs: list[str], notes: int, workers: int,
-                   run: int) -> float:  # fmt: skip
+async def cold_mix(renderer: Renderer, langs: list[str], notes: int, workers: int, run: int,
+                   stage: int) -> float:  # fmt: skip
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(notes):
         queue.put_nowait(i)
@@ -83,15 +84,23 @@ async def cold_mix(cfg: object, voices: dict, langs: list[str], notes: int, work
     async def worker() -> None:
         while not queue.empty():
             i = queue.get_nowait()
-            lang = langs[i % len(langs)]
-            engine, voice = str(OFFLINE_VOICE[lang]).split(":")
-            name = f"{SPOKEN_NAMES[lang][i % 2]} {run} {i}"
-            part = Part(engine, voice, lang, SPOKEN[lang].format(name=name))
-            await audio.make_note(cfg, voices, [Candidate(engine, (part,), "bench")], "ogg")  # type: ignore[arg-type]
+            out = await renderer.render(mix_facts(langs[i % len(langs)], i, run, stage),
+                                        FRIDAY_MORNING, "ogg")  # fmt: skip
+            assert out.engine == OFFLINE_VOICE[out.language], out.engine
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
     return notes / (time.perf_counter() - started)
+
+
+def mix_facts(lang: str, i: int, run: int, stage: int) -> object:
+    """A notice of its own (name and permit number) in `lang`, `stage` days before expiry
+    (FRIDAY_MORNING is 14 days before the sample's expiry)."""
+    return sample_facts(
+        lang, full_name=f"{SPOKEN_NAMES[lang][i % 2]} {run} {i}", stage=max(stage, 0),
+        permit_number=f"2C11AB{i:04d}-{run % 100:02d}",
+        expiry_date=FRIDAY_MORNING.date() + timedelta(days=stage),
+    )  # fmt: skip
 
 
 def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
@@ -102,31 +111,31 @@ def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
         openjtalk.CACHE_BYTES = 0  # every sentence made anew: a fresh worker's first notes
     langs = sample_mix()
     results: dict[str, object] = {
-        "notes": args.notes, "mix": langs, "sentence_cache": not args.no_sentence_cache,
+        "notes": args.notes, "mix": langs, "stage": args.stage,
+        "sentence_cache": not args.no_sentence_cache,
     }  # fmt: skip
     print(f"mix of {len(langs)} rows: " + ", ".join(sorted(set(langs))))
     with tempfile.TemporaryDirectory(prefix="voice-bench-") as tmp:
         # A generous timeout: a loaded host must not turn a slow note into a fallback.
         cfg = voice_config(Path(tmp), engines=["open-jtalk", "espeak-ng"], engine_timeout=60)
-        voices["open-jtalk"].languages()  # Open JTalk's dictionary, loaded once, as at start
-        asyncio.run(cold_mix(cfg, voices, ["ja"], 1, 1, 0))
-        durations = []
+        renderer = Renderer(cfg, voices)  # asks Open JTalk what it speaks: its dictionary loads
+        durations = {}
         for lang in sorted(set(langs)):
-            engine, voice = str(OFFLINE_VOICE[lang]).split(":")
-            part = Part(engine, voice, lang, SPOKEN[lang].format(name=SPOKEN_NAMES[lang][0]))
-            path, _ = asyncio.run(
-                audio.make_note(cfg, voices, [Candidate(engine, (part,), "b")], "ogg")
-            )
-            durations.append(probe(path)["duration"])
-        results["note_seconds"] = {"min": min(durations), "max": max(durations)}
-        print(f"notes last {min(durations):.1f}-{max(durations):.1f} s")
+            out = asyncio.run(renderer.render(mix_facts(lang, 0, 0, args.stage), FRIDAY_MORNING,
+                                              "ogg"))  # fmt: skip
+            assert out.audio is not None
+            durations[lang] = probe(out.audio)["duration"]
+        results["note_seconds"] = durations
+        mean = statistics.mean(durations[lang] for lang in langs)
+        print(f"notes last {min(durations.values()):.1f}-{max(durations.values()):.1f} s, "
+              f"{mean:.1f} s on average over the mix")  # fmt: skip
         run = 0
         for n in workers:
             rates, cpu = [], []
             for _ in range(args.repeat):
                 run += 1
                 before = cpu_seconds()
-                rates.append(asyncio.run(cold_mix(cfg, voices, langs, args.notes, n, run)))
+                rates.append(asyncio.run(cold_mix(renderer, langs, args.notes, n, run, args.stage)))
                 after = cpu_seconds()
                 cpu.append((sum(after) - sum(before)) / args.notes * 1000)
             med = statistics.median(rates)
@@ -140,21 +149,21 @@ def main_mix(args: argparse.Namespace, workers: list[int]) -> None:
         for lang in ("ja", "zh", "en"):
             run += 1
             before = cpu_seconds()
-            rate = asyncio.run(cold_mix(cfg, voices, [lang], args.lang_notes, 1, run))
+            rate = asyncio.run(cold_mix(renderer, [lang], args.lang_notes, 1, run, args.stage))
             after = cpu_seconds()
             ms = (sum(after) - sum(before)) / args.lang_notes * 1000
             per_language[lang] = {"notes_per_s_1_worker": rate, "cpu_ms_per_note": ms}
             print(f"{lang} alone, 1 worker: {rate:.1f} notes/s, CPU {ms:.0f} ms a note")
         results["per_language"] = per_language
         facts = sample_facts("ja")
-        renderer = Renderer(cfg, voices)
         times = asyncio.run(cached(renderer, facts.language, 2000))
         ms = sorted(t * 1000 for t in times)
         results["cached_ms_ja"] = {"median": statistics.median(ms), "p99": ms[int(len(ms) * 0.99)]}
         print(f"cached (ja, open-jtalk): median {statistics.median(ms):.3f} ms")
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
-    name = "voice_mix.json" if not args.no_sentence_cache else "voice_mix_no_sentence_cache.json"
+    name = f"voice_mix_stage{args.stage}" + ("_no_sentence_cache" if args.no_sentence_cache else "")
+    name += ".json"
     (out / name).write_text(json.dumps(results, indent=2))
 
 
@@ -209,6 +218,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--mix", action="store_true", help="the sample registry's languages")
     p.add_argument("--lang-notes", type=int, default=12, help="--mix: notes per language alone")
+    p.add_argument("--stage", type=int, default=14, help="--mix: days before expiry (-1: overdue)")
     p.add_argument(
         "--no-sentence-cache", action="store_true",
         help="--mix: Open JTalk synthesises every sentence anew",

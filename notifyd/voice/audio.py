@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import time
 import wave
@@ -146,7 +147,7 @@ async def make_note(
                 f"WhatsApp's {MAX_OGG_BYTES // 1024} KB: shorten the template"
             )
         path = cache_path(cfg, c, fmt)
-        write_private(path, data)
+        await asyncio.to_thread(write_private, path, data)  # an fsync: not on the event loop
         return path, c.label
     raise AudioError("no TTS engine could speak the notice: " + "; ".join(failures))
 
@@ -157,7 +158,9 @@ async def speak(c: Candidate, voices: Mapping[str, Voice], v: VoicesConfig) -> A
     brought to the first part's loudness first (the whole note is levelled later), so the
     second language is not louder or softer than the first."""
     joined: AudioSegment | None = None
-    with tempfile.TemporaryDirectory(prefix="notifyd-tts-") as tmp:
+    # Made and removed in a thread: on a busy disk each took milliseconds of the event loop.
+    tmp = await asyncio.to_thread(tempfile.mkdtemp, prefix="notifyd-tts-")
+    try:
         for i, part in enumerate(c.parts):
             out = Path(tmp) / f"{i}.wav"
             engine = voices[part.engine]
@@ -171,6 +174,8 @@ async def speak(c: Candidate, voices: Mapping[str, Voice], v: VoicesConfig) -> A
                 if part.engine != c.parts[i - 1].engine:
                     joined, segment = await asyncio.to_thread(matched, joined, segment)
                 joined = joined + gap + segment
+    finally:
+        await asyncio.to_thread(shutil.rmtree, tmp, True)
     assert joined is not None
     return joined
 
