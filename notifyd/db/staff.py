@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from notifyd.db import schema as s
 from notifyd.errors import NotifydError
@@ -187,7 +188,29 @@ def _extra(
         n.c.stage == row["stage"],
     )
     number = conn.execute(select(func.max(n.c.extra)).where(*same)).scalar_one() or 0
-    new_id = int(
+    try:
+        new_id = _insert_extra(conn, row, now, number + 1)
+    except IntegrityError as exc:  # PostgreSQL: another resend of this stage, a moment before
+        raise NotifydError(
+            f"notice {row['id']} was just resent by someone else (extra notice {number + 1} of "
+            f"stage {row['stage']} exists now); open the person's page again to see it before "
+            "resending"
+        ) from exc
+    due = f"{row['due_at']:%Y-%m-%d %H:%M} UTC"
+    record(
+        conn, now, actor, "resend",
+        person_id=row["person_id"], notification_id=new_id,
+        detail=f"extra notice {new_id} for stage {row['stage']}, sent now; the planned notice "
+        f"{row['id']} stays due {due}" + (f"; sent despite: {warning}" if warning else ""),
+    )  # fmt: skip
+    return {"notice": new_id, "status": Status.SCHEDULED.value, "due_at": now, "by": actor,
+            "extra_of": row["id"], "warning": warning}  # fmt: skip
+
+
+def _insert_extra(conn: Connection, row: Any, now: datetime, number: int) -> int:
+    """The extra notice's row; its number is part of the notices' unique key, so two resends
+    racing for the same number cannot both make one (SQLite queues writers: no race there)."""
+    return int(
         conn.execute(
             insert(n)
             .values(
@@ -199,22 +222,13 @@ def _extra(
                 status=Status.SCHEDULED.value,
                 catch_up=row["catch_up"],
                 attempt_count=0,
-                extra=number + 1,
+                extra=number,
                 created_at=now,
                 updated_at=now,
             )
             .returning(n.c.id)
         ).scalar_one()
     )
-    due = f"{row['due_at']:%Y-%m-%d %H:%M} UTC"
-    record(
-        conn, now, actor, "resend",
-        person_id=row["person_id"], notification_id=new_id,
-        detail=f"extra notice {new_id} for stage {row['stage']}, sent now; the planned notice "
-        f"{row['id']} stays due {due}" + (f"; sent despite: {warning}" if warning else ""),
-    )  # fmt: skip
-    return {"notice": new_id, "status": Status.SCHEDULED.value, "due_at": now, "by": actor,
-            "extra_of": row["id"], "warning": warning}  # fmt: skip
 
 
 def _refusal(conn: Connection, row: Any, now: datetime) -> str | None:

@@ -71,3 +71,48 @@ def test_the_warning_needs_force_and_the_force_is_recorded(engine: Engine, synce
     with engine.connect() as conn:
         detail = conn.execute(select(schema.staff_actions.c.detail)).scalar_one()
     assert "sent despite: whatsapp to the same address" in detail
+
+
+@pytest.mark.postgresql
+def test_two_resends_racing_for_one_extra_notice_give_the_second_a_clear_answer(
+    db_url: str, make_config: Any
+) -> None:
+    """PostgreSQL lets two resends read the same highest extra number; the unique key stops the
+    second, which is told what happened instead of getting a database error."""
+    import threading
+
+    from notifyd.db import store
+
+    if not db_url.startswith("postgresql"):
+        pytest.skip("SQLite queues writers (BEGIN IMMEDIATE): the race cannot happen there")
+    engine = store.open_store(db_url)
+    try:
+        run_sync(make_config([person(1, expiry_date="2026-12-18")]), engine,
+                 plugins.make_manager(), NOW)  # fmt: skip
+        planned = notice_ids(engine, "2C11AB0001-26")[0]
+        first = engine.connect()
+        other = first.begin()  # the other supervisor's resend, not yet committed
+        row = dict(first.execute(select(n).where(n.c.id == planned)).mappings().one())
+        first.execute(n.insert().values(
+            {**{k: v for k, v in row.items() if k != "id"}, "extra": 1, "due_at": NOW}
+        ))  # fmt: skip
+        answer: list[BaseException] = []
+
+        def resend() -> None:
+            try:
+                staff.resend(engine, planned, "budi", NOW)
+            except BaseException as exc:  # noqa: BLE001 - the answer is what is checked
+                answer.append(exc)
+
+        racing = threading.Thread(target=resend)
+        racing.start()
+        racing.join(1.0)
+        assert racing.is_alive()  # waiting on the other's uncommitted row of the same key
+        other.commit()
+        racing.join(30)
+        assert len(answer) == 1 and isinstance(answer[0], NotifydError), answer
+        assert "just resent by someone else" in str(answer[0])
+        assert [r["extra"] for r in rows(engine, 0)] == [0, 1]
+        first.close()
+    finally:
+        engine.dispose()
