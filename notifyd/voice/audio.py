@@ -277,13 +277,14 @@ async def encode(segment: AudioSegment, fmt: str, v: VoicesConfig) -> bytes:
     import av
 
     from notifyd.voice import encode as encoder
+    from notifyd.voice import opus
 
     try:
         return await asyncio.to_thread(
             encoder.encode, segment.raw_data, segment.frame_rate, fmt,
             v.opus_bitrate_kbps, v.opus_compression_level,
         )  # fmt: skip
-    except av.error.FFmpegError as exc:
+    except (av.error.FFmpegError, opus.OpusError) as exc:
         raise AudioError(f"could not encode {fmt}: {exc}") from exc
 
 

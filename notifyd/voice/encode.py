@@ -1,4 +1,4 @@
-"""Levelling and encoding a voice note in process: PyAV (FFmpeg's libraries) and numpy.
+"""Levelling and encoding a voice note in process: numpy, libopus, PyAV (FFmpeg's libraries).
 
 Loudness is EBU R128 / ITU-R BS.1770 integrated loudness, measured on the note at the rate it
 is delivered in (what the listener gets), then set to TARGET_LUFS by one gain. Speech from a
@@ -10,8 +10,9 @@ off is measured and made up. Tests measure the true peak of every language's out
 
 One pass through FFmpeg's resampler, the measuring and limiting in numpy on the samples in
 memory (notifyd/voice/loudness.py: a few ms a pass, where a filter-graph pass with `ebur128`
-cost 25–35 ms and a note took two to four), then the encoder fed the samples directly.
-Starting an ffmpeg process would cost more than all of it. Blocking: call it from a thread.
+cost 25–35 ms and a note took two to four), then the encoder fed the samples directly:
+libopus for OGG/Opus (notifyd/voice/opus.py), PyAV's encoders for MP3 and WAV. Starting an
+ffmpeg process would cost more than all of it. Blocking: call it from a thread.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fractions import Fraction
 import av
 import numpy as np
 
-from notifyd.voice import loudness
+from notifyd.voice import loudness, opus
 from notifyd.voice.loudness import Samples
 
 #: Opus takes 8/12/16/24/48 kHz: 16 kHz is wideband speech. MP3 for links: 24 kHz. WAV is
@@ -34,7 +35,7 @@ MAX_TRUE_PEAK_DBTP = -1.0
 #: The limiter's ceiling (sample peak, dBFS) per format: below MAX_TRUE_PEAK_DBTP by what
 #: inter-sample peaks and each codec add (lossy codecs ring on transients).
 CEILING_DBFS = {"ogg": -5.5, "mp3": -3.0, "wav": -3.0}
-_CODECS = {"ogg": "libopus", "mp3": "libmp3lame", "wav": "pcm_s16le"}
+_CODECS = {"mp3": "libmp3lame", "wav": "pcm_s16le"}  # OGG/Opus: notifyd/voice/opus.py
 #: Make-up passes after limiting: stop when the note is this close to the target (LU).
 _CLOSE_LU = 0.2
 _PASSES = 4
@@ -105,21 +106,18 @@ def resample(raw: bytes, rate: int, to_rate: int) -> Samples:
 
 
 def _encode(samples: Samples, fmt: str, opus_kbps: int, opus_level: int) -> bytes:
-    """The encoder fed the whole note as one frame (PyAV cuts it into the codec's frames in C:
-    a Python loop over 60 ms frames cost a quarter of the encoding): the file's bytes."""
+    """The file's bytes: OGG/Opus through the system's libopus (notifyd/voice/opus.py), MP3
+    and WAV through PyAV, fed the whole note as one frame (PyAV cuts it into the codec's frames
+    in C: a Python loop over the frames cost a quarter of the encoding)."""
     rate = RATES[fmt]
+    if fmt == "ogg":
+        return opus.ogg_opus(samples, rate, opus_kbps, opus_level)
     buf = io.BytesIO()
     with av.open(buf, "w", format=fmt) as out:
         stream = out.add_stream(_CODECS[fmt], rate=rate, layout="mono")
         assert isinstance(stream, av.AudioStream)
         ctx = stream.codec_context
-        if fmt == "ogg":
-            stream.bit_rate = opus_kbps * 1000
-            ctx.options = {
-                "compression_level": str(opus_level), "application": "audio",
-                "frame_duration": "60",
-            }  # fmt: skip
-        elif fmt == "mp3":
+        if fmt == "mp3":
             stream.bit_rate = 48000
             ctx.options = {"compression_level": "7"}  # lame -q 7: fast
         ctx.format = _sample_format(stream)
