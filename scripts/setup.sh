@@ -14,6 +14,9 @@ command -v python3 >/dev/null && python3 -c 'import ensurepip, venv' 2>/dev/null
     || REQUIRED="$REQUIRED python3 python3-venv python3-pip"
 command -v ffmpeg >/dev/null || REQUIRED="$REQUIRED ffmpeg"
 command -v espeak-ng >/dev/null || REQUIRED="$REQUIRED espeak-ng"
+# OGG/Opus voice notes use the system's libopus (ffmpeg brings it; named in case it does not)
+libs=$(ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null || true)
+case "$libs" in *libopus.so.0*) ;; *) REQUIRED="$REQUIRED libopus0" ;; esac
 command -v openssl >/dev/null || REQUIRED="$REQUIRED openssl"
 command -v systemd-analyze >/dev/null || OPTIONAL="$OPTIONAL systemd"
 command -v chromium >/dev/null || OPTIONAL="$OPTIONAL chromium"

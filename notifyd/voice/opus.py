@@ -47,12 +47,15 @@ class OpusError(NotifydError):
 
 @cache
 def _lib() -> ctypes.CDLL:
-    path = ctypes.util.find_library("opus")
-    if path is None:
-        raise OpusError(
-            "libopus is not installed: install the libopus0 package (it comes with ffmpeg)"
-        )
-    lib = ctypes.CDLL(path)
+    try:  # the soname first: find_library needs ldconfig, not always on a user's PATH
+        lib = ctypes.CDLL("libopus.so.0")
+    except OSError:
+        path = ctypes.util.find_library("opus")
+        if path is None:
+            raise OpusError(
+                "libopus is not installed: install the libopus0 package (it comes with ffmpeg)"
+            ) from None
+        lib = ctypes.CDLL(path)
     lib.opus_encoder_create.restype = ctypes.c_void_p
     lib.opus_encoder_create.argtypes = [
         ctypes.c_int32, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int),
