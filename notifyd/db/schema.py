@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -99,6 +100,9 @@ class Permit(Base):
     office: Mapped[str] = mapped_column(String(16), index=True)  # the console log's filter
     expiry_date: Mapped[Any] = mapped_column(Date)
     row_hash: Mapped[str] = mapped_column(String(32))
+    #: The same hash as a signed 64-bit integer, what a sync loads once into a sorted array
+    #: (no hex to parse); None where row_hash is blank or older: the permit is read again.
+    row_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     warnings: Mapped[str] = mapped_column(Text, default="")  # JSON list
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

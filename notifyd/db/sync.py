@@ -37,6 +37,7 @@ from notifyd.db.store import (
     instant_param,
     naive_utc,
 )
+from notifyd.db.sync_known import hash_key
 from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status, Stored
 
 
@@ -151,8 +152,8 @@ PERSON_COLUMNS = (
     "phone_kind", "whatsapp", "email", "channels", "created_at", "updated_at",
 )  # fmt: skip
 PERMIT_COLUMNS = (
-    "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "active",
-    "warnings", "created_at", "updated_at",
+    "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "row_key",
+    "active", "warnings", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -227,6 +228,7 @@ def permit_rows(
             r.office,
             r.expiry_date.isoformat() if sqlite else r.expiry_date,
             row_hash,
+            hash_key(row_hash),
             True,
             json.dumps(list(r.warnings), ensure_ascii=False) if r.warnings else "",
             stamp,

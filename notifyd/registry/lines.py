@@ -21,9 +21,12 @@ Unit = tuple[int, int, Any]
 Make = Callable[[int, Any], RawRow]
 
 
+MASK = (1 << 64) - 1
+
+
 def hex_hash(key: int) -> str:
-    """The stored form of a row hash (16 hex digits)."""
-    return f"{key:016x}"
+    """The stored text form of a row hash (16 hex digits; the key is signed, the text not)."""
+    return f"{key & MASK:016x}"
 
 
 def _keyed(key: bytes) -> Any:
@@ -35,7 +38,7 @@ def row_hash(values: dict[str, str], fp: bytes) -> int:
     h = _keyed(fp)
     h.update("\x1f".join(values).encode())
     h.update("\x1e".join(values.values()).encode())
-    return int.from_bytes(h.digest(), "big")
+    return int.from_bytes(h.digest(), "big", signed=True)
 
 
 def units(source: Any, cfg: Config, fp: bytes) -> tuple[Iterator[Unit], Make]:
@@ -47,6 +50,8 @@ def units(source: Any, cfg: Config, fp: bytes) -> tuple[Iterator[Unit], Make]:
         first = next(rows, None)  # opens the source and reads its header
         return _from_rows(rows, first, fp), _given
     lines: Lines = read_lines(cfg)
+    if lines.raw is not None:
+        return _from_raw(lines.raw, _keyed(fp + lines.key)), lines.make
     return _from_lines(lines, fp), lines.make
 
 
@@ -71,9 +76,19 @@ def _from_lines(lines: Lines, fp: bytes) -> Iterator[Unit]:
         for line, cells in lines.rows:
             h = copy()
             h.update("\x1f".join(pick(cells)).encode())
-            yield line, frombytes(h.digest(), "big"), cells
+            yield line, frombytes(h.digest(), "big", signed=True), cells
         return
     for line, cells in lines.rows:
         h = copy()
         h.update("\x1f".join(cells[i] for i in used).encode())
-        yield line, frombytes(h.digest(), "big"), cells
+        yield line, frombytes(h.digest(), "big", signed=True), cells
+
+
+def _from_raw(records: Iterator[tuple[int, bytes | None, Any]], base: Any) -> Iterator[Unit]:
+    """A line's raw text is its hash; a record read as cells (a quote in it) hashes its cells
+    after a NUL, which no raw line given here holds, so the two never meet."""
+    copy, frombytes = base.copy, int.from_bytes
+    for line, text, given in records:
+        h = copy()
+        h.update(b"\0" + "\x1f".join(given).encode() if text is None else text)
+        yield line, frombytes(h.digest(), "big", signed=True), given

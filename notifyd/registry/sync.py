@@ -11,16 +11,17 @@ import hashlib
 import logging
 import os
 import time
-from array import array
 from collections import deque
 from collections.abc import Container, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from itertools import chain, islice
+from itertools import islice
 from multiprocessing import get_context
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pluggy
 
 from notifyd import plugins
@@ -77,9 +78,8 @@ class _Batch:
 class _Store:
     """What the store knew when the sync began, and which of it this snapshot met."""
 
-    active: dict[int, int]  # row hash → permit id
-    unhashed: list[int]  # active permits whose hash was blanked (by staff): read again
-    seen: array[int]  # permit id → first line that holds it (0: none yet)
+    active: known.Active  # row hashes → permit ids, and the permits without a hash
+    seen: npt.NDArray[np.int64]  # permit id → first line that holds it (0: none yet)
     rejected: dict[int, tuple[int, tuple[str, ...]]]  # row hash → (rejected row id, reasons)
 
 
@@ -216,9 +216,9 @@ def _apply(
     """Apply the snapshot inside the caller's transaction; set `counts.status` to "ok", or to
     "refused" (the caller rolls back) when too many permits would leave or ids look unstable."""
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
-    active, unhashed, top = known.active_hashes(conn)
-    store = _Store(active, unhashed, known.seen_lines(top), known.live_rejections(conn))
-    active_before = len(active) + len(unhashed)
+    active = known.active_hashes(conn)
+    store = _Store(active, known.seen_lines(active.top), known.live_rejections(conn))
+    active_before = len(active.keys) + len(active.unhashed)
     people_before = syncstore.count_people(conn)
     first = sync_first.first_ids(conn)
     syncstore.create_seen(conn)
@@ -248,8 +248,8 @@ def _apply(
     if refusal:
         counts.status, counts.message = "refused", refusal
         return
-    seen = store.seen
-    gone = sorted(pid for pid in chain(store.active.values(), store.unhashed) if not seen[pid])
+    ids = np.concatenate((active.ids, active.unhashed))
+    gone = np.sort(ids[store.seen[ids] == 0]).tolist()
     counts.left = len(gone)
     limit = cfg.registry.max_drop_share * active_before
     if gone and len(gone) > limit and not accept_drops:
@@ -315,27 +315,35 @@ def _prepare(
     A line whose hash is an active permit's is unchanged (unless its permit was already met:
     a repeated line); the rest are built, staged and compared in SQL.
     """
-    active, seen = store.active, store.seen
+    seen = store.seen
     ordinal = counts.rows - len(chunk)
-    sequential = counts.sequential == ordinal  # every row so far: still worth checking
-    matched: dict[int, int] = {}  # permit id → line, met unchanged in this chunk
-    changed: list[tuple[int, int, RawRow]] = []
-    for line, key, raw in chunk:
-        ordinal += 1
-        row: RawRow | None = None
-        if sequential:
-            row = make(line, raw)
+    made: dict[int, RawRow] = {}  # rows built to check the registry ids, kept for later
+    if counts.sequential == ordinal:  # every row so far: still worth checking
+        for line, _, raw in chunk:
+            ordinal += 1
+            row = made[line] = make(line, raw)
             rid = row.values.get("registry_id", "").strip()
-            if rid.isdigit() and int(rid) in (ordinal, line, line - 1):
-                counts.sequential += 1
-            else:
-                sequential = False
-        pid = active.get(key)
-        if pid is not None and not seen[pid]:
-            seen[pid] = line
-            matched[pid] = line
-            continue
-        changed.append((line, key, row or make(line, raw)))
+            if not (rid.isdigit() and int(rid) in (ordinal, line, line - 1)):
+                break
+            counts.sequential += 1
+    size = len(chunk)
+    keys = np.fromiter((key for _, key, _ in chunk), np.int64, size)
+    lines = np.fromiter((line for line, _, _ in chunk), np.int64, size)
+    pids = known.find(store.active, keys)
+    hit = (pids > 0) & (seen[pids] == 0)  # an active permit's hash, its permit not met yet
+    hits = np.flatnonzero(hit)
+    if len(hits):
+        _, once = np.unique(pids[hits], return_index=True)
+        if len(once) < len(hits):  # one unchanged line twice in the chunk: the first holds it
+            hit[hits] = False
+            hits = hits[np.sort(once)]
+            hit[hits] = True
+        seen[pids[hits]] = lines[hits]
+    matched = dict(zip(pids[hits].tolist(), lines[hits].tolist(), strict=True))
+    changed = [
+        (line, key, made.get(line) or make(line, raw))
+        for line, key, raw in (chunk[i] for i in np.flatnonzero(~hit).tolist())
+    ]
     numbers = {line: clean(r.values.get("permit_number", "")).upper() for line, _, r in changed}
     hashes = {line: hex_hash(key) for line, key, _ in changed}
     first, stored = syncstore.stage_chunk(
@@ -347,7 +355,7 @@ def _prepare(
     for line, key, r in changed:
         number = numbers[line]
         at = stored.get(line)
-        earlier = seen[at.permit_id] if at is not None else 0
+        earlier = int(seen[at.permit_id]) if at is not None else 0
         if at is not None and matched.get(at.permit_id) == earlier and earlier > line:
             late[earlier], earlier = line, 0  # the unchanged line further on is the repeat
         if earlier and earlier < line:
@@ -370,15 +378,13 @@ def _prepare(
                 batch.known[number] = syncstore.Known(at.permit_id, at.expiry_date)
             batch.hashes[line] = hashes[line]
             todo.append(r)
-    for line in matched.values():
-        if line in late:
-            raw = next(raw for ln, _, raw in chunk if ln == line)
-            r = make(line, raw)
-            number = clean(r.values.get("permit_number", "")).upper()
-            batch.duplicates.append(_duplicate(r, number, late[line]))
-        else:
-            counts.unchanged += 1
-            counts.accepted += 1
+    counts.unchanged += len(matched) - len(late)
+    counts.accepted += len(matched) - len(late)
+    for line in (line for line in matched.values() if line in late) if late else ():
+        raw = next(raw for ln, _, raw in chunk if ln == line)
+        r = make(line, raw)
+        number = clean(r.values.get("permit_number", "")).upper()
+        batch.duplicates.append(_duplicate(r, number, late[line]))
     batch.result = normaliser.submit(todo)
     return batch
 

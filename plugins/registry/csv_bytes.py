@@ -1,0 +1,117 @@
+"""A CSV export read as bytes: a line with no quote (nor NUL, nor lone carriage return) is
+handed on as its raw text, unsplit and undecoded, so that a sync can hash it and skip it when
+it is unchanged; the rest goes through the `csv` module exactly as a text-mode read would.
+
+Only for encodings in which a newline, a quote and the delimiter are single ASCII bytes that
+never occur inside another character (UTF-8, ASCII, Latin-1, the Windows code pages); other
+encodings are read as text. A line is split the way `open(newline="")` and `csv.reader` split
+it: at "\\n", "\\r\\n" and a lone "\\r"; a record whose quote spans lines is read whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+#: Decodes one physical line; raises UnicodeDecodeError.
+Decode = Callable[[bytes], str]
+#: (first line of the record, its raw text when it had no quote, what a row is built from:
+#: that raw text, or the record's cells as `csv` read them)
+Record = tuple[int, bytes | None, bytes | list[str]]
+
+_SINGLE_BYTE = ("ascii", "utf-8", "utf-8-sig", "latin-1")
+
+
+def byte_encoding(encoding: str, delimiter: str) -> bool:
+    """Whether an export in this encoding and delimiter can be read line by line as bytes."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    fits = name in _SINGLE_BYTE or name.startswith(("iso8859-", "cp125"))
+    return fits and len(delimiter) == 1 and delimiter.isascii() and delimiter not in '"\r\n'
+
+
+def decoders(encoding: str) -> tuple[Decode, Decode]:
+    """How to decode the first physical line (with a byte-order mark, if the encoding takes
+    one) and every later one."""
+    name = codecs.lookup(encoding).name
+    later = "utf-8" if name == "utf-8-sig" else name
+    return (lambda b: b.decode(name)), (lambda b: b.decode(later))
+
+
+class Feed:
+    """The text lines `csv.reader` reads from, taken from the binary lines one by one, so
+    that the lines between its records stay raw; counts the lines given (csv's line_num)."""
+
+    def __init__(self, raw: Iterator[bytes], first: Decode, later: Decode) -> None:
+        self.raw = raw
+        self.decode = first
+        self.later = later
+        self.pending: list[str] = []  # the rest of a binary line split at a lone "\r", reversed
+        self.count = 0
+
+    def __iter__(self) -> Feed:
+        return self
+
+    def __next__(self) -> str:
+        if not self.pending:
+            self.push(next(self.raw))
+        self.count += 1
+        return self.pending.pop()
+
+    def push(self, raw: bytes) -> None:
+        """Make a binary line the next text line(s) to give."""
+        text = self.decode(raw)
+        self.decode = self.later
+        if "\r" not in text[:-2]:
+            self.pending = [text]
+            return
+        parts: list[str] = []
+        start = 0
+        for at, char in enumerate(text):
+            if char == "\r" and text[at + 1 : at + 2] != "\n":
+                parts.append(text[start : at + 1])
+                start = at + 1
+        if start < len(text):
+            parts.append(text[start:])
+        self.pending = parts[::-1]
+
+
+def records(feed: Feed, reader: Iterator[list[str]], delimiter: str) -> Iterator[Record]:
+    """Every record after the header, with its first line; blank lines are skipped by the
+    caller as a text read would (they come as an empty raw text or empty cells)."""
+    raw = feed.raw
+    while True:
+        if feed.pending:  # the rest of a line split at a lone "\r": csv reads it
+            start = feed.count + 1
+            cells = next(reader, None)
+            if cells is None:
+                return
+            yield start, None, cells
+            continue
+        line = next(raw, None)
+        if line is None:
+            return
+        body = line[:-1] if line[-1:] == b"\n" else line
+        if body[-1:] == b"\r":
+            body = body[:-1]
+        if b'"' not in body and b"\r" not in body and b"\0" not in body:
+            feed.count += 1
+            yield feed.count, body, body
+            continue
+        feed.push(line)
+        start = feed.count + 1
+        cells = next(reader, None)
+        if cells is None:
+            return
+        yield start, None, cells
+
+
+def open_reader(f: BinaryIO, encoding: str, delimiter: str) -> tuple[Feed, Iterator[list[str]]]:
+    """A feed over a binary file and the csv reader that reads from it (the header first)."""
+    first, later = decoders(encoding)
+    feed = Feed(iter(f), first, later)
+    return feed, csv.reader(feed, delimiter=delimiter)
