@@ -77,6 +77,12 @@ def find(active: Active, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.where(active.keys[at] == keys, active.ids[at], 0)
 
 
+def set_row_keys(conn: Connection, keys: Sequence[tuple[int, int]]) -> None:
+    """Give permits met unchanged (same text hash) their row key, (key, permit id): so that
+    the next sync finds them in memory instead of reading them again."""
+    executemany(conn, "UPDATE permits SET row_key = ? WHERE id = ?", keys)
+
+
 def seen_lines(top: int) -> npt.NDArray[np.int64]:
     """Permit id → the snapshot line that holds it (0: not met yet); 8 bytes a permit."""
     return np.zeros(top + 1, dtype=np.int64)

@@ -81,6 +81,7 @@ class _Store:
     active: known.Active  # row hashes → permit ids, and the permits without a hash
     seen: npt.NDArray[np.int64]  # permit id → first line that holds it (0: none yet)
     rejected: dict[int, tuple[int, tuple[str, ...]]]  # row hash → (rejected row id, reasons)
+    unkeyed: set[int]  # active permits without a row key: given theirs when met unchanged
 
 
 class _Normaliser:
@@ -217,7 +218,10 @@ def _apply(
     "refused" (the caller rolls back) when too many permits would leave or ids look unstable."""
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
     active = known.active_hashes(conn)
-    store = _Store(active, known.seen_lines(active.top), known.live_rejections(conn))
+    store = _Store(
+        active, known.seen_lines(active.top), known.live_rejections(conn),
+        set(active.unhashed.tolist()),
+    )  # fmt: skip
     active_before = len(active.keys) + len(active.unhashed)
     people_before = syncstore.count_people(conn)
     first = sync_first.first_ids(conn)
@@ -352,6 +356,7 @@ def _prepare(
     batch = _Batch(Future(), {}, {}, [], [])
     todo: list[RawRow] = []
     late: dict[int, int] = {}  # line met unchanged → the earlier changed line with its permit
+    rekeyed: list[tuple[int, int]] = []  # (row key, permit id) of unchanged permits without one
     for line, key, r in changed:
         number = numbers[line]
         at = stored.get(line)
@@ -368,6 +373,8 @@ def _prepare(
             if number and at is not None and at.unchanged:
                 counts.unchanged += 1
                 counts.accepted += 1
+                if at.permit_id in store.unkeyed:
+                    rekeyed.append((key, at.permit_id))
                 continue
             old = store.rejected.get(key)
             if old is not None:  # rejected before, line and config unchanged: same reasons
@@ -378,6 +385,7 @@ def _prepare(
                 batch.known[number] = syncstore.Known(at.permit_id, at.expiry_date)
             batch.hashes[line] = hashes[line]
             todo.append(r)
+    known.set_row_keys(conn, rekeyed)
     counts.unchanged += len(matched) - len(late)
     counts.accepted += len(matched) - len(late)
     for line in (line for line in matched.values() if line in late) if late else ():

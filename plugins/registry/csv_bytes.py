@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -21,6 +22,8 @@ Decode = Callable[[bytes], str]
 #: that raw text, or the record's cells as `csv` read them)
 Record = tuple[int, bytes | None, bytes | list[str]]
 
+#: Where a text-mode read ends a line besides "\n": after a "\r" that no "\n" follows.
+_LONE_CR = re.compile(r"(?<=\r)(?!\n)")
 _SINGLE_BYTE = ("ascii", "utf-8", "utf-8-sig", "latin-1")
 
 
@@ -66,18 +69,10 @@ class Feed:
         """Make a binary line the next text line(s) to give."""
         text = self.decode(raw)
         self.decode = self.later
-        if "\r" not in text[:-2]:
+        if "\r" not in text:
             self.pending = [text]
             return
-        parts: list[str] = []
-        start = 0
-        for at, char in enumerate(text):
-            if char == "\r" and text[at + 1 : at + 2] != "\n":
-                parts.append(text[start : at + 1])
-                start = at + 1
-        if start < len(text):
-            parts.append(text[start:])
-        self.pending = parts[::-1]
+        self.pending = [part for part in _LONE_CR.split(text) if part][::-1]
 
 
 def records(feed: Feed, reader: Iterator[list[str]], delimiter: str) -> Iterator[Record]:
