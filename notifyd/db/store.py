@@ -115,15 +115,15 @@ def migrate(engine: Engine) -> None:
 
     A database already there is told by its stored revision alone, without loading alembic
     and every migration script (a few tenths of a second on each command's start)."""
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
-
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
         with engine.connect() as conn:
             if _at_head(conn):
                 return
+            from alembic import command
+            from alembic.config import Config as AlembicConfig
+
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
             sqlite = conn.dialect.name == "sqlite"
             driver = conn.connection.driver_connection
             if sqlite:  # SQLite's own way to rebuild a table others refer to (see _checked)

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     bindparam,
-    case,
     column,
     func,
     insert,
@@ -533,11 +532,18 @@ def count_people(conn: Connection) -> int:
 
 
 def reach(conn: Connection, names: Sequence[str]) -> tuple[int, dict[str, int]]:
-    """People with an active permit, and how many of them each named channel can reach: one
-    pass in the database (people.channels is the comma-separated list of reachable ones)."""
+    """People with an active permit, and how many of them each named channel can reach
+    (people.channels is the comma-separated list of reachable ones): counted in the database
+    by distinct list, a handful of rows, rather than matched person by person."""
     p, pm = s.people, s.permits
-    active = select(literal(1)).where(pm.c.person_id == p.c.id, pm.c.active.is_(True)).exists()
-    listed = literal(",") + func.coalesce(p.c.channels, "") + literal(",")
-    counts = [func.sum(case((listed.like(f"%,{name},%"), 1), else_=0)) for name in names]
-    row = conn.execute(select(func.count(), *counts).select_from(p).where(active)).one()
-    return int(row[0]), {name: int(n or 0) for name, n in zip(names, row[1:], strict=True)}
+    holders = select(pm.c.person_id).where(pm.c.active.is_(True))
+    rows = conn.execute(
+        select(p.c.channels, func.count()).where(p.c.id.in_(holders)).group_by(p.c.channels)
+    )
+    total, counts = 0, dict.fromkeys(names, 0)
+    for channels, n in rows:
+        total += n
+        listed = set((channels or "").split(","))
+        for name in names:
+            counts[name] += n if name in listed else 0
+    return total, counts

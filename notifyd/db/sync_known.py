@@ -72,7 +72,9 @@ def find(active: Active, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """The permit id whose stored hash each key is (0: none), for a whole chunk at once."""
     if not len(active.keys):
         return np.zeros(len(keys), dtype=np.int64)
-    at = np.searchsorted(active.keys, keys)
+    order = np.argsort(keys)  # sorted needles: each search starts where the last one ended
+    at = np.empty_like(order)
+    at[order] = np.searchsorted(active.keys, keys[order])
     at[at == len(active.keys)] = 0
     return np.where(active.keys[at] == keys, active.ids[at], 0)
 

@@ -116,12 +116,12 @@ class Lines:
     no field reads, such as a row number, changes nothing); `make` builds a line's row.
 
     `raw`, when a source offers it (only when every column feeds some field), replaces `rows`
-    for a sync: (line, the record's raw text or None, what `make` takes). A line with raw
-    text is hashed as it is, before anything splits or decodes it; a record without (one
-    whose quote spans lines, say) is hashed by its cells."""
+    for a sync: blocks of records, (their lines, what `make` takes for each: the record's raw
+    text as bytes, or its cells). Raw text is hashed as it is, before anything splits or
+    decodes it; a record read as cells (one whose quote spans lines, say) by its cells."""
 
     key: bytes
     used: tuple[int, ...]
     rows: Iterator[tuple[int, list[str]]]
     make: Callable[[int, Any], RawRow]
-    raw: Iterator[tuple[int, bytes | None, Any]] | None = None
+    raw: Iterator[tuple[list[int], list[Any]]] | None = None

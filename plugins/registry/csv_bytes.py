@@ -18,9 +18,9 @@ from typing import BinaryIO
 
 #: Decodes one physical line; raises UnicodeDecodeError.
 Decode = Callable[[bytes], str]
-#: (first line of the record, its raw text when it had no quote, what a row is built from:
-#: that raw text, or the record's cells as `csv` read them)
-Record = tuple[int, bytes | None, bytes | list[str]]
+#: (each record's first line, what its row is built from: its raw text when it had no quote,
+#: else its cells as `csv` read them)
+Block = tuple[list[int], list[bytes | list[str]]]
 
 #: Where a text-mode read ends a line besides "\n": after a "\r" that no "\n" follows.
 _LONE_CR = re.compile(r"(?<=\r)(?!\n)")
@@ -75,34 +75,44 @@ class Feed:
         self.pending = [part for part in _LONE_CR.split(text) if part][::-1]
 
 
-def records(feed: Feed, reader: Iterator[list[str]], delimiter: str) -> Iterator[Record]:
-    """Every record after the header, with its first line; blank lines are skipped by the
-    caller as a text read would (they come as an empty raw text or empty cells)."""
-    raw = feed.raw
-    while True:
-        if feed.pending:  # the rest of a line split at a lone "\r": csv reads it
-            start = feed.count + 1
-            cells = next(reader, None)
-            if cells is None:
-                return
-            yield start, None, cells
-            continue
-        line = next(raw, None)
-        if line is None:
-            return
-        body = line[:-1] if line[-1:] == b"\n" else line
-        if body[-1:] == b"\r":
-            body = body[:-1]
-        if b'"' not in body and b"\r" not in body and b"\0" not in body:
+def blocks(
+    feed: Feed, reader: Iterator[list[str]], delimiter: str, width: int, size: int
+) -> Iterator[Block]:
+    """Every record after the header, in blocks of `size`: its first line, and its raw text
+    (bytes) or, for a record csv had to read, its cells padded to the header's `width`.
+    Blank lines are skipped, as a text read skips them."""
+    raw, blank = feed.raw, delimiter.encode()
+    lines: list[int] = []
+    given: list[bytes | list[str]] = []
+    for line in raw:
+        if line[-1:] == b"\n":
+            body = line[:-2] if line[-2:-1] == b"\r" else line[:-1]
+        else:
+            body = line[:-1] if line[-1:] == b"\r" else line
+        if b'"' in body or b"\r" in body or b"\0" in body:
+            feed.push(line)
+            while feed.pending:  # csv reads the record, and what else the line held
+                start = feed.count + 1
+                cells = next(reader, None)
+                if cells is None:
+                    break
+                if len(cells) < width:
+                    if not any(cells):
+                        continue
+                    cells += [""] * (width - len(cells))
+                lines.append(start)
+                given.append(cells)
+        else:
             feed.count += 1
-            yield feed.count, body, body
-            continue
-        feed.push(line)
-        start = feed.count + 1
-        cells = next(reader, None)
-        if cells is None:
-            return
-        yield start, None, cells
+            if len(body) + 1 < width and not body.strip(blank):
+                continue  # a blank line, or delimiters only
+            lines.append(feed.count)
+            given.append(body)
+        if len(lines) >= size:
+            yield lines, given
+            lines, given = [], []
+    if lines:
+        yield lines, given
 
 
 def open_reader(f: BinaryIO, encoding: str, delimiter: str) -> tuple[Feed, Iterator[list[str]]]:

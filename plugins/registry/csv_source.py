@@ -11,8 +11,10 @@ from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
 from notifyd.registry.columns import Lines, header_map, mapping, used_columns
-from notifyd_plugins.registry.csv_bytes import byte_encoding, open_reader, records
+from notifyd_plugins.registry.csv_bytes import blocks, byte_encoding, open_reader
 
+#: Lines in a block of raw records (what a sync looks up at once).
+BLOCK = 2000
 #: csv's own limit is lifted so that a long cell rejects its row (registry.max_field_chars)
 #: instead of stopping the whole read; the file is on disk, so memory stays bounded by it.
 csv.field_size_limit(2**31 - 1)
@@ -74,29 +76,22 @@ class CsvSource:
                     raise _not_encoded(path, r.encoding, exc) from exc
             return build(line, given)
 
-        def raw() -> Iterator[tuple[int, bytes | None, bytes | list[str]]]:
+        def raw() -> Iterator[tuple[list[int], list[bytes | list[str]]]]:
             with f:
                 try:
-                    for line, text, given in records(feed, reader, delimiter):
-                        if text is not None:
-                            if len(text) + 1 < width and not text.strip(delimiter.encode()):
-                                continue  # a blank line (or delimiters only) is nothing
-                        elif len(given) < width:
-                            if not any(given):
-                                continue
-                            given = _padded(given, width)
-                        yield line, text, given
+                    yield from blocks(feed, reader, delimiter, width, BLOCK)
                 except UnicodeDecodeError as exc:
                     raise _not_encoded(path, r.encoding, exc) from exc
 
         def rows() -> Iterator[tuple[int, list[str]]]:
-            for line, _text, given in raw():
-                if isinstance(given, bytes):
-                    try:
-                        given = _padded(decode(given).split(delimiter), width)
-                    except UnicodeDecodeError as exc:
-                        raise _not_encoded(path, r.encoding, exc) from exc
-                yield line, given
+            for lines, given in raw():
+                for line, cells in zip(lines, given, strict=True):
+                    if isinstance(cells, bytes):
+                        try:
+                            cells = _padded(decode(cells).split(delimiter), width)
+                        except UnicodeDecodeError as exc:
+                            raise _not_encoded(path, r.encoding, exc) from exc
+                    yield line, cells
 
         key = repr((header, mapping(cfg), r.max_field_chars, r.encoding, delimiter)).encode()
         if len(used) < width:  # a column no field reads (a row number): hash the cells used

@@ -39,7 +39,7 @@ def text_rows(path: Path, encoding: str, delimiter: str) -> list[tuple[int, list
 
 
 def byte_rows(path: Path, encoding: str, delimiter: str) -> tuple[list[Any], list[Any]]:
-    """The source's rows, and its raw records (line, raw text, what a row is built from)."""
+    """The source's rows, and its raw records in blocks (lines, what each row is built from)."""
     source = plugins.source_for(plugins.make_manager(), "csv")
     data = config_dict(path)
     data["registry"].update(encoding=encoding, delimiter=delimiter)
@@ -53,14 +53,14 @@ def byte_rows(path: Path, encoding: str, delimiter: str) -> tuple[list[Any], lis
 def cells_of(raw: Iterator[Any], encoding: str, delimiter: str) -> list[tuple[int, list[str]]]:
     out = []
     width = len(CANONICAL_COLUMNS)
-    for line, text, made_from in raw:
-        if text is None:
-            assert isinstance(made_from, list)
-            out.append((line, made_from))
-            continue
-        assert made_from is text and b'"' not in text and b"\r" not in text
-        cells = text.decode(encoding).split(delimiter)
-        out.append((line, cells + [""] * (width - len(cells))))
+    for lines, block in raw:
+        for line, made_from in zip(lines, block, strict=True):
+            if isinstance(made_from, list):  # read by csv
+                out.append((line, made_from))
+                continue
+            assert b'"' not in made_from and b"\r" not in made_from and b"\0" not in made_from
+            cells = made_from.decode(encoding).split(delimiter)
+            out.append((line, cells + [""] * (width - len(cells))))
     return out
 
 

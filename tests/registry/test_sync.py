@@ -760,3 +760,25 @@ def test_a_row_number_column_no_field_reads_changes_nothing(engine: Engine, tmp_
     sync(export(list(range(1, 9))), engine)
     again = sync(export(list(range(101, 109))), engine, now=NOW + timedelta(hours=1))
     assert (again.unchanged, again.changed, again.new) == (8, 0, 0)
+
+
+@pytest.mark.parametrize("span", [1, 25])
+def test_a_repeat_across_chunks_is_the_same_duplicate_however_many_chunks_are_staged_together(
+    engine: Engine, make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch, span: int
+) -> None:
+    """A re-sync stages the changed lines of up to SPAN chunks together; a permit met once
+    changed and once unchanged, in different chunks, still keeps its first line."""
+    monkeypatch.setattr(sync_module, "SPAN", span)
+    rows = [person(i) for i in range(2 * CHUNK)]
+    sync(make_config(rows), engine)
+    twin = CHUNK + 5  # its unchanged line is in the second chunk
+    earlier = [person(twin, full_name="Changed First"), *rows]
+    report = sync(make_config(earlier), engine, now=NOW + timedelta(hours=1))
+    assert (report.unchanged, report.changed, report.rejected) == (2 * CHUNK - 1, 1, 1)
+    (dup,) = runs.rejected(engine, report.run_id)
+    assert dup["line"] == twin + 3 and "is already on line 2" in dup["reasons"][0]
+    later = [*rows, person(3, full_name="Changed Later")]
+    report = sync(make_config(later), engine, now=NOW + timedelta(hours=2))
+    assert (report.unchanged, report.changed, report.rejected) == (2 * CHUNK - 1, 1, 1)
+    (dup,) = runs.rejected(engine, report.run_id)
+    assert dup["line"] == 2 * CHUNK + 2 and "is already on line 5" in dup["reasons"][0]
