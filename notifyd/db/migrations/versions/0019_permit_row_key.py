@@ -1,5 +1,5 @@
-"""permits keep their row hash as a signed 64-bit integer too: a sync loads them into a sorted
-array with no hex to parse
+"""permits keep their row hash as a signed 64-bit integer too, indexed for the active ones: a
+sync loads them, in order, into a sorted array with no hex to parse
 
 Revision ID: 0019
 Revises: 0018
@@ -57,8 +57,14 @@ def upgrade() -> None:
         keyed = [row for row in keyed if row["key"] is not None]
         if keyed:
             conn.execute(update, keyed)
+    active = sa.text("active")
+    op.create_index(
+        "ix_permits_row_key", "permits", ["row_key"], unique=False,
+        sqlite_where=active, postgresql_where=active, postgresql_include=["id"],
+    )  # fmt: skip
 
 
 def downgrade() -> None:
+    op.drop_index("ix_permits_row_key", table_name="permits")
     with op.batch_alter_table("permits", schema=None) as batch_op:
         batch_op.drop_column("row_key")
