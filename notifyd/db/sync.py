@@ -11,11 +11,11 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    bindparam,
     column,
     func,
     insert,
@@ -376,33 +376,35 @@ def _plan_rows_text(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
 def update_notifications(
     conn: Connection, rows: Sequence[tuple[int, PlannedNotice]], now: datetime
 ) -> None:
-    """Rewrite planner-owned rows; the status guard keeps a row a dispatcher claimed meanwhile."""
-    n = s.notifications
-
-    if rows:
-        conn.execute(
-            update(n)
-            .where(n.c.id == bindparam("nid"), _one_of(n.c.status, _PLANNER_STATUSES))
-            .values(
-                due_at=bindparam("due"),
-                deadline=bindparam("dl"),
-                status=bindparam("st"),
-                reason=bindparam("rs"),
-                catch_up=bindparam("cu"),
-                updated_at=now,
-            ),
+    """Rewrite planner-owned rows; the status guard keeps a row a dispatcher claimed meanwhile.
+    On the driver's cursor, in id order (a few thousand rows a chunk on a re-sync)."""
+    stamp = instant_param(conn)
+    at = stamp(now)
+    executemany(
+        conn,
+        "UPDATE notifications SET due_at = ?, deadline = ?, status = ?, reason = ?, "
+        f"catch_up = ?, updated_at = ? WHERE id = ? AND status IN ({_listed(_PLANNER_STATUSES)})",
+        sorted(
             [
-                {
-                    "nid": nid,
-                    "due": p.due_at,
-                    "dl": p.deadline,
-                    "st": p.status.value,
-                    "rs": None if p.reason is None else str(p.reason),
-                    "cu": p.catch_up,
-                }
+                (
+                    stamp(p.due_at),
+                    stamp(p.deadline),
+                    p.status.value,
+                    None if p.reason is None else str(p.reason),
+                    p.catch_up,
+                    at,
+                    nid,
+                )  # fmt: skip
                 for nid, p in rows
             ],
-        )
+            key=itemgetter(-1),
+        ),
+    )
+
+
+def _listed(values: Sequence[str]) -> str:
+    """Fixed status names as SQL literals (they are ours, never input)."""
+    return ", ".join(f"'{v}'" for v in values)
 
 
 def _one_of(column: Any, values: Sequence[str]) -> Any:
@@ -415,17 +417,15 @@ _PENDING = [st.value for st in PENDING]
 
 
 def cancel_notifications(conn: Connection, rows: Sequence[tuple[int, str]], now: datetime) -> int:
-    n = s.notifications
-
-    if not rows:
-        return 0
-    result = conn.execute(
-        update(n)
-        .where(n.c.id == bindparam("nid"), _one_of(n.c.status, _PENDING))
-        .values(status=Status.CANCELLED.value, reason=bindparam("rs"), updated_at=now),
-        [{"nid": nid, "rs": str(reason)} for nid, reason in rows],
+    """Cancel pending notices, (id, reason), on the driver's cursor in id order; return how
+    many were still pending."""
+    at = instant_param(conn)(now)
+    return executemany(
+        conn,
+        f"UPDATE notifications SET status = '{Status.CANCELLED.value}', reason = ?, "
+        f"updated_at = ? WHERE id = ? AND status IN ({_listed(_PENDING)})",
+        sorted(((str(reason), at, nid) for nid, reason in rows), key=itemgetter(-1)),
     )
-    return int(result.rowcount or 0)
 
 
 def count_active(conn: Connection) -> int:
