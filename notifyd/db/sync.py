@@ -166,11 +166,42 @@ def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
 
 
 def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) -> dict[str, int]:
-    """Insert or update people by registry id; return registry id → person id."""
+    """Insert or update people by registry id; return registry id → person id.
+
+    A person whose stored values are already these (a renewal changes the permit, not the
+    person) is not written again: each write rewrites the row and its five indexes."""
     latest = {r.registry_id: r for r in records}  # a person on several rows: the last row wins
     rows = person_rows(conn, latest.values(), now)
-    executemany(conn, _upsert_sql("people", PERSON_COLUMNS, "registry_id"), rows)
-    return ids_of(conn, "people", "registry_id", list(latest))
+    stored = _stored_people(conn, list(latest))
+    values = len(PERSON_COLUMNS) - 2  # all but created_at and updated_at
+    changed = [row for row in rows if stored.get(row[0], (0, None))[1] != row[:values]]
+    executemany(conn, _upsert_sql("people", PERSON_COLUMNS, "registry_id"), changed)
+    ids = {rid: pid for rid, (pid, _) in stored.items()}
+    new = [row[0] for row in changed if row[0] not in ids]
+    if new:
+        ids.update(ids_of(conn, "people", "registry_id", new))
+    return ids
+
+
+def _stored_people(
+    conn: Connection, registry_ids: Sequence[str]
+) -> dict[str, tuple[int, tuple[Any, ...]]]:
+    """Registry id → (person id, the stored PERSON_COLUMNS but the two instants)."""
+    out: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    columns = ", ".join(PERSON_COLUMNS[:-2])
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    try:
+        for part in chunks(registry_ids):
+            marks = ", ".join([mark] * len(part))
+            cursor.execute(
+                f"SELECT id, {columns} FROM people WHERE registry_id IN ({marks})", list(part)
+            )
+            for pid, *row in cursor.fetchall():
+                out[row[0]] = (pid, tuple(row))
+    finally:
+        cursor.close()
+    return out
 
 
 def person_rows(

@@ -782,3 +782,22 @@ def test_a_repeat_across_chunks_is_the_same_duplicate_however_many_chunks_are_st
     assert (report.unchanged, report.changed, report.rejected) == (2 * CHUNK - 1, 1, 1)
     (dup,) = runs.rejected(engine, report.run_id)
     assert dup["line"] == 2 * CHUNK + 2 and "is already on line 5" in dup["reasons"][0]
+
+
+def test_a_renewal_leaves_its_person_unwritten_and_a_new_phone_writes_it(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    """A changed line whose person's values are what is stored (a renewal) does not rewrite
+    the person; one whose values changed does (people.updated_at says which)."""
+    rows = [person(1, expiry_date="2026-12-31"), person(2)]
+    sync(make_config(rows), engine)
+    renewed = [{**rows[0], "expiry_date": "2027-12-31"}, {**rows[1], "phone": "0812-9999-0002"}]
+    later = NOW + timedelta(hours=1)
+    report = sync(make_config(renewed), engine, now=later)
+    assert (report.changed, report.renewed) == (2, 1)
+    pe = schema.people
+    with engine.connect() as conn:
+        stamps = dict(conn.execute(select(pe.c.registry_id, pe.c.updated_at)).all())
+        phone = conn.execute(select(pe.c.phone).where(pe.c.registry_id == "BLT-00002")).scalar_one()
+    assert stamps == {"BLT-00001": NOW, "BLT-00002": later}
+    assert phone == "+6281299990002"
