@@ -12,13 +12,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import aiohttp
 
 from notifyd.config import is_secret_ref, resolve_secret
 from notifyd.errors import ConfigError, OutcomeUnknown, TransientSendError
+
+if TYPE_CHECKING:  # imported on first use: a command that sends nothing (sync) never pays for it
+    import aiohttp
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Http:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._loop is not loop:
             self._loop = loop  # a session belongs to one loop (a test's asyncio.run, a reload)
@@ -64,6 +67,8 @@ class Http:
 
     async def request(self, method: str, url: str, **kwargs: Any) -> Answer:
         """Send one request; map what went wrong on the way to a typed send error."""
+        import aiohttp
+
         what = f"{method} {_host(url)}"
         try:
             async with asyncio.timeout(self.timeout * 2 + 5):  # a backstop for a stuck body

@@ -84,3 +84,15 @@ def test_a_registered_voice_is_found_by_its_name() -> None:
     assert set(plugins.voices(pm)) == {"espeak-ng", "edge-tts", "open-jtalk"}  # the built-ins
     pm.register(EchoVoice())
     assert "echo" in plugins.voices(pm)
+
+
+def test_loading_the_channel_plugins_does_not_import_aiohttp() -> None:
+    """Every command loads the plugins; only a channel's first request needs aiohttp."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from notifyd import plugins; plugins.make_manager(); "
+        "assert 'aiohttp' not in sys.modules, 'aiohttp imported at load'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -71,6 +71,7 @@ TOKEN = web.RequestKey("token", str)
 def make_app(cfg: Config, engine: Engine, *, clock: Clock | None = None) -> web.Application:
     from notifyd.console import actions, admin, logpages, pages
 
+    users.warm()  # the unknown-name hash made before the first sign-in, not during it
     tz = ZoneInfo(next(iter(cfg.offices.values())).timezone)
     app = web.Application(middlewares=[headers_middleware, session_middleware])
     app[CONSOLE] = Console(cfg, engine, clock or _utcnow, tz)

@@ -300,7 +300,9 @@ def opt_out(
             if undo:
                 result.changed += _lift(conn, pid, channel, actor, now)
                 conn.execute(
-                    update(p).where(p.c.person_id == pid, p.c.active.is_(True)).values(row_hash="")
+                    update(p)
+                    .where(p.c.person_id == pid, p.c.active.is_(True))
+                    .values(row_hash="", row_key=None)
                 )
             else:
                 result.changed += _add(conn, pid, channel, actor, now)

@@ -4,6 +4,7 @@ db/ shares. The rest of notifyd sees only `Engine`, `Connection` and `DatabaseEr
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -110,14 +111,19 @@ def classify(exc: BaseException) -> str | None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; run at start and by `notifyd db upgrade`."""
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
+    """Bring the schema to the newest revision; run at start and by `notifyd db upgrade`.
 
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    A database already there is told by its stored revision alone, without loading alembic
+    and every migration script (a few tenths of a second on each command's start)."""
     try:
         with engine.connect() as conn:
+            if _at_head(conn):
+                return
+            from alembic import command
+            from alembic.config import Config as AlembicConfig
+
+            cfg = AlembicConfig()
+            cfg.set_main_option("script_location", str(MIGRATIONS))
             sqlite = conn.dialect.name == "sqlite"
             driver = conn.connection.driver_connection
             if sqlite:  # SQLite's own way to rebuild a table others refer to (see _checked)
@@ -134,6 +140,36 @@ def migrate(engine: Engine) -> None:
     except OperationalError as exc:
         said = " ".join(str(exc.orig).split())  # one line, however the driver wraps it
         raise StoreError(f"cannot migrate the database at {engine.url!r}: {said}") from exc
+
+
+_REVISION = re.compile(r'^revision = "([^"]+)"$', re.M)
+_DOWN = re.compile(r'^down_revision = "([^"]+)"$', re.M)
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest revision, read from the migration scripts' own lines (`revision = "0019"`,
+    `down_revision = "0018"`); None unless exactly one revision is nobody's parent."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revisions.update(_REVISION.findall(text))
+        parents.update(_DOWN.findall(text))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(conn: Connection) -> bool:
+    """Whether the database's stored revision is the newest; ends the read's transaction, so
+    that a migration can start its own."""
+    head = head_revision()
+    try:
+        stored = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+    except SQLAlchemyError:  # no such table yet: a new database
+        stored = []
+    conn.rollback()
+    return head is not None and stored == [head]
 
 
 def _checked(conn: Connection) -> None:

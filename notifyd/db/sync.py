@@ -11,12 +11,11 @@ from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    bindparam,
-    case,
     column,
     func,
     insert,
@@ -37,6 +36,7 @@ from notifyd.db.store import (
     instant_param,
     naive_utc,
 )
+from notifyd.db.sync_known import hash_key
 from notifyd.model import PENDING, PlannedNotice, Record, Rejection, Status, Stored
 
 
@@ -151,8 +151,8 @@ PERSON_COLUMNS = (
     "phone_kind", "whatsapp", "email", "channels", "created_at", "updated_at",
 )  # fmt: skip
 PERMIT_COLUMNS = (
-    "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "active",
-    "warnings", "created_at", "updated_at",
+    "permit_number", "person_id", "permit_type", "office", "expiry_date", "row_hash", "row_key",
+    "active", "warnings", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -166,11 +166,42 @@ def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
 
 
 def upsert_people(conn: Connection, records: Sequence[Record], now: datetime) -> dict[str, int]:
-    """Insert or update people by registry id; return registry id → person id."""
+    """Insert or update people by registry id; return registry id → person id.
+
+    A person whose stored values are already these (a renewal changes the permit, not the
+    person) is not written again: each write rewrites the row and its five indexes."""
     latest = {r.registry_id: r for r in records}  # a person on several rows: the last row wins
     rows = person_rows(conn, latest.values(), now)
-    executemany(conn, _upsert_sql("people", PERSON_COLUMNS, "registry_id"), rows)
-    return ids_of(conn, "people", "registry_id", list(latest))
+    stored = _stored_people(conn, list(latest))
+    values = len(PERSON_COLUMNS) - 2  # all but created_at and updated_at
+    changed = [row for row in rows if stored.get(row[0], (0, None))[1] != row[:values]]
+    executemany(conn, _upsert_sql("people", PERSON_COLUMNS, "registry_id"), changed)
+    ids = {rid: pid for rid, (pid, _) in stored.items()}
+    new = [row[0] for row in changed if row[0] not in ids]
+    if new:
+        ids.update(ids_of(conn, "people", "registry_id", new))
+    return ids
+
+
+def _stored_people(
+    conn: Connection, registry_ids: Sequence[str]
+) -> dict[str, tuple[int, tuple[Any, ...]]]:
+    """Registry id → (person id, the stored PERSON_COLUMNS but the two instants)."""
+    out: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    columns = ", ".join(PERSON_COLUMNS[:-2])
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    try:
+        for part in chunks(registry_ids):
+            marks = ", ".join([mark] * len(part))
+            cursor.execute(
+                f"SELECT id, {columns} FROM people WHERE registry_id IN ({marks})", list(part)
+            )
+            for pid, *row in cursor.fetchall():
+                out[row[0]] = (pid, tuple(row))
+    finally:
+        cursor.close()
+    return out
 
 
 def person_rows(
@@ -227,6 +258,7 @@ def permit_rows(
             r.office,
             r.expiry_date.isoformat() if sqlite else r.expiry_date,
             row_hash,
+            hash_key(row_hash),
             True,
             json.dumps(list(r.warnings), ensure_ascii=False) if r.warnings else "",
             stamp,
@@ -375,33 +407,35 @@ def _plan_rows_text(plan: tuple[PlannedNotice, ...]) -> list[tuple[Any, ...]]:
 def update_notifications(
     conn: Connection, rows: Sequence[tuple[int, PlannedNotice]], now: datetime
 ) -> None:
-    """Rewrite planner-owned rows; the status guard keeps a row a dispatcher claimed meanwhile."""
-    n = s.notifications
-
-    if rows:
-        conn.execute(
-            update(n)
-            .where(n.c.id == bindparam("nid"), _one_of(n.c.status, _PLANNER_STATUSES))
-            .values(
-                due_at=bindparam("due"),
-                deadline=bindparam("dl"),
-                status=bindparam("st"),
-                reason=bindparam("rs"),
-                catch_up=bindparam("cu"),
-                updated_at=now,
-            ),
+    """Rewrite planner-owned rows; the status guard keeps a row a dispatcher claimed meanwhile.
+    On the driver's cursor, in id order (a few thousand rows a chunk on a re-sync)."""
+    stamp = instant_param(conn)
+    at = stamp(now)
+    executemany(
+        conn,
+        "UPDATE notifications SET due_at = ?, deadline = ?, status = ?, reason = ?, "
+        f"catch_up = ?, updated_at = ? WHERE id = ? AND status IN ({_listed(_PLANNER_STATUSES)})",
+        sorted(
             [
-                {
-                    "nid": nid,
-                    "due": p.due_at,
-                    "dl": p.deadline,
-                    "st": p.status.value,
-                    "rs": None if p.reason is None else str(p.reason),
-                    "cu": p.catch_up,
-                }
+                (
+                    stamp(p.due_at),
+                    stamp(p.deadline),
+                    p.status.value,
+                    None if p.reason is None else str(p.reason),
+                    p.catch_up,
+                    at,
+                    nid,
+                )  # fmt: skip
                 for nid, p in rows
             ],
-        )
+            key=itemgetter(-1),
+        ),
+    )
+
+
+def _listed(values: Sequence[str]) -> str:
+    """Fixed status names as SQL literals (they are ours, never input)."""
+    return ", ".join(f"'{v}'" for v in values)
 
 
 def _one_of(column: Any, values: Sequence[str]) -> Any:
@@ -414,17 +448,15 @@ _PENDING = [st.value for st in PENDING]
 
 
 def cancel_notifications(conn: Connection, rows: Sequence[tuple[int, str]], now: datetime) -> int:
-    n = s.notifications
-
-    if not rows:
-        return 0
-    result = conn.execute(
-        update(n)
-        .where(n.c.id == bindparam("nid"), _one_of(n.c.status, _PENDING))
-        .values(status=Status.CANCELLED.value, reason=bindparam("rs"), updated_at=now),
-        [{"nid": nid, "rs": str(reason)} for nid, reason in rows],
+    """Cancel pending notices, (id, reason), on the driver's cursor in id order; return how
+    many were still pending."""
+    at = instant_param(conn)(now)
+    return executemany(
+        conn,
+        f"UPDATE notifications SET status = '{Status.CANCELLED.value}', reason = ?, "
+        f"updated_at = ? WHERE id = ? AND status IN ({_listed(_PENDING)})",
+        sorted(((str(reason), at, nid) for nid, reason in rows), key=itemgetter(-1)),
     )
-    return int(result.rowcount or 0)
 
 
 def count_active(conn: Connection) -> int:
@@ -531,11 +563,18 @@ def count_people(conn: Connection) -> int:
 
 
 def reach(conn: Connection, names: Sequence[str]) -> tuple[int, dict[str, int]]:
-    """People with an active permit, and how many of them each named channel can reach: one
-    pass in the database (people.channels is the comma-separated list of reachable ones)."""
+    """People with an active permit, and how many of them each named channel can reach
+    (people.channels is the comma-separated list of reachable ones): counted in the database
+    by distinct list, a handful of rows, rather than matched person by person."""
     p, pm = s.people, s.permits
-    active = select(literal(1)).where(pm.c.person_id == p.c.id, pm.c.active.is_(True)).exists()
-    listed = literal(",") + func.coalesce(p.c.channels, "") + literal(",")
-    counts = [func.sum(case((listed.like(f"%,{name},%"), 1), else_=0)) for name in names]
-    row = conn.execute(select(func.count(), *counts).select_from(p).where(active)).one()
-    return int(row[0]), {name: int(n or 0) for name, n in zip(names, row[1:], strict=True)}
+    holders = select(pm.c.person_id).where(pm.c.active.is_(True))
+    rows = conn.execute(
+        select(p.c.channels, func.count()).where(p.c.id.in_(holders)).group_by(p.c.channels)
+    )
+    total, counts = 0, dict.fromkeys(names, 0)
+    for channels, n in rows:
+        total += n
+        listed = set((channels or "").split(","))
+        for name in names:
+            counts[name] += n if name in listed else 0
+    return total, counts

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -31,9 +32,20 @@ MAX_PER_ACCOUNT = 5
 MAX_PER_ADDRESS = 20
 MIN_PASSWORD = 10
 _hasher = PasswordHasher()
-#: Verified against when the account does not exist, so that a wrong name costs as much time
-#: as a wrong password and does not tell which it was.
-_DUMMY = _hasher.hash("not a password of anyone's")
+
+
+@cache
+def _dummy() -> str:
+    """Verified against when the account does not exist, so that a wrong name costs as much
+    time as a wrong password and does not tell which it was. Made on first use: a hash costs
+    a quarter of a CPU second and 64 MiB, which every command would pay at import."""
+    return _hasher.hash("not a password of anyone's")
+
+
+def warm() -> None:
+    """Make the unknown-name hash now (the console does at start), so that the first sign-in
+    with a wrong name does not take longer than the ones after it."""
+    _dummy()
 
 
 def audit(
@@ -152,7 +164,7 @@ def sign_in(engine: Engine, name: str, password: str, address: str, now: datetim
     with reading(engine) as conn:
         user = conn.execute(select(u).where(u.c.name == name)).mappings().first()
     if user is None or not user["active"]:
-        _verify(_DUMMY, password)
+        _verify(_dummy(), password)
         good = False
     else:
         good = _verify(user["password_hash"], password)

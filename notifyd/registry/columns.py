@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from notifyd.config import CANONICAL_COLUMNS, REQUIRED_COLUMNS, ColumnSpec, Config, column_spec
 from notifyd.errors import ConfigError, ConfigErrors
@@ -112,9 +113,15 @@ class Lines:
     """A source's rows as raw cells, for a sync that decides unchanged lines by their hash
     before it builds any fields: `key` is everything besides the cells that decides what a
     line becomes (header, mapping, limits), `used` the cells that feed some field (a column
-    no field reads, such as a row number, changes nothing); `make` builds a line's row."""
+    no field reads, such as a row number, changes nothing); `make` builds a line's row.
+
+    `raw`, when a source offers it (only when every column feeds some field), replaces `rows`
+    for a sync: blocks of records, (their lines, what `make` takes for each: the record's raw
+    text as bytes, or its cells). Raw text is hashed as it is, before anything splits or
+    decodes it; a record read as cells (one whose quote spans lines, say) by its cells."""
 
     key: bytes
     used: tuple[int, ...]
     rows: Iterator[tuple[int, list[str]]]
-    make: Callable[[int, list[str]], RawRow]
+    make: Callable[[int, Any], RawRow]
+    raw: Iterator[tuple[list[int], list[Any]]] | None = None

@@ -11,16 +11,17 @@ import hashlib
 import logging
 import os
 import time
-from array import array
 from collections import deque
 from collections.abc import Container, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import chain, islice
+from itertools import chain
 from multiprocessing import get_context
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import pluggy
 
 from notifyd import plugins
@@ -35,7 +36,7 @@ from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
 from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
-from notifyd.registry.lines import Make, Unit, hex_hash, units
+from notifyd.registry.lines import Block, Make, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
 from notifyd.registry.packing import normalise_packed, pack_rows, unpack, watch_parent
 from notifyd.registry.reach import reach_warnings
@@ -46,6 +47,8 @@ CHUNK = 2000
 POOL_AFTER = 10_000
 #: Chunks handed to workers ahead of the one being written.
 AHEAD = 4
+#: Chunks read at most before their changed lines are staged (fewer when CHUNK changed).
+SPAN = 25
 
 
 def fingerprint(cfg: Config) -> bytes:
@@ -77,10 +80,10 @@ class _Batch:
 class _Store:
     """What the store knew when the sync began, and which of it this snapshot met."""
 
-    active: dict[int, int]  # row hash → permit id
-    unhashed: list[int]  # active permits whose hash was blanked (by staff): read again
-    seen: array[int]  # permit id → first line that holds it (0: none yet)
+    active: known.Active  # row hashes → permit ids, and the permits without a hash
+    seen: npt.NDArray[np.int64]  # permit id → first line that holds it (0: none yet)
     rejected: dict[int, tuple[int, tuple[str, ...]]]  # row hash → (rejected row id, reasons)
+    unkeyed: set[int]  # active permits without a row key: given theirs when met unchanged
 
 
 class _Normaliser:
@@ -205,7 +208,7 @@ def _apply(
     conn: Connection,
     cfg: Config,
     fp: bytes,
-    rows: Iterator[Unit],
+    rows: Iterator[Block],
     make: Make,
     counts: SyncReport,
     now: datetime,
@@ -216,9 +219,12 @@ def _apply(
     """Apply the snapshot inside the caller's transaction; set `counts.status` to "ok", or to
     "refused" (the caller rolls back) when too many permits would leave or ids look unstable."""
     offices = {code: Office.from_config(code, o) for code, o in cfg.offices.items()}
-    active, unhashed, top = known.active_hashes(conn)
-    store = _Store(active, unhashed, known.seen_lines(top), known.live_rejections(conn))
-    active_before = len(active) + len(unhashed)
+    active = known.active_hashes(conn)
+    store = _Store(
+        active, known.seen_lines(active.top), known.live_rejections(conn),
+        set(active.unhashed.tolist()),
+    )  # fmt: skip
+    active_before = len(active.keys) + len(active.unhashed)
     people_before = syncstore.count_people(conn)
     first = sync_first.first_ids(conn)
     syncstore.create_seen(conn)
@@ -229,9 +235,20 @@ def _apply(
     deferred = syncstore.defer_due_index(conn)
     kept: list[tuple[int, int]] = []
     try:
-        for chunk in _chunks(rows):
-            counts.rows += len(chunk)
-            pending.append(_prepare(conn, chunk, make, store, normaliser, counts, first is None))
+        span = _Span()
+        end: Block = ([], np.zeros(0, np.int64), [])
+        for block in chain(rows, [end]):  # an empty block at the end: stage the rest
+            counts.rows += len(block[0])
+            if block[0]:
+                _decide(block, make, store, counts, span)
+            if len(span.changed) < CHUNK and len(span.blocks) < SPAN and block[0]:
+                continue  # so few lines changed: gather more before staging them
+            if span.changed:
+                pending.append(_stage(conn, span, make, store, normaliser, counts, first is None))
+            else:  # every line unchanged: nothing to stage
+                counts.unchanged += span.hits
+                counts.accepted += span.hits
+            span = _Span()
             if len(pending) > AHEAD:
                 kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
         while pending:
@@ -248,8 +265,8 @@ def _apply(
     if refusal:
         counts.status, counts.message = "refused", refusal
         return
-    seen = store.seen
-    gone = sorted(pid for pid in chain(store.active.values(), store.unhashed) if not seen[pid])
+    ids = np.concatenate((active.ids, active.unhashed))
+    gone = np.sort(ids[store.seen[ids] == 0]).tolist()
     counts.left = len(gone)
     limit = cfg.registry.max_drop_share * active_before
     if gone and len(gone) > limit and not accept_drops:
@@ -296,46 +313,71 @@ def identity_refusal(
     return ""
 
 
-def _chunks(it: Iterator[Unit]) -> Iterator[list[Unit]]:
-    while chunk := list(islice(it, CHUNK)):
-        yield chunk
+@dataclass
+class _Span:
+    """Consecutive blocks read, whose changed lines are staged together: a re-sync where few
+    lines changed stages (and writes) a few thousand at once, not a handful per block."""
+
+    blocks: list[Block] = field(default_factory=list)  # kept: a line met unchanged may repeat
+    changed: list[tuple[int, int, RawRow]] = field(default_factory=list)  # (line, hash, row)
+    hits: int = 0  # lines met unchanged
+    first: int = 0  # the span's first and last lines
+    last: int = 0
 
 
-def _prepare(
+def _decide(block: Block, make: Make, store: _Store, counts: SyncReport, span: _Span) -> None:
+    """Find a block's unchanged lines from their hashes, all at once: a line whose hash is an
+    active permit's is unchanged, unless its permit was already met (a repeated line)."""
+    lines, keys, given = block
+    seen = store.seen
+    ordinal = counts.rows - len(lines)
+    made: dict[int, RawRow] = {}  # rows built to check the registry ids, kept for later
+    if counts.sequential == ordinal:  # every row so far: still worth checking
+        for line, raw in zip(lines, given, strict=True):
+            ordinal += 1
+            row = made[line] = make(line, raw)
+            rid = row.values.get("registry_id", "").strip()
+            if not (rid.isdigit() and int(rid) in (ordinal, line, line - 1)):
+                break
+            counts.sequential += 1
+    pids = known.find(store.active, keys)
+    hit = (pids > 0) & (seen[pids] == 0)  # an active permit's hash, its permit not met yet
+    hits = np.flatnonzero(hit)
+    if len(hits):
+        _, once = np.unique(pids[hits], return_index=True)
+        if len(once) < len(hits):  # one unchanged line twice in the block: the first holds it
+            hit[hits] = False
+            hits = hits[np.sort(once)]
+            hit[hits] = True
+        seen[pids[hits]] = np.array(lines, dtype=np.int64)[hits]
+    span.hits += len(hits)
+    span.changed += [
+        (lines[i], int(keys[i]), made.get(lines[i]) or make(lines[i], given[i]))
+        for i in np.flatnonzero(~hit).tolist()
+    ]
+    span.first = span.first or lines[0]
+    span.last = lines[-1]
+    span.blocks.append(block)
+
+
+def _stage(
     conn: Connection,
-    chunk: list[Unit],
+    span: _Span,
     make: Make,
     store: _Store,
     normaliser: _Normaliser,
     counts: SyncReport,
     compare: bool,
 ) -> _Batch:
-    """Find what changed since the last snapshot and send only that to normalisation.
+    """Compare a span's changed lines with the store in SQL and send what changed on to
+    normalisation; a line met unchanged that repeats the permit of an earlier changed line
+    is that line's duplicate."""
+    seen, changed = store.seen, span.changed
+    changed_lines = {line for line, _, _ in changed}
 
-    A line whose hash is an active permit's is unchanged (unless its permit was already met:
-    a repeated line); the rest are built, staged and compared in SQL.
-    """
-    active, seen = store.active, store.seen
-    ordinal = counts.rows - len(chunk)
-    sequential = counts.sequential == ordinal  # every row so far: still worth checking
-    matched: dict[int, int] = {}  # permit id → line, met unchanged in this chunk
-    changed: list[tuple[int, int, RawRow]] = []
-    for line, key, raw in chunk:
-        ordinal += 1
-        row: RawRow | None = None
-        if sequential:
-            row = make(line, raw)
-            rid = row.values.get("registry_id", "").strip()
-            if rid.isdigit() and int(rid) in (ordinal, line, line - 1):
-                counts.sequential += 1
-            else:
-                sequential = False
-        pid = active.get(key)
-        if pid is not None and not seen[pid]:
-            seen[pid] = line
-            matched[pid] = line
-            continue
-        changed.append((line, key, row or make(line, raw)))
+    def met_unchanged(line: int) -> bool:  # in this span, and not one of its changed lines
+        return span.first <= line <= span.last and line not in changed_lines
+
     numbers = {line: clean(r.values.get("permit_number", "")).upper() for line, _, r in changed}
     hashes = {line: hex_hash(key) for line, key, _ in changed}
     first, stored = syncstore.stage_chunk(
@@ -344,11 +386,12 @@ def _prepare(
     batch = _Batch(Future(), {}, {}, [], [])
     todo: list[RawRow] = []
     late: dict[int, int] = {}  # line met unchanged → the earlier changed line with its permit
+    rekeyed: list[tuple[int, int]] = []  # (row key, permit id) of unchanged permits without one
     for line, key, r in changed:
         number = numbers[line]
         at = stored.get(line)
-        earlier = seen[at.permit_id] if at is not None else 0
-        if at is not None and matched.get(at.permit_id) == earlier and earlier > line:
+        earlier = int(seen[at.permit_id]) if at is not None else 0
+        if at is not None and earlier > line and met_unchanged(earlier):
             late[earlier], earlier = line, 0  # the unchanged line further on is the repeat
         if earlier and earlier < line:
             batch.duplicates.append(_duplicate(r, number, earlier))
@@ -360,6 +403,8 @@ def _prepare(
             if number and at is not None and at.unchanged:
                 counts.unchanged += 1
                 counts.accepted += 1
+                if at.permit_id in store.unkeyed:
+                    rekeyed.append((key, at.permit_id))
                 continue
             old = store.rejected.get(key)
             if old is not None:  # rejected before, line and config unchanged: same reasons
@@ -370,15 +415,16 @@ def _prepare(
                 batch.known[number] = syncstore.Known(at.permit_id, at.expiry_date)
             batch.hashes[line] = hashes[line]
             todo.append(r)
-    for line in matched.values():
-        if line in late:
-            raw = next(raw for ln, _, raw in chunk if ln == line)
-            r = make(line, raw)
-            number = clean(r.values.get("permit_number", "")).upper()
-            batch.duplicates.append(_duplicate(r, number, late[line]))
-        else:
-            counts.unchanged += 1
-            counts.accepted += 1
+    known.set_row_keys(conn, rekeyed)
+    counts.unchanged += span.hits - len(late)
+    counts.accepted += span.hits - len(late)
+    for line in sorted(late):
+        raw = next(
+            g for ls, _, gs in span.blocks for ln, g in zip(ls, gs, strict=True) if ln == line
+        )
+        r = make(line, raw)
+        number = clean(r.values.get("permit_number", "")).upper()
+        batch.duplicates.append(_duplicate(r, number, late[line]))
     batch.result = normaliser.submit(todo)
     return batch
 

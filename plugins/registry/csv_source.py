@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from typing import TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import BinaryIO, TextIO
 
 from notifyd.config import Config
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
 from notifyd.registry.columns import Lines, header_map, mapping, used_columns
+from notifyd_plugins.registry.csv_bytes import blocks, byte_encoding, open_reader
 
+#: Lines in a block of raw records (what a sync looks up at once).
+BLOCK = 2000
 #: csv's own limit is lifted so that a long cell rejects its row (registry.max_field_chars)
 #: instead of stopping the whole read; the file is on disk, so memory stays bounded by it.
 csv.field_size_limit(2**31 - 1)
@@ -43,7 +46,65 @@ class CsvSource:
 
     def read_lines(self, cfg: Config) -> Lines:
         """The export as raw cells: a sync hashes each line and builds the fields of only the
-        lines that changed. The header is read (and checked) before this returns."""
+        lines that changed. The header is read (and checked) before this returns.
+
+        In an encoding read as bytes (UTF-8, Latin-1, …), a line without a quote is given as
+        its raw text (`Lines.raw`) when every column feeds some field, so that an unchanged
+        line is hashed and skipped without being decoded or split."""
+        r = cfg.registry
+        if not byte_encoding(r.encoding, r.delimiter):
+            return self._text_lines(cfg)
+        path = cfg.resolve_path(r.path)
+        f = self._open_binary(cfg)
+        try:
+            feed, reader = open_reader(f, r.encoding, r.delimiter)
+            header = self._header(reader, path, r.encoding)
+            pick = header_map(header, cfg, str(path))
+        except BaseException:
+            f.close()
+            raise
+        used = sorted(used_columns(header, cfg))
+        width = len(header)
+        decode, delimiter = feed.later, r.delimiter
+        build = _builder(header, pick, used, r.max_field_chars)
+
+        def make(line: int, given: bytes | list[str]) -> RawRow:
+            if isinstance(given, bytes):
+                try:
+                    given = _padded(decode(given).split(delimiter), width)
+                except UnicodeDecodeError as exc:
+                    raise _not_encoded(path, r.encoding, exc) from exc
+            return build(line, given)
+
+        def raw() -> Iterator[tuple[list[int], list[bytes | list[str]]]]:
+            with f:
+                try:
+                    yield from blocks(feed, reader, delimiter, width, BLOCK)
+                except UnicodeDecodeError as exc:
+                    raise _not_encoded(path, r.encoding, exc) from exc
+
+        def rows() -> Iterator[tuple[int, list[str]]]:
+            for lines, given in raw():
+                for line, cells in zip(lines, given, strict=True):
+                    if isinstance(cells, bytes):
+                        try:
+                            cells = _padded(decode(cells).split(delimiter), width)
+                        except UnicodeDecodeError as exc:
+                            raise _not_encoded(path, r.encoding, exc) from exc
+                    yield line, cells
+
+        key = repr((header, mapping(cfg), r.max_field_chars, r.encoding, delimiter)).encode()
+        if len(used) < width:  # a column no field reads (a row number): hash the cells used
+            return Lines(key, tuple(used), rows(), make)
+        return Lines(key, tuple(used), rows(), make, raw())
+
+    def _open_binary(self, cfg: Config) -> BinaryIO:
+        path = cfg.resolve_path(cfg.registry.path)
+        self._open(cfg).close()  # the same checks and messages as a text read
+        return open(path, "rb")  # noqa: SIM115 (the caller closes it)
+
+    def _text_lines(self, cfg: Config) -> Lines:
+        """An export in an encoding read as text (UTF-16, …): every line through csv."""
         r = cfg.registry
         path = cfg.resolve_path(r.path)
         f = self._open(cfg)
@@ -55,23 +116,7 @@ class CsvSource:
             f.close()
             raise
         used = sorted(used_columns(header, cfg))
-        limit = r.max_field_chars
         width = len(header)
-
-        def make(line: int, row: list[str]) -> RawRow:
-            long = [i for i in used if len(row[i]) > limit]
-            if not long:
-                return RawRow(line, pick(row))
-            problems = tuple(
-                f"{header[i]!r}: a cell of {len(row[i]):,} characters, more than "
-                f"registry.max_field_chars ({limit:,}); shorten it in the export "
-                "(often a quote that is never closed) or raise the limit"
-                for i in long
-            )
-            row = list(row)
-            for i in long:
-                row[i] = row[i][:80] + "…"
-            return RawRow(line, pick(row), problems)
 
         def rows() -> Iterator[tuple[int, list[str]]]:
             with f:
@@ -87,7 +132,8 @@ class CsvSource:
                 except UnicodeDecodeError as exc:
                     raise _not_encoded(path, r.encoding, exc) from exc
 
-        key = repr((header, mapping(cfg), limit)).encode()
+        key = repr((header, mapping(cfg), r.max_field_chars)).encode()
+        make = _builder(header, pick, used, r.max_field_chars)
         return Lines(key, tuple(used), rows(), make)
 
     @staticmethod
@@ -96,6 +142,37 @@ class CsvSource:
             return next(reader, [])
         except UnicodeDecodeError as exc:
             raise _not_encoded(path, encoding, exc) from exc
+
+
+def _padded(cells: list[str], width: int) -> list[str]:
+    if len(cells) < width:
+        cells += [""] * (width - len(cells))
+    return cells
+
+
+def _builder(
+    header: list[str], pick: Callable[[Sequence[str]], dict[str, str]], used: list[int],
+    limit: int,
+) -> Callable[[int, list[str]], RawRow]:  # fmt: skip
+    """How a line's cells become its row: a cell longer than registry.max_field_chars rejects
+    the row (shown cut short) instead of stopping the read."""
+
+    def make(line: int, row: list[str]) -> RawRow:
+        long = [i for i in used if len(row[i]) > limit]
+        if not long:
+            return RawRow(line, pick(row))
+        problems = tuple(
+            f"{header[i]!r}: a cell of {len(row[i]):,} characters, more than "
+            f"registry.max_field_chars ({limit:,}); shorten it in the export "
+            "(often a quote that is never closed) or raise the limit"
+            for i in long
+        )
+        row = list(row)
+        for i in long:
+            row[i] = row[i][:80] + "…"
+        return RawRow(line, pick(row), problems)
+
+    return make
 
 
 def _not_encoded(path: object, encoding: str, exc: UnicodeDecodeError) -> ConfigError:

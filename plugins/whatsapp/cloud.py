@@ -13,8 +13,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
-
 from notifyd.config import Config
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import (
@@ -146,6 +144,8 @@ class CloudChannel:
                 f"voice note is {len(data) / 1024:.0f} KB, over WhatsApp's 512 KB voice-note "
                 "limit: shorten the words or lower the bitrate"
             )
+        import aiohttp  # on first use: loading the plugin (every command does) stays light
+
         # Upload: https://developers.facebook.com/docs/whatsapp/cloud-api/reference/media
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")

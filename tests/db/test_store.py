@@ -143,3 +143,47 @@ def test_upgrading_a_database_with_deliveries_keeps_every_row(db_url: str) -> No
         if conn.dialect.name == "sqlite":  # and the foreign keys are enforced again
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
     engine.dispose()
+
+
+def test_the_head_revision_is_read_from_the_scripts_as_alembic_reads_it() -> None:
+    assert store.head_revision() == ScriptDirectory(str(store.MIGRATIONS)).get_current_head()
+
+
+def test_upgrading_to_0019_gives_each_permit_its_hash_as_a_signed_integer(db_url: str) -> None:
+    """Revision 0019 adds permits.row_key and fills it from row_hash: 16 hex digits read as
+    a signed 64-bit integer; a blank or older (longer) hash stays None, read again."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import text
+
+    engine = store.connect(db_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(store.MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0018")
+    stamp = "'2026-12-04 02:00:00'"
+    hashes = ["ffffffffffffffff", "8000000000000000", "7fffffffffffffff", "0000000000000001",
+              "", "0123456789abcdef0123456789abcdef", "not hex at all!!"]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, "
+                f"language, channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'ID', 'P', "
+                f"'id', '', {stamp}, {stamp})"
+            )
+        )
+        for i, h in enumerate(hashes, 1):
+            conn.execute(
+                text(
+                    "INSERT INTO permits (id, permit_number, person_id, permit_type, office, "
+                    "expiry_date, row_hash, active, warnings, created_at, updated_at) VALUES "
+                    f"({i}, 'P{i}', 1, 'K', 'BLT', '2026-12-18', :h, TRUE, '', {stamp}, {stamp})"
+                ),
+                {"h": h},
+            )
+    store.migrate(engine)
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT row_key FROM permits ORDER BY id")).scalars().all()
+    assert keys == [-1, -(2**63), 2**63 - 1, 1, None, None, None]
+    engine.dispose()

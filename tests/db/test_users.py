@@ -77,3 +77,17 @@ def test_bad_accounts_are_refused_with_the_fix(engine: Engine, siti: str) -> Non
         users.add_user(engine, siti, "viewer", PASSWORD, NOW, "root")
     with pytest.raises(NotifydError, match="no user"):
         users.set_password(engine, "nobody", PASSWORD, NOW, "root")
+
+
+def test_importing_the_accounts_costs_no_password_hash() -> None:
+    """The unknown-name hash (a quarter of a CPU second and 64 MiB) is made on first use or
+    by the console at start, not by every command that imports the module."""
+    import subprocess
+    import sys
+
+    code = (
+        "from notifyd.db import users; "
+        "assert users._dummy.cache_info().currsize == 0; "
+        "users.warm(); assert users._dummy.cache_info().currsize == 1"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

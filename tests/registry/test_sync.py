@@ -682,3 +682,122 @@ def _marked(mark: str) -> list[int]:
         except psutil.Error:
             continue
     return found
+
+
+# --- issue 15, stop 18: integer row keys, raw lines ---------------------------------------
+
+
+def test_row_keys_are_the_row_hashes_as_signed_64_bit_integers(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    """permits.row_key round-trips the full signed range on SQLite and PostgreSQL (BIGINT),
+    and is what the next sync finds every unchanged line by."""
+    from notifyd.db.sync_known import active_hashes, hash_key
+
+    cfg = make_config([person(i) for i in range(40)])
+    sync(cfg, engine)
+    p = schema.permits
+    with engine.connect() as conn:
+        rows = conn.execute(select(p.c.row_hash, p.c.row_key)).all()
+        table = active_hashes(conn)
+    assert len(rows) == 40 and all(key == hash_key(text) for text, key in rows)
+    keys = sorted(key for _, key in rows)
+    assert keys[0] < 0 < keys[-1]  # both halves of the range (40 random hashes)
+    assert table.keys.tolist() == keys and len(table.unhashed) == 0
+    again = sync(cfg, engine, now=NOW + timedelta(hours=1))
+    assert (again.unchanged, again.changed, again.new) == (40, 0, 0)
+
+
+def test_a_permit_without_a_row_key_is_read_again_and_gets_one(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(5)]
+    cfg = make_config(rows)
+    sync(cfg, engine)
+    p = schema.permits
+    with engine.begin() as conn:  # as staff's opt-out undo, or a database from before 0019
+        conn.execute(
+            update(p).where(p.c.permit_number == rows[0]["permit_number"]).values(row_key=None)
+        )
+    again = sync(cfg, engine, now=NOW + timedelta(hours=1))
+    assert again.unchanged == 5 and again.left == 0  # read again, compared in SQL: the same
+    with engine.connect() as conn:
+        assert None not in conn.execute(select(p.c.row_key)).scalars().all()
+
+
+def test_line_endings_changed_from_crlf_to_lf_leave_every_line_unchanged(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    rows = [person(i) for i in range(6)] + [person(6, full_name='Jane "JJ"\nDoe')]
+    cfg = make_config(rows)  # csv's own line ends: "\r\n"
+    sync(cfg, engine)
+    path = Path(cfg.registry.path)
+    text = path.read_bytes()
+    assert text.count(b"\r\n") == 8 and b'JJ""\nDoe' in text
+    path.write_bytes(text.replace(b"\r\n", b"\n"))  # saved again by another program
+    again = sync(cfg, engine, now=NOW + timedelta(hours=1))
+    assert (again.unchanged, again.changed, again.new) == (7, 0, 0)
+    path.write_bytes(text.replace(b"Person 3,", b"Person Three,"))
+    third = sync(cfg, engine, now=NOW + timedelta(hours=2))
+    assert (third.unchanged, third.changed) == (6, 1)
+
+
+def test_a_row_number_column_no_field_reads_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    """With a column no field reads (a running row number), lines are hashed by the cells
+    that feed some field: renumbering the rows is no change."""
+    rows = [person(i) for i in range(8)]
+
+    def export(numbers: list[int]) -> Config:
+        path = tmp_path / "numbered.csv"
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["No.", *rows[0]])
+            writer.writerows([n, *r.values()] for n, r in zip(numbers, rows, strict=True))
+        data = config_dict(path)
+        data["state_dir"] = str(tmp_path / "state")
+        return config.parse(data)
+
+    sync(export(list(range(1, 9))), engine)
+    again = sync(export(list(range(101, 109))), engine, now=NOW + timedelta(hours=1))
+    assert (again.unchanged, again.changed, again.new) == (8, 0, 0)
+
+
+@pytest.mark.parametrize("span", [1, 25])
+def test_a_repeat_across_chunks_is_the_same_duplicate_however_many_chunks_are_staged_together(
+    engine: Engine, make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch, span: int
+) -> None:
+    """A re-sync stages the changed lines of up to SPAN chunks together; a permit met once
+    changed and once unchanged, in different chunks, still keeps its first line."""
+    monkeypatch.setattr(sync_module, "SPAN", span)
+    rows = [person(i) for i in range(2 * CHUNK)]
+    sync(make_config(rows), engine)
+    twin = CHUNK + 5  # its unchanged line is in the second chunk
+    earlier = [person(twin, full_name="Changed First"), *rows]
+    report = sync(make_config(earlier), engine, now=NOW + timedelta(hours=1))
+    assert (report.unchanged, report.changed, report.rejected) == (2 * CHUNK - 1, 1, 1)
+    (dup,) = runs.rejected(engine, report.run_id)
+    assert dup["line"] == twin + 3 and "is already on line 2" in dup["reasons"][0]
+    later = [*rows, person(3, full_name="Changed Later")]
+    report = sync(make_config(later), engine, now=NOW + timedelta(hours=2))
+    assert (report.unchanged, report.changed, report.rejected) == (2 * CHUNK - 1, 1, 1)
+    (dup,) = runs.rejected(engine, report.run_id)
+    assert dup["line"] == 2 * CHUNK + 2 and "is already on line 5" in dup["reasons"][0]
+
+
+def test_a_renewal_leaves_its_person_unwritten_and_a_new_phone_writes_it(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    """A changed line whose person's values are what is stored (a renewal) does not rewrite
+    the person; one whose values changed does (people.updated_at says which)."""
+    rows = [person(1, expiry_date="2026-12-31"), person(2)]
+    sync(make_config(rows), engine)
+    renewed = [{**rows[0], "expiry_date": "2027-12-31"}, {**rows[1], "phone": "0812-9999-0002"}]
+    later = NOW + timedelta(hours=1)
+    report = sync(make_config(renewed), engine, now=later)
+    assert (report.changed, report.renewed) == (2, 1)
+    pe = schema.people
+    with engine.connect() as conn:
+        stamps = dict(conn.execute(select(pe.c.registry_id, pe.c.updated_at)).all())
+        phone = conn.execute(select(pe.c.phone).where(pe.c.registry_id == "BLT-00002")).scalar_one()
+    assert stamps == {"BLT-00001": NOW, "BLT-00002": later}
+    assert phone == "+6281299990002"
