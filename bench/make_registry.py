@@ -1,8 +1,9 @@
 """Write a realistic N-row registry export, or a copy of one with a share of rows changed.
 
-    python bench/make_registry.py 1000000 -o WORKDIR/registry-1m.csv [--seed 1] [--today 2026-03-02]
-    python bench/make_registry.py -o WORKDIR/registry-1m-changed.csv --from WORKDIR/registry-1m.csv \\
-        --change-share 0.01
+    python bench/make_registry.py 1000000 -o WORKDIR/registry-1m.csv \\
+        [--seed 1] [--today 2026-03-02]
+    python bench/make_registry.py -o WORKDIR/registry-1m-changed.csv \\
+        --from WORKDIR/registry-1m.csv --change-share 0.01
 
 Streams in constant memory. About 0.5 % of generated rows are deliberately bad (see
 registry_gen.BAD_KINDS); a changed copy renews half its changed rows (a later expiry date)
