@@ -260,34 +260,38 @@ def sync_registry_opt_outs(
     """Make the registry's opt-outs match the snapshot for these people; return all opt-outs.
 
     The registry can add an opt-out and lift one it added, never one from staff or the person.
-    People in `fresh` were just inserted and have none to read.
+    People in `fresh` were just inserted and have none to read. A person with none is left
+    out of the answer (most people, so a first sync builds no set for each).
     """
     o = s.opt_outs
-    current: dict[int, list[tuple[int, str, str]]] = {pid: [] for pid in wanted}
+    current: dict[int, list[tuple[int, str, str]]] = {}
     for part in chunks([pid for pid in wanted if pid not in fresh]):
         for oid, pid, channel, source in conn.execute(
             select(o.c.id, o.c.person_id, o.c.channel, o.c.source).where(
                 o.c.person_id.in_(part), o.c.lifted_at.is_(None)
             )
         ):
-            current[pid].append((oid, channel, source))
+            current.setdefault(pid, []).append((oid, channel, source))
     lift, add = [], []
+    out: dict[int, set[str]] = {}
     for pid, channels in wanted.items():
-        registry = {ch for _, ch, src in current[pid] if src == "registry"}
-        lift += [oid for oid, ch, src in current[pid] if src == "registry" and ch not in channels]
+        rows = current.get(pid)
+        if not rows and not channels:
+            continue
+        rows = rows or []
+        registry = {ch for _, ch, src in rows if src == "registry"}
+        lift += [oid for oid, ch, src in rows if src == "registry" and ch not in channels]
         add += [
             {"person_id": pid, "channel": ch, "source": "registry", "created_at": now}
             for ch in channels
             if ch not in registry
         ]
+        out[pid] = {ch for _, ch, src in rows if src != "registry"} | set(channels)
     for part in chunks(lift):
         conn.execute(update(o).where(o.c.id.in_(part)).values(lifted_at=now, lifted_by="registry"))
     if add:
         conn.execute(insert(o), add)
-    return {
-        pid: {ch for _, ch, src in rows if src != "registry"} | set(wanted[pid])
-        for pid, rows in current.items()
-    }
+    return out
 
 
 def stored_notifications(conn: Connection, permit_ids: Sequence[int]) -> dict[int, list[Stored]]:

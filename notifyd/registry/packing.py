@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from notifyd.model import Phone, RawRow, Record, Rejection
+from notifyd.registry.collect import quieten
 from notifyd.registry.normalise import Rules, normalise
 
 Packed = tuple[tuple[str, ...], list[tuple[Any, ...]]]
@@ -38,6 +39,13 @@ def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
         given = values if isinstance(values, dict) else dict(zip(keys, values, strict=True))
         out.append(_pack(normalise(RawRow(line, given, problems), rules)))
     return out
+
+
+def start_worker(parent: int) -> None:
+    """A worker's initializer: watch its starter, and collect garbage less often (the
+    worker lives for one sync)."""
+    watch_parent(parent)
+    quieten()
 
 
 def watch_parent(parent: int, interval: float = 1.0) -> None:

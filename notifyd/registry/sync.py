@@ -35,9 +35,10 @@ from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
 from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
+from notifyd.registry.collect import fewer_collections
 from notifyd.registry.lines import Make, Unit, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
-from notifyd.registry.packing import normalise_packed, pack_rows, unpack, watch_parent
+from notifyd.registry.packing import normalise_packed, pack_rows, start_worker, unpack
 from notifyd.registry.reach import reach_warnings
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ class _Normaliser:
             self.pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=get_context("spawn"),
-                initializer=watch_parent,
+                initializer=start_worker,
                 initargs=(os.getpid(),),
             )
         if self.pool is not None:
@@ -228,16 +229,19 @@ def _apply(
     pending: deque[_Batch] = deque()
     deferred = syncstore.defer_due_index(conn)
     kept: list[tuple[int, int]] = []
-    try:
-        for chunk in _chunks(rows):
-            counts.rows += len(chunk)
-            pending.append(_prepare(conn, chunk, make, store, normaliser, counts, first is None))
-            if len(pending) > AHEAD:
+    with fewer_collections():
+        try:
+            for chunk in _chunks(rows):
+                counts.rows += len(chunk)
+                pending.append(
+                    _prepare(conn, chunk, make, store, normaliser, counts, first is None)
+                )
+                if len(pending) > AHEAD:
+                    kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
+            while pending:
                 kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
-        while pending:
-            kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
-    finally:
-        normaliser.close()
+        finally:
+            normaliser.close()
     known.keep_rejections(conn, counts.run_id, kept)
     if first is not None:
         sync_first.finish(conn)
@@ -497,10 +501,12 @@ def _same_name(a: str, b: str) -> bool:
 def _registry_opt_outs(
     records: list[Record], person_ids: dict[str, int]
 ) -> dict[int, tuple[str, ...]]:
-    out: dict[int, set[str]] = {}
-    for r in records:
-        out.setdefault(person_ids[r.registry_id], set()).update(r.opt_out)
-    return {pid: tuple(sorted(chs)) for pid, chs in out.items()}
+    out: dict[int, tuple[str, ...]] = {}
+    for r in records:  # most rows opt out of nothing: no set for them
+        pid = person_ids[r.registry_id]
+        had = out.get(pid, ())
+        out[pid] = tuple(sorted({*had, *r.opt_out})) if r.opt_out else had
+    return out
 
 
 def _contacts(
