@@ -64,9 +64,52 @@ def national_number(value: str, region: str) -> tuple[str, int] | None:
         nsn = rest
     else:
         nsn = digits
+    found_nsn = _national(nsn, meta)
+    return None if found_nsn is None else (found_nsn, pnu._number_type_helper(found_nsn, meta))
+
+
+def international(value: str) -> tuple[str, str, int] | None:
+    """(E.164, region, phonenumbers' type) for a plain number written with its country code
+    (+44 20 7946 0958, +81 90 1234 5678), whatever the office's region; or None: let
+    phonenumbers read it. Follows parse's steps (the shortest country code that exists, its
+    main region's national prefix), then region_code_for_number's (the first region of the
+    code whose leading digits or number types fit) and number_type's."""
+    if value[:1] != "+" or not _SIMPLE.fullmatch(value):
+        return None
+    digits = _NOT_DIGIT.sub("", value)
+    if len(digits) <= 2 or digits[0] == "0":
+        return None  # parse: too short after the plus, or no country code
+    for size in (1, 2, 3):
+        regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:size]))
+        if regions is not None:
+            break
+    else:
+        return None
+    main = PhoneMetadata.metadata_for_region(regions[0])
+    if main is None:  # a non-geographic code (+800 …)
+        return None
+    nsn = _national(digits[size:], main)
+    if nsn is None:
+        return None
+    for region in regions:
+        meta = main if region == regions[0] else PhoneMetadata.metadata_for_region(region)
+        if meta is None:
+            continue
+        if meta.leading_digits is not None:
+            if pnu.re_compile(meta.leading_digits).match(nsn):
+                return f"+{digits[:size]}{nsn}", region, pnu._number_type_helper(nsn, meta)
+        else:
+            ntype = pnu._number_type_helper(nsn, meta)
+            if ntype != pnu.PhoneNumberType.UNKNOWN:
+                return f"+{digits[:size]}{nsn}", region, ntype
+    return None
+
+
+def _national(nsn: str, meta: PhoneMetadata) -> str | None:
+    """parse's last steps: the national prefix stripped when what is left can be a number."""
     _, stripped, _ = pnu._maybe_strip_national_prefix_carrier_code(nsn, meta)
     if pnu._test_number_length(stripped, meta) not in _KEEP:
         nsn = stripped
     if not 2 <= len(nsn) <= 17 or nsn[0] == "0":
         return None
-    return nsn, pnu._number_type_helper(nsn, meta)
+    return nsn
