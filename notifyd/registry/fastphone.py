@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneMetadata
@@ -65,7 +66,7 @@ def national_number(value: str, region: str) -> tuple[str, int] | None:
     else:
         nsn = digits
     found_nsn = _national(nsn, meta)
-    return None if found_nsn is None else (found_nsn, pnu._number_type_helper(found_nsn, meta))
+    return None if found_nsn is None else (found_nsn, number_type(found_nsn, meta))
 
 
 def international(value: str) -> tuple[str, str, int] | None:
@@ -97,9 +98,9 @@ def international(value: str) -> tuple[str, str, int] | None:
             continue
         if meta.leading_digits is not None:
             if pnu.re_compile(meta.leading_digits).match(nsn):
-                return f"+{digits[:size]}{nsn}", region, pnu._number_type_helper(nsn, meta)
+                return f"+{digits[:size]}{nsn}", region, number_type(nsn, meta)
         else:
-            ntype = pnu._number_type_helper(nsn, meta)
+            ntype = number_type(nsn, meta)
             if ntype != pnu.PhoneNumberType.UNKNOWN:
                 return f"+{digits[:size]}{nsn}", region, ntype
     return None
@@ -113,3 +114,46 @@ def _national(nsn: str, meta: PhoneMetadata) -> str | None:
     if not 2 <= len(nsn) <= 17 or nsn[0] == "0":
         return None
     return nsn
+
+
+_PNT = pnu.PhoneNumberType
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _fits(nsn: str, desc: Any) -> bool:
+    """phonenumbers' _is_number_matching_desc, its pattern compiled once (phonenumbers
+    compiles each pattern again on every call unless its global cache is switched on)."""
+    if desc is None:
+        return False
+    lengths = desc.possible_length
+    if lengths and len(nsn) not in lengths:
+        return False
+    source = desc.national_number_pattern
+    if not source:
+        return False
+    pattern = _COMPILED.get(source)
+    if pattern is None:
+        pattern = _COMPILED[source] = re.compile(source)
+    return pattern.fullmatch(nsn) is not None
+
+
+def number_type(nsn: str, meta: PhoneMetadata) -> int:
+    """phonenumbers' _number_type_helper, step for step, on compiled patterns."""
+    if not _fits(nsn, meta.general_desc):
+        return _PNT.UNKNOWN
+    for desc, found in (
+        (meta.premium_rate, _PNT.PREMIUM_RATE), (meta.toll_free, _PNT.TOLL_FREE),
+        (meta.shared_cost, _PNT.SHARED_COST), (meta.voip, _PNT.VOIP),
+        (meta.personal_number, _PNT.PERSONAL_NUMBER), (meta.pager, _PNT.PAGER),
+        (meta.uan, _PNT.UAN), (meta.voicemail, _PNT.VOICEMAIL),
+    ):  # fmt: skip
+        if _fits(nsn, desc):
+            return found
+    same = meta.same_mobile_and_fixed_line_pattern
+    if _fits(nsn, meta.fixed_line):
+        if same or _fits(nsn, meta.mobile):
+            return _PNT.FIXED_LINE_OR_MOBILE
+        return _PNT.FIXED_LINE
+    if not same and _fits(nsn, meta.mobile):
+        return _PNT.MOBILE
+    return _PNT.UNKNOWN

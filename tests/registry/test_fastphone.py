@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import phonenumbers
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from phonenumbers import phonenumberutil as pnu
 
-from notifyd.registry.fastphone import international, national_number
+from notifyd.registry.fastphone import international, national_number, number_type
 from notifyd.registry.normalise import _parse_phone, parse_phone
 
 PREFIXES = ["0", "+62", "62", "+62 ", "+62-", "0062", "+6", "+61", "", "620", "+620", "8"]
@@ -94,3 +96,15 @@ def test_numbers_abroad_take_the_fast_path() -> None:
         reference = parse_phone(value, "", "ID")[0]
         assert found is not None and reference is not None
         assert (found[0], found[1]) == (reference.e164, region)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    nsn=st.text("0123456789", min_size=1, max_size=14),
+    region=st.sampled_from(["ID", "JP", "GB", "US", "AU", "RU", "CN", "DE", "IT", "SG", "KR"]),
+)
+@example(nsn="81234567890", region="ID")
+@example(nsn="7400123456", region="GB")
+def test_number_type_is_phonenumbers_own(nsn: str, region: str) -> None:
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    assert number_type(nsn, meta) == pnu._number_type_helper(nsn, meta)
