@@ -97,7 +97,7 @@ def international(value: str) -> tuple[str, str, int] | None:
         if meta is None:
             continue
         if meta.leading_digits is not None:
-            if pnu.re_compile(meta.leading_digits).match(nsn):
+            if _compiled(meta.leading_digits).match(nsn):
                 return f"+{digits[:size]}{nsn}", region, number_type(nsn, meta)
         else:
             ntype = number_type(nsn, meta)
@@ -129,12 +129,14 @@ def _fits(nsn: str, desc: Any) -> bool:
     if lengths and len(nsn) not in lengths:
         return False
     source = desc.national_number_pattern
-    if not source:
-        return False
+    return bool(source) and _compiled(source).fullmatch(nsn) is not None
+
+
+def _compiled(source: str) -> re.Pattern[str]:
     pattern = _COMPILED.get(source)
     if pattern is None:
         pattern = _COMPILED[source] = re.compile(source)
-    return pattern.fullmatch(nsn) is not None
+    return pattern
 
 
 def number_type(nsn: str, meta: PhoneMetadata) -> int:

@@ -38,7 +38,13 @@ from notifyd.planning.plan import diff, plan_permit
 from notifyd.registry.collect import fewer_collections
 from notifyd.registry.lines import Make, Unit, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
-from notifyd.registry.packing import normalise_packed, pack_rows, start_worker, unpack
+from notifyd.registry.packing import (
+    bare_main,
+    normalise_packed,
+    pack_rows,
+    start_worker,
+    unpack,
+)
 from notifyd.registry.reach import reach_warnings
 
 log = logging.getLogger(__name__)
@@ -105,7 +111,8 @@ class _Normaliser:
                 initargs=(os.getpid(),),
             )
         if self.pool is not None:
-            packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
+            with bare_main():  # the pool starts its processes as they are needed, in submit
+                packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
             result: Future[list[Record | Rejection]] = Future()
             packed.add_done_callback(lambda f: _unpacked(f, result))
             return result
@@ -221,8 +228,8 @@ def _apply(
     store = _Store(active, unhashed, known.seen_lines(top), known.live_rejections(conn))
     active_before = len(active) + len(unhashed)
     people_before = syncstore.count_people(conn)
-    first = sync_first.first_ids(conn)
     syncstore.create_seen(conn)
+    first = sync_first.first_ids(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
     normaliser = _Normaliser(Rules.from_config(cfg), workers)
