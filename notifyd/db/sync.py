@@ -86,6 +86,7 @@ def create_seen(conn: Connection) -> None:
         f"CREATE TEMPORARY TABLE sync_new (permit_id INTEGER, expiry_date {day}, plan_id INTEGER)"
     )
     conn.info["sync_plans"] = {}  # plan → plan_id, for as long as these tables live
+    conn.info["sync_plan_ids"] = {}  # id(plan) → (plan, plan_id), see insert_notifications
 
 
 def _due_index() -> Any:
@@ -326,19 +327,24 @@ def insert_notifications(
     sqlite = conn.dialect.name == "sqlite"
     prepare = _plan_rows_text if sqlite else _plan_rows
     plans: dict[tuple[PlannedNotice, ...], int] = conn.info["sync_plans"]
-    fresh = []
-    for _, _, plan in rows:
-        if plan not in plans:
-            plans[plan] = len(plans) + 1
-            fresh += [(plans[plan], *row) for row in prepare(plan)]
+    # The permits of one expiry date and office share one plan object: known by its identity,
+    # it needs no hash of its notices (the entry keeps it alive, so the identity stays its own)
+    by_id: dict[int, tuple[tuple[PlannedNotice, ...], int]] = conn.info["sync_plan_ids"]
+    if len(by_id) > 65536:  # plans a re-sync's diff made, one per permit: keep it bounded
+        by_id.clear()
+    fresh, new = [], []
+    for pid, exp, plan in rows:
+        hit = by_id.get(id(plan))
+        if hit is None or hit[0] is not plan:
+            plan_id = plans.get(plan)
+            if plan_id is None:
+                plan_id = plans[plan] = len(plans) + 1
+                fresh += [(plan_id, *row) for row in prepare(plan)]
+            hit = by_id[id(plan)] = (plan, plan_id)
+        new.append((pid, exp.isoformat() if sqlite else exp, hit[1]))
     insert_rows(conn, "sync_plan", _PLAN_COLUMNS, fresh)
     conn.exec_driver_sql("DELETE FROM sync_new")
-    insert_rows(
-        conn,
-        "sync_new",
-        ("permit_id", "expiry_date", "plan_id"),
-        [(pid, exp.isoformat() if sqlite else exp, plans[plan]) for pid, exp, plan in rows],
-    )
+    insert_rows(conn, "sync_new", ("permit_id", "expiry_date", "plan_id"), new)
     stamp = instant_param(conn)(now)
     mark = "?" if sqlite else "%s"
     conn.exec_driver_sql(

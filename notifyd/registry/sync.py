@@ -236,6 +236,7 @@ def _apply(
     pending: deque[_Batch] = deque()
     deferred = syncstore.defer_due_index(conn)
     kept: list[tuple[int, int]] = []
+    plans: dict[tuple[date, str, str | None], tuple[PlannedNotice, ...]] = {}
     with fewer_collections():
         try:
             for chunk in _chunks(rows):
@@ -244,9 +245,9 @@ def _apply(
                     _prepare(conn, chunk, make, store, normaliser, counts, first is None)
                 )
                 if len(pending) > AHEAD:
-                    kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
+                    kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first, plans)
             while pending:
-                kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
+                kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first, plans)
         finally:
             normaliser.close()
     known.keep_rejections(conn, counts.run_id, kept)
@@ -420,8 +421,10 @@ def _write(
     now: datetime,
     counts: SyncReport,
     first: FirstIds | None,
+    plans: dict[tuple[date, str, str | None], tuple[PlannedNotice, ...]],
 ) -> list[tuple[int, int]]:
-    """Write one chunk's changes; return the rejections it met unchanged."""
+    """Write one chunk's changes; return the rejections it met unchanged. `plans` holds this
+    sync's plans by (expiry date, office, cancel reason), all that varies between permits."""
     results = batch.result.result()
     records = [r for r in results if isinstance(r, Record)]
     rejections = batch.duplicates + [r for r in results if isinstance(r, Rejection)]
@@ -467,10 +470,13 @@ def _write(
         opted = opt_outs.get(person_ids[r.registry_id], set())
         reachable = [c for c in r.channels if c not in opted]
         reason: str | None = Reason.OPTED_OUT if "*" in opted or not reachable else None
-        wanted = plan_permit(
-            r.expiry_date, offices[r.office], tuple(p.stages), now,
-            min_gap_days=p.min_gap_days, closed_day=p.closed_day, cancel_reason=reason,
-        )  # fmt: skip
+        key = (r.expiry_date, r.office, reason)
+        wanted = plans.get(key)
+        if wanted is None:
+            wanted = plans[key] = plan_permit(
+                r.expiry_date, offices[r.office], tuple(p.stages), now,
+                min_gap_days=p.min_gap_days, closed_day=p.closed_day, cancel_reason=reason,
+            )  # fmt: skip
         if k is None:  # a new permit: nothing stored to compare with
             inserts.append((pid, r.expiry_date, wanted))
             continue
