@@ -26,10 +26,11 @@ def quieten() -> None:
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """For the length of a sync in a process that outlives it (the daemon): then as before."""
-    before = gc.get_threshold()
+    before, frozen = gc.get_threshold(), gc.get_freeze_count()
     quieten()
     try:
         yield
     finally:
         gc.set_threshold(*before)
-        gc.unfreeze()
+        if not frozen:  # what someone else froze before the sync stays frozen
+            gc.unfreeze()

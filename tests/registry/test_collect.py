@@ -26,3 +26,14 @@ def test_a_failing_sync_gives_the_thresholds_back_too() -> None:
     except RuntimeError:
         pass
     assert gc.get_threshold() == before
+
+
+def test_what_was_frozen_before_the_sync_stays_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            pass
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()
