@@ -86,6 +86,7 @@ def create_seen(conn: Connection) -> None:
         f"CREATE TEMPORARY TABLE sync_new (permit_id INTEGER, expiry_date {day}, plan_id INTEGER)"
     )
     conn.info["sync_plans"] = {}  # plan → plan_id, for as long as these tables live
+    conn.info["sync_plan_ids"] = {}  # id(plan) → (plan, plan_id), see insert_notifications
 
 
 def _due_index() -> Any:
@@ -292,34 +293,38 @@ def sync_registry_opt_outs(
     """Make the registry's opt-outs match the snapshot for these people; return all opt-outs.
 
     The registry can add an opt-out and lift one it added, never one from staff or the person.
-    People in `fresh` were just inserted and have none to read.
+    People in `fresh` were just inserted and have none to read. A person with none is left
+    out of the answer (most people, so a first sync builds no set for each).
     """
     o = s.opt_outs
-    current: dict[int, list[tuple[int, str, str]]] = {pid: [] for pid in wanted}
+    current: dict[int, list[tuple[int, str, str]]] = {}
     for part in chunks([pid for pid in wanted if pid not in fresh]):
         for oid, pid, channel, source in conn.execute(
             select(o.c.id, o.c.person_id, o.c.channel, o.c.source).where(
                 o.c.person_id.in_(part), o.c.lifted_at.is_(None)
             )
         ):
-            current[pid].append((oid, channel, source))
+            current.setdefault(pid, []).append((oid, channel, source))
     lift, add = [], []
+    out: dict[int, set[str]] = {}
     for pid, channels in wanted.items():
-        registry = {ch for _, ch, src in current[pid] if src == "registry"}
-        lift += [oid for oid, ch, src in current[pid] if src == "registry" and ch not in channels]
+        rows = current.get(pid)
+        if not rows and not channels:
+            continue
+        rows = rows or []
+        registry = {ch for _, ch, src in rows if src == "registry"}
+        lift += [oid for oid, ch, src in rows if src == "registry" and ch not in channels]
         add += [
             {"person_id": pid, "channel": ch, "source": "registry", "created_at": now}
             for ch in channels
             if ch not in registry
         ]
+        out[pid] = {ch for _, ch, src in rows if src != "registry"} | set(channels)
     for part in chunks(lift):
         conn.execute(update(o).where(o.c.id.in_(part)).values(lifted_at=now, lifted_by="registry"))
     if add:
         conn.execute(insert(o), add)
-    return {
-        pid: {ch for _, ch, src in rows if src != "registry"} | set(wanted[pid])
-        for pid, rows in current.items()
-    }
+    return out
 
 
 def stored_notifications(conn: Connection, permit_ids: Sequence[int]) -> dict[int, list[Stored]]:
@@ -354,19 +359,24 @@ def insert_notifications(
     sqlite = conn.dialect.name == "sqlite"
     prepare = _plan_rows_text if sqlite else _plan_rows
     plans: dict[tuple[PlannedNotice, ...], int] = conn.info["sync_plans"]
-    fresh = []
-    for _, _, plan in rows:
-        if plan not in plans:
-            plans[plan] = len(plans) + 1
-            fresh += [(plans[plan], *row) for row in prepare(plan)]
+    # The permits of one expiry date and office share one plan object: known by its identity,
+    # it needs no hash of its notices (the entry keeps it alive, so the identity stays its own)
+    by_id: dict[int, tuple[tuple[PlannedNotice, ...], int]] = conn.info["sync_plan_ids"]
+    if len(by_id) > 65536:  # plans a re-sync's diff made, one per permit: keep it bounded
+        by_id.clear()
+    fresh, new = [], []
+    for pid, exp, plan in rows:
+        hit = by_id.get(id(plan))
+        if hit is None or hit[0] is not plan:
+            plan_id = plans.get(plan)
+            if plan_id is None:
+                plan_id = plans[plan] = len(plans) + 1
+                fresh += [(plan_id, *row) for row in prepare(plan)]
+            hit = by_id[id(plan)] = (plan, plan_id)
+        new.append((pid, exp.isoformat() if sqlite else exp, hit[1]))
     insert_rows(conn, "sync_plan", _PLAN_COLUMNS, fresh)
     conn.exec_driver_sql("DELETE FROM sync_new")
-    insert_rows(
-        conn,
-        "sync_new",
-        ("permit_id", "expiry_date", "plan_id"),
-        [(pid, exp.isoformat() if sqlite else exp, plans[plan]) for pid, exp, plan in rows],
-    )
+    insert_rows(conn, "sync_new", ("permit_id", "expiry_date", "plan_id"), new)
     stamp = instant_param(conn)(now)
     mark = "?" if sqlite else "%s"
     conn.exec_driver_sql(

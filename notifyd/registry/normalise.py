@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from notifyd.config import LANGUAGE_ALIASES, NATIONALITY_LANGUAGES, Config
 from notifyd.model import Phone, RawRow, Record, Rejection
-from notifyd.registry.fastphone import national_number
+from notifyd.registry.fastphone import international, national_number
 from notifyd.registry.forms import country_code, parse_date
 
 PNT = phonenumbers.PhoneNumberType
@@ -343,7 +343,12 @@ def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None
 @lru_cache(maxsize=65536)
 def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
     """Office region first; a number without a country code may be the person's home format.
-    The region's common forms take a fast path that agrees with phonenumbers."""
+    The region's common forms, and numbers written with a country code only one region
+    has, take a fast path that agrees with phonenumbers."""
+    if value.startswith("+"):
+        abroad = international(value)
+        if abroad is not None and abroad[2] in KINDS:
+            return Phone(abroad[0], KINDS[abroad[2]], abroad[1]), None
     fast = national_number(value, region)
     if fast is not None and fast[1] in KINDS:
         nsn, ntype = fast

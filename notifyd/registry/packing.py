@@ -9,11 +9,16 @@ writer turns into Records and Rejections.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from notifyd.model import Phone, RawRow, Record, Rejection
+from notifyd.registry.collect import quieten
 from notifyd.registry.normalise import Rules, normalise
 
 Packed = tuple[tuple[str, ...], list[tuple[Any, ...]]]
@@ -38,6 +43,27 @@ def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
         given = values if isinstance(values, dict) else dict(zip(keys, values, strict=True))
         out.append(_pack(normalise(RawRow(line, given, problems), rules)))
     return out
+
+
+@contextmanager
+def bare_main() -> Iterator[None]:
+    """Start worker processes without the starter's script: a spawned process runs the
+    `__main__` of its starter again, and `notifyd`'s imports every command (about 140 MB,
+    where a worker needs 20 for normalising). Only around starting them, from the thread
+    that starts them."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")  # no file, no spec: nothing to run
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+def start_worker(parent: int) -> None:
+    """A worker's initializer: watch its starter, and collect garbage less often (the
+    worker lives for one sync)."""
+    watch_parent(parent)
+    quieten()
 
 
 def watch_parent(parent: int, interval: float = 1.0) -> None:

@@ -36,9 +36,16 @@ from notifyd.events import SyncFinished
 from notifyd.model import PlannedNotice, RawRow, Reason, Record, Rejection, SyncReport
 from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
+from notifyd.registry.collect import fewer_collections
 from notifyd.registry.lines import Block, Make, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
-from notifyd.registry.packing import normalise_packed, pack_rows, unpack, watch_parent
+from notifyd.registry.packing import (
+    bare_main,
+    normalise_packed,
+    pack_rows,
+    start_worker,
+    unpack,
+)
 from notifyd.registry.reach import reach_warnings
 
 log = logging.getLogger(__name__)
@@ -103,11 +110,12 @@ class _Normaliser:
             self.pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=get_context("spawn"),
-                initializer=watch_parent,
+                initializer=start_worker,
                 initargs=(os.getpid(),),
             )
         if self.pool is not None:
-            packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
+            with bare_main():  # the pool starts its processes as they are needed, in submit
+                packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
             result: Future[list[Record | Rejection]] = Future()
             packed.add_done_callback(lambda f: _unpacked(f, result))
             return result
@@ -226,35 +234,39 @@ def _apply(
     )  # fmt: skip
     active_before = len(active.keys) + len(active.unhashed)
     people_before = syncstore.count_people(conn)
-    first = sync_first.first_ids(conn)
     syncstore.create_seen(conn)
+    first = sync_first.first_ids(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
     normaliser = _Normaliser(Rules.from_config(cfg), workers)
     pending: deque[_Batch] = deque()
     deferred = syncstore.defer_due_index(conn)
     kept: list[tuple[int, int]] = []
-    try:
-        span = _Span()
-        end: Block = ([], np.zeros(0, np.int64), [])
-        for block in chain(rows, [end]):  # an empty block at the end: stage the rest
-            counts.rows += len(block[0])
-            if block[0]:
-                _decide(block, make, store, counts, span)
-            if len(span.changed) < CHUNK and len(span.blocks) < SPAN and block[0]:
-                continue  # so few lines changed: gather more before staging them
-            if span.changed:
-                pending.append(_stage(conn, span, make, store, normaliser, counts, first is None))
-            else:  # every line unchanged: nothing to stage
-                counts.unchanged += span.hits
-                counts.accepted += span.hits
+    plans: dict[tuple[date, str, str | None], tuple[PlannedNotice, ...]] = {}
+    with fewer_collections():
+        try:
             span = _Span()
-            if len(pending) > AHEAD:
-                kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
-        while pending:
-            kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first)
-    finally:
-        normaliser.close()
+            end: Block = ([], np.zeros(0, np.int64), [])
+            for block in chain(rows, [end]):  # an empty block at the end: stage the rest
+                counts.rows += len(block[0])
+                if block[0]:
+                    _decide(block, make, store, counts, span)
+                if len(span.changed) < CHUNK and len(span.blocks) < SPAN and block[0]:
+                    continue  # so few lines changed: gather more before staging them
+                if span.changed:
+                    pending.append(
+                        _stage(conn, span, make, store, normaliser, counts, first is None)
+                    )
+                else:  # every line unchanged: nothing to stage
+                    counts.unchanged += span.hits
+                    counts.accepted += span.hits
+                span = _Span()
+                if len(pending) > AHEAD:
+                    kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first, plans)
+            while pending:
+                kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first, plans)
+        finally:
+            normaliser.close()
     known.keep_rejections(conn, counts.run_id, kept)
     if first is not None:
         sync_first.finish(conn)
@@ -455,8 +467,10 @@ def _write(
     now: datetime,
     counts: SyncReport,
     first: FirstIds | None,
+    plans: dict[tuple[date, str, str | None], tuple[PlannedNotice, ...]],
 ) -> list[tuple[int, int]]:
-    """Write one chunk's changes; return the rejections it met unchanged."""
+    """Write one chunk's changes; return the rejections it met unchanged. `plans` holds this
+    sync's plans by (expiry date, office, cancel reason), all that varies between permits."""
     results = batch.result.result()
     records = [r for r in results if isinstance(r, Record)]
     rejections = batch.duplicates + [r for r in results if isinstance(r, Rejection)]
@@ -502,10 +516,13 @@ def _write(
         opted = opt_outs.get(person_ids[r.registry_id], set())
         reachable = [c for c in r.channels if c not in opted]
         reason: str | None = Reason.OPTED_OUT if "*" in opted or not reachable else None
-        wanted = plan_permit(
-            r.expiry_date, offices[r.office], tuple(p.stages), now,
-            min_gap_days=p.min_gap_days, closed_day=p.closed_day, cancel_reason=reason,
-        )  # fmt: skip
+        key = (r.expiry_date, r.office, reason)
+        wanted = plans.get(key)
+        if wanted is None:
+            wanted = plans[key] = plan_permit(
+                r.expiry_date, offices[r.office], tuple(p.stages), now,
+                min_gap_days=p.min_gap_days, closed_day=p.closed_day, cancel_reason=reason,
+            )  # fmt: skip
         if k is None:  # a new permit: nothing stored to compare with
             inserts.append((pid, r.expiry_date, wanted))
             continue
@@ -543,10 +560,12 @@ def _same_name(a: str, b: str) -> bool:
 def _registry_opt_outs(
     records: list[Record], person_ids: dict[str, int]
 ) -> dict[int, tuple[str, ...]]:
-    out: dict[int, set[str]] = {}
-    for r in records:
-        out.setdefault(person_ids[r.registry_id], set()).update(r.opt_out)
-    return {pid: tuple(sorted(chs)) for pid, chs in out.items()}
+    out: dict[int, tuple[str, ...]] = {}
+    for r in records:  # most rows opt out of nothing: no set for them
+        pid = person_ids[r.registry_id]
+        had = out.get(pid, ())
+        out[pid] = tuple(sorted({*had, *r.opt_out})) if r.opt_out else had
+    return out
 
 
 def _contacts(
