@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator, Sequence
-from typing import BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, TextIO
 
 from notifyd.config import Config
 from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
-from notifyd.registry.columns import Lines, header_map, mapping, used_columns
+from notifyd.registry.columns import Lines, Picker, header_map, mapping, used_columns
 from notifyd_plugins.registry.csv_bytes import blocks, byte_encoding, open_reader
 
 #: Lines in a block of raw records (what a sync looks up at once).
@@ -58,23 +58,26 @@ class CsvSource:
         f = self._open_binary(cfg)
         try:
             feed, reader = open_reader(f, r.encoding, r.delimiter)
-            header = self._header(reader, path, r.encoding)
-            pick = header_map(header, cfg, str(path))
         except BaseException:
             f.close()
             raise
+        header, pick = self._begin(f, reader, cfg)
         used = sorted(used_columns(header, cfg))
         width = len(header)
         decode, delimiter = feed.later, r.delimiter
         build = _builder(header, pick, used, r.max_field_chars)
 
+        def cells(given: bytes | list[str]) -> list[str]:
+            """A raw line's cells (decoded and split); cells already split as they are."""
+            if not isinstance(given, bytes):
+                return given
+            try:
+                return _padded(decode(given).split(delimiter), width)
+            except UnicodeDecodeError as exc:
+                raise _not_encoded(path, r.encoding, exc) from exc
+
         def make(line: int, given: bytes | list[str]) -> RawRow:
-            if isinstance(given, bytes):
-                try:
-                    given = _padded(decode(given).split(delimiter), width)
-                except UnicodeDecodeError as exc:
-                    raise _not_encoded(path, r.encoding, exc) from exc
-            return build(line, given)
+            return build(line, cells(given))
 
         def raw() -> Iterator[tuple[list[int], list[bytes | list[str]]]]:
             with f:
@@ -85,18 +88,25 @@ class CsvSource:
 
         def rows() -> Iterator[tuple[int, list[str]]]:
             for lines, given in raw():
-                for line, cells in zip(lines, given, strict=True):
-                    if isinstance(cells, bytes):
-                        try:
-                            cells = _padded(decode(cells).split(delimiter), width)
-                        except UnicodeDecodeError as exc:
-                            raise _not_encoded(path, r.encoding, exc) from exc
-                    yield line, cells
+                for line, one in zip(lines, given, strict=True):
+                    yield line, cells(one)
 
         key = repr((header, mapping(cfg), r.max_field_chars, r.encoding, delimiter)).encode()
         if len(used) < width:  # a column no field reads (a row number): hash the cells used
             return Lines(key, tuple(used), rows(), make)
         return Lines(key, tuple(used), rows(), make, raw())
+
+    def _begin(
+        self, f: IO[Any], reader: Iterator[list[str]], cfg: Config
+    ) -> tuple[list[str], Picker]:
+        """The header, checked, and the column mapping's picker; `f` closed on any error."""
+        path = cfg.resolve_path(cfg.registry.path)
+        try:
+            header = self._header(reader, path, cfg.registry.encoding)
+            return header, header_map(header, cfg, str(path))
+        except BaseException:
+            f.close()
+            raise
 
     def _open_binary(self, cfg: Config) -> BinaryIO:
         path = cfg.resolve_path(cfg.registry.path)
@@ -108,13 +118,8 @@ class CsvSource:
         r = cfg.registry
         path = cfg.resolve_path(r.path)
         f = self._open(cfg)
-        try:
-            reader = csv.reader(f, delimiter=r.delimiter)
-            header = self._header(reader, path, r.encoding)
-            pick = header_map(header, cfg, str(path))
-        except BaseException:
-            f.close()
-            raise
+        reader = csv.reader(f, delimiter=r.delimiter)
+        header, pick = self._begin(f, reader, cfg)
         used = sorted(used_columns(header, cfg))
         width = len(header)
 
