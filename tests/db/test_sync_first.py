@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import IntegrityError
+
 from notifyd.db import store, sync_first
 from notifyd.db import sync as syncstore
 
@@ -21,3 +25,38 @@ def test_a_first_sync_widens_the_scratch_cache_and_gives_it_back(tmp_path: Path)
             assert conn.exec_driver_sql("PRAGMA temp.cache_size").scalar() == before
     finally:
         engine.dispose()
+
+
+def _foreign_keys(engine: Engine) -> set[tuple[str, str]]:
+    return {
+        (t, fk["name"])
+        for t in ("permits", "notifications")
+        for fk in inspect(engine).get_foreign_keys(t)
+    }
+
+
+def test_a_first_sync_checks_the_notices_permits_once_and_keeps_its_keys(engine: Engine) -> None:
+    keys = _foreign_keys(engine)
+    assert ("notifications", "fk_notifications_permit_id_permits") in keys
+    orphan = (
+        "INSERT INTO notifications (permit_id, expiry_date, stage, due_at, deadline, status, "
+        "catch_up, attempt_count, created_at, updated_at) VALUES (424242, '2027-01-01', 7, "
+        "'2026-12-25 02:00:00', '2026-12-26 02:00:00', 'pending', false, 0, "
+        "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+    )
+    with pytest.raises(IntegrityError, match="(?i)foreign key"), engine.begin() as conn:
+        syncstore.create_seen(conn)
+        assert sync_first.first_ids(conn) is not None
+        try:
+            conn.exec_driver_sql(orphan)
+        except IntegrityError:
+            assert engine.dialect.name == "sqlite"  # which checks each row as it comes
+            raise
+        assert engine.dialect.name == "postgresql"  # which checks them all in finish
+        sync_first.finish(conn)
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM notifications").scalar() == 0
+        syncstore.create_seen(conn)
+        assert sync_first.first_ids(conn) is not None
+        sync_first.finish(conn)
+    assert _foreign_keys(engine) == keys  # given back, under their own names
