@@ -16,14 +16,11 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    column,
     func,
     insert,
     literal,
     or_,
     select,
-    table,
-    text,
     update,
 )
 
@@ -31,7 +28,6 @@ from notifyd.db import schema as s
 from notifyd.db.store import (
     chunks,
     executemany,
-    expanding,
     insert_rows,
     instant_param,
     naive_utc,
@@ -57,19 +53,11 @@ class Known:
     expiry_date: date
 
 
-def create_seen(conn: Connection) -> None:
-    """Per-sync scratch tables: every permit number of the snapshot with its first line
-    (`sync_seen`), the chunk being read with its row hashes (`sync_chunk`), and the plans
-    written so far (`sync_plan`, with the new permits of a chunk in `sync_new`)."""
+def create_scratch(conn: Connection) -> None:
+    """Per-sync scratch tables: the changed lines being compared with their row hashes
+    (`sync_chunk`), and the plans written so far (`sync_plan`, with the new permits of a chunk
+    in `sync_new`)."""
     sqlite = conn.dialect.name == "sqlite"
-    compact = " WITHOUT ROWID" if sqlite else ""  # one B-tree
-    conn.exec_driver_sql("DROP TABLE IF EXISTS sync_seen")
-    conn.exec_driver_sql(
-        "CREATE TEMPORARY TABLE sync_seen (permit_number VARCHAR(64) PRIMARY KEY, line INTEGER)"
-        + compact
-    )
-    if conn.dialect.name == "sqlite":  # the temporary file's own page cache (default 2 MiB)
-        conn.exec_driver_sql("PRAGMA temp.cache_size=-16384")
     conn.exec_driver_sql("DROP TABLE IF EXISTS sync_chunk")
     conn.exec_driver_sql(
         "CREATE TEMPORARY TABLE sync_chunk "
@@ -109,33 +97,13 @@ def build_due_index(conn: Connection) -> None:
     _due_index().create(conn)
 
 
-def stage_chunk(
-    conn: Connection, rows: Sequence[tuple[str, int, str]], compare: bool = True
-) -> tuple[dict[str, int], dict[int, Staged]]:
+def stage_chunk(conn: Connection, rows: Sequence[tuple[str, int, str]]) -> dict[int, Staged]:
     """Compare the changed lines of a chunk, (permit number, line, row hash), with what is
     stored, in SQL; unchanged lines were decided from their hash and never come here.
 
-    Returns each number's first line in the snapshot (a row whose number's first line is
-    not its own is a duplicate), and for each line with a stored permit, what is stored
-    (without `compare`, on a first sync, nothing is: a number met again is a duplicate).
+    Returns, for each line with a stored permit, what is stored.
     """
-    first: dict[str, int] = {}
-    for number, line, _ in rows:
-        first.setdefault(number, line)
-    fresh = list(first.items())
-    sql = "INSERT INTO sync_seen (permit_number, line) VALUES (?, ?) ON CONFLICT DO NOTHING"
-    if executemany(conn, sql, fresh) < len(fresh):  # an earlier chunk had some of them
-        for part in chunks(list(first)):
-            found = conn.execute(
-                text(
-                    "SELECT permit_number, line FROM sync_seen WHERE permit_number IN :n"
-                ).bindparams(expanding("n")),
-                {"n": list(part)},
-            )
-            first.update((number, line) for number, line in found)
     stored: dict[int, Staged] = {}
-    if not compare:
-        return first, stored
     conn.exec_driver_sql("DELETE FROM sync_chunk")
     insert_rows(conn, "sync_chunk", ("permit_number", "line", "row_hash"), rows)
     for line, pid, exp, same in conn.exec_driver_sql(
@@ -144,7 +112,7 @@ def stage_chunk(
     ):
         day = date.fromisoformat(exp) if isinstance(exp, str) else exp
         stored[line] = Staged(pid, day, bool(same))
-    return first, stored
+    return stored
 
 
 PERSON_COLUMNS = (
@@ -474,24 +442,6 @@ def count_active(conn: Connection) -> int:
         conn.execute(
             select(func.count()).select_from(s.permits).where(s.permits.c.active.is_(True))
         ).scalar_one()
-    )
-
-
-_SEEN = table("sync_seen", column("permit_number"))
-
-
-def missing_active(conn: Connection) -> list[int]:
-    """Active permits this snapshot did not contain (after mark_seen for every row)."""
-    p = s.permits
-    return list(
-        conn.execute(
-            select(p.c.id).where(
-                p.c.active.is_(True),
-                # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN over a large subquery as a
-                # nested loop (hours at a million permits), NOT EXISTS as a hash anti join.
-                ~select(literal(1)).where(_SEEN.c.permit_number == p.c.permit_number).exists(),
-            )
-        ).scalars()
     )
 
 

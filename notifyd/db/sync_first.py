@@ -49,18 +49,7 @@ def first_ids(conn: Connection) -> FirstIds | None:
     if conn.dialect.name == "postgresql":
         for key in _deferred_keys():
             conn.execute(DropConstraint(key))
-    if conn.dialect.name == "sqlite":  # after create_seen, which sets the scratch tables' own
-        before = conn.exec_driver_sql("PRAGMA temp.cache_size").scalar()
-        conn.info["sync_first_cache"] = before
-        conn.exec_driver_sql(f"PRAGMA temp.cache_size=-{SEEN_CACHE_KIB}")
     return FirstIds()
-
-
-#: The scratch tables' page cache on a first sync, KiB (16 MiB otherwise): `sync_seen` takes
-#: every permit number of the snapshot in random order, about 35 MB at a million rows; once
-#: it outgrows its cache, each insert reads a page back (a third of its time). Given back by
-#: `finish`. The main cache stays as it is: a larger one gave no measurable gain.
-SEEN_CACHE_KIB = 49152
 
 
 def _deferred_keys() -> list[ForeignKeyConstraint]:
@@ -144,9 +133,6 @@ def finish(conn: Connection) -> None:
     for index in _secondary():
         index.create(conn)
     if conn.dialect.name == "sqlite":
-        before = conn.info.pop("sync_first_cache", None)
-        if before is not None:
-            conn.exec_driver_sql(f"PRAGMA temp.cache_size={int(before)}")
         return
     for key in _deferred_keys():  # checks every row once: a missing parent fails the sync
         conn.execute(AddConstraint(key))

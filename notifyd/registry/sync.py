@@ -1,7 +1,7 @@
 """A registry sync: stream the source, skip unchanged rows, normalise the rest, upsert, plan.
 
 One database transaction per sync, so a refused or failed snapshot changes nothing. Memory
-stays flat: rows flow in chunks, and the set of permit numbers seen lives in a temporary table.
+stays flat: rows flow in chunks; the permit numbers met are kept compactly (registry/seen.py).
 Rows that changed are normalised in worker processes (phone parsing is the dominant cost).
 """
 
@@ -47,6 +47,7 @@ from notifyd.registry.packing import (
     unpack,
 )
 from notifyd.registry.reach import reach_warnings
+from notifyd.registry.seen import FirstLines
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -91,6 +92,7 @@ class _Store:
     seen: npt.NDArray[np.int64]  # permit id → first line that holds it (0: none yet)
     rejected: dict[int, tuple[int, tuple[str, ...]]]  # row hash → (rejected row id, reasons)
     unkeyed: set[int]  # active permits without a row key: given theirs when met unchanged
+    first_lines: FirstLines = field(default_factory=FirstLines)  # numbers met, first lines
 
 
 class _Normaliser:
@@ -234,7 +236,7 @@ def _apply(
     )  # fmt: skip
     active_before = len(active.keys) + len(active.unhashed)
     people_before = syncstore.count_people(conn)
-    syncstore.create_seen(conn)
+    syncstore.create_scratch(conn)
     first = sync_first.first_ids(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
@@ -392,9 +394,9 @@ def _stage(
 
     numbers = {line: clean(r.values.get("permit_number", "")).upper() for line, _, r in changed}
     hashes = {line: hex_hash(key) for line, key, _ in changed}
-    first, stored = syncstore.stage_chunk(
-        conn, [(n, line, hashes[line]) for line, n in numbers.items() if n], compare
-    )
+    staged = [(n, line, hashes[line]) for line, n in numbers.items() if n]
+    first = store.first_lines.first([(n, line) for n, line, _ in staged])
+    stored = syncstore.stage_chunk(conn, staged) if compare else {}
     batch = _Batch(Future(), {}, {}, [], [])
     todo: list[RawRow] = []
     late: dict[int, int] = {}  # line met unchanged → the earlier changed line with its permit

@@ -1,30 +1,13 @@
-"""A first sync into an empty store: the scratch tables' larger cache, and giving it back."""
+"""A first sync into an empty store: what it sets aside for its length, and gives back."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import IntegrityError
 
-from notifyd.db import store, sync_first
 from notifyd.db import sync as syncstore
-
-
-def test_a_first_sync_widens_the_scratch_cache_and_gives_it_back(tmp_path: Path) -> None:
-    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
-    try:
-        with engine.begin() as conn:
-            syncstore.create_seen(conn)
-            before = conn.exec_driver_sql("PRAGMA temp.cache_size").scalar()
-            assert sync_first.first_ids(conn) is not None
-            widened = conn.exec_driver_sql("PRAGMA temp.cache_size").scalar()
-            assert widened == -sync_first.SEEN_CACHE_KIB != before
-            sync_first.finish(conn)
-            assert conn.exec_driver_sql("PRAGMA temp.cache_size").scalar() == before
-    finally:
-        engine.dispose()
+from notifyd.db import sync_first
 
 
 def _foreign_keys(engine: Engine) -> set[tuple[str, str]]:
@@ -45,7 +28,7 @@ def test_a_first_sync_checks_the_notices_permits_once_and_keeps_its_keys(engine:
         "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
     )
     with pytest.raises(IntegrityError, match="(?i)foreign key"), engine.begin() as conn:
-        syncstore.create_seen(conn)
+        syncstore.create_scratch(conn)
         assert sync_first.first_ids(conn) is not None
         try:
             conn.exec_driver_sql(orphan)
@@ -56,7 +39,7 @@ def test_a_first_sync_checks_the_notices_permits_once_and_keeps_its_keys(engine:
         sync_first.finish(conn)
     with engine.begin() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM notifications").scalar() == 0
-        syncstore.create_seen(conn)
+        syncstore.create_scratch(conn)
         assert sync_first.first_ids(conn) is not None
         sync_first.finish(conn)
     assert _foreign_keys(engine) == keys  # given back, under their own names
