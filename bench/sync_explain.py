@@ -47,7 +47,7 @@ STATEMENTS = {
 
 def stage(conn: Connection) -> None:
     """One chunk of changed lines in the scratch tables, as a re-sync leaves them."""
-    syncstore.create_seen(conn)
+    syncstore.create_scratch(conn)
     conn.exec_driver_sql(
         "INSERT INTO sync_chunk SELECT permit_number, id, 'changed' FROM permits "
         f"ORDER BY random() LIMIT {CHUNK}"

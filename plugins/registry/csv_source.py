@@ -64,7 +64,7 @@ class CsvSource:
         header, pick = self._begin(f, reader, cfg)
         used = sorted(used_columns(header, cfg))
         width = len(header)
-        decode, delimiter = feed.later, r.delimiter
+        decode, delimiter, limit = feed.later, r.delimiter, r.max_field_chars
         build = _builder(header, pick, used, r.max_field_chars)
 
         def cells(given: bytes | list[str]) -> list[str]:
@@ -77,7 +77,10 @@ class CsvSource:
                 raise _not_encoded(path, r.encoding, exc) from exc
 
         def make(line: int, given: bytes | list[str]) -> RawRow:
-            return build(line, cells(given))
+            row = cells(given)
+            if given.__class__ is bytes and len(given) <= limit:  # no cell can be too long
+                return RawRow(line, pick(row))
+            return build(line, row)
 
         def raw() -> Iterator[tuple[list[int], list[bytes | list[str]]]]:
             with f:

@@ -434,6 +434,22 @@ def test_the_cell_limit_is_a_setting_and_unused_columns_do_not_count(
     assert "more than registry.max_field_chars (60)" in second.problems[0]
 
 
+def test_a_raw_line_is_checked_for_long_cells_only_when_it_could_hold_one(
+    tmp_path: Path,
+) -> None:
+    """A sync builds changed lines from their raw bytes: a line no longer than the limit
+    cannot hold a cell over it, a longer one has its cells measured as ever."""
+    rows = [person(1), person(2, passport_number="P" * 120)]
+    cfg = registry_config(write_registry(tmp_path / "r.csv", rows), max_field_chars=100)
+    lines = plugins.source_for(plugins.make_manager(), "csv").read_lines(cfg)  # type: ignore[attr-defined]
+    assert lines.raw is not None
+    (numbers, given), *_ = list(lines.raw)
+    assert all(isinstance(g, bytes) for g in given) and len(given[0]) <= 100 < len(given[1])
+    short, long = (lines.make(n, g) for n, g in zip(numbers, given, strict=True))
+    assert short.problems == () and short.values["registry_id"] == person(1)["registry_id"]
+    assert long.problems[0].startswith("'passport_number': a cell of 120 characters")
+
+
 def test_a_long_cell_reaches_sync_as_a_rejected_row(tmp_path: Path) -> None:
     from notifyd.registry.normalise import Rules, normalise
 
