@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
@@ -70,39 +71,156 @@ class Rules:
         )
 
 
+#: Distinct values each per-rules memo keeps at most (dates, nationalities, language tags …):
+#: an export has few; a stream of distinct ones is read as before, without being kept.
+MEMO_SIZE = 8192
+
+
+class Memo:
+    """Per-rules answers for the cells whose result depends on the cell alone (and the rules):
+    nationality, expiry date, office, language (with the nationality), channels, opted_out,
+    permit type. Computed once per distinct value by the same functions as before; each dict
+    stops growing at MEMO_SIZE."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.kinds = dict(rules.channels)
+        self.order = rules.channel_order
+        self.mail = "email" in self.kinds.values()
+        self.nationality: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self.date: dict[str, tuple[date | None, tuple[str, ...]]] = {}
+        self.office: dict[str, tuple[str, tuple[str, ...]]] = {}
+        #: (cell, nationality) → (language, warnings, reasons)
+        self.language: dict[tuple[str, str | None], tuple[str, tuple[str, ...], tuple[str, ...]]]
+        self.language = {}
+        self.channels: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.opt_out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.permit_type: dict[str, str] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(cache) < MEMO_SIZE:
+        cache[key] = value
+    return value
+
+
+_memos: dict[Rules, Memo] = {}
+_last: Memo | None = None
+
+
+def memo_for(rules: Rules) -> Memo:
+    """The memo of these rules (the last one asked for without hashing them again)."""
+    global _last
+    last = _last
+    if last is not None and last.rules is rules:
+        return last
+    memo = _memos.get(rules)
+    if memo is None:
+        if len(_memos) >= 4:
+            _memos.clear()
+        memo = _memos[rules] = Memo(rules)
+    _last = memo
+    return memo
+
+
 def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     """Validate one row; collect every problem rather than stopping at the first."""
-    v = row.values
-    reasons: list[str] = list(row.problems)
+    t = normalise_values(row.line, row.values, row.problems, memo_for(rules))
+    if not t[0]:
+        return Rejection(*t[1:])
+    phone = None if t[11] is None else Phone(*t[11])
+    whatsapp = phone if t[12] == t[11] else (None if t[12] is None else Phone(*t[12]))
+    return Record(*t[1:11], phone, whatsapp, *t[13:])  # type: ignore[arg-type,call-arg]
+
+
+def normalise_values(
+    line: int, v: dict[str, str], problems: tuple[str, ...], memo: Memo
+) -> tuple[Any, ...]:
+    """`normalise` as the tuple that crosses back from a worker (see packing): a Record's
+    fields after True, its phones as (e164, kind, region); or a Rejection's after False."""
+    rules = memo.rules
+    reasons: list[str] = list(problems)
     warnings: list[str] = []
+    get = v.get
 
-    def need(name: str) -> str:
-        value = clean(v.get(name, ""))
-        if not value:
-            reasons.append(f"{name}: missing; fill it in")
-        return value
+    registry_id = get("registry_id", "")
+    registry_id = clean(registry_id) if registry_id else ""
+    if not registry_id:
+        reasons.append("registry_id: missing; fill it in")
+    full_name = get("full_name", "")
+    full_name = clean(full_name) if full_name else ""
+    if not full_name:
+        reasons.append("full_name: missing; fill it in")
+    permit_number = get("permit_number", "")
+    permit_number = clean(permit_number).upper() if permit_number else ""
+    if not permit_number:
+        reasons.append("permit_number: missing; fill it in")
 
-    registry_id = need("registry_id")
-    full_name = need("full_name")
-    permit_number = need("permit_number").upper()
-    nationality = _nationality(v.get("nationality", ""), rules, reasons)
-    expiry = _date(v.get("expiry_date", ""), rules, reasons)
-    office = _office(v.get("office", ""), rules, reasons)
-    language = _language(v.get("language", ""), nationality, rules, warnings, reasons)
-    channel_kinds = dict(rules.channels)
-    wanted = _channel_list(v.get("channels", ""), "channels", channel_kinds, reasons)
+    raw = get("nationality", "")
+    found = memo.nationality.get(raw)
+    if found is None:
+        said: list[str] = []
+        found = _remember(memo.nationality, raw, (_nationality(raw, rules, said), tuple(said)))
+    nationality, said_ = found
+    reasons += said_
+
+    raw = get("expiry_date", "")
+    dated = memo.date.get(raw)
+    if dated is None:
+        said = []
+        dated = _remember(memo.date, raw, (_date(raw, rules, said), tuple(said)))
+    expiry, said_ = dated
+    reasons += said_
+
+    raw = get("office", "")
+    placed = memo.office.get(raw)
+    if placed is None:
+        said = []
+        placed = _remember(memo.office, raw, (_office(raw, rules, said), tuple(said)))
+    office, said_ = placed
+    reasons += said_
+
+    raw = get("language", "")
+    spoken = memo.language.get((raw, nationality))
+    if spoken is None:
+        said = []
+        warned: list[str] = []
+        language = _language(raw, nationality, rules, warned, said)
+        spoken = (language, tuple(warned), tuple(said))
+        spoken = _remember(memo.language, (raw, nationality), spoken)
+    language, warned_, said_ = spoken
+    warnings += warned_
+    reasons += said_
+
+    channel_kinds = memo.kinds
+    raw = get("channels", "")
+    asked = memo.channels.get(raw)
+    if asked is None:
+        said = []
+        names = tuple(_channel_list(raw, "channels", channel_kinds, said))
+        asked = _remember(memo.channels, raw, (names, tuple(said)))
+    wanted, said_ = asked
+    reasons += said_
     explicit = bool(wanted)
-    wanted = wanted or list(rules.channel_order)
-    opt_out = _opt_out(v.get("opted_out", ""), channel_kinds, reasons)
+    wanted = wanted or memo.order
 
-    phone, phone_err = _phone(v.get("phone", ""), nationality, rules.region)
-    wa_raw = v.get("whatsapp", "")
+    raw = get("opted_out", "")
+    stopped = memo.opt_out.get(raw)
+    if stopped is None:
+        said = []
+        stopped = _remember(memo.opt_out, raw, (_opt_out(raw, channel_kinds, said), tuple(said)))
+    opt_out, said_ = stopped
+    reasons += said_
+
+    region = rules.region
+    phone, phone_err = _phone(get("phone", ""), nationality, region)
+    wa_raw = get("whatsapp", "")
     whatsapp: Phone | None
-    if phone is not None and _written_as(wa_raw, phone, rules.region):
+    if phone is not None and _written_as(wa_raw, phone, region):
         whatsapp, wa_err = phone, None  # usually the same number, written another way
     else:
-        whatsapp, wa_err = _phone(wa_raw, nationality, rules.region)
-    email, email_err = _email(v.get("email", ""))
+        whatsapp, wa_err = _phone(wa_raw, nationality, region)
+    email, email_err = _email(get("email", ""))
     channels: list[str] = []
     dropped: list[str] = []
     for name in wanted:
@@ -117,7 +235,7 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         elif explicit or not problem.endswith(" is empty"):
             dropped.append(f"{name}: {problem}")  # a bad number, or a channel asked for
     if not channels:
-        mail = "email" in channel_kinds.values()
+        mail = memo.mail
         reasons.append(
             "no channel can reach this person ("
             + ("; ".join(dropped) or ("no phone, WhatsApp number or e-mail address" if mail
@@ -127,26 +245,21 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         )  # fmt: skip
     warnings += dropped
     if reasons:
-        return Rejection(row.line, tuple(reasons), dict(v), registry_id, permit_number)
+        return (False, line, tuple(reasons), dict(v), registry_id, permit_number)
     assert expiry is not None and nationality is not None
-    return Record(
-        line=row.line,
-        registry_id=registry_id,
-        full_name=full_name,
-        nationality=nationality,
-        passport_number=clean(v.get("passport_number", "")).replace(" ", "").upper(),
-        permit_type=clean(v.get("permit_type", "")),
-        permit_number=permit_number,
-        expiry_date=expiry,
-        office=office,
-        language=language,
-        phone=phone,
-        whatsapp=whatsapp,
-        channels=tuple(channels),
-        opt_out=opt_out,
-        warnings=tuple(warnings),
-        email=email,
-    )
+    passport = get("passport_number", "")
+    passport = clean(passport).replace(" ", "").upper() if passport else ""
+    raw = get("permit_type", "")
+    permit_type = memo.permit_type.get(raw)
+    if permit_type is None:
+        permit_type = _remember(memo.permit_type, raw, clean(raw))
+    return (
+        True, line, registry_id, full_name, nationality, passport, permit_type, permit_number,
+        expiry, office, language,
+        None if phone is None else (phone.e164, phone.kind, phone.region),
+        None if whatsapp is None else (whatsapp.e164, whatsapp.kind, whatsapp.region),
+        tuple(channels), opt_out, tuple(warnings), email,
+    )  # fmt: skip
 
 
 def _email(raw: str) -> tuple[str, str | None]:
@@ -327,10 +440,16 @@ def _written_as(raw: str, phone: Phone, region: str) -> bool:
 def _national_digits(phone: Phone) -> str:
     """The number as dialled inside its country (0812… in Indonesia): E.164 is the country
     code and the national number, and the region's metadata knows its trunk prefix."""
-    code = str(phonenumbers.country_code_for_region(phone.region))
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(phone.region)
-    prefix = (meta.national_prefix if meta else None) or ""
+    code, prefix = _dialling(phone.region)
     return prefix + phone.e164[1 + len(code) :]
+
+
+@lru_cache(maxsize=256)
+def _dialling(region: str) -> tuple[str, str]:
+    """A region's country code and national (trunk) prefix, as text."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    prefix = (meta.national_prefix if meta else None) or ""
+    return str(phonenumbers.country_code_for_region(region)), prefix
 
 
 def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None, str | None]:
@@ -352,8 +471,7 @@ def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | Non
     fast = national_number(value, region)
     if fast is not None and fast[1] in KINDS:
         nsn, ntype = fast
-        code = phonenumbers.country_code_for_region(region)
-        return Phone(f"+{code}{nsn}", KINDS[ntype], region), None
+        return Phone(f"+{_dialling(region)[0]}{nsn}", KINDS[ntype], region), None
     return parse_phone(value, nationality, region)
 
 

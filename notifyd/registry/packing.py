@@ -19,7 +19,7 @@ from typing import Any
 
 from notifyd.model import Phone, RawRow, Record, Rejection
 from notifyd.registry.collect import quieten
-from notifyd.registry.normalise import Rules, normalise
+from notifyd.registry.normalise import Rules, memo_for, normalise_values
 
 Packed = tuple[tuple[str, ...], list[tuple[Any, ...]]]
 
@@ -38,10 +38,12 @@ def pack_rows(rows: list[RawRow]) -> Packed:
 def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
     """The worker's job: packed rows in, packed results out."""
     keys, rows = packed
+    memo = memo_for(rules)
     out: list[tuple[Any, ...]] = []
+    add = out.append
     for line, values, problems in rows:
         given = values if isinstance(values, dict) else dict(zip(keys, values, strict=True))
-        out.append(_pack(normalise(RawRow(line, given, problems), rules)))
+        add(normalise_values(line, given, problems, memo))  # already packed: no Record made
     return out
 
 
@@ -81,20 +83,6 @@ def watch_parent(parent: int, interval: float = 1.0) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
-
-
-def _phone(p: Phone | None) -> tuple[str, str, str] | None:
-    return None if p is None else (p.e164, p.kind, p.region)
-
-
-def _pack(r: Record | Rejection) -> tuple[Any, ...]:
-    if isinstance(r, Rejection):
-        return (False, r.line, r.reasons, r.raw, r.registry_id, r.permit_number)
-    return (
-        True, r.line, r.registry_id, r.full_name, r.nationality, r.passport_number,
-        r.permit_type, r.permit_number, r.expiry_date, r.office, r.language, _phone(r.phone),
-        _phone(r.whatsapp), r.channels, r.opt_out, r.warnings, r.email,
-    )  # fmt: skip
 
 
 def unpack(results: list[tuple[Any, ...]]) -> list[Record | Rejection]:
