@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import phonenumbers
 from phonenumbers import PhoneMetadata, re_util
@@ -112,12 +112,82 @@ def international(value: str) -> tuple[str, str, int] | None:
 
 def _national(nsn: str, meta: PhoneMetadata) -> str | None:
     """parse's last steps: the national prefix stripped when what is left can be a number."""
-    _, stripped, _ = pnu._maybe_strip_national_prefix_carrier_code(nsn, meta)
-    if pnu._test_number_length(stripped, meta) not in _KEEP:
+    stripped = strip_national_prefix(nsn, meta)
+    if stripped is not nsn and takes_length(stripped, meta):
         nsn = stripped
     if not 2 <= len(nsn) <= 17 or nsn[0] == "0":
         return None
     return nsn
+
+
+class _Parsing(NamedTuple):
+    """What parse's national prefix and length steps read from a region's metadata."""
+
+    prefix: re.Pattern[str] | None  # national_prefix_for_parsing; None: nothing to strip
+    transform: bool  # a national prefix transform rule: phonenumbers' own step
+    viable: Any  # the general description's pattern's fullmatch, or None
+    lengths: tuple[int, ...]  # the general description's possible lengths, in its order
+    later: frozenset[int]  # all but the first of them
+    local: frozenset[int]  # its local-only lengths
+
+
+_PARSING: dict[int, tuple[PhoneMetadata, _Parsing]] = {}
+
+
+def _parsing(meta: PhoneMetadata) -> _Parsing:
+    found = _PARSING.get(id(meta))
+    if found is not None and found[0] is meta:
+        return found[1]
+    general = meta.general_desc
+    source = meta.national_prefix_for_parsing
+    pattern = None if general is None else general.national_number_pattern
+    lengths = () if general is None else tuple(general.possible_length)
+    local = () if general is None else general.possible_length_local_only
+    table = _Parsing(
+        prefix=_compiled(source) if source else None,
+        transform=bool(meta.national_prefix_transform_rule),
+        viable=_compiled(pattern).fullmatch if pattern else None,
+        lengths=lengths, later=frozenset(lengths[1:]), local=frozenset(local),
+    )  # fmt: skip
+    _PARSING[id(meta)] = (meta, table)
+    return table
+
+
+def strip_national_prefix(number: str, meta: PhoneMetadata) -> str:
+    """The number of phonenumbers' _maybe_strip_national_prefix_carrier_code, its patterns
+    read once (a rule that transforms the prefix is left to phonenumbers itself). The number
+    itself (the same object) when nothing is stripped."""
+    t = _parsing(meta)
+    if not number or t.prefix is None:
+        return number
+    found = t.prefix.match(number)
+    if found is None:
+        return number
+    if t.transform:
+        return pnu._maybe_strip_national_prefix_carrier_code(number, meta)[1]  # type: ignore[no-any-return]
+    rest = number[found.end() :]
+    viable = t.viable
+    if viable is not None and viable(number) is not None and viable(rest) is None:
+        return number  # the number was viable as written, and is not without the prefix
+    return rest
+
+
+def takes_length(number: str, meta: PhoneMetadata) -> bool:
+    """phonenumbers' _test_number_length(number, meta) is IS_POSSIBLE or TOO_LONG: parse
+    keeps the prefix stripped (the other answers are TOO_SHORT, INVALID_LENGTH and
+    IS_POSSIBLE_LOCAL_ONLY)."""
+    t = _parsing(meta)
+    if not t.lengths:
+        return pnu._test_number_length(number, meta) not in _KEEP
+    size = len(number)
+    if size in t.local:
+        return False
+    first = t.lengths[0]
+    if size == first:
+        return True
+    if size < first:
+        return False
+    return size > t.lengths[-1] or size in t.later
 
 
 _PNT = pnu.PhoneNumberType
