@@ -282,7 +282,7 @@ JOINERS = frozenset("\u200c\u200d")
 def clean(value: str) -> str:
     """Trim, fold any white space (tabs, line breaks) to one space, and drop control, bidi
     and other invisible format characters, keeping the joiners some scripts spell with."""
-    if value.isascii() and value.isprintable():
+    if value.isprintable():  # no Cc or Cf character (a name in Hangul, Han, Arabic …)
         return " ".join(value.split())
     kept = "".join(
         ch
