@@ -143,16 +143,19 @@ def normalise_values(
     warnings: list[str] = []
     get = v.get
 
+    # clean(), its fast path inline: these cells differ on every row
     registry_id = get("registry_id", "")
-    registry_id = clean(registry_id) if registry_id else ""
+    registry_id = " ".join(registry_id.split()) if registry_id.isprintable() else clean(registry_id)
     if not registry_id:
         reasons.append("registry_id: missing; fill it in")
     full_name = get("full_name", "")
-    full_name = clean(full_name) if full_name else ""
+    full_name = " ".join(full_name.split()) if full_name.isprintable() else clean(full_name)
     if not full_name:
         reasons.append("full_name: missing; fill it in")
     permit_number = get("permit_number", "")
-    permit_number = clean(permit_number).upper() if permit_number else ""
+    permit_number = (
+        " ".join(permit_number.split()) if permit_number.isprintable() else clean(permit_number)
+    ).upper()
     if not permit_number:
         reasons.append("permit_number: missing; fill it in")
 
@@ -213,14 +216,18 @@ def normalise_values(
     reasons += said_
 
     region = rules.region
-    phone, phone_err = _phone(get("phone", ""), nationality, region)
+    raw = get("phone", "")
+    phone, phone_err = _phone(raw, nationality, region) if raw else (None, None)
     wa_raw = get("whatsapp", "")
     whatsapp: Phone | None
-    if phone is not None and _written_as(wa_raw, phone, region):
+    if not wa_raw:
+        whatsapp, wa_err = None, None
+    elif phone is not None and _written_as(wa_raw, phone, region):
         whatsapp, wa_err = phone, None  # usually the same number, written another way
     else:
         whatsapp, wa_err = _phone(wa_raw, nationality, region)
-    email, email_err = _email(get("email", ""))
+    raw = get("email", "")
+    email, email_err = _email(raw) if raw else ("", None)
     channels: list[str] = []
     dropped: list[str] = []
     for name in wanted:
@@ -248,7 +255,8 @@ def normalise_values(
         return (False, line, tuple(reasons), dict(v), registry_id, permit_number)
     assert expiry is not None and nationality is not None
     passport = get("passport_number", "")
-    passport = clean(passport).replace(" ", "").upper() if passport else ""
+    passport = " ".join(passport.split()) if passport.isprintable() else clean(passport)
+    passport = passport.replace(" ", "").upper()
     raw = get("permit_type", "")
     permit_type = memo.permit_type.get(raw)
     if permit_type is None:
