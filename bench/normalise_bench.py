@@ -5,11 +5,12 @@
 
 Reads the first N rows of a CSV export as a first sync does (the CSV source's rows), and feeds
 them in chunks of the sync's size through what the worker process does: unpickle the packed
-chunk, `normalise_packed`, pickle the results. The writer's side (packing and unpacking) is timed
-apart. Each repeat runs in a fresh process, as each sync starts a fresh worker, so the caches
-start cold. `--digest` prints a hash of every result's repr: two versions of the code that give
-the same digest on the same rows gave the same packed output for every row. Run it with
-PYTHONPATH set to another checkout to measure that checkout's code with the same script.
+chunk, `normalise_packed`, pickle the results. The writer's side (packing and unpacking) is
+timed apart. The collector is quietened as in the worker. Each repeat runs in a fresh process,
+as each sync starts a fresh worker, so the caches start cold. `--digest` prints a hash of every
+result's repr: two versions of the code that give the same digest on the same rows gave the
+same packed output for every row. Run it with PYTHONPATH set to another checkout to measure
+that checkout's code with the same script.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ kind = "sms"
 def one_run(export: Path, rows: int, digest: bool, profile: str | None) -> dict[str, Any]:
     """One cold run in this process: read, then time the worker's and the writer's parts."""
     from notifyd.config import parse
+    from notifyd.registry.collect import quieten
     from notifyd.registry.normalise import Rules
     from notifyd.registry.packing import normalise_packed, pack_rows, unpack
     from notifyd_plugins.registry.csv_source import CsvSource
@@ -76,6 +78,7 @@ def one_run(export: Path, rows: int, digest: bool, profile: str | None) -> dict[
         wire_in.append(pickle.dumps((pack_rows(chunk), rules), pickle.HIGHEST_PROTOCOL))
     writer += time.process_time() - t
     del read, chunks
+    quieten()  # as the worker's initializer does
 
     prof = None
     if profile:
