@@ -32,6 +32,9 @@ KINDS = {
     PNT.VOIP: "voip",
 }
 TEXTABLE = frozenset({"mobile", "fixed_line_or_mobile"})
+#: A number as read, (E.164, kind, region): a Phone's fields, as a plain tuple because a row's
+#: numbers cross back from a worker so (and a frozen dataclass takes as long as its parse).
+Number = tuple[str, str, str]
 YES = frozenset({"1", "y", "yes", "true", "ya", "all", "*", "x"})
 NO = frozenset({"", "0", "n", "no", "false", "tidak"})
 _SPLIT = re.compile(r"[,;|\s]+")
@@ -219,7 +222,7 @@ def normalise_values(
     raw = get("phone", "")
     phone, phone_err = _phone(raw, nationality, region) if raw else (None, None)
     wa_raw = get("whatsapp", "")
-    whatsapp: Phone | None
+    whatsapp: Number | None
     if not wa_raw:
         whatsapp, wa_err = None, None
     elif phone is not None and _written_as(wa_raw, phone, region):
@@ -264,8 +267,7 @@ def normalise_values(
     return (
         True, line, registry_id, full_name, nationality, passport, permit_type, permit_number,
         expiry, office, language,
-        None if phone is None else (phone.e164, phone.kind, phone.region),
-        None if whatsapp is None else (whatsapp.e164, whatsapp.kind, whatsapp.region),
+        phone, whatsapp,
         tuple(channels), opt_out, tuple(warnings), email,
     )  # fmt: skip
 
@@ -430,7 +432,7 @@ def _opt_out(raw: str, known: dict[str, str], reasons: list[str]) -> tuple[str, 
 _NOT_DIGIT = re.compile(r"\D")
 
 
-def _written_as(raw: str, phone: Phone, region: str) -> bool:
+def _written_as(raw: str, phone: Number, region: str) -> bool:
     """True when `raw` is the digits of `phone` in international or national form.
 
     Saves parsing the same number twice (half of all rows); a miss only means a full parse.
@@ -439,17 +441,15 @@ def _written_as(raw: str, phone: Phone, region: str) -> bool:
         return False
     digits = _NOT_DIGIT.sub("", raw)
     if raw.lstrip().startswith("+"):
-        return digits == phone.e164[1:]
-    return digits == _national_digits(phone) or (
-        phone.region == region and digits == phone.e164[1:]
-    )
+        return digits == phone[0][1:]
+    return digits == _national_digits(phone) or (phone[2] == region and digits == phone[0][1:])
 
 
-def _national_digits(phone: Phone) -> str:
+def _national_digits(phone: Number) -> str:
     """The number as dialled inside its country (0812… in Indonesia): E.164 is the country
     code and the national number, and the region's metadata knows its trunk prefix."""
-    code, prefix = _dialling(phone.region)
-    return prefix + phone.e164[1 + len(code) :]
+    code, prefix = _dialling(phone[2])
+    return prefix + phone[0][1 + len(code) :]
 
 
 @lru_cache(maxsize=256)
@@ -460,7 +460,7 @@ def _dialling(region: str) -> tuple[str, str]:
     return str(phonenumbers.country_code_for_region(region)), prefix
 
 
-def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None, str | None]:
+def _phone(raw: str, nationality: str | None, region: str) -> tuple[Number | None, str | None]:
     value = clean(raw)
     if not value:
         return None, None
@@ -468,22 +468,22 @@ def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None
 
 
 @lru_cache(maxsize=65536)
-def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
+def _parse_phone(value: str, nationality: str, region: str) -> tuple[Number | None, str | None]:
     """Office region first; a number without a country code may be the person's home format.
     The region's common forms, and numbers written with a country code only one region
     has, take a fast path that agrees with phonenumbers."""
     if value.startswith("+"):
         abroad = international(value)
         if abroad is not None and abroad[2] in KINDS:
-            return Phone(abroad[0], KINDS[abroad[2]], abroad[1]), None
+            return (abroad[0], KINDS[abroad[2]], abroad[1]), None
     fast = national_number(value, region)
     if fast is not None and fast[1] in KINDS:
         nsn, ntype = fast
-        return Phone(f"+{_dialling(region)[0]}{nsn}", KINDS[ntype], region), None
+        return (f"+{_dialling(region)[0]}{nsn}", KINDS[ntype], region), None
     return parse_phone(value, nationality, region)
 
 
-def parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
+def parse_phone(value: str, nationality: str, region: str) -> tuple[Number | None, str | None]:
     """`_parse_phone` through phonenumbers alone (the reference of the fast path)."""
     regions = [region]
     if nationality and nationality != region and not value.startswith(("+", "00")):
@@ -497,7 +497,7 @@ def parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None
         if ntype in KINDS:
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             found = phonenumbers.region_code_for_number(number) or reg
-            return Phone(e164, KINDS[ntype], found), None
+            return (e164, KINDS[ntype], found), None
         if ntype != PNT.UNKNOWN:  # valid here, but a service number: no other reading
             return None, f"{value!r} is a premium-rate, shared-cost or other service number"
     tried = " or ".join(regions)
@@ -509,9 +509,9 @@ def parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None
 
 def _cannot_reach(
     kind: str,
-    phone: Phone | None,
+    phone: Number | None,
     phone_err: str | None,
-    whatsapp: Phone | None,
+    whatsapp: Number | None,
     wa_err: str | None,
 ) -> str | None:
     """Why a channel of this kind cannot reach the person, or None if it can."""
@@ -520,14 +520,14 @@ def _cannot_reach(
     if kind == "whatsapp":
         if whatsapp is None:
             return f"the whatsapp column: {wa_err}" if wa_err else "the whatsapp column is empty"
-        if whatsapp.kind not in TEXTABLE:
+        if whatsapp[1] not in TEXTABLE:
             return (
-                f"the whatsapp column holds {whatsapp.e164}, a {whatsapp.kind} number; "
+                f"the whatsapp column holds {whatsapp[0]}, a {whatsapp[1]} number; "
                 "WhatsApp needs a mobile"
             )
         return None
     if phone is None:
         return f"the phone column: {phone_err}" if phone_err else "the phone column is empty"
-    if kind == "sms" and phone.kind not in TEXTABLE:
-        return f"the phone column holds {phone.e164}, a {phone.kind} number; SMS needs a mobile"
+    if kind == "sms" and phone[1] not in TEXTABLE:
+        return f"the phone column holds {phone[0]}, a {phone[1]} number; SMS needs a mobile"
     return None
