@@ -126,43 +126,52 @@ def memo_for(rules: Rules) -> Memo:
     return memo
 
 
+#: The cells normalise reads, in the order normalise_cells takes them.
+FIELDS = (
+    "registry_id", "full_name", "nationality", "passport_number", "permit_type", "permit_number",
+    "expiry_date", "phone", "whatsapp", "language", "channels", "opted_out", "office", "email",
+)  # fmt: skip
+
+
 def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     """Validate one row; collect every problem rather than stopping at the first."""
-    t = normalise_values(row.line, row.values, row.problems, memo_for(rules))
+    get = row.values.get
+    cells = tuple([get(name, "") for name in FIELDS])
+    t = normalise_cells(row.line, cells, row.problems, memo_for(rules))
     if not t[0]:
-        return Rejection(*t[1:])
+        return Rejection(t[1], t[2], dict(row.values), t[4], t[5])
     phone = None if t[11] is None else Phone(*t[11])
     whatsapp = phone if t[12] == t[11] else (None if t[12] is None else Phone(*t[12]))
     return Record(*t[1:11], phone, whatsapp, *t[13:])  # type: ignore[arg-type,call-arg]
 
 
-def normalise_values(
-    line: int, v: dict[str, str], problems: tuple[str, ...], memo: Memo
+def normalise_cells(
+    line: int, cells: tuple[str, ...], problems: tuple[str, ...], memo: Memo
 ) -> tuple[Any, ...]:
-    """`normalise` as the tuple that crosses back from a worker (see packing): a Record's
-    fields after True, its phones as (e164, kind, region); or a Rejection's after False."""
+    """`normalise` of a row's cells in FIELDS order, as the tuple that crosses back from a
+    worker (see packing): a Record's fields after True, its phones as (e164, kind, region);
+    or a Rejection's after False, its raw cells None (the caller has them as it got them)."""
     rules = memo.rules
     reasons: list[str] = list(problems)
     warnings: list[str] = []
-    get = v.get
+    (registry_id, full_name, nationality_raw, passport, permit_type_raw, permit_number,
+     expiry_raw, phone_raw, wa_raw, language_raw, channels_raw, opted_out_raw, office_raw,
+     email_raw) = cells  # fmt: skip
 
     # clean(), its fast path inline: these cells differ on every row
-    registry_id = get("registry_id", "")
     registry_id = " ".join(registry_id.split()) if registry_id.isprintable() else clean(registry_id)
     if not registry_id:
         reasons.append("registry_id: missing; fill it in")
-    full_name = get("full_name", "")
     full_name = " ".join(full_name.split()) if full_name.isprintable() else clean(full_name)
     if not full_name:
         reasons.append("full_name: missing; fill it in")
-    permit_number = get("permit_number", "")
     permit_number = (
         " ".join(permit_number.split()) if permit_number.isprintable() else clean(permit_number)
     ).upper()
     if not permit_number:
         reasons.append("permit_number: missing; fill it in")
 
-    raw = get("nationality", "")
+    raw = nationality_raw
     found = memo.nationality.get(raw)
     if found is None:
         said: list[str] = []
@@ -170,7 +179,7 @@ def normalise_values(
     nationality, said_ = found
     reasons += said_
 
-    raw = get("expiry_date", "")
+    raw = expiry_raw
     dated = memo.date.get(raw)
     if dated is None:
         said = []
@@ -178,7 +187,7 @@ def normalise_values(
     expiry, said_ = dated
     reasons += said_
 
-    raw = get("office", "")
+    raw = office_raw
     placed = memo.office.get(raw)
     if placed is None:
         said = []
@@ -186,7 +195,7 @@ def normalise_values(
     office, said_ = placed
     reasons += said_
 
-    raw = get("language", "")
+    raw = language_raw
     spoken = memo.language.get((raw, nationality))
     if spoken is None:
         said = []
@@ -199,7 +208,7 @@ def normalise_values(
     reasons += said_
 
     channel_kinds = memo.kinds
-    raw = get("channels", "")
+    raw = channels_raw
     asked = memo.channels.get(raw)
     if asked is None:
         said = []
@@ -210,7 +219,7 @@ def normalise_values(
     explicit = bool(wanted)
     wanted = wanted or memo.order
 
-    raw = get("opted_out", "")
+    raw = opted_out_raw
     stopped = memo.opt_out.get(raw)
     if stopped is None:
         said = []
@@ -219,9 +228,7 @@ def normalise_values(
     reasons += said_
 
     region = rules.region
-    raw = get("phone", "")
-    phone, phone_err = _phone(raw, nationality, region) if raw else (None, None)
-    wa_raw = get("whatsapp", "")
+    phone, phone_err = _phone(phone_raw, nationality, region) if phone_raw else (None, None)
     whatsapp: Number | None
     if not wa_raw:
         whatsapp, wa_err = None, None
@@ -229,8 +236,7 @@ def normalise_values(
         whatsapp, wa_err = phone, None  # usually the same number, written another way
     else:
         whatsapp, wa_err = _phone(wa_raw, nationality, region)
-    raw = get("email", "")
-    email, email_err = _email(raw) if raw else ("", None)
+    email, email_err = _email(email_raw) if email_raw else ("", None)
     channels: list[str] = []
     dropped: list[str] = []
     for name in wanted:
@@ -255,12 +261,11 @@ def normalise_values(
         )  # fmt: skip
     warnings += dropped
     if reasons:
-        return (False, line, tuple(reasons), dict(v), registry_id, permit_number)
+        return (False, line, tuple(reasons), None, registry_id, permit_number)
     assert expiry is not None and nationality is not None
-    passport = get("passport_number", "")
     passport = " ".join(passport.split()) if passport.isprintable() else clean(passport)
     passport = passport.replace(" ", "").upper()
-    raw = get("permit_type", "")
+    raw = permit_type_raw
     permit_type = memo.permit_type.get(raw)
     if permit_type is None:
         permit_type = _remember(memo.permit_type, raw, clean(raw))
