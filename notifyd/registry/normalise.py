@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
@@ -31,6 +32,9 @@ KINDS = {
     PNT.VOIP: "voip",
 }
 TEXTABLE = frozenset({"mobile", "fixed_line_or_mobile"})
+#: A number as read, (E.164, kind, region): a Phone's fields, as a plain tuple because a row's
+#: numbers cross back from a worker so (and a frozen dataclass takes as long as its parse).
+Number = tuple[str, str, str]
 YES = frozenset({"1", "y", "yes", "true", "ya", "all", "*", "x"})
 NO = frozenset({"", "0", "n", "no", "false", "tidak"})
 _SPLIT = re.compile(r"[,;|\s]+")
@@ -70,39 +74,169 @@ class Rules:
         )
 
 
+#: Distinct values each per-rules memo keeps at most (dates, nationalities, language tags …):
+#: an export has few; a stream of distinct ones is read as before, without being kept.
+MEMO_SIZE = 8192
+
+
+class Memo:
+    """Per-rules answers for the cells whose result depends on the cell alone (and the rules):
+    nationality, expiry date, office, language (with the nationality), channels, opted_out,
+    permit type. Computed once per distinct value by the same functions as before; each dict
+    stops growing at MEMO_SIZE."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.kinds = dict(rules.channels)
+        self.order = rules.channel_order
+        self.mail = "email" in self.kinds.values()
+        self.nationality: dict[str, tuple[str | None, tuple[str, ...]]] = {}
+        self.date: dict[str, tuple[date | None, tuple[str, ...]]] = {}
+        self.office: dict[str, tuple[str, tuple[str, ...]]] = {}
+        #: (cell, nationality) → (language, warnings, reasons)
+        self.language: dict[tuple[str, str | None], tuple[str, tuple[str, ...], tuple[str, ...]]]
+        self.language = {}
+        self.channels: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.opt_out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.permit_type: dict[str, str] = {}
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
+    if len(cache) < MEMO_SIZE:
+        cache[key] = value
+    return value
+
+
+_memos: dict[Rules, Memo] = {}
+_last: Memo | None = None
+
+
+def memo_for(rules: Rules) -> Memo:
+    """The memo of these rules (the last one asked for without hashing them again)."""
+    global _last
+    last = _last
+    if last is not None and last.rules is rules:
+        return last
+    memo = _memos.get(rules)
+    if memo is None:
+        if len(_memos) >= 4:
+            _memos.clear()
+        memo = _memos[rules] = Memo(rules)
+    _last = memo
+    return memo
+
+
+#: The cells normalise reads, in the order normalise_cells takes them.
+FIELDS = (
+    "registry_id", "full_name", "nationality", "passport_number", "permit_type", "permit_number",
+    "expiry_date", "phone", "whatsapp", "language", "channels", "opted_out", "office", "email",
+)  # fmt: skip
+
+
 def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
     """Validate one row; collect every problem rather than stopping at the first."""
-    v = row.values
-    reasons: list[str] = list(row.problems)
+    get = row.values.get
+    cells = tuple([get(name, "") for name in FIELDS])
+    t = normalise_cells(row.line, cells, row.problems, memo_for(rules))
+    if not t[0]:
+        return Rejection(t[1], t[2], dict(row.values), t[4], t[5])
+    phone = None if t[11] is None else Phone(*t[11])
+    whatsapp = phone if t[12] == t[11] else (None if t[12] is None else Phone(*t[12]))
+    return Record(*t[1:11], phone, whatsapp, *t[13:])  # type: ignore[arg-type,call-arg]
+
+
+def normalise_cells(
+    line: int, cells: tuple[str, ...], problems: tuple[str, ...], memo: Memo
+) -> tuple[Any, ...]:
+    """`normalise` of a row's cells in FIELDS order, as the tuple that crosses back from a
+    worker (see packing): a Record's fields after True, its phones as (e164, kind, region);
+    or a Rejection's after False, its raw cells None (the caller has them as it got them)."""
+    rules = memo.rules
+    reasons: list[str] = list(problems)
     warnings: list[str] = []
+    (registry_id, full_name, nationality_raw, passport, permit_type_raw, permit_number,
+     expiry_raw, phone_raw, wa_raw, language_raw, channels_raw, opted_out_raw, office_raw,
+     email_raw) = cells  # fmt: skip
 
-    def need(name: str) -> str:
-        value = clean(v.get(name, ""))
-        if not value:
-            reasons.append(f"{name}: missing; fill it in")
-        return value
+    # clean(), its fast path inline: these cells differ on every row
+    registry_id = " ".join(registry_id.split()) if registry_id.isprintable() else clean(registry_id)
+    if not registry_id:
+        reasons.append("registry_id: missing; fill it in")
+    full_name = " ".join(full_name.split()) if full_name.isprintable() else clean(full_name)
+    if not full_name:
+        reasons.append("full_name: missing; fill it in")
+    permit_number = (
+        " ".join(permit_number.split()) if permit_number.isprintable() else clean(permit_number)
+    ).upper()
+    if not permit_number:
+        reasons.append("permit_number: missing; fill it in")
 
-    registry_id = need("registry_id")
-    full_name = need("full_name")
-    permit_number = need("permit_number").upper()
-    nationality = _nationality(v.get("nationality", ""), rules, reasons)
-    expiry = _date(v.get("expiry_date", ""), rules, reasons)
-    office = _office(v.get("office", ""), rules, reasons)
-    language = _language(v.get("language", ""), nationality, rules, warnings, reasons)
-    channel_kinds = dict(rules.channels)
-    wanted = _channel_list(v.get("channels", ""), "channels", channel_kinds, reasons)
+    raw = nationality_raw
+    found = memo.nationality.get(raw)
+    if found is None:
+        said: list[str] = []
+        found = _remember(memo.nationality, raw, (_nationality(raw, rules, said), tuple(said)))
+    nationality, said_ = found
+    reasons += said_
+
+    raw = expiry_raw
+    dated = memo.date.get(raw)
+    if dated is None:
+        said = []
+        dated = _remember(memo.date, raw, (_date(raw, rules, said), tuple(said)))
+    expiry, said_ = dated
+    reasons += said_
+
+    raw = office_raw
+    placed = memo.office.get(raw)
+    if placed is None:
+        said = []
+        placed = _remember(memo.office, raw, (_office(raw, rules, said), tuple(said)))
+    office, said_ = placed
+    reasons += said_
+
+    raw = language_raw
+    spoken = memo.language.get((raw, nationality))
+    if spoken is None:
+        said = []
+        warned: list[str] = []
+        language = _language(raw, nationality, rules, warned, said)
+        spoken = (language, tuple(warned), tuple(said))
+        spoken = _remember(memo.language, (raw, nationality), spoken)
+    language, warned_, said_ = spoken
+    warnings += warned_
+    reasons += said_
+
+    channel_kinds = memo.kinds
+    raw = channels_raw
+    asked = memo.channels.get(raw)
+    if asked is None:
+        said = []
+        names = tuple(_channel_list(raw, "channels", channel_kinds, said))
+        asked = _remember(memo.channels, raw, (names, tuple(said)))
+    wanted, said_ = asked
+    reasons += said_
     explicit = bool(wanted)
-    wanted = wanted or list(rules.channel_order)
-    opt_out = _opt_out(v.get("opted_out", ""), channel_kinds, reasons)
+    wanted = wanted or memo.order
 
-    phone, phone_err = _phone(v.get("phone", ""), nationality, rules.region)
-    wa_raw = v.get("whatsapp", "")
-    whatsapp: Phone | None
-    if phone is not None and _written_as(wa_raw, phone, rules.region):
+    raw = opted_out_raw
+    stopped = memo.opt_out.get(raw)
+    if stopped is None:
+        said = []
+        stopped = _remember(memo.opt_out, raw, (_opt_out(raw, channel_kinds, said), tuple(said)))
+    opt_out, said_ = stopped
+    reasons += said_
+
+    region = rules.region
+    phone, phone_err = _phone(phone_raw, nationality, region) if phone_raw else (None, None)
+    whatsapp: Number | None
+    if not wa_raw:
+        whatsapp, wa_err = None, None
+    elif phone is not None and _written_as(wa_raw, phone, region):
         whatsapp, wa_err = phone, None  # usually the same number, written another way
     else:
-        whatsapp, wa_err = _phone(wa_raw, nationality, rules.region)
-    email, email_err = _email(v.get("email", ""))
+        whatsapp, wa_err = _phone(wa_raw, nationality, region)
+    email, email_err = _email(email_raw) if email_raw else ("", None)
     channels: list[str] = []
     dropped: list[str] = []
     for name in wanted:
@@ -117,7 +251,7 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         elif explicit or not problem.endswith(" is empty"):
             dropped.append(f"{name}: {problem}")  # a bad number, or a channel asked for
     if not channels:
-        mail = "email" in channel_kinds.values()
+        mail = memo.mail
         reasons.append(
             "no channel can reach this person ("
             + ("; ".join(dropped) or ("no phone, WhatsApp number or e-mail address" if mail
@@ -127,26 +261,20 @@ def normalise(row: RawRow, rules: Rules) -> Record | Rejection:
         )  # fmt: skip
     warnings += dropped
     if reasons:
-        return Rejection(row.line, tuple(reasons), dict(v), registry_id, permit_number)
+        return (False, line, tuple(reasons), None, registry_id, permit_number)
     assert expiry is not None and nationality is not None
-    return Record(
-        line=row.line,
-        registry_id=registry_id,
-        full_name=full_name,
-        nationality=nationality,
-        passport_number=clean(v.get("passport_number", "")).replace(" ", "").upper(),
-        permit_type=clean(v.get("permit_type", "")),
-        permit_number=permit_number,
-        expiry_date=expiry,
-        office=office,
-        language=language,
-        phone=phone,
-        whatsapp=whatsapp,
-        channels=tuple(channels),
-        opt_out=opt_out,
-        warnings=tuple(warnings),
-        email=email,
-    )
+    passport = " ".join(passport.split()) if passport.isprintable() else clean(passport)
+    passport = passport.replace(" ", "").upper()
+    raw = permit_type_raw
+    permit_type = memo.permit_type.get(raw)
+    if permit_type is None:
+        permit_type = _remember(memo.permit_type, raw, clean(raw))
+    return (
+        True, line, registry_id, full_name, nationality, passport, permit_type, permit_number,
+        expiry, office, language,
+        phone, whatsapp,
+        tuple(channels), opt_out, tuple(warnings), email,
+    )  # fmt: skip
 
 
 def _email(raw: str) -> tuple[str, str | None]:
@@ -169,7 +297,7 @@ JOINERS = frozenset("\u200c\u200d")
 def clean(value: str) -> str:
     """Trim, fold any white space (tabs, line breaks) to one space, and drop control, bidi
     and other invisible format characters, keeping the joiners some scripts spell with."""
-    if value.isascii() and value.isprintable():
+    if value.isprintable():  # no Cc or Cf character (a name in Hangul, Han, Arabic …)
         return " ".join(value.split())
     kept = "".join(
         ch
@@ -309,7 +437,7 @@ def _opt_out(raw: str, known: dict[str, str], reasons: list[str]) -> tuple[str, 
 _NOT_DIGIT = re.compile(r"\D")
 
 
-def _written_as(raw: str, phone: Phone, region: str) -> bool:
+def _written_as(raw: str, phone: Number, region: str) -> bool:
     """True when `raw` is the digits of `phone` in international or national form.
 
     Saves parsing the same number twice (half of all rows); a miss only means a full parse.
@@ -318,22 +446,26 @@ def _written_as(raw: str, phone: Phone, region: str) -> bool:
         return False
     digits = _NOT_DIGIT.sub("", raw)
     if raw.lstrip().startswith("+"):
-        return digits == phone.e164[1:]
-    return digits == _national_digits(phone) or (
-        phone.region == region and digits == phone.e164[1:]
-    )
+        return digits == phone[0][1:]
+    return digits == _national_digits(phone) or (phone[2] == region and digits == phone[0][1:])
 
 
-def _national_digits(phone: Phone) -> str:
+def _national_digits(phone: Number) -> str:
     """The number as dialled inside its country (0812… in Indonesia): E.164 is the country
     code and the national number, and the region's metadata knows its trunk prefix."""
-    code = str(phonenumbers.country_code_for_region(phone.region))
-    meta = phonenumbers.PhoneMetadata.metadata_for_region(phone.region)
+    code, prefix = _dialling(phone[2])
+    return prefix + phone[0][1 + len(code) :]
+
+
+@lru_cache(maxsize=256)
+def _dialling(region: str) -> tuple[str, str]:
+    """A region's country code and national (trunk) prefix, as text."""
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     prefix = (meta.national_prefix if meta else None) or ""
-    return prefix + phone.e164[1 + len(code) :]
+    return str(phonenumbers.country_code_for_region(region)), prefix
 
 
-def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None, str | None]:
+def _phone(raw: str, nationality: str | None, region: str) -> tuple[Number | None, str | None]:
     value = clean(raw)
     if not value:
         return None, None
@@ -341,23 +473,22 @@ def _phone(raw: str, nationality: str | None, region: str) -> tuple[Phone | None
 
 
 @lru_cache(maxsize=65536)
-def _parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
+def _parse_phone(value: str, nationality: str, region: str) -> tuple[Number | None, str | None]:
     """Office region first; a number without a country code may be the person's home format.
     The region's common forms, and numbers written with a country code only one region
     has, take a fast path that agrees with phonenumbers."""
     if value.startswith("+"):
         abroad = international(value)
         if abroad is not None and abroad[2] in KINDS:
-            return Phone(abroad[0], KINDS[abroad[2]], abroad[1]), None
+            return (abroad[0], KINDS[abroad[2]], abroad[1]), None
     fast = national_number(value, region)
     if fast is not None and fast[1] in KINDS:
         nsn, ntype = fast
-        code = phonenumbers.country_code_for_region(region)
-        return Phone(f"+{code}{nsn}", KINDS[ntype], region), None
+        return (f"+{_dialling(region)[0]}{nsn}", KINDS[ntype], region), None
     return parse_phone(value, nationality, region)
 
 
-def parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None, str | None]:
+def parse_phone(value: str, nationality: str, region: str) -> tuple[Number | None, str | None]:
     """`_parse_phone` through phonenumbers alone (the reference of the fast path)."""
     regions = [region]
     if nationality and nationality != region and not value.startswith(("+", "00")):
@@ -371,7 +502,7 @@ def parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None
         if ntype in KINDS:
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             found = phonenumbers.region_code_for_number(number) or reg
-            return Phone(e164, KINDS[ntype], found), None
+            return (e164, KINDS[ntype], found), None
         if ntype != PNT.UNKNOWN:  # valid here, but a service number: no other reading
             return None, f"{value!r} is a premium-rate, shared-cost or other service number"
     tried = " or ".join(regions)
@@ -383,9 +514,9 @@ def parse_phone(value: str, nationality: str, region: str) -> tuple[Phone | None
 
 def _cannot_reach(
     kind: str,
-    phone: Phone | None,
+    phone: Number | None,
     phone_err: str | None,
-    whatsapp: Phone | None,
+    whatsapp: Number | None,
     wa_err: str | None,
 ) -> str | None:
     """Why a channel of this kind cannot reach the person, or None if it can."""
@@ -394,14 +525,14 @@ def _cannot_reach(
     if kind == "whatsapp":
         if whatsapp is None:
             return f"the whatsapp column: {wa_err}" if wa_err else "the whatsapp column is empty"
-        if whatsapp.kind not in TEXTABLE:
+        if whatsapp[1] not in TEXTABLE:
             return (
-                f"the whatsapp column holds {whatsapp.e164}, a {whatsapp.kind} number; "
+                f"the whatsapp column holds {whatsapp[0]}, a {whatsapp[1]} number; "
                 "WhatsApp needs a mobile"
             )
         return None
     if phone is None:
         return f"the phone column: {phone_err}" if phone_err else "the phone column is empty"
-    if kind == "sms" and phone.kind not in TEXTABLE:
-        return f"the phone column holds {phone.e164}, a {phone.kind} number; SMS needs a mobile"
+    if kind == "sms" and phone[1] not in TEXTABLE:
+        return f"the phone column holds {phone[0]}, a {phone[1]} number; SMS needs a mobile"
     return None

@@ -13,13 +13,14 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from operator import itemgetter
 from typing import Any
 
 from notifyd.model import Phone, RawRow, Record, Rejection
 from notifyd.registry.collect import quieten
-from notifyd.registry.normalise import Rules, normalise
+from notifyd.registry.normalise import FIELDS, Rules, memo_for, normalise_cells
 
 Packed = tuple[tuple[str, ...], list[tuple[Any, ...]]]
 
@@ -38,11 +39,32 @@ def pack_rows(rows: list[RawRow]) -> Packed:
 def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
     """The worker's job: packed rows in, packed results out."""
     keys, rows = packed
+    memo = memo_for(rules)
+    pick = _picker(keys)
     out: list[tuple[Any, ...]] = []
-    for line, values, problems in rows:
-        given = values if isinstance(values, dict) else dict(zip(keys, values, strict=True))
-        out.append(_pack(normalise(RawRow(line, given, problems), rules)))
+    add = out.append
+    for line, values, problems in rows:  # already packed results: no Record made
+        if isinstance(values, dict):
+            get = values.get
+            t = normalise_cells(line, tuple([get(name, "") for name in FIELDS]), problems, memo)
+            if not t[0]:
+                t = (False, line, t[2], dict(values), t[4], t[5])
+        else:
+            t = normalise_cells(line, pick(values), problems, memo)
+            if not t[0]:
+                t = (False, line, t[2], dict(zip(keys, values, strict=True)), t[4], t[5])
+        add(t)
     return out
+
+
+def _picker(keys: tuple[str, ...]) -> Callable[[tuple[str, ...]], tuple[str, ...]]:
+    """Values in `keys` order → the cells normalise reads, in FIELDS order ("" for a field the
+    source does not give), without a dict per row."""
+    missing = len(keys)  # where an empty cell is added after the values
+    get = itemgetter(*[keys.index(name) if name in keys else missing for name in FIELDS])
+    if all(name in keys for name in FIELDS):
+        return get  # type: ignore[no-any-return]
+    return lambda values: get(values + ("",))  # type: ignore[no-any-return]
 
 
 @contextmanager
@@ -81,20 +103,6 @@ def watch_parent(parent: int, interval: float = 1.0) -> None:
                 os._exit(1)
 
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
-
-
-def _phone(p: Phone | None) -> tuple[str, str, str] | None:
-    return None if p is None else (p.e164, p.kind, p.region)
-
-
-def _pack(r: Record | Rejection) -> tuple[Any, ...]:
-    if isinstance(r, Rejection):
-        return (False, r.line, r.reasons, r.raw, r.registry_id, r.permit_number)
-    return (
-        True, r.line, r.registry_id, r.full_name, r.nationality, r.passport_number,
-        r.permit_type, r.permit_number, r.expiry_date, r.office, r.language, _phone(r.phone),
-        _phone(r.whatsapp), r.channels, r.opt_out, r.warnings, r.email,
-    )  # fmt: skip
 
 
 def unpack(results: list[tuple[Any, ...]]) -> list[Record | Rejection]:

@@ -7,7 +7,14 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import phonenumberutil as pnu
 
-from notifyd.registry.fastphone import international, national_number, number_type
+from notifyd.registry.fastphone import (
+    _KEEP,
+    international,
+    national_number,
+    number_type,
+    strip_national_prefix,
+    takes_length,
+)
 from notifyd.registry.normalise import _parse_phone, parse_phone
 
 PREFIXES = ["0", "+62", "62", "+62 ", "+62-", "0062", "+6", "+61", "", "620", "+620", "8"]
@@ -46,7 +53,7 @@ def test_it_takes_the_common_forms_itself(digits: str) -> None:
         found = national_number(written, "ID")
         reference = parse_phone(written, "", "ID")[0]
         if reference is not None:
-            assert found is not None and f"+62{found[0]}" == reference.e164
+            assert found is not None and f"+62{found[0]}" == reference[0]
 
 
 #: Country codes of one region and of several (+1, +7, +44, +61), with and without leading
@@ -95,7 +102,7 @@ def test_numbers_abroad_take_the_fast_path() -> None:
         found = international(value)
         reference = parse_phone(value, "", "ID")[0]
         assert found is not None and reference is not None
-        assert (found[0], found[1]) == (reference.e164, region)
+        assert (found[0], found[1]) == (reference[0], region)
 
 
 @settings(max_examples=1000, deadline=None)
@@ -108,3 +115,31 @@ def test_numbers_abroad_take_the_fast_path() -> None:
 def test_number_type_is_phonenumbers_own(nsn: str, region: str) -> None:
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
     assert number_type(nsn, meta) == pnu._number_type_helper(nsn, meta)
+
+
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    prefix=st.sampled_from(["", "0", "00", "1", "8", "9", "15", "06", "01", "044", "0800", "7"]),
+    digits=st.text("0123456789", max_size=16),
+    region=st.sampled_from(REGIONS),
+)
+@example(prefix="0", digits="81234567890", region="ID")
+@example(prefix="0", digits="111234567", region="AR")  # a prefix transform rule
+@example(prefix="", digits="0", region="ID")
+@example(prefix="", digits="0012415868344", region="ID")  # viable only with its prefix: kept
+@example(prefix="", digits="8177440854", region="RU")
+@example(prefix="", digits="90385654769", region="BR")
+def test_the_prefix_and_length_steps_are_phonenumbers_own(
+    prefix: str, digits: str, region: str
+) -> None:
+    """The national prefix and length steps, their patterns read once, answer as
+    phonenumbers' own helpers do, for every region (prefixes it rewrites included)."""
+    number = prefix + digits
+    meta = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    reference = pnu._maybe_strip_national_prefix_carrier_code(number, meta)[1]
+    assert strip_national_prefix(number, meta) == reference
+    keeps = pnu._test_number_length(number, meta) not in _KEEP
+    assert takes_length(number, meta) == keeps
