@@ -67,9 +67,10 @@ class RawRow(NamedTuple):
     problems: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Phone:
-    """A normalised number and what it can receive."""
+    """A normalised number and what it can receive. Not frozen (see Record), still hashable:
+    nothing changes one once made."""
 
     e164: str
     kind: str  # "mobile", "fixed_line_or_mobile", "fixed_line", "voip"
