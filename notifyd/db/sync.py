@@ -69,6 +69,9 @@ def create_scratch(conn: Connection) -> None:
         f"CREATE TEMPORARY TABLE sync_plan (plan_id INTEGER, stage INTEGER, due_at {instant}, "
         f"deadline {instant}, status VARCHAR(16), reason TEXT, catch_up BOOLEAN)"
     )
+    # Each chunk's notices join their plans by plan_id: without an index SQLite builds an
+    # automatic one over every plan written so far, again for every chunk.
+    conn.exec_driver_sql("CREATE INDEX sync_plan_id ON sync_plan (plan_id)")
     conn.exec_driver_sql("DROP TABLE IF EXISTS sync_new")
     conn.exec_driver_sql(
         f"CREATE TEMPORARY TABLE sync_new (permit_id INTEGER, expiry_date {day}, plan_id INTEGER)"
