@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -51,19 +52,17 @@ def active_hashes(conn: Connection) -> Active:
     """Every active permit's row hash, in order: read from the partial index on row_key of
     the active permits (`ix_permits_row_key`), so neither the table nor a sort is needed."""
     top = conn.exec_driver_sql("SELECT max(id) FROM permits").scalar_one() or 0
-    parts: list[npt.NDArray[np.int64]] = [np.zeros((0, 2), dtype=np.int64)]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.execute(
             "SELECT row_key, id FROM permits WHERE active AND row_key IS NOT NULL ORDER BY row_key"
         )
-        while batch := cursor.fetchmany(50_000):
-            parts.append(np.array(batch, dtype=np.int64))
+        # straight from the driver's rows into one array: no list of a million tuples
+        rows = np.fromiter(chain.from_iterable(cursor), dtype=np.int64).reshape(-1, 2)
         cursor.execute("SELECT id FROM permits WHERE active AND row_key IS NULL")
-        unhashed = np.array([pid for (pid,) in cursor.fetchall()], dtype=np.int64)
+        unhashed = np.fromiter(chain.from_iterable(cursor), dtype=np.int64)
     finally:
         cursor.close()
-    rows = np.concatenate(parts)
     return Active(rows[:, 0].copy(), rows[:, 1].copy(), unhashed, int(top))
 
 
