@@ -24,6 +24,8 @@ class Status(StrEnum):
     SUPERSEDED = "superseded"
 
 
+#: A console account's roles, least to most allowed.
+ROLES = ("viewer", "supervisor", "admin")
 #: Statuses the planner may still rewrite: nothing has been sent for them.
 PLANNER_OWNED = frozenset({Status.SCHEDULED, Status.CANCELLED, Status.SUPERSEDED})
 #: Statuses that still wait to be sent.

@@ -22,7 +22,6 @@ from notifyd.config import Config
 from notifyd.config.secrets import unresolved
 from notifyd.errors import ConfigError, ConfigErrors
 from notifyd.model import Record
-from notifyd.registry.normalise import Rules, normalise
 from notifyd.registry.reach import count_reach, reach_line, reach_warnings
 
 #: Rows of the export read to count each channel's reach (a sample for a large registry).
@@ -83,6 +82,8 @@ def _export(
     cfg: Config, pm: pluggy.PluginManager, errors: list[ConfigError]
 ) -> tuple[str, list[str]]:
     """Read the header and a sample of rows; count what each channel reaches in them."""
+    from notifyd.registry.normalise import Rules, normalise
+
     source = attempt(errors, lambda: plugins.source_for(pm, cfg.registry.source))
     if source is None:
         return "not read", []

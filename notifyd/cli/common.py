@@ -7,12 +7,13 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from notifyd import config as config_mod
 from notifyd.cli import output
-from notifyd.config import Config
-from notifyd.db import store
+
+if TYPE_CHECKING:  # the parser is built without them: a command imports what it runs
+    from notifyd.config import Config
+    from notifyd.db.store import Engine
 
 EXIT_CONFIG, EXIT_REFUSED, EXIT_STORE, EXIT_SOURCE = 2, 3, 4, 5
 Handler = Callable[[argparse.Namespace], "int | None"]
@@ -48,10 +49,13 @@ def now(args: argparse.Namespace) -> datetime:
 
 
 def load_config(args: argparse.Namespace) -> Config:
+    from notifyd import config as config_mod
+
     return config_mod.load(getattr(args, "sub_config", None) or args.config)
 
 
-def open_engine(cfg: Config) -> store.Engine:
+def open_engine(cfg: Config) -> Engine:
+    from notifyd.db import store
     from notifyd.service.private import secure_state_dir
 
     secure_state_dir(cfg.state_dir)

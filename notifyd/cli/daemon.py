@@ -7,15 +7,16 @@ import getpass
 import logging
 import sys
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from notifyd.cli import common
 from notifyd.cli.common import Subcommands, command, with_format
-from notifyd.config import Config
-from notifyd.db import dispatch as dispatchstore
-from notifyd.db.store import Engine
 from notifyd.errors import ConfigError
+
+if TYPE_CHECKING:  # the parser is built without them: each command imports what it runs
+    from notifyd.config import Config
+    from notifyd.db.store import Engine
 
 
 def add_commands(sub: Subcommands) -> None:
@@ -85,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _control(args: argparse.Namespace, action: str) -> int:
     from notifyd.cli.staff import office_tz
+    from notifyd.db import dispatch as dispatchstore
 
     cfg = common.load_config(args)
     if args.channel and args.channel not in cfg.channels:
@@ -161,6 +163,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_paused(args: argparse.Namespace) -> int:
     from notifyd.cli import output
     from notifyd.cli.staff import office_tz
+    from notifyd.db import dispatch as dispatchstore
 
     cfg = common.load_config(args)
     tz = office_tz(cfg)

@@ -1,5 +1,9 @@
 """The `notifyd` command: the parser assembled from the command modules, and how errors become
-exit statuses. Each group of commands lives in its own module; common.py holds what they share."""
+exit statuses. Each group of commands lives in its own module; common.py holds what they share.
+
+The command modules declare their parsers with light imports only and import what a command
+runs (SQLAlchemy, numpy, the voice chain, the web app) inside it: `notifyd sync` pays for the
+sync alone, `--help` for nothing (tests/cli/test_imports.py holds it)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ from notifyd.cli import templates as cli_templates
 from notifyd.cli import users as cli_users
 from notifyd.cli import voice as cli_voice
 from notifyd.cli.common import EXIT_CONFIG, EXIT_REFUSED, EXIT_SOURCE, EXIT_STORE
-from notifyd.db.store import DatabaseError
 from notifyd.errors import ConfigError, NotifydError, SourceUnreachable, StoreError, SyncRefused
 
 DESCRIPTION = (
@@ -54,12 +57,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the output went to `head` or a pager that has quit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except DatabaseError as exc:  # no traceback: its parameters hold personal data
+    except Exception as exc:  # a database error: no traceback, its parameters hold personal data
+        if not _database_error(exc):
+            raise
         from notifyd.registry.sync import describe_error
 
         print(f"notifyd: database error: {describe_error(exc)}", file=sys.stderr)
         _disk_hint(args)
         return EXIT_STORE
+
+
+def _database_error(exc: Exception) -> bool:
+    """SQLAlchemy's errors, told without importing it: a command that never loaded it raised
+    none of them."""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from notifyd.db.store import DatabaseError
+
+    return isinstance(exc, DatabaseError)
 
 
 def _disk_hint(args: argparse.Namespace) -> None:

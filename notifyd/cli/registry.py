@@ -10,9 +10,7 @@ from typing import Any
 from notifyd import plugins
 from notifyd.cli import common, output
 from notifyd.cli.common import Subcommands, command, with_format
-from notifyd.db import notices, runs
 from notifyd.errors import NotifydError
-from notifyd.planning.clock import Office
 from notifyd.registry.reach import reach_line
 
 #: Rejected rows `sync` lists itself; `notifyd rejected` lists them all.
@@ -39,6 +37,7 @@ def add_commands(sub: Subcommands) -> None:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from notifyd.db import runs
     from notifyd.registry.sync import run_sync
 
     cfg = common.load_config(args)
@@ -102,6 +101,9 @@ def _reason_lines(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def cmd_upcoming(args: argparse.Namespace) -> int:
+    from notifyd.db import notices
+    from notifyd.planning.clock import Office
+
     cfg = common.load_config(args)
     engine = common.open_engine(cfg)
     now = common.now(args)
@@ -131,6 +133,8 @@ def cmd_upcoming(args: argparse.Namespace) -> int:
 
 
 def cmd_rejected(args: argparse.Namespace) -> int:
+    from notifyd.db import runs
+
     cfg = common.load_config(args)
     engine = common.open_engine(cfg)
     run_id = args.run or runs.last_run_id(engine)

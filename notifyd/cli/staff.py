@@ -14,21 +14,17 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import phonenumbers
 
 from notifyd.cli import common, output
 from notifyd.cli.common import Subcommands, command, with_format
-from notifyd.config import Config
-from notifyd.console.views import mask
-from notifyd.db import log as logstore
-from notifyd.db import search
-from notifyd.db import staff as staffstore
-from notifyd.db.store import Engine
 from notifyd.errors import NotifydError
 from notifyd.model import Status
+
+if TYPE_CHECKING:  # the parser is built without them: each command imports what it runs
+    from notifyd.config import Config
+    from notifyd.db.store import Engine
 
 _SPAN = re.compile(r"^(\d+)([dhm])$")
 STATUSES = [st.value for st in Status]
@@ -137,6 +133,10 @@ def _actor(args: argparse.Namespace) -> str:
 
 @_uses_store
 def cmd_log(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd.console.views import mask
+    from notifyd.db import log as logstore
+    from notifyd.db import search
+
     since = _since(args, common.now(args), office_tz(cfg))
     if args.person:
         search.refresh(engine, common.now(args))
@@ -180,6 +180,9 @@ _HEADINGS = {"outcome": "attempt outcome", "status": "notice status", "reason": 
 
 @_uses_store
 def cmd_show(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd.db import log as logstore
+    from notifyd.db import search
+
     search.refresh(engine, common.now(args))  # a no-op when the index is current
     found = logstore.story(engine, args.key, cfg.registry.default_region)
     if found is None:
@@ -220,6 +223,8 @@ def _pick(row: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 def timeline(found: dict[str, Any], tz: ZoneInfo) -> list[dict[str, Any]]:
     """The story in time order: planned, attempts and receipts, cancellations, opt-outs,
     staff actions."""
+    from notifyd.console.views import mask
+
     ev: list[dict[str, Any]] = []
 
     def add(
@@ -271,6 +276,8 @@ def _jsonable(value: Any) -> Any:
 
 @_uses_store
 def cmd_stats(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd.db import log as logstore
+
     now = common.now(args)
     tz = office_tz(cfg)
     st = logstore.stats(engine, now, _since(args, now, tz))
@@ -314,6 +321,7 @@ def _ago(delta: timedelta) -> str:
 
 @_uses_store
 def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd.db import log as logstore
     from notifyd.db.store import database_url
     from notifyd.service.health import storage
 
@@ -352,6 +360,8 @@ def cmd_status(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
 
 @_uses_store
 def cmd_resend(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd.db import staff as staffstore
+
     done = staffstore.resend(engine, args.id, _actor(args), common.now(args), force=args.force)
     common.emit(output.render([done], args.format, office_tz(cfg)))
     if args.format == "table":
@@ -367,6 +377,8 @@ def cmd_resend(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
 
 @_uses_store
 def cmd_opt_out(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
+    from notifyd.db import staff as staffstore
+
     phone = e164(args.key, cfg.registry.default_region)
     if args.channel != "*" and args.channel not in cfg.channels:
         raise NotifydError(
@@ -400,6 +412,8 @@ def cmd_opt_out(args: argparse.Namespace, cfg: Config, engine: Engine) -> int:
 
 def e164(text: str, region: str) -> str | None:
     """The number staff typed, as stored (E.164); None if it is not a valid number."""
+    import phonenumbers
+
     try:
         num = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

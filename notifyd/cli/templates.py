@@ -12,17 +12,21 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from notifyd import config as config_mod
 from notifyd import plugins
 from notifyd.cli import common
 from notifyd.cli.common import Subcommands, command
-from notifyd.config import Config
 from notifyd.errors import NotifydError
-from notifyd.voice import langdoc, review
 
+if TYPE_CHECKING:
+    from notifyd.config import Config
+
+#: The keys of voice/review.STAGES, written out so that the parser needs neither jinja2 nor
+#: numpy (a test holds them equal).
+STAGE_KEYS = ("14", "7", "tomorrow", "today", "overdue")
 #: docs/languages.md of a source checkout, where `doc` writes by default.
-STAGE_KEYS = tuple(key for key, _, _ in review.STAGES)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "languages.md"
 
 
@@ -67,6 +71,8 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 def _config(args: argparse.Namespace, state: Path) -> Config:
     """The operator's config when one is given or installed, else the shipped templates with a
     sample office: a reviewer needs no notifyd config."""
+    from notifyd.voice import review
+
     explicit = getattr(args, "sub_config", None) or args.config
     if explicit or config_mod.config_path(None).exists():
         return common.load_config(args)
@@ -74,6 +80,8 @@ def _config(args: argparse.Namespace, state: Path) -> Config:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from notifyd.voice import review
+
     out = Path(args.output)
     cfg = _config(args, out / ".cache")
     unknown = [lang for lang in args.lang or [] if lang not in cfg.languages.available]
@@ -94,6 +102,8 @@ def cmd_review(args: argparse.Namespace) -> int:
 
 
 def cmd_doc(args: argparse.Namespace) -> int:
+    from notifyd.voice import langdoc
+
     path = Path(args.file)
     if not path.is_file():
         raise NotifydError(f"{path} does not exist; pass --file docs/languages.md")

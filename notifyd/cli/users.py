@@ -12,8 +12,8 @@ import sys
 
 from notifyd.cli import common, output
 from notifyd.cli.common import Subcommands, command, with_format
-from notifyd.db import users
 from notifyd.errors import ConfigError, NotifydError
+from notifyd.model import ROLES
 
 
 def add_commands(sub: Subcommands) -> None:
@@ -21,7 +21,7 @@ def add_commands(sub: Subcommands) -> None:
     group = sp.add_subparsers(required=True, metavar="ACTION")
     add = command(group, "add", cmd_add, "add an account (password prompted, or read from stdin)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=users.ROLES)
+    add.add_argument("--role", required=True, choices=ROLES)
     for name, func, doc in (
         ("disable", cmd_disable, "disable an account and end its sessions"),
         ("enable", cmd_enable, "enable a disabled account again"),
@@ -51,6 +51,8 @@ def _password() -> str:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    from notifyd.db import users
+
     engine = common.open_engine(common.load_config(args))
     users.add_user(engine, args.name, args.role, _password(), common.now(args), _by())
     common.emit(f"user {args.name} added as {args.role}\n")
@@ -58,6 +60,8 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
+    from notifyd.db import users
+
     engine = common.open_engine(common.load_config(args))
     users.set_password(engine, args.name, _password(), common.now(args), _by())
     common.emit(f"password of {args.name} changed\n")
@@ -65,6 +69,8 @@ def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 def cmd_disable(args: argparse.Namespace) -> int:
+    from notifyd.db import users
+
     engine = common.open_engine(common.load_config(args))
     users.set_active(engine, args.name, False, common.now(args), _by())
     common.emit(f"user {args.name} disabled; their sessions ended\n")
@@ -72,6 +78,8 @@ def cmd_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_enable(args: argparse.Namespace) -> int:
+    from notifyd.db import users
+
     engine = common.open_engine(common.load_config(args))
     users.set_active(engine, args.name, True, common.now(args), _by())
     common.emit(f"user {args.name} enabled\n")
@@ -79,6 +87,8 @@ def cmd_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from notifyd.db import users
+
     engine = common.open_engine(common.load_config(args))
     common.emit(output.render(users.list_users(engine), args.format))
     return 0

@@ -12,18 +12,18 @@ import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from notifyd import plugins
 from notifyd.cli import common
 from notifyd.cli.common import Subcommands, command, with_format
-from notifyd.config import Config
-from notifyd.db import notices
+from notifyd.config import AUDIO_FORMATS
 from notifyd.errors import NotifydError
-from notifyd.hookspecs import Voice
-from notifyd.voice import audio, render
-from notifyd.voice.audio import Candidate, Part
-from notifyd.voice.sanitise import clean
+
+if TYPE_CHECKING:  # the parser is built without them (numpy, jinja2): commands import them
+    from notifyd.config import Config
+    from notifyd.hookspecs import Voice
+    from notifyd.voice import render
 
 PROBE_TEXT = {
     "id": "Halo.", "zh": "你好。", "zh-TW": "你好。", "yue": "你好。",
@@ -43,30 +43,32 @@ def add_commands(sub: Subcommands) -> None:
     sp.add_argument("--permit", required=True, help="the permit number")
     sp.add_argument("--stage", type=int, help="days before expiry (default: the planned notice)")
     sp.add_argument("--lang", help="speak this language instead of the person's")
-    sp.add_argument("--format", choices=audio.FORMATS, default="ogg", dest="audio_format")
+    sp.add_argument("--format", choices=AUDIO_FORMATS, default="ogg", dest="audio_format")
     sp.add_argument("-o", "--output", required=True, help="where to write the voice note")
     sp = command(
         sub, "say", cmd_say, "speak a text through the configured engines, to test a voice"
     )
     sp.add_argument("--lang", required=True, help="language tag, e.g. id")
-    sp.add_argument("--format", choices=audio.FORMATS, default="ogg", dest="audio_format")
+    sp.add_argument("--format", choices=AUDIO_FORMATS, default="ogg", dest="audio_format")
     sp.add_argument("-o", "--output", required=True, help="where to write the audio")
     sp.add_argument("text")
 
 
 def check_voices(cfg: Config, pm: Any) -> None:
     """The voice and template checks of `notifyd check-config`; raises ConfigError."""
+    from notifyd.voice import render
+
     render.check(cfg, plugins.voices(pm))
 
 
 def _setup(args: argparse.Namespace) -> tuple[Config, dict[str, Voice]]:
-
     cfg = common.load_config(args)
     return cfg, plugins.voices(plugins.make_manager(cfg.disabled_plugins))
 
 
 def cmd_voices(args: argparse.Namespace) -> int:
     from notifyd.cli.output import render as table
+    from notifyd.voice import render
 
     cfg, voices = _setup(args)
     renderer = render.Renderer(cfg, voices)
@@ -80,6 +82,8 @@ async def _probe_all(
 ) -> list[dict[str, Any]]:
     """One row per engine and language it speaks: natively, or the template's stand-in (Thai
     offline: English); a language nobody speaks gets a row saying so."""
+    from notifyd.voice import audio, render
+
     jobs, rows = [], []
     for name, voice in sorted(voices.items()):
         speaks = voice.languages()
@@ -115,6 +119,9 @@ async def _probe_all(
 
 
 async def _probe(voice: Voice, lang: str, name: str | None, timeout: float) -> str:
+    from notifyd.voice import audio
+    from notifyd.voice.audio import Part
+
     if name is None:
         return "no (no voice for this language)"
     with tempfile.TemporaryDirectory(prefix="notifyd-probe-") as tmp:
@@ -129,6 +136,8 @@ async def _probe(voice: Voice, lang: str, name: str | None, timeout: float) -> s
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from notifyd.db import notices
+    from notifyd.voice import audio, render
 
     cfg, voices = _setup(args)
     facts = notices.notice_facts(common.open_engine(cfg), args.permit, args.stage)
@@ -150,6 +159,8 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _speakers(cfg: Config, voices: dict[str, Voice], renderer: Any, lang: str) -> list[str]:
+    from notifyd.voice import render
+
     return [
         e for e in render.engine_order(cfg, lang) if e in voices and renderer.voice_for(e, lang)
     ]
@@ -176,6 +187,10 @@ def _replace(facts: Any, **changes: Any) -> Any:
 
 
 def cmd_say(args: argparse.Namespace) -> int:
+    from notifyd.voice import audio, render
+    from notifyd.voice.audio import Candidate, Part
+    from notifyd.voice.sanitise import clean
+
     cfg, voices = _setup(args)
     renderer = render.Renderer(cfg, voices)
     lang = _spoken(cfg, voices, renderer, args.lang)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -51,20 +53,62 @@ def active_hashes(conn: Connection) -> Active:
     """Every active permit's row hash, in order: read from the partial index on row_key of
     the active permits (`ix_permits_row_key`), so neither the table nor a sort is needed."""
     top = conn.exec_driver_sql("SELECT max(id) FROM permits").scalar_one() or 0
-    parts: list[npt.NDArray[np.int64]] = [np.zeros((0, 2), dtype=np.int64)]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(
-            "SELECT row_key, id FROM permits WHERE active AND row_key IS NOT NULL ORDER BY row_key"
-        )
-        while batch := cursor.fetchmany(50_000):
-            parts.append(np.array(batch, dtype=np.int64))
+        if conn.dialect.name == "sqlite":
+            rows = _sqlite_keys(cursor)
+        else:
+            cursor.execute(
+                "SELECT row_key, id FROM permits WHERE active AND row_key IS NOT NULL "
+                "ORDER BY row_key"
+            )
+            # straight from the driver's rows into one array: no list of a million tuples
+            rows = np.fromiter(chain.from_iterable(cursor), dtype=np.int64).reshape(-1, 2)
         cursor.execute("SELECT id FROM permits WHERE active AND row_key IS NULL")
-        unhashed = np.array([pid for (pid,) in cursor.fetchall()], dtype=np.int64)
+        unhashed = np.fromiter(chain.from_iterable(cursor), dtype=np.int64)
     finally:
         cursor.close()
-    rows = np.concatenate(parts)
     return Active(rows[:, 0].copy(), rows[:, 1].copy(), unhashed, int(top))
+
+
+#: SQLite's active keys, a page at a time: the next PAGE (row key, id) pairs in the index's
+#: order, as one text of decimal numbers that numpy reads (SQLite writes them: no Python
+#: object is made a permit, a third of the time the driver's rows took).
+_PAGE = (
+    "SELECT group_concat(row_key || ',' || id, ','), count(*) FROM ("
+    "SELECT row_key, id FROM permits WHERE active AND row_key IS NOT NULL AND row_key >= ? "
+    "AND (row_key > ? OR id > ?) ORDER BY row_key, id LIMIT ?)"
+)
+PAGE = 100_000
+
+
+def _sqlite_keys(cursor: Any) -> npt.NDArray[np.int64]:
+    """(row key, id) of every active permit with a key, in key then id order."""
+    parts = [np.zeros((0, 2), dtype=np.int64)]
+    key, pid = -(1 << 63), -1
+    while True:
+        text, n = cursor.execute(_PAGE, (key, key, pid, PAGE)).fetchone()
+        if not n:
+            break
+        page = np.fromstring(text, dtype=np.int64, sep=",").reshape(-1, 2)
+        if len(page) != n:
+            raise RuntimeError(f"read {len(page)} of {n} active keys")
+        if not _ordered(page):  # group_concat follows the rows' order in SQLite; if not, sort
+            page = page[np.lexsort((page[:, 1], page[:, 0]))]
+        parts.append(page)
+        last = int(page[-1, 0]), int(page[-1, 1])
+        if last <= (key, pid) or (key, pid) >= tuple(page[0].tolist()):
+            raise RuntimeError("the active keys' pages do not move on")  # never a loop
+        key, pid = last
+        if n < PAGE:
+            break
+    return np.concatenate(parts)
+
+
+def _ordered(rows: npt.NDArray[np.int64]) -> bool:
+    keys, ids = rows[:, 0], rows[:, 1]
+    after = (keys[1:] > keys[:-1]) | ((keys[1:] == keys[:-1]) & (ids[1:] > ids[:-1]))
+    return bool(after.all())
 
 
 def find(active: Active, keys: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:

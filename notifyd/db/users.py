@@ -22,9 +22,9 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from notifyd.db import schema as s
 from notifyd.db.store import reading
 from notifyd.errors import NotifydError
+from notifyd.model import ROLES
 
 u, ss, au = s.console_users, s.console_sessions, s.staff_audit
-ROLES = ("viewer", "supervisor", "admin")
 #: Failed sign-ins counted over this span: this many for one account, or from one address,
 #: lock it out until the span since the first of them has passed.
 WINDOW = timedelta(minutes=15)

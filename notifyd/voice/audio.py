@@ -29,14 +29,14 @@ import numpy as np
 from pydub import AudioSegment  # type: ignore[import-untyped]
 from pydub.silence import detect_leading_silence  # type: ignore[import-untyped]
 
-from notifyd.config import Config, VoicesConfig
+from notifyd.config import AUDIO_FORMATS, Config, VoicesConfig
 from notifyd.errors import NotifydError
 from notifyd.hookspecs import Voice
 from notifyd.voice import loudness
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("ogg", "mp3", "wav")
+FORMATS = AUDIO_FORMATS
 #: WhatsApp plays a voice note (OGG/Opus) of up to this size.
 MAX_OGG_BYTES = 512 * 1024
 SILENCE_DBFS = -45.0

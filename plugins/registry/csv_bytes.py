@@ -14,6 +14,7 @@ import codecs
 import csv
 import re
 from collections.abc import Callable, Iterator
+from itertools import chain, islice
 from typing import BinaryIO
 
 #: Decodes one physical line; raises UnicodeDecodeError.
@@ -80,39 +81,135 @@ def blocks(
 ) -> Iterator[Block]:
     """Every record after the header, in blocks of `size`: its first line, and its raw text
     (bytes) or, for a record csv had to read, its cells padded to the header's `width`.
-    Blank lines are skipped, as a text read skips them."""
+    Blank lines are skipped, as a text read skips them.
+
+    The file is taken `size` lines at a time, split at once where its line ends are all
+    "\\n" (or all "\\r\\n") and it holds no NUL: then only a line with a quote costs a step
+    of its own (csv reads it); any other run is read line by line."""
     raw, blank = feed.raw, delimiter.encode()
-    lines: list[int] = []
-    given: list[bytes | list[str]] = []
-    for line in raw:
-        if line[-1:] == b"\n":
-            body = line[:-2] if line[-2:-1] == b"\r" else line[:-1]
+    out = _Out(feed, reader, raw, blank, width)
+    while part := list(islice(raw, size)):
+        data = b"".join(part)
+        bodies = _bodies(part, data)
+        if bodies is None:
+            out.by_line(part)
         else:
-            body = line[:-1] if line[-1:] == b"\r" else line
-        if b'"' in body or b"\r" in body or b"\0" in body:
-            feed.push(line)
-            while feed.pending:  # csv reads the record, and what else the line held
-                start = feed.count + 1
-                cells = next(reader, None)
-                if cells is None:
-                    break
-                if len(cells) < width:
-                    if not any(cells):
-                        continue
-                    cells += [""] * (width - len(cells))
-                lines.append(start)
-                given.append(cells)
-        else:
-            feed.count += 1
-            if len(body) + 1 < width and not body.strip(blank):
+            at = 0
+            for i in [*_quoted(data), len(bodies)]:
+                if i < at:
+                    continue  # a line of a record whose quoted field spans lines
+                out.plain(bodies[at:i])
+                at = out.record(part, i) if i < len(bodies) else i
+        while len(out.lines) >= size:
+            yield out.lines[:size], out.given[:size]
+            del out.lines[:size], out.given[:size]
+    if out.lines:
+        yield out.lines, out.given
+
+
+def _bodies(part: list[bytes], data: bytes) -> list[bytes] | None:
+    """A run's lines (`data` is them joined) without their line ends, split at once: None
+    when the run holds a NUL, a lone carriage return or line ends of both kinds."""
+    if b"\0" in data:
+        return None
+    if b"\r" not in data:
+        return data.removesuffix(b"\n").split(b"\n")
+    last = part[-1]  # every line ends at its first "\n", but the file's last may have none
+    if last[-1:] == b"\n" and last[-2:] != b"\r\n":
+        return None
+    if data.count(b"\r") != (len(part) if last[-1:] == b"\n" else len(part) - 1):
+        return None  # a carriage return that ends no line
+    bodies = data.removesuffix(b"\r\n").split(b"\r\n")
+    return bodies if len(bodies) == len(part) else None
+
+
+def _quoted(data: bytes) -> list[int]:
+    """The indices of a run's lines that hold a quote, found by searching the run, not by a
+    step a line."""
+    found: list[int] = []
+    line, last = 0, 0
+    at = data.find(b'"')
+    while at >= 0:
+        line += data.count(b"\n", last, at)
+        found.append(line)
+        last = data.find(b"\n", at)
+        if last < 0:
+            break
+        at = data.find(b'"', last)
+    return found
+
+
+class _Out:
+    """The records read so far (their first lines, and what each is built from), and how
+    each kind of line adds to them."""
+
+    def __init__(
+        self, feed: Feed, reader: Iterator[list[str]], raw: Iterator[bytes], blank: bytes,
+        width: int,
+    ) -> None:  # fmt: skip
+        self.feed, self.reader, self.raw, self.blank, self.width = feed, reader, raw, blank, width
+        self.lines: list[int] = []
+        self.given: list[bytes | list[str]] = []
+
+    def plain(self, bodies: list[bytes]) -> None:
+        """Lines without a quote, their line ends cut: each is its record's raw text."""
+        if not bodies:
+            return
+        first = self.feed.count + 1
+        self.feed.count += len(bodies)
+        if min(map(len, bodies)) + 1 >= self.width:  # none can be blank
+            self.lines += range(first, first + len(bodies))
+            self.given += bodies
+            return
+        for line, body in enumerate(bodies, start=first):
+            if len(body) + 1 < self.width and not body.strip(self.blank):
                 continue  # a blank line, or delimiters only
-            lines.append(feed.count)
-            given.append(body)
-        if len(lines) >= size:
-            yield lines, given
-            lines, given = [], []
-    if lines:
-        yield lines, given
+            self.lines.append(line)
+            self.given.append(body)
+
+    def record(self, part: list[bytes], i: int) -> int:
+        """The records csv reads from the line `part[i]` and from the lines after it that a
+        quoted field spans (in `part`, then in the file); the index in `part` to go on from."""
+        after = iter(range(i + 1, len(part)))
+        self.feed.raw = chain(map(part.__getitem__, after), self.raw)
+        try:
+            self.cells(part[i])
+        finally:
+            self.feed.raw = self.raw
+        return next(after, len(part))  # the first line csv did not read
+
+    def cells(self, line: bytes) -> None:
+        """A physical line through csv: its record, and what else the line held."""
+        feed = self.feed
+        feed.push(line)
+        while feed.pending:
+            start = feed.count + 1
+            cells = next(self.reader, None)
+            if cells is None:
+                break
+            if len(cells) < self.width:
+                if not any(cells):
+                    continue
+                cells += [""] * (self.width - len(cells))
+            self.lines.append(start)
+            self.given.append(cells)
+
+    def by_line(self, part: list[bytes]) -> None:
+        """A run read line by line, as a line with a lone carriage return or a NUL needs."""
+        run = iter(part)
+        self.feed.raw = chain(run, self.raw)  # a quote spanning lines reads on into the run
+        try:
+            for line in run:
+                if line[-1:] == b"\n":
+                    body = line[:-2] if line[-2:-1] == b"\r" else line[:-1]
+                else:
+                    body = line[:-1] if line[-1:] == b"\r" else line
+                if b'"' in body or b"\r" in body or b"\0" in body:
+                    self.cells(line)
+                else:
+                    self.plain([body])
+        finally:
+            self.feed.raw = self.raw
 
 
 def open_reader(f: BinaryIO, encoding: str, delimiter: str) -> tuple[Feed, Iterator[list[str]]]:

@@ -708,6 +708,40 @@ def test_row_keys_are_the_row_hashes_as_signed_64_bit_integers(
     assert (again.unchanged, again.changed, again.new) == (40, 0, 0)
 
 
+def test_the_active_keys_are_read_whole_and_in_order_across_pages(
+    engine: Engine, make_config: MakeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The active permits' keys come in (key, id) order whatever the page size: keys shared by
+    several permits across a page's end, the extremes of the signed range, permits without a
+    key (read again) and retired ones (not at all)."""
+    from notifyd.db import sync_known
+
+    sync(make_config([person(i) for i in range(30)]), engine)
+    p = schema.permits
+    with engine.begin() as conn:
+        ids = sorted(conn.execute(select(p.c.id)).scalars())
+        given = {ids[0]: -(1 << 63), ids[1]: (1 << 63) - 1, ids[2]: None, ids[3]: None}
+        given |= dict.fromkeys(ids[4:12], 7) | dict.fromkeys(ids[12:15], -7)
+        for pid, key in given.items():
+            conn.execute(update(p).where(p.c.id == pid).values(row_key=key))
+        conn.execute(update(p).where(p.c.id.in_(ids[20:23])).values(active=False))
+        expected = sorted(
+            (key, pid)
+            for pid, key in conn.execute(
+                select(p.c.id, p.c.row_key).where(p.c.active.is_(True), p.c.row_key.is_not(None))
+            )
+        )
+        for size in (1, 3, 4, 100):
+            monkeypatch.setattr(sync_known, "PAGE", size)
+            table = sync_known.active_hashes(conn)
+            got = list(zip(table.keys.tolist(), table.ids.tolist(), strict=True))
+            if engine.dialect.name == "sqlite":  # the index's own order: ties by id
+                assert got == expected
+            else:
+                assert sorted(got) == expected and table.keys.tolist() == [k for k, _ in expected]
+            assert sorted(table.unhashed.tolist()) == ids[2:4] and len(got) == 30 - 2 - 3
+
+
 def test_a_permit_without_a_row_key_is_read_again_and_gets_one(
     engine: Engine, make_config: MakeConfig
 ) -> None:
