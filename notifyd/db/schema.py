@@ -95,7 +95,9 @@ class Person(Base):
 class Permit(Base):
     __tablename__ = "permits"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    permit_number: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Unique through uq_permits_permit_number, an index (below) rather than a constraint,
+    #: so that a first sync can build it once at the end (see db/sync_first.py).
+    permit_number: Mapped[str] = mapped_column(String(64))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     permit_type: Mapped[str] = mapped_column(String(64), default="")
     office: Mapped[str] = mapped_column(String(16), index=True)  # the console log's filter
@@ -355,6 +357,7 @@ Index(
     postgresql_where=RejectedRow.row_hash.is_not(None),
 )
 Index("ix_people_updated_at", Person.updated_at)
+Index("uq_permits_permit_number", Permit.permit_number, unique=True)
 #: The active permits' row keys, in order: what a sync loads once, from the index alone.
 Index(
     "ix_permits_row_key",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -186,4 +187,46 @@ def test_upgrading_to_0019_gives_each_permit_its_hash_as_a_signed_integer(db_url
     with engine.connect() as conn:
         keys = conn.execute(text("SELECT row_key FROM permits ORDER BY id")).scalars().all()
     assert keys == [-1, -(2**63), 2**63 - 1, 1, None, None, None]
+    engine.dispose()
+
+
+def test_0020_keeps_permit_numbers_unique_both_ways(db_url: str) -> None:
+    """Revision 0020 moves the permits' number uniqueness from a constraint to an index (which
+    a first sync can drop and build back); the rows stay, and so does the rule, both ways."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    engine = store.connect(db_url)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(store.MIGRATIONS))
+    stamp = "'2026-12-04 02:00:00'"
+    permit = text(
+        "INSERT INTO permits (id, permit_number, person_id, permit_type, office, expiry_date, "
+        f"row_hash, active, warnings, created_at, updated_at) VALUES (:id, 'P1', 1, 'K', 'BLT', "
+        f"'2026-12-18', 'h', TRUE, '', {stamp}, {stamp})"
+    )
+
+    def migrate(step: Any, revision: str) -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+
+    migrate(command.upgrade, "0019")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, "
+                f"language, channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'ID', 'P', "
+                f"'id', '', {stamp}, {stamp})"
+            )
+        )
+        conn.execute(permit, {"id": 1})
+    for step, revision in ((command.upgrade, "0020"), (command.downgrade, "0019")):
+        migrate(step, revision)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT permit_number FROM permits")).scalars().all() == ["P1"]
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(permit, {"id": 2})
     engine.dispose()

@@ -43,3 +43,29 @@ def test_a_first_sync_checks_the_notices_permits_once_and_keeps_its_keys(engine:
         assert sync_first.first_ids(conn) is not None
         sync_first.finish(conn)
     assert _foreign_keys(engine) == keys  # given back, under their own names
+
+
+def test_a_first_sync_builds_the_numbers_index_back_unique(engine: Engine) -> None:
+    """The index is off while a first sync inserts; a number stored twice still fails it."""
+    stamp = "'2026-12-01 00:00:00'"
+    person = (
+        "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, language, "
+        f"channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'AU', '', 'en', 'sms', {stamp}, "
+        f"{stamp})"
+    )
+    permit = (
+        "INSERT INTO permits (id, permit_number, person_id, permit_type, office, expiry_date, "
+        "row_hash, active, warnings, created_at, updated_at) VALUES ({}, 'P1', 1, 'K', 'BLT', "
+        f"'2027-01-01', 'h', true, '', {stamp}, {stamp})"
+    )
+    with pytest.raises(IntegrityError, match="(?i)unique|duplicate"), engine.begin() as conn:
+        syncstore.create_scratch(conn)
+        assert sync_first.first_ids(conn) is not None
+        conn.exec_driver_sql(person)
+        conn.exec_driver_sql(permit.format(1))
+        conn.exec_driver_sql(permit.format(2))  # taken: nothing checks numbers until finish
+        sync_first.finish(conn)
+    with engine.begin() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM permits").scalar() == 0
+    indexes = {i["name"]: i["unique"] for i in inspect(engine).get_indexes("permits")}
+    assert indexes["uq_permits_permit_number"]
