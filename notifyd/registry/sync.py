@@ -165,18 +165,20 @@ def run_sync(
         return now + timedelta(seconds=time.monotonic() - started)
 
     try:
-        with engine.begin() as conn:
-            _apply(conn, cfg, fp, snapshot, make, report, now, accept_drops, workers,
-                   accept_identities)  # fmt: skip
-            if report.status == "ok":
-                order = cfg.channel_order or list(cfg.channels)
-                report.people, report.reach = syncstore.reach(conn, list(cfg.channels))
-                report.warnings = reach_warnings(
-                    order, report.people, report.reach, cfg.registry.min_channel_share
-                )
-            if report.status == "refused":
-                raise SyncRefused(report.message)
-            runs.finish_run(conn, report, end())
+        with engine.connect() as conn, sync_first.keys_checked_once(conn) as check_keys:
+            with conn.begin():
+                _apply(conn, cfg, fp, snapshot, make, report, now, accept_drops, workers,
+                       accept_identities)  # fmt: skip
+                if report.status == "ok":
+                    order = cfg.channel_order or list(cfg.channels)
+                    report.people, report.reach = syncstore.reach(conn, list(cfg.channels))
+                    report.warnings = reach_warnings(
+                        order, report.people, report.reach, cfg.registry.min_channel_share
+                    )
+                if report.status == "refused":
+                    raise SyncRefused(report.message)
+                check_keys()
+                runs.finish_run(conn, report, end())
     except SyncRefused:
         with engine.begin() as conn:  # the snapshot was rolled back; the run is recorded
             runs.finish_run(conn, report, end())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, inspect
 from sqlalchemy.exc import IntegrityError
 
+from notifyd.db import store, sync_first
 from notifyd.db import sync as syncstore
-from notifyd.db import sync_first
+from notifyd.errors import StoreError
 
 
 def _foreign_keys(engine: Engine) -> set[tuple[str, str]]:
@@ -69,3 +72,44 @@ def test_a_first_sync_builds_the_numbers_index_back_unique(engine: Engine) -> No
         assert conn.exec_driver_sql("SELECT count(*) FROM permits").scalar() == 0
     indexes = {i["name"]: i["unique"] for i in inspect(engine).get_indexes("permits")}
     assert indexes["uq_permits_permit_number"]
+
+
+ORPHAN = (
+    "INSERT INTO notifications (permit_id, expiry_date, stage, due_at, deadline, status, "
+    "catch_up, attempt_count, created_at, updated_at) VALUES (424242, '2027-01-01', 7, "
+    "'2026-12-25 02:00:00', '2026-12-26 02:00:00', 'pending', 0, 0, "
+    "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+)
+
+
+def test_an_empty_sqlite_store_checks_foreign_keys_once_before_the_commit(tmp_path: Path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    try:
+        with engine.connect() as conn:
+            with pytest.raises(StoreError, match="notifications .* missing row of permits"):
+                with sync_first.keys_checked_once(conn) as check, conn.begin():
+                    conn.exec_driver_sql(ORPHAN)  # not refused here: rows are checked at the end
+                    check()
+            on = conn.connection.driver_connection.execute("PRAGMA foreign_keys").fetchone()  # type: ignore[union-attr]
+            assert on == (1,)  # the connection has its checks back
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM notifications").scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_store_with_people_keeps_checking_every_row(tmp_path: Path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO people (registry_id, full_name, nationality, passport_number, "
+                "language, channels, created_at, updated_at) VALUES ('R1', 'A', 'AU', '', 'en', "
+                "'sms', '2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+            )
+        with engine.connect() as conn:
+            with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+                with sync_first.keys_checked_once(conn), conn.begin():
+                    conn.exec_driver_sql(ORPHAN)
+    finally:
+        engine.dispose()
