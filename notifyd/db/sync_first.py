@@ -91,7 +91,16 @@ def first_ids(conn: Connection) -> FirstIds | None:
     if conn.dialect.name == "postgresql":
         for key in _deferred_keys():
             conn.execute(DropConstraint(key))
+    else:  # inserts in key order need few pages at hand; `finish` gives the cache back
+        conn.info["sync_first_cache"] = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA main.cache_size=-{FIRST_CACHE_KIB}")
     return FirstIds()
+
+
+#: The main page cache while a first sync inserts, KiB (32 MiB otherwise, store.connect): with
+#: the random-order indexes (numbers, phones, passports) built at the end, the inserts append,
+#: and a larger cache only holds memory while the worker also runs (the process tree's peak).
+FIRST_CACHE_KIB = 8192
 
 
 def _deferred_keys() -> list[ForeignKeyConstraint]:
@@ -178,6 +187,9 @@ def insert_permits(
 def finish(conn: Connection) -> None:
     """Build the indexes first_ids dropped; on PostgreSQL, move the id sequences past the
     ids given here."""
+    before = conn.info.pop("sync_first_cache", None)
+    if before is not None:  # the index builds sort in it
+        conn.exec_driver_sql(f"PRAGMA main.cache_size={int(before)}")
     for index in _secondary():
         index.create(conn)
     if conn.dialect.name == "sqlite":

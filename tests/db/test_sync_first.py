@@ -113,3 +113,18 @@ def test_a_store_with_people_keeps_checking_every_row(tmp_path: Path) -> None:
                     conn.exec_driver_sql(ORPHAN)
     finally:
         engine.dispose()
+
+
+def test_a_first_sync_inserts_with_a_small_cache_and_gives_it_back(tmp_path: Path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    try:
+        with engine.begin() as conn:
+            syncstore.create_scratch(conn)
+            before = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
+            assert sync_first.first_ids(conn) is not None
+            small = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
+            assert small == -sync_first.FIRST_CACHE_KIB != before
+            sync_first.finish(conn)
+            assert conn.exec_driver_sql("PRAGMA main.cache_size").scalar() == before
+    finally:
+        engine.dispose()
