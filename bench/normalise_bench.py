@@ -28,46 +28,25 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).parent))
+import sync_bench  # noqa: E402 (a sibling script, not a package)
+
 #: The sync's chunk (notifyd.registry.sync.CHUNK), fixed here so old and new code get the same.
 CHUNK = 2000
-
-CONFIG = """channel_order = ["whatsapp", "sms"]
-state_dir = {state}
-
-[database]
-url = "sqlite://"
-
-[registry]
-path = {export}
-
-[offices.BLT]
-name = "Kantor Imigrasi Kelas II Non TPI Blitar"
-timezone = "Asia/Jakarta"
-window = "09:00-17:00"
-
-[channels.whatsapp]
-plugin = "spool"
-kind = "whatsapp"
-
-[channels.sms]
-plugin = "spool"
-kind = "sms"
-"""
 
 
 def one_run(export: Path, rows: int, digest: bool, profile: str | None) -> dict[str, Any]:
     """One cold run in this process: read, then time the worker's and the writer's parts."""
-    from notifyd.config import parse
+    from notifyd.config import load
     from notifyd.registry.collect import quieten
     from notifyd.registry.normalise import Rules
     from notifyd.registry.packing import normalise_packed, pack_rows, unpack
     from notifyd_plugins.registry.csv_source import CsvSource
 
     with tempfile.TemporaryDirectory() as state:
-        text = CONFIG.format(state=json.dumps(state), export=json.dumps(str(export)))
-        import tomllib
-
-        cfg = parse(tomllib.loads(text), source_path=str(Path(state) / "config.toml"))
+        config = Path(state) / "config.toml"  # the sync bench's config: one office, spools
+        sync_bench.write_config(config, Path(state), rows, export, "sqlite://")
+        cfg = load(config)
         rules = Rules.from_config(cfg)
         read = list(islice(CsvSource().read(cfg), rows))
     chunks = [read[i : i + CHUNK] for i in range(0, len(read), CHUNK)]
