@@ -56,6 +56,9 @@ def keys_checked_once(conn: Connection) -> Iterator[Callable[[], None]]:
         yield lambda: _check_keys(conn)
     finally:
         driver.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+        cache = conn.info.pop("sync_first_cache", None)  # a sync that failed before finish
+        if cache is not None:
+            driver.execute(f"PRAGMA main.cache_size={int(cache)}")  # type: ignore[union-attr]
 
 
 def _check_keys(conn: Connection) -> None:

@@ -128,3 +128,22 @@ def test_a_first_sync_inserts_with_a_small_cache_and_gives_it_back(tmp_path: Pat
             assert conn.exec_driver_sql("PRAGMA main.cache_size").scalar() == before
     finally:
         engine.dispose()
+
+
+def test_a_first_sync_that_fails_gives_the_connection_its_cache_and_checks_back(
+    tmp_path: Path,
+) -> None:
+    """A pooled connection outlives a failed sync: it must not keep the sync's settings."""
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}", pooled=True)
+    try:
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            before = driver.execute("PRAGMA main.cache_size").fetchone()  # type: ignore[union-attr]
+            with pytest.raises(RuntimeError), sync_first.keys_checked_once(conn), conn.begin():
+                syncstore.create_scratch(conn)
+                assert sync_first.first_ids(conn) is not None
+                raise RuntimeError("the export broke off")  # before finish
+            assert driver.execute("PRAGMA main.cache_size").fetchone() == before  # type: ignore[union-attr]
+            assert driver.execute("PRAGMA foreign_keys").fetchone() == (1,)  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
