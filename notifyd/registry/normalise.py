@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -107,6 +108,15 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any) -> Any:
     return value
 
 
+def _judged(
+    cache: dict[str, Any], raw: str, judge: Callable[[str, Any, list[str]], Any], given: Any
+) -> tuple[Any, tuple[str, ...]]:
+    """A cell the memo has not met: judged as `normalise` judges it (its value and the reasons
+    it gave), remembered while the memo has room."""
+    said: list[str] = []
+    return _remember(cache, raw, (judge(raw, given, said), tuple(said)))  # type: ignore[no-any-return]
+
+
 _memos: dict[Rules, Memo] = {}
 _last: Memo | None = None
 
@@ -171,34 +181,22 @@ def normalise_cells(
     if not permit_number:
         reasons.append("permit_number: missing; fill it in")
 
-    raw = nationality_raw
-    found = memo.nationality.get(raw)
-    if found is None:
-        said: list[str] = []
-        found = _remember(memo.nationality, raw, (_nationality(raw, rules, said), tuple(said)))
-    nationality, said_ = found
+    # a hit stays inline (the hot path); a miss is judged and remembered by _judged
+    nationality, said_ = memo.nationality.get(nationality_raw) or _judged(
+        memo.nationality, nationality_raw, _nationality, rules
+    )
     reasons += said_
 
-    raw = expiry_raw
-    dated = memo.date.get(raw)
-    if dated is None:
-        said = []
-        dated = _remember(memo.date, raw, (_date(raw, rules, said), tuple(said)))
-    expiry, said_ = dated
+    expiry, said_ = memo.date.get(expiry_raw) or _judged(memo.date, expiry_raw, _date, rules)
     reasons += said_
 
-    raw = office_raw
-    placed = memo.office.get(raw)
-    if placed is None:
-        said = []
-        placed = _remember(memo.office, raw, (_office(raw, rules, said), tuple(said)))
-    office, said_ = placed
+    office, said_ = memo.office.get(office_raw) or _judged(memo.office, office_raw, _office, rules)
     reasons += said_
 
     raw = language_raw
     spoken = memo.language.get((raw, nationality))
     if spoken is None:
-        said = []
+        said: list[str] = []
         warned: list[str] = []
         language = _language(raw, nationality, rules, warned, said)
         spoken = (language, tuple(warned), tuple(said))
@@ -219,12 +217,9 @@ def normalise_cells(
     explicit = bool(wanted)
     wanted = wanted or memo.order
 
-    raw = opted_out_raw
-    stopped = memo.opt_out.get(raw)
-    if stopped is None:
-        said = []
-        stopped = _remember(memo.opt_out, raw, (_opt_out(raw, channel_kinds, said), tuple(said)))
-    opt_out, said_ = stopped
+    opt_out, said_ = memo.opt_out.get(opted_out_raw) or _judged(
+        memo.opt_out, opted_out_raw, _opt_out, channel_kinds
+    )
     reasons += said_
 
     region = rules.region
