@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -100,36 +99,51 @@ def test_notice_facts_of_a_permit_for_notifyd_render(engine: Engine, make_config
     assert notices.notice_facts(engine, "NOPE", None) is None
 
 
-def test_upgrading_a_database_with_deliveries_keeps_every_row(db_url: str) -> None:
-    """Revision 0016 rebuilds `notifications` (its unique key takes extra notices), which the
-    attempts and staff actions refer to: on SQLite that needs the foreign keys off meanwhile."""
+STAMP = "'2026-12-04 02:00:00'"
+#: One person, and one permit of theirs (id and number as given), as the old revisions store them.
+A_PERSON = (
+    "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, language, "
+    f"channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'ID', 'P', 'id', '', {STAMP}, "
+    f"{STAMP})"
+)
+A_PERMIT = (
+    "INSERT INTO permits (id, permit_number, person_id, permit_type, office, expiry_date, "
+    f"row_hash, active, warnings, created_at, updated_at) VALUES (:id, :number, 1, 'K', 'BLT', "
+    f"'2026-12-18', :hash, TRUE, '', {STAMP}, {STAMP})"
+)
+
+
+def alembic_to(engine: Engine, revision: str, down: bool = False) -> None:
+    """Upgrade (or downgrade) the database to `revision` with alembic itself."""
     from alembic import command
     from alembic.config import Config as AlembicConfig
-    from sqlalchemy import text
 
-    engine = store.connect(db_url)
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(store.MIGRATIONS))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0014")
-    stamp = "'2026-12-04 02:00:00'"
+        (command.downgrade if down else command.upgrade)(cfg, revision)
+
+
+def test_upgrading_a_database_with_deliveries_keeps_every_row(db_url: str) -> None:
+    """Revision 0016 rebuilds `notifications` (its unique key takes extra notices), which the
+    attempts and staff actions refer to: on SQLite that needs the foreign keys off meanwhile."""
+    from sqlalchemy import text
+
+    engine = store.connect(db_url)
+    alembic_to(engine, "0014")
     with engine.begin() as conn:
+        conn.execute(text(A_PERSON))
+        conn.execute(text(A_PERMIT), {"id": 1, "number": "P1", "hash": "h"})
         for sql in (
-            "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, "
-            f"language, channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'ID', 'P', 'id', "
-            f"'', {stamp}, {stamp})",
-            "INSERT INTO permits (id, permit_number, person_id, permit_type, office, expiry_date, "
-            f"row_hash, active, warnings, created_at, updated_at) VALUES (1, 'P1', 1, 'K', 'BLT', "
-            f"'2026-12-18', 'h', TRUE, '', {stamp}, {stamp})",
             "INSERT INTO notifications (id, permit_id, expiry_date, stage, due_at, deadline, "
             "status, reason, catch_up, attempt_count, channel_pos, created_at, updated_at) VALUES "
-            f"(1, 1, '2026-12-18', 14, {stamp}, {stamp}, 'failed', 'x', FALSE, 1, 0, {stamp}, "
-            f"{stamp})",
+            f"(1, 1, '2026-12-18', 14, {STAMP}, {STAMP}, 'failed', 'x', FALSE, 1, 0, {STAMP}, "
+            f"{STAMP})",
             "INSERT INTO attempts (id, notification_id, channel, started_at, outcome, kind) "
-            f"VALUES (1, 1, 'sms', {stamp}, 'permanent', 'notice')",
+            f"VALUES (1, 1, 'sms', {STAMP}, 'permanent', 'notice')",
             "INSERT INTO staff_actions (at, actor, action, person_id, notification_id, detail) "
-            f"VALUES ({stamp}, 'siti', 'resend', 1, 1, '')",
+            f"VALUES ({STAMP}, 'siti', 'resend', 1, 1, '')",
         ):
             conn.execute(text(sql))
     store.migrate(engine)
@@ -153,36 +167,16 @@ def test_the_head_revision_is_read_from_the_scripts_as_alembic_reads_it() -> Non
 def test_upgrading_to_0019_gives_each_permit_its_hash_as_a_signed_integer(db_url: str) -> None:
     """Revision 0019 adds permits.row_key and fills it from row_hash: 16 hex digits read as
     a signed 64-bit integer; a blank or older (longer) hash stays None, read again."""
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
     from sqlalchemy import text
 
     engine = store.connect(db_url)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(store.MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0018")
-    stamp = "'2026-12-04 02:00:00'"
+    alembic_to(engine, "0018")
     hashes = ["ffffffffffffffff", "8000000000000000", "7fffffffffffffff", "0000000000000001",
               "", "0123456789abcdef0123456789abcdef", "not hex at all!!"]  # fmt: skip
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, "
-                f"language, channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'ID', 'P', "
-                f"'id', '', {stamp}, {stamp})"
-            )
-        )
+        conn.execute(text(A_PERSON))
         for i, h in enumerate(hashes, 1):
-            conn.execute(
-                text(
-                    "INSERT INTO permits (id, permit_number, person_id, permit_type, office, "
-                    "expiry_date, row_hash, active, warnings, created_at, updated_at) VALUES "
-                    f"({i}, 'P{i}', 1, 'K', 'BLT', '2026-12-18', :h, TRUE, '', {stamp}, {stamp})"
-                ),
-                {"h": h},
-            )
+            conn.execute(text(A_PERMIT), {"id": i, "number": f"P{i}", "hash": h})
     store.migrate(engine)
     with engine.connect() as conn:
         keys = conn.execute(text("SELECT row_key FROM permits ORDER BY id")).scalars().all()
@@ -193,40 +187,19 @@ def test_upgrading_to_0019_gives_each_permit_its_hash_as_a_signed_integer(db_url
 def test_0020_keeps_permit_numbers_unique_both_ways(db_url: str) -> None:
     """Revision 0020 moves the permits' number uniqueness from a constraint to an index (which
     a first sync can drop and build back); the rows stay, and so does the rule, both ways."""
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
     from sqlalchemy import text
     from sqlalchemy.exc import IntegrityError
 
     engine = store.connect(db_url)
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(store.MIGRATIONS))
-    stamp = "'2026-12-04 02:00:00'"
-    permit = text(
-        "INSERT INTO permits (id, permit_number, person_id, permit_type, office, expiry_date, "
-        f"row_hash, active, warnings, created_at, updated_at) VALUES (:id, 'P1', 1, 'K', 'BLT', "
-        f"'2026-12-18', 'h', TRUE, '', {stamp}, {stamp})"
-    )
-
-    def migrate(step: Any, revision: str) -> None:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            step(cfg, revision)
-
-    migrate(command.upgrade, "0019")
+    permit = text(A_PERMIT)
+    alembic_to(engine, "0019")
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO people (id, registry_id, full_name, nationality, passport_number, "
-                f"language, channels, created_at, updated_at) VALUES (1, 'R1', 'A', 'ID', 'P', "
-                f"'id', '', {stamp}, {stamp})"
-            )
-        )
-        conn.execute(permit, {"id": 1})
-    for step, revision in ((command.upgrade, "0020"), (command.downgrade, "0019")):
-        migrate(step, revision)
+        conn.execute(text(A_PERSON))
+        conn.execute(permit, {"id": 1, "number": "P1", "hash": "h"})
+    for revision, down in (("0020", False), ("0019", True)):
+        alembic_to(engine, revision, down)
         with engine.connect() as conn:
             assert conn.execute(text("SELECT permit_number FROM permits")).scalars().all() == ["P1"]
         with pytest.raises(IntegrityError), engine.begin() as conn:
-            conn.execute(permit, {"id": 2})
+            conn.execute(permit, {"id": 2, "number": "P1", "hash": "h"})
     engine.dispose()
