@@ -35,9 +35,9 @@ class FirstIds:
 def keys_checked_once(conn: Connection) -> Iterator[Callable[[], None]]:
     """Around a sync's transaction on SQLite, when the store holds no people and no permits:
     foreign keys checked once, by the callable given (before the commit), not on every row
-    (a million people and permits and three million notices: about 3 CPU-s a row at a time,
-    against half a second for the check). PostgreSQL's are dropped and added back instead
-    (first_ids).
+    (a million people and permits and three million notices: 3.2 CPU-s row by row; the check
+    took 0.14 s over 200,000 permits and their 600,000 notices). PostgreSQL's are dropped and
+    added back instead (first_ids).
 
     The pragma is a no-op inside a transaction, hence before it; the connection gets its
     checks back after, whatever happened. Another writer that got in first (the transaction
