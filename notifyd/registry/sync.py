@@ -165,7 +165,7 @@ def run_sync(
         return now + timedelta(seconds=time.monotonic() - started)
 
     try:
-        with engine.connect() as conn, sync_first.keys_checked_once(conn) as check_keys:
+        with engine.connect() as conn, sync_first.empty_sqlite(conn) as check_keys:
             with conn.begin():
                 _apply(conn, cfg, fp, snapshot, make, report, now, accept_drops, workers,
                        accept_identities)  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -87,7 +88,7 @@ def test_an_empty_sqlite_store_checks_foreign_keys_once_before_the_commit(tmp_pa
     try:
         with engine.connect() as conn:
             with pytest.raises(StoreError, match="notifications .* missing row of permits"):
-                with sync_first.keys_checked_once(conn) as check, conn.begin():
+                with sync_first.empty_sqlite(conn) as check, conn.begin():
                     conn.exec_driver_sql(ORPHAN)  # not refused here: rows are checked at the end
                     check()
             on = conn.connection.driver_connection.execute("PRAGMA foreign_keys").fetchone()  # type: ignore[union-attr]
@@ -109,7 +110,7 @@ def test_a_store_with_people_keeps_checking_every_row(tmp_path: Path) -> None:
             )
         with engine.connect() as conn:
             with pytest.raises(IntegrityError, match="FOREIGN KEY"):
-                with sync_first.keys_checked_once(conn), conn.begin():
+                with sync_first.empty_sqlite(conn), conn.begin():
                     conn.exec_driver_sql(ORPHAN)
     finally:
         engine.dispose()
@@ -139,11 +140,84 @@ def test_a_first_sync_that_fails_gives_the_connection_its_cache_and_checks_back(
         with engine.connect() as conn:
             driver = conn.connection.driver_connection
             before = driver.execute("PRAGMA main.cache_size").fetchone()  # type: ignore[union-attr]
-            with pytest.raises(RuntimeError), sync_first.keys_checked_once(conn), conn.begin():
+            with pytest.raises(RuntimeError), sync_first.empty_sqlite(conn), conn.begin():
                 syncstore.create_scratch(conn)
                 assert sync_first.first_ids(conn) is not None
                 raise RuntimeError("the export broke off")  # before finish
             assert driver.execute("PRAGMA main.cache_size").fetchone() == before  # type: ignore[union-attr]
             assert driver.execute("PRAGMA foreign_keys").fetchone() == (1,)  # type: ignore[union-attr]
+            assert driver.execute("PRAGMA synchronous").fetchone() == (1,)  # type: ignore[union-attr]
+            assert driver.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # type: ignore[union-attr]
+            assert conn.exec_driver_sql("SELECT count(*) FROM sync_runs").scalar() == 0
     finally:
+        engine.dispose()
+
+
+PERSON = (
+    "INSERT INTO people (registry_id, full_name, nationality, passport_number, language, "
+    "channels, created_at, updated_at) VALUES ('R1', 'A', 'AU', '', 'en', 'sms', "
+    "'2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+)
+
+
+def _mode(conn: sqlite3.Connection) -> tuple[str, int]:
+    return (
+        conn.execute("PRAGMA journal_mode").fetchone()[0],
+        conn.execute("PRAGMA synchronous").fetchone()[0],
+    )
+
+
+def test_an_empty_sqlite_store_is_written_through_a_rollback_journal_then_back_in_wal(
+    tmp_path: Path,
+) -> None:
+    """Written once to the file, not to the WAL and again by the checkpoint; fully synced."""
+    path = tmp_path / "n.db"
+    engine = store.open_store(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            with sync_first.empty_sqlite(conn), conn.begin():
+                assert _mode(driver) == ("delete", 2)  # type: ignore[arg-type]
+                conn.exec_driver_sql(PERSON)
+                other = sqlite3.connect(path)  # another command while it runs: still reads
+                assert other.execute("SELECT count(*) FROM people").fetchone() == (0,)
+                other.close()
+            assert _mode(driver) == ("wal", 1)  # type: ignore[arg-type]
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM people").scalar() == 1
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_opened_while_a_first_sync_writes_connects_and_reads(
+    tmp_path: Path,
+) -> None:
+    """store.connect asks for WAL mode, which a sync holding the file refuses: not an error."""
+    path = tmp_path / "n.db"
+    engine = store.open_store(f"sqlite:///{path}")
+    try:
+        with engine.connect() as conn, sync_first.empty_sqlite(conn), conn.begin():
+            conn.exec_driver_sql(PERSON)
+            with store.reading(engine) as late:
+                assert late.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+                assert late.exec_driver_sql("SELECT count(*) FROM people").scalar() == 0
+    finally:
+        engine.dispose()
+
+
+def test_a_first_sync_with_another_connection_open_stays_in_wal(tmp_path: Path) -> None:
+    path = tmp_path / "n.db"
+    engine = store.open_store(f"sqlite:///{path}")
+    other = sqlite3.connect(path)
+    try:
+        other.execute("SELECT count(*) FROM people").fetchone()
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            with sync_first.empty_sqlite(conn), conn.begin():
+                assert _mode(driver) == ("wal", 1)  # type: ignore[arg-type]
+                conn.exec_driver_sql(PERSON)
+        assert other.execute("SELECT count(*) FROM people").fetchone() == (1,)
+    finally:
+        other.close()
         engine.dispose()
