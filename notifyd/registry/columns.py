@@ -91,15 +91,26 @@ def header_map(header: Sequence[str], cfg: Config, where: str) -> Picker:
             else:
                 built.append((field, tuple(index[fold(c)] for c in columns), join))
 
-    def pick(cells: Sequence[str]) -> dict[str, str]:
-        values = {field: cells[i] for field, i in simple}
-        for field, at, join in built:
+    return Pick(tuple(simple), tuple(built), constants)
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A row's cells → its fields (a Picker). A plain object, not a closure, so that it
+    pickles: a sync's worker processes build rows with it."""
+
+    simple: tuple[tuple[str, int], ...]  # field ← one column
+    built: tuple[tuple[str, tuple[int, ...], str], ...]  # field ← columns joined
+    constants: dict[str, str]
+
+    def __call__(self, cells: Sequence[str]) -> dict[str, str]:
+        values = {field: cells[i] for field, i in self.simple}
+        for field, at, join in self.built:
             parts = [cells[i].strip() for i in at]
             values[field] = join.join(parts) if all(parts) else ""  # a half id is no id
-        values.update(constants)
+        if self.constants:
+            values.update(self.constants)
         return values
-
-    return pick
 
 
 def used_columns(header: Sequence[str], cfg: Config) -> set[int]:

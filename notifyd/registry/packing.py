@@ -20,7 +20,7 @@ from typing import Any
 
 from notifyd.model import Phone, RawRow, Record, Rejection
 from notifyd.registry.collect import quieten
-from notifyd.registry.normalise import FIELDS, Rules, memo_for, normalise_cells
+from notifyd.registry.normalise import FIELDS, Rules, clean, memo_for, normalise_cells
 
 Packed = tuple[tuple[str, ...], list[tuple[Any, ...]]]
 
@@ -55,6 +55,22 @@ def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
                 t = (False, line, t[2], dict(zip(keys, values, strict=True)), t[4], t[5])
         add(t)
     return out
+
+
+def normalise_lines(
+    rows: list[tuple[int, Any]], make: Callable[[int, Any], RawRow], rules: Rules
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """A first sync's worker job: each line's row built by the source's `make` (a RawRow
+    given is already built), then normalised; with each row's permit number as the sync
+    compares them, for the writer to find repeated numbers in line order."""
+    made = [g if g.__class__ is RawRow else make(line, g) for line, g in rows]
+    numbers = [clean(r.values.get("permit_number", "")).upper() for r in made]
+    return numbers, normalise_packed(pack_rows(made), rules)
+
+
+def built(_line: int, row: RawRow) -> RawRow:
+    """The `make` of rows the writer built itself (a source whose own does not pickle)."""
+    return row
 
 
 def _picker(keys: tuple[str, ...]) -> Callable[[tuple[str, ...]], tuple[str, ...]]:

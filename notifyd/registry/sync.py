@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import pickle
 import time
 from collections import deque
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
@@ -41,6 +42,8 @@ from notifyd.registry.lines import Block, Make, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
 from notifyd.registry.packing import (
     bare_main,
+    built,
+    normalise_lines,
     normalise_packed,
     pack_rows,
     start_worker,
@@ -82,6 +85,11 @@ class _Batch:
     known: dict[str, syncstore.Known]
     duplicates: list[Rejection]
     kept: list[tuple[int, int]]  # (rejected row id, line) of rejections met unchanged
+    #: A first sync's: the lines sent, (line, what make takes), in the order of the results
+    sent: list[tuple[int, Any]] = field(default_factory=list)
+    #: A first sync's lines met as rejected before: (line, row, number, rejected row id, reasons)
+    again: list[tuple[int, RawRow, str, int, tuple[str, ...]]] = field(default_factory=list)
+    numbers: Future[tuple[list[str], list[Record | Rejection]]] | None = None
 
 
 @dataclass
@@ -107,7 +115,35 @@ class _Normaliser:
         self.submitted = 0
 
     def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
-        self.submitted += len(rows)
+        if self._pooled(len(rows)):
+            assert self.pool is not None
+            with bare_main():  # the pool starts its processes as they are needed, in submit
+                packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
+            result: Future[list[Record | Rejection]] = Future()
+            packed.add_done_callback(lambda f: _unpacked(f, result, unpack))
+            return result
+        done: Future[list[Record | Rejection]] = Future()
+        done.set_result(normalise_chunk(rows, self.rules))
+        return done
+
+    def submit_lines(
+        self, rows: list[tuple[int, Any]], make: Make
+    ) -> Future[tuple[list[str], list[Record | Rejection]]]:
+        """A first sync's lines: their rows built where they are normalised (`make` pickles)."""
+        result: Future[tuple[list[str], list[Record | Rejection]]] = Future()
+        if self._pooled(len(rows)):
+            assert self.pool is not None
+            with bare_main():
+                packed = self.pool.submit(normalise_lines, rows, make, self.rules)
+            packed.add_done_callback(lambda f: _unpacked(f, result, _unpack_lines))
+            return result
+        numbers, results = normalise_lines(rows, make, self.rules)
+        result.set_result((numbers, unpack(results)))
+        return result
+
+    def _pooled(self, rows: int) -> bool:
+        """Whether these rows go to the workers (started here once the sync proves large)."""
+        self.submitted += rows
         if self.pool is None and self.workers > 0 and self.submitted > POOL_AFTER and rows:
             self.pool = ProcessPoolExecutor(
                 self.workers,
@@ -115,22 +151,14 @@ class _Normaliser:
                 initializer=start_worker,
                 initargs=(os.getpid(),),
             )
-        if self.pool is not None:
-            with bare_main():  # the pool starts its processes as they are needed, in submit
-                packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
-            result: Future[list[Record | Rejection]] = Future()
-            packed.add_done_callback(lambda f: _unpacked(f, result))
-            return result
-        done: Future[list[Record | Rejection]] = Future()
-        done.set_result(normalise_chunk(rows, self.rules))
-        return done
+        return self.pool is not None
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
 
-def _unpacked(packed: Future[list[tuple[Any, ...]]], out: Future[list[Record | Rejection]]) -> None:
+def _unpacked(packed: Future[Any], out: Future[Any], convert: Callable[[Any], Any]) -> None:
     if packed.cancelled():  # the pool shut down on an error elsewhere
         out.cancel()
         return
@@ -138,7 +166,21 @@ def _unpacked(packed: Future[list[tuple[Any, ...]]], out: Future[list[Record | R
     if error is not None:
         out.set_exception(error)
     else:
-        out.set_result(unpack(packed.result()))
+        out.set_result(convert(packed.result()))
+
+
+def _unpack_lines(
+    packed: tuple[list[str], list[tuple[Any, ...]]],
+) -> tuple[list[str], list[Record | Rejection]]:
+    return packed[0], unpack(packed[1])
+
+
+def _pickles(make: Make) -> bool:
+    try:
+        pickle.dumps(make)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def run_sync(
@@ -243,6 +285,7 @@ def _apply(
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
     normaliser = _Normaliser(Rules.from_config(cfg), workers)
+    portable = first is not None and _pickles(make)  # the workers build the rows
     pending: deque[_Batch] = deque()
     deferred = syncstore.defer_due_index(conn)
     kept: list[tuple[int, int]] = []
@@ -254,21 +297,23 @@ def _apply(
             for block in chain(rows, [end]):  # an empty block at the end: stage the rest
                 counts.rows += len(block[0])
                 if block[0]:
-                    _decide(block, make, store, counts, span)
+                    _decide(block, make, store, counts, span, first is None)
                 if len(span.changed) < CHUNK and len(span.blocks) < SPAN and block[0]:
                     continue  # so few lines changed: gather more before staging them
-                if span.changed:
-                    pending.append(
-                        _stage(conn, span, make, store, normaliser, counts, first is None)
-                    )
+                if span.changed and first is not None:
+                    pending.append(_stage_first(span, make, portable, store, normaliser, counts))
+                elif span.changed:
+                    pending.append(_stage(conn, span, make, store, normaliser, counts))
                 else:  # every line unchanged: nothing to stage
                     counts.unchanged += span.hits
                     counts.accepted += span.hits
                 span = _Span()
                 if len(pending) > AHEAD:
-                    kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first, plans)
+                    batch = _settled(pending.popleft(), make, store, counts)
+                    kept += _write(conn, cfg, offices, batch, now, counts, first, plans)
             while pending:
-                kept += _write(conn, cfg, offices, pending.popleft(), now, counts, first, plans)
+                batch = _settled(pending.popleft(), make, store, counts)
+                kept += _write(conn, cfg, offices, batch, now, counts, first, plans)
         finally:
             normaliser.close()
     known.keep_rejections(conn, counts.run_id, kept)
@@ -341,9 +386,13 @@ class _Span:
     last: int = 0
 
 
-def _decide(block: Block, make: Make, store: _Store, counts: SyncReport, span: _Span) -> None:
+def _decide(
+    block: Block, make: Make, store: _Store, counts: SyncReport, span: _Span, build: bool
+) -> None:
     """Find a block's unchanged lines from their hashes, all at once: a line whose hash is an
-    active permit's is unchanged, unless its permit was already met (a repeated line)."""
+    active permit's is unchanged, unless its permit was already met (a repeated line).
+    The changed lines' rows are built here when `build`, else later (a first sync's
+    workers build them)."""
     lines, keys, given = block
     seen = store.seen
     ordinal = counts.rows - len(lines)
@@ -367,10 +416,16 @@ def _decide(block: Block, make: Make, store: _Store, counts: SyncReport, span: _
             hit[hits] = True
         seen[pids[hits]] = np.array(lines, dtype=np.int64)[hits]
     span.hits += len(hits)
-    span.changed += [
-        (lines[i], int(keys[i]), made.get(lines[i]) or make(lines[i], given[i]))
-        for i in np.flatnonzero(~hit).tolist()
-    ]
+    if build:
+        span.changed += [
+            (lines[i], int(keys[i]), made.get(lines[i]) or make(lines[i], given[i]))
+            for i in np.flatnonzero(~hit).tolist()
+        ]
+    else:
+        span.changed += [
+            (lines[i], int(keys[i]), made.get(lines[i]) or given[i])
+            for i in np.flatnonzero(~hit).tolist()
+        ]
     span.first = span.first or lines[0]
     span.last = lines[-1]
     span.blocks.append(block)
@@ -383,7 +438,6 @@ def _stage(
     store: _Store,
     normaliser: _Normaliser,
     counts: SyncReport,
-    compare: bool,
 ) -> _Batch:
     """Compare a span's changed lines with the store in SQL and send what changed on to
     normalisation; a line met unchanged that repeats the permit of an earlier changed line
@@ -398,7 +452,7 @@ def _stage(
     hashes = {line: hex_hash(key) for line, key, _ in changed}
     staged = [(n, line, hashes[line]) for line, n in numbers.items() if n]
     first = store.first_lines.first([(n, line) for n, line, _ in staged])
-    stored = syncstore.stage_chunk(conn, staged) if compare else {}
+    stored = syncstore.stage_chunk(conn, staged)
     batch = _Batch(Future(), {}, {}, [], [])
     todo: list[RawRow] = []
     late: dict[int, int] = {}  # line met unchanged → the earlier changed line with its permit
@@ -442,6 +496,65 @@ def _stage(
         number = clean(r.values.get("permit_number", "")).upper()
         batch.duplicates.append(_duplicate(r, number, late[line]))
     batch.result = normaliser.submit(todo)
+    return batch
+
+
+def _stage_first(
+    span: _Span,
+    make: Make,
+    portable: bool,
+    store: _Store,
+    normaliser: _Normaliser,
+    counts: SyncReport,
+) -> _Batch:
+    """A first sync's changed lines (all of them) sent on as they were read: the workers build
+    and normalise their rows, and _settled finds repeated numbers in line order after. A line
+    rejected before, line and config unchanged, keeps its reasons without being sent."""
+    batch = _Batch(Future(), {}, {}, [], [])
+    for line, key, given in span.changed:
+        old = store.rejected.get(key)
+        if old is not None:  # its row built here: its number may still make later lines repeats
+            r = given if given.__class__ is RawRow else make(line, given)
+            number = clean(r.values.get("permit_number", "")).upper()
+            batch.again.append((line, r, number, *old))
+            continue
+        batch.hashes[line] = hex_hash(key)
+        batch.sent.append((line, given if portable else _row(make, line, given)))
+    counts.unchanged += span.hits
+    counts.accepted += span.hits
+    batch.numbers = normaliser.submit_lines(batch.sent, make if portable else built)
+    return batch
+
+
+def _row(make: Make, line: int, given: Any) -> RawRow:
+    return given if given.__class__ is RawRow else make(line, given)
+
+
+def _settled(batch: _Batch, make: Make, store: _Store, counts: SyncReport) -> _Batch:
+    """A first sync's batch with its repeated permit numbers found, as _stage finds them: a
+    number's first line (in this sync) holds it; any later line with it is a duplicate, its
+    normalised row dropped. Other batches as they are."""
+    if batch.numbers is None:
+        return batch
+    numbers, results = batch.numbers.result()
+    met = sorted(
+        [(line, n, i) for i, ((line, _), n) in enumerate(zip(batch.sent, numbers, strict=True))]
+        + [(line, n, -1 - j) for j, (line, _, n, _, _) in enumerate(batch.again)]
+    )
+    first = store.first_lines.first([(n, line) for line, n, _ in met if n])
+    dropped: set[int] = set()
+    for line, n, i in met:
+        if n and first[n] != line:
+            r = _row(make, line, batch.sent[i][1]) if i >= 0 else batch.again[-1 - i][1]
+            batch.duplicates.append(_duplicate(r, n, first[n]))
+            if i >= 0:
+                dropped.add(i)
+                del batch.hashes[line]
+        elif i < 0:  # rejected before, line and config unchanged: same reasons
+            _, _, _, rejected_id, reasons = batch.again[-1 - i]
+            batch.kept.append((rejected_id, line))
+            _count_reasons(counts, reasons)
+    batch.result.set_result([r for i, r in enumerate(results) if i not in dropped])
     return batch
 
 

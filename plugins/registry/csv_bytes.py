@@ -42,8 +42,14 @@ def decoders(encoding: str) -> tuple[Decode, Decode]:
     """How to decode the first physical line (with a byte-order mark, if the encoding takes
     one) and every later one."""
     name = codecs.lookup(encoding).name
-    later = "utf-8" if name == "utf-8-sig" else name
+    later = later_codec(encoding)
     return (lambda b: b.decode(name)), (lambda b: b.decode(later))
+
+
+def later_codec(encoding: str) -> str:
+    """The codec of every line after the first (a byte-order mark only starts a file)."""
+    name = codecs.lookup(encoding).name
+    return "utf-8" if name == "utf-8-sig" else name
 
 
 class Feed:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TextIO
 
 from notifyd.config import Config
@@ -11,7 +12,7 @@ from notifyd.errors import ConfigError
 from notifyd.hookspecs import RegistrySource, hookimpl
 from notifyd.model import RawRow
 from notifyd.registry.columns import Lines, Picker, header_map, mapping, used_columns
-from notifyd_plugins.registry.csv_bytes import blocks, byte_encoding, open_reader
+from notifyd_plugins.registry.csv_bytes import blocks, byte_encoding, later_codec, open_reader
 
 #: Lines in a block of raw records (what a sync looks up at once).
 BLOCK = 2000
@@ -64,23 +65,9 @@ class CsvSource:
         header, pick = self._begin(f, reader, cfg)
         used = sorted(used_columns(header, cfg))
         width = len(header)
-        decode, delimiter, limit = feed.later, r.delimiter, r.max_field_chars
-        build = _builder(header, pick, used, r.max_field_chars)
-
-        def cells(given: bytes | list[str]) -> list[str]:
-            """A raw line's cells (decoded and split); cells already split as they are."""
-            if not isinstance(given, bytes):
-                return given
-            try:
-                return _padded(decode(given).split(delimiter), width)
-            except UnicodeDecodeError as exc:
-                raise _not_encoded(path, r.encoding, exc) from exc
-
-        def make(line: int, given: bytes | list[str]) -> RawRow:
-            row = cells(given)
-            if given.__class__ is bytes and len(given) <= limit:  # no cell can be too long
-                return RawRow(line, pick(row))
-            return build(line, row)
+        make = MakeRow(header, pick, tuple(used), r.max_field_chars, later_codec(r.encoding),
+                       r.delimiter, str(path), r.encoding)  # fmt: skip
+        cells, delimiter = make.cells, r.delimiter
 
         def raw() -> Iterator[tuple[list[int], list[bytes | list[str]]]]:
             with f:
@@ -141,7 +128,7 @@ class CsvSource:
                     raise _not_encoded(path, r.encoding, exc) from exc
 
         key = repr((header, mapping(cfg), r.max_field_chars)).encode()
-        make = _builder(header, pick, used, r.max_field_chars)
+        make = MakeRow(header, pick, tuple(used), r.max_field_chars)
         return Lines(key, tuple(used), rows(), make)
 
     @staticmethod
@@ -158,29 +145,51 @@ def _padded(cells: list[str], width: int) -> list[str]:
     return cells
 
 
-def _builder(
-    header: list[str], pick: Callable[[Sequence[str]], dict[str, str]], used: list[int],
-    limit: int,
-) -> Callable[[int, list[str]], RawRow]:  # fmt: skip
-    """How a line's cells become its row: a cell longer than registry.max_field_chars rejects
-    the row (shown cut short) instead of stopping the read."""
+@dataclass(frozen=True, slots=True)
+class MakeRow:
+    """How a line becomes its row (`Lines.make`): from its raw text (decoded and split here)
+    or its cells. A cell longer than registry.max_field_chars rejects the row (shown cut
+    short) instead of stopping the read. A plain object, not a closure, so that it pickles:
+    a first sync's worker processes build the rows."""
 
-    def make(line: int, row: list[str]) -> RawRow:
-        long = [i for i in used if len(row[i]) > limit]
+    header: list[str]
+    pick: Picker
+    used: tuple[int, ...]
+    limit: int
+    decoding: str = ""  # the codec of raw lines (none: only cells are given)
+    delimiter: str = ","
+    path: str = ""
+    encoding: str = ""  # as configured, for the message
+
+    def cells(self, given: bytes | list[str]) -> list[str]:
+        """A raw line's cells (decoded and split); cells already split as they are."""
+        if not isinstance(given, bytes):
+            return given
+        try:
+            return _padded(given.decode(self.decoding).split(self.delimiter), len(self.header))
+        except UnicodeDecodeError as exc:
+            raise _not_encoded(self.path, self.encoding, exc) from exc
+
+    def __call__(self, line: int, given: bytes | list[str]) -> RawRow:
+        if given.__class__ is bytes:
+            row = self.cells(given)
+            if len(given) <= self.limit:  # no cell can be too long
+                return RawRow(line, self.pick(row))
+        else:
+            row = given  # type: ignore[assignment]
+        long = [i for i in self.used if len(row[i]) > self.limit]
         if not long:
-            return RawRow(line, pick(row))
+            return RawRow(line, self.pick(row))
         problems = tuple(
-            f"{header[i]!r}: a cell of {len(row[i]):,} characters, more than "
-            f"registry.max_field_chars ({limit:,}); shorten it in the export "
+            f"{self.header[i]!r}: a cell of {len(row[i]):,} characters, more than "
+            f"registry.max_field_chars ({self.limit:,}); shorten it in the export "
             "(often a quote that is never closed) or raise the limit"
             for i in long
         )
         row = list(row)
         for i in long:
             row[i] = row[i][:80] + "…"
-        return RawRow(line, pick(row), problems)
-
-    return make
+        return RawRow(line, self.pick(row), problems)
 
 
 def _not_encoded(path: object, encoding: str, exc: UnicodeDecodeError) -> ConfigError:

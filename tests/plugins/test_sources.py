@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import pickle
 from collections.abc import Generator
 from datetime import date
 from pathlib import Path
@@ -176,6 +177,32 @@ def test_a_short_row_reads_its_missing_cells_as_empty(
         "expiry_date": "",
         "phone": "",
     }
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_the_csv_sources_make_pickles_and_builds_the_same_rows_elsewhere(
+    csv_source: RegistrySource, tmp_path: Path, encoding: str
+) -> None:
+    """A first sync sends `make` to its worker processes with the raw lines: it must travel
+    whole (raw text or cells, joined ids, a cell over the limit)."""
+    rows = [person(1), person(2, full_name="Jane, Doe"), person(3, full_name="x" * 300)]
+    path = write_registry(tmp_path / "r.csv", rows)
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    cfg = registry_config(
+        path,
+        encoding=encoding,
+        max_field_chars=200,
+        columns={"registry_id": ["registry_id", "passport_number"]},
+    )
+    lines = csv_source.read_lines(cfg)  # type: ignore[attr-defined]
+    given = [g for ls, gs in (lines.raw or ()) for g in zip(ls, gs, strict=True)] or list(
+        lines.rows
+    )
+    travelled = pickle.loads(pickle.dumps(lines.make))
+    here = [lines.make(line, g) for line, g in given]
+    assert [travelled(line, g) for line, g in given] == here
+    assert here[0].values["registry_id"] == "BLT-00001-PA0000001"  # the default join
+    assert "max_field_chars" in here[2].problems[0]
 
 
 # --- CSV: line numbers ------------------------------------------------------------------------

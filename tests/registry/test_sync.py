@@ -289,6 +289,51 @@ def test_workers_give_the_same_result_as_inline(
     assert results[0][:2] == (CHUNK * 2 - 1, 1)
 
 
+@pytest.mark.parametrize("rows_travel", [True, False], ids=["rows built in workers", "by writer"])
+def test_a_first_sync_in_workers_finds_repeated_numbers_in_line_order_as_inline(
+    make_config: MakeConfig, tmp_path, monkeypatch, rows_travel: bool
+) -> None:
+    """A first sync's rows are built and normalised in the workers (the CSV source's `make`
+    pickles), its repeats found after, in line order; a source whose `make` does not pickle
+    has its rows built by the writer. Either way: what an inline sync gives."""
+    monkeypatch.setattr(sync_module, "POOL_AFTER", CHUNK // 2)
+    if not rows_travel:
+        monkeypatch.setattr(sync_module, "_pickles", lambda make: False)
+    rows = [person(i) for i in range(CHUNK * 2 + 10)]
+    rows[3]["nationality"] = "Atlantis"  # rejected, and still the first line of its number
+    rows[CHUNK + 5]["permit_number"] = rows[3]["permit_number"]  # a repeat in a later chunk
+    rows[20]["permit_number"] = rows[19]["permit_number"].lower()  # in the same chunk
+    results = []
+    for workers in (0, 1):
+        engine = store.open_store(f"sqlite:///{tmp_path / f'w{workers}{rows_travel}.db'}")
+        report = sync(make_config(rows), engine, workers=workers)
+        rejected = [(r["line"], r["reasons"]) for r in runs.rejected(engine, report.run_id)]
+        results.append((report.accepted, report.rejected, rejected, snapshot_values(engine)))
+        engine.dispose()
+    assert results[0] == results[1]
+    accepted, rejected, reasons, _ = results[1]
+    assert (accepted, rejected) == (CHUNK * 2 + 10 - 3, 3)
+    assert [line for line, _ in reasons] == [5, 22, CHUNK + 7]
+    assert "already on line 21" in reasons[1][1][0]
+    assert "already on line 5" in reasons[2][1][0]
+
+
+def test_a_first_sync_again_after_nothing_was_accepted_keeps_its_repeats(
+    engine: Engine, make_config: MakeConfig
+) -> None:
+    """The store is still empty after a snapshot of rejected rows only: the next sync is a
+    first sync again, which keeps an unchanged rejected line's reasons without judging it,
+    and still makes a later line with its number a repeat."""
+    bad = person(1, nationality="Atlantis")
+    twin = person(2, permit_number=bad["permit_number"])
+    before = sync(make_config([bad, twin]), engine)
+    again = sync(make_config([bad, twin]), engine)
+    assert (before.accepted, before.rejected) == (again.accepted, again.rejected) == (0, 2)
+    reasons = {r["line"]: r["reasons"] for r in runs.rejected(engine, again.run_id)}
+    assert "nationality" in reasons[2][0]
+    assert "already on line 2" in reasons[3][0]
+
+
 def snapshot_values(engine: Engine) -> list[tuple]:
     n, p = schema.notifications, schema.permits
     with engine.connect() as conn:
