@@ -45,7 +45,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     pm = plugins.make_manager(cfg.disabled_plugins)
     report = run_sync(
         cfg, engine, pm, common.now(args), accept_drops=args.accept_drops,
-        accept_identities=args.accept_identity_changes,
+        accept_identities=args.accept_identity_changes, journal=True,
     )  # fmt: skip
     rejected = runs.rejected(engine, report.run_id)
     order = cfg.channel_order or list(cfg.channels)

@@ -37,7 +37,7 @@ class FirstIds:
 
 
 @contextmanager
-def empty_sqlite(conn: Connection) -> Iterator[Callable[[], None]]:
+def empty_sqlite(conn: Connection, journal: bool = True) -> Iterator[Callable[[], None]]:
     """Around a sync's transaction on SQLite, when the store holds no people and no permits:
     foreign keys checked once, by the callable given (before the commit), and the pages
     written once, to the database file.
@@ -51,8 +51,10 @@ def empty_sqlite(conn: Connection) -> Iterator[Callable[[], None]]:
       a million rows took 38-41 s against 48 s, half the system time. SQLite allows the
       switch only to a connection alone on the file (another connection open: the sync stays
       in WAL, as before), with `synchronous=FULL` for the rollback journal's safety. While it
-      runs, other connections wait for it (store.connect leaves them in the file's mode) as
-      writers always did; after it, the store is in WAL mode again.
+      runs, other connections' reads wait for it, not only their writes (store.connect leaves
+      them in the file's mode): only when `journal` (the command line's sync, not the
+      daemon's, whose dispatcher and web app read while it syncs). After it, the store is in
+      WAL mode again.
 
     The pragmas are no-ops inside a transaction, hence before it; the connection gets its
     settings back after, whatever happened. Another writer that got in first (the
@@ -68,13 +70,13 @@ def empty_sqlite(conn: Connection) -> Iterator[Callable[[], None]]:
         yield lambda: None
         return
     driver.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
-    journal = _rollback_journal(driver)
+    level = _rollback_journal(driver) if journal else None
     try:
         yield lambda: _check_keys(conn)
     finally:
         driver.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
-        if journal is not None:
-            _back_to_wal(driver, journal)
+        if level is not None:
+            _back_to_wal(driver, level)
         cache = conn.info.pop("sync_first_cache", None)  # a sync that failed before finish
         if cache is not None:
             driver.execute(f"PRAGMA main.cache_size={int(cache)}")  # type: ignore[union-attr]

@@ -192,9 +192,14 @@ def run_sync(
     accept_drops: bool = False,
     workers: int | None = None,
     accept_identities: bool = False,
+    journal: bool = False,
 ) -> SyncReport:
     """Apply one registry snapshot; raise SyncRefused (nothing applied) for a suspicious drop
-    or for registry ids that do not keep their person."""
+    or for registry ids that do not keep their person.
+
+    `journal`: a first sync into an empty SQLite store may write through a rollback journal
+    (sync_first.empty_sqlite), which makes other connections' reads wait for it. The
+    command line's sync asks for it; the daemon does not, so its own readers never wait."""
     source = plugins.source_for(pm, cfg.registry.source)
     label = source.describe(cfg)
     fp = fingerprint(cfg)
@@ -207,7 +212,7 @@ def run_sync(
         return now + timedelta(seconds=time.monotonic() - started)
 
     try:
-        with engine.connect() as conn, sync_first.empty_sqlite(conn) as check_keys:
+        with engine.connect() as conn, sync_first.empty_sqlite(conn, journal) as check_keys:
             with conn.begin():
                 _apply(conn, cfg, fp, snapshot, make, report, now, accept_drops, workers,
                        accept_identities)  # fmt: skip

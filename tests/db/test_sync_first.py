@@ -206,6 +206,21 @@ def test_a_connection_opened_while_a_first_sync_writes_connects_and_reads(
         engine.dispose()
 
 
+def test_the_daemons_first_sync_stays_in_wal_so_its_readers_never_wait(tmp_path: Path) -> None:
+    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    try:
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            with sync_first.empty_sqlite(conn, journal=False) as check, conn.begin():
+                assert _mode(driver) == ("wal", 1)  # type: ignore[arg-type]
+                assert driver.execute("PRAGMA foreign_keys").fetchone() == (0,)  # type: ignore[union-attr]
+                conn.exec_driver_sql(ORPHAN)
+                with pytest.raises(StoreError):
+                    check()  # the keys are still checked once
+    finally:
+        engine.dispose()
+
+
 def test_a_first_sync_with_another_connection_open_stays_in_wal(tmp_path: Path) -> None:
     path = tmp_path / "n.db"
     engine = store.open_store(f"sqlite:///{path}")
