@@ -24,7 +24,6 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
-    exists,
     func,
     insert,
     or_,
@@ -464,6 +463,9 @@ def paused(engine: Engine) -> dict[str, dict[str, Any]]:
         return {scope: {"by": by, "at": at, "reason": why} for scope, by, at, why in rows}
 
 
+_CONTROLS = select(func.count(), func.coalesce(func.max(s.controls.c.id), 0))
+
+
 def controls_version(engine: Engine) -> tuple[int, int]:
     """(count, max id) of the controls: changes with every pause or resume, from any process
     (rows are appended, never rewritten; the count also sees a row committed late with a
@@ -478,59 +480,3 @@ def control_log(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
     with reading(engine) as conn:
         rows = conn.execute(select(c).order_by(c.c.id.desc()).limit(limit)).mappings()
         return [dict(r) for r in rows]
-
-
-# --- the idle tick ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Watch:
-    """What a tick must know before doing anything, read in one statement of index look-ups:
-    whether the pause state changed (`controls`, see controls_version), the earliest due
-    notice, the earliest lease to expire, and whether kept receipts or listen taps wait."""
-
-    controls: tuple[int, int]
-    next_due: datetime | None
-    lease_expiry: datetime | None
-    early: bool
-    taps: bool
-
-    def due(self, now: datetime) -> bool:
-        """A claim would take something now (a due notice, or a lease that ran out)."""
-        return any(at is not None and at <= now for at in (self.next_due, self.lease_expiry))
-
-    def work(self, now: datetime) -> bool:
-        """The tick has anything to do: a claim, a supersede or kept receipts to apply."""
-        return self.early or self.due(now)
-
-
-def _watch_statement() -> Any:
-    """Built once: the tick runs it every few seconds for the daemon's whole life, so neither
-    the statement nor (PostgreSQL, psycopg) its plan is made again."""
-    n, c, e, t = s.notifications, s.controls, s.early_receipts, s.waiting_taps
-
-    def earliest(column: Any, status: str) -> Any:
-        return select(func.min(column)).where(n.c.status == status).scalar_subquery()
-
-    return select(
-        select(func.count()).select_from(c).scalar_subquery(),
-        select(func.coalesce(func.max(c.c.id), 0)).scalar_subquery(),
-        earliest(n.c.due_at, Status.SCHEDULED.value),
-        earliest(n.c.due_at, Status.RETRYING.value),
-        earliest(n.c.lease_until, Status.SENDING.value),
-        exists(select(e.c.id)),
-        exists(select(t.c.id)),
-    )
-
-
-_WATCH = _watch_statement()
-_CONTROLS = select(func.count(), func.coalesce(func.max(s.controls.c.id), 0))
-
-
-def watch(engine: Engine) -> Watch:
-    """The tick's look before it leaps (see Watch)."""
-    with reading(engine) as conn:
-        count, top, scheduled, retrying, lease, early, taps = conn.execute(_WATCH).one()
-    waiting = [at for at in (scheduled, retrying) if at is not None]
-    return Watch((int(count), int(top)), min(waiting, default=None), lease, bool(early),
-                 bool(taps))  # fmt: skip

@@ -40,6 +40,7 @@ from notifyd.config import Config
 from notifyd.db import dispatch as ds
 from notifyd.db import pilot as pilotstore
 from notifyd.db import receipts as receiptdb
+from notifyd.db import watch as dw
 from notifyd.db.dispatch import Outcome
 from notifyd.db.store import Engine
 from notifyd.delivery import audiourl, receipts, retry
@@ -98,7 +99,9 @@ class Dispatcher:
         self._inflight: set[asyncio.Task[Result]] = set()
         self._queued: set[asyncio.Task[Any]] = set()  # sends waiting for a slot
         self.sent = 0
-        self.watch: ds.Watch | None = None  # the last tick's look at the queue
+        self.watch: dw.Watch | None = None  # the last tick's look at the queue
+        # on SQLite, made on the loop's thread (an idle tick wakes no other thread)
+        self.watcher = dw.Watcher(engine) if dw.Watcher.usable(engine) else None
         self._paused: dict[str, dict[str, Any]] = {}
         self._paused_key: tuple[int, int] | None = None  # the controls version it was read at
         self.configure(cfg, channels, render)
@@ -128,7 +131,10 @@ class Dispatcher:
         if self.stopping:
             return 0
         # One cheap read first: an idle daemon does nothing else (no claim, no pause query).
-        self.watch = watch = await asyncio.to_thread(ds.watch, self.engine)
+        watch = self.watcher.look() if self.watcher is not None else None
+        if watch is None:
+            watch = await asyncio.to_thread(dw.watch, self.engine)
+        self.watch = watch
         paused = await self.paused(watch.controls)
         if "*" in paused:
             return 0
@@ -177,6 +183,8 @@ class Dispatcher:
 
     async def release(self) -> int:
         """Give back this instance's leases (at shutdown)."""
+        if self.watcher is not None:
+            self.watcher.close()
         return await asyncio.to_thread(ds.release, self.engine, self.instance + ":", self.clock())
 
     def stop(self) -> None:
