@@ -109,7 +109,7 @@ class Watcher:
                     self.path, timeout=0, isolation_level=None, check_same_thread=False
                 )
                 self.conn.execute("PRAGMA query_only=ON")
-            row = self.conn.execute(self.sql).fetchone()
+            (row,) = self.conn.execute(self.sql).fetchall()  # all: the read ends here
         except sqlite3.Error:  # busy, locked, or the file gone: the pool's way this time
             self.close()
             return None

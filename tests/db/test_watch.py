@@ -47,6 +47,24 @@ def test_the_loops_look_sees_what_the_pools_look_sees(
         watcher.close()
 
 
+def test_a_look_leaves_no_read_open_to_hold_back_the_checkpoint(
+    tmp_path: Path, sqlite_engine: Engine
+) -> None:
+    """A reader that kept its read open would keep the WAL from being copied back and cut."""
+    watcher = Watcher(sqlite_engine)
+    checkpoint = sqlite3.connect(tmp_path / "n.db", isolation_level=None)
+    try:
+        assert watcher.look() is not None
+        ds.set_control(sqlite_engine, "*", "pause", "ops", FRIDAY_MORNING)  # WAL frames
+        assert watcher.look() is not None
+        busy, _, _ = checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0
+        assert (tmp_path / "n.db-wal").stat().st_size == 0
+    finally:
+        checkpoint.close()
+        watcher.close()
+
+
 def test_a_look_that_would_wait_steps_aside(tmp_path: Path, sqlite_engine: Engine) -> None:
     """A writer holding the file (a rollback journal's exclusive lock): no wait on the loop."""
     watcher = Watcher(sqlite_engine)
