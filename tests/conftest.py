@@ -104,6 +104,14 @@ def engine(db_url: str) -> Iterator[Engine]:
     eng.dispose()
 
 
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A migrated SQLite store at tmp_path / "n.db", for what only SQLite does."""
+    eng = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
+    yield eng
+    eng.dispose()
+
+
 Row = dict[str, str]
 
 

@@ -58,19 +58,22 @@ def normalise_packed(packed: Packed, rules: Rules) -> list[tuple[Any, ...]]:
 
 
 def normalise_lines(
-    rows: list[tuple[int, Any]], make: Callable[[int, Any], RawRow], rules: Rules
+    rows: list[tuple[int, Any]], make: Callable[[int, Any], RawRow] | None, rules: Rules
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """A first sync's worker job: each line's row built by the source's `make` (a RawRow
-    given is already built), then normalised; with each row's permit number as the sync
-    compares them, for the writer to find repeated numbers in line order."""
-    made = [g if g.__class__ is RawRow else make(line, g) for line, g in rows]
+    """A first sync's worker job: each line's row built by the source's `make` (None: the
+    writer built every row, its source's `make` does not pickle), then normalised; with each
+    row's permit number as the sync compares them, for the writer to find repeated numbers
+    in line order."""
+    made = [row_of(make, line, g) for line, g in rows]
     numbers = [clean(r.values.get("permit_number", "")).upper() for r in made]
     return numbers, normalise_packed(pack_rows(made), rules)
 
 
-def built(_line: int, row: RawRow) -> RawRow:
-    """The `make` of rows the writer built itself (a source whose own does not pickle)."""
-    return row
+def row_of(make: Callable[[int, Any], RawRow] | None, line: int, given: Any) -> RawRow:
+    """A line's row: what the source gave for it, built by `make` unless already a RawRow."""
+    if given.__class__ is RawRow or make is None:
+        return given  # type: ignore[no-any-return]
+    return make(line, given)
 
 
 def _picker(keys: tuple[str, ...]) -> Callable[[tuple[str, ...]], tuple[str, ...]]:

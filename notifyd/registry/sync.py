@@ -42,10 +42,10 @@ from notifyd.registry.lines import Block, Make, hex_hash, units
 from notifyd.registry.normalise import Rules, clean, normalise
 from notifyd.registry.packing import (
     bare_main,
-    built,
     normalise_lines,
     normalise_packed,
     pack_rows,
+    row_of,
     start_worker,
     unpack,
 )
@@ -127,9 +127,10 @@ class _Normaliser:
         return done
 
     def submit_lines(
-        self, rows: list[tuple[int, Any]], make: Make
+        self, rows: list[tuple[int, Any]], make: Make | None
     ) -> Future[tuple[list[str], list[Record | Rejection]]]:
-        """A first sync's lines: their rows built where they are normalised (`make` pickles)."""
+        """A first sync's lines: their rows built where they are normalised by `make`, which
+        pickles (None: the rows are built already)."""
         result: Future[tuple[list[str], list[Record | Rejection]]] = Future()
         if self._pooled(len(rows)):
             assert self.pool is not None
@@ -426,7 +427,7 @@ def _decide(
             (lines[i], int(keys[i]), made.get(lines[i]) or make(lines[i], given[i]))
             for i in np.flatnonzero(~hit).tolist()
         ]
-    else:
+    else:  # no call a line: a first sync's million lines pass through as they were read
         span.changed += [
             (lines[i], int(keys[i]), made.get(lines[i]) or given[i])
             for i in np.flatnonzero(~hit).tolist()
@@ -519,20 +520,16 @@ def _stage_first(
     for line, key, given in span.changed:
         old = store.rejected.get(key)
         if old is not None:  # its row built here: its number may still make later lines repeats
-            r = given if given.__class__ is RawRow else make(line, given)
+            r = row_of(make, line, given)
             number = clean(r.values.get("permit_number", "")).upper()
             batch.again.append((line, r, number, *old))
             continue
         batch.hashes[line] = hex_hash(key)
-        batch.sent.append((line, given if portable else _row(make, line, given)))
+        batch.sent.append((line, given if portable else row_of(make, line, given)))
     counts.unchanged += span.hits
     counts.accepted += span.hits
-    batch.numbers = normaliser.submit_lines(batch.sent, make if portable else built)
+    batch.numbers = normaliser.submit_lines(batch.sent, make if portable else None)
     return batch
-
-
-def _row(make: Make, line: int, given: Any) -> RawRow:
-    return given if given.__class__ is RawRow else make(line, given)
 
 
 def _settled(batch: _Batch, make: Make, store: _Store, counts: SyncReport) -> _Batch:
@@ -550,7 +547,7 @@ def _settled(batch: _Batch, make: Make, store: _Store, counts: SyncReport) -> _B
     dropped: set[int] = set()
     for line, n, i in met:
         if n and first[n] != line:
-            r = _row(make, line, batch.sent[i][1]) if i >= 0 else batch.again[-1 - i][1]
+            r = row_of(make, line, batch.sent[i][1]) if i >= 0 else batch.again[-1 - i][1]
             batch.duplicates.append(_duplicate(r, n, first[n]))
             if i >= 0:
                 dropped.add(i)

@@ -83,52 +83,42 @@ ORPHAN = (
 )
 
 
-def test_an_empty_sqlite_store_checks_foreign_keys_once_before_the_commit(tmp_path: Path) -> None:
-    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
-    try:
-        with engine.connect() as conn:
-            with pytest.raises(StoreError, match="notifications .* missing row of permits"):
-                with sync_first.empty_sqlite(conn) as check, conn.begin():
-                    conn.exec_driver_sql(ORPHAN)  # not refused here: rows are checked at the end
-                    check()
-            on = conn.connection.driver_connection.execute("PRAGMA foreign_keys").fetchone()  # type: ignore[union-attr]
-            assert on == (1,)  # the connection has its checks back
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM notifications").scalar() == 0
-    finally:
-        engine.dispose()
+def test_an_empty_sqlite_store_checks_foreign_keys_once_before_the_commit(
+    sqlite_engine: Engine,
+) -> None:
+    with sqlite_engine.connect() as conn:
+        with pytest.raises(StoreError, match="notifications .* missing row of permits"):
+            with sync_first.empty_sqlite(conn) as check, conn.begin():
+                conn.exec_driver_sql(ORPHAN)  # not refused here: rows are checked at the end
+                check()
+        on = conn.connection.driver_connection.execute("PRAGMA foreign_keys").fetchone()  # type: ignore[union-attr]
+        assert on == (1,)  # the connection has its checks back
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM notifications").scalar() == 0
 
 
-def test_a_store_with_people_keeps_checking_every_row(tmp_path: Path) -> None:
-    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(
-                "INSERT INTO people (registry_id, full_name, nationality, passport_number, "
-                "language, channels, created_at, updated_at) VALUES ('R1', 'A', 'AU', '', 'en', "
-                "'sms', '2026-12-01 00:00:00', '2026-12-01 00:00:00')"
-            )
-        with engine.connect() as conn:
-            with pytest.raises(IntegrityError, match="FOREIGN KEY"):
-                with sync_first.empty_sqlite(conn), conn.begin():
-                    conn.exec_driver_sql(ORPHAN)
-    finally:
-        engine.dispose()
+def test_a_store_with_people_keeps_checking_every_row(sqlite_engine: Engine) -> None:
+    with sqlite_engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO people (registry_id, full_name, nationality, passport_number, "
+            "language, channels, created_at, updated_at) VALUES ('R1', 'A', 'AU', '', 'en', "
+            "'sms', '2026-12-01 00:00:00', '2026-12-01 00:00:00')"
+        )
+    with sqlite_engine.connect() as conn:
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"):
+            with sync_first.empty_sqlite(conn), conn.begin():
+                conn.exec_driver_sql(ORPHAN)
 
 
-def test_a_first_sync_inserts_with_a_small_cache_and_gives_it_back(tmp_path: Path) -> None:
-    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
-    try:
-        with engine.begin() as conn:
-            syncstore.create_scratch(conn)
-            before = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
-            assert sync_first.first_ids(conn) is not None
-            small = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
-            assert small == -sync_first.FIRST_CACHE_KIB != before
-            sync_first.finish(conn)
-            assert conn.exec_driver_sql("PRAGMA main.cache_size").scalar() == before
-    finally:
-        engine.dispose()
+def test_a_first_sync_inserts_with_a_small_cache_and_gives_it_back(sqlite_engine: Engine) -> None:
+    with sqlite_engine.begin() as conn:
+        syncstore.create_scratch(conn)
+        before = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
+        assert sync_first.first_ids(conn) is not None
+        small = conn.exec_driver_sql("PRAGMA main.cache_size").scalar()
+        assert small == -sync_first.FIRST_CACHE_KIB != before
+        sync_first.finish(conn)
+        assert conn.exec_driver_sql("PRAGMA main.cache_size").scalar() == before
 
 
 def test_a_first_sync_that_fails_gives_the_connection_its_cache_and_checks_back(
@@ -168,57 +158,46 @@ def _mode(conn: sqlite3.Connection) -> tuple[str, int]:
 
 
 def test_an_empty_sqlite_store_is_written_through_a_rollback_journal_then_back_in_wal(
-    tmp_path: Path,
+    tmp_path: Path, sqlite_engine: Engine
 ) -> None:
     """Written once to the file, not to the WAL and again by the checkpoint; fully synced."""
     path = tmp_path / "n.db"
-    engine = store.open_store(f"sqlite:///{path}")
-    try:
-        with engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            with sync_first.empty_sqlite(conn), conn.begin():
-                assert _mode(driver) == ("delete", 2)  # type: ignore[arg-type]
-                conn.exec_driver_sql(PERSON)
-                other = sqlite3.connect(path)  # another command while it runs: still reads
-                assert other.execute("SELECT count(*) FROM people").fetchone() == (0,)
-                other.close()
-            assert _mode(driver) == ("wal", 1)  # type: ignore[arg-type]
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("SELECT count(*) FROM people").scalar() == 1
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-    finally:
-        engine.dispose()
+    with sqlite_engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        with sync_first.empty_sqlite(conn), conn.begin():
+            assert _mode(driver) == ("delete", 2)  # type: ignore[arg-type]
+            conn.exec_driver_sql(PERSON)
+            other = sqlite3.connect(path)  # another command while it runs: still reads
+            assert other.execute("SELECT count(*) FROM people").fetchone() == (0,)
+            other.close()
+        assert _mode(driver) == ("wal", 1)  # type: ignore[arg-type]
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM people").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
 def test_a_connection_opened_while_a_first_sync_writes_connects_and_reads(
-    tmp_path: Path,
+    sqlite_engine: Engine,
 ) -> None:
     """store.connect asks for WAL mode, which a sync holding the file refuses: not an error."""
-    path = tmp_path / "n.db"
-    engine = store.open_store(f"sqlite:///{path}")
-    try:
-        with engine.connect() as conn, sync_first.empty_sqlite(conn), conn.begin():
-            conn.exec_driver_sql(PERSON)
-            with store.reading(engine) as late:
-                assert late.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
-                assert late.exec_driver_sql("SELECT count(*) FROM people").scalar() == 0
-    finally:
-        engine.dispose()
+    with sqlite_engine.connect() as conn, sync_first.empty_sqlite(conn), conn.begin():
+        conn.exec_driver_sql(PERSON)
+        with store.reading(sqlite_engine) as late:
+            assert late.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+            assert late.exec_driver_sql("SELECT count(*) FROM people").scalar() == 0
 
 
-def test_the_daemons_first_sync_stays_in_wal_so_its_readers_never_wait(tmp_path: Path) -> None:
-    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
-    try:
-        with engine.connect() as conn:
-            driver = conn.connection.driver_connection
-            with sync_first.empty_sqlite(conn, journal=False) as check, conn.begin():
-                assert _mode(driver) == ("wal", 1)  # type: ignore[arg-type]
-                assert driver.execute("PRAGMA foreign_keys").fetchone() == (0,)  # type: ignore[union-attr]
-                conn.exec_driver_sql(ORPHAN)
-                with pytest.raises(StoreError):
-                    check()  # the keys are still checked once
-    finally:
-        engine.dispose()
+def test_the_daemons_first_sync_stays_in_wal_so_its_readers_never_wait(
+    sqlite_engine: Engine,
+) -> None:
+    with sqlite_engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        with sync_first.empty_sqlite(conn, journal=False) as check, conn.begin():
+            assert _mode(driver) == ("wal", 1)  # type: ignore[arg-type]
+            assert driver.execute("PRAGMA foreign_keys").fetchone() == (0,)  # type: ignore[union-attr]
+            conn.exec_driver_sql(ORPHAN)
+            with pytest.raises(StoreError):
+                check()  # the keys are still checked once
 
 
 def test_a_first_sync_with_another_connection_open_stays_in_wal(tmp_path: Path) -> None:

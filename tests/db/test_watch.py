@@ -4,11 +4,10 @@ and out of the way (None) whenever it could not read at once."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine
 
 from conftest import FRIDAY_MORNING, person
@@ -18,13 +17,6 @@ from notifyd.db import dispatch as ds
 from notifyd.db import store
 from notifyd.db.watch import Watcher, watch
 from notifyd.registry.sync import run_sync
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = store.open_store(f"sqlite:///{tmp_path / 'n.db'}")
-    yield engine
-    engine.dispose()
 
 
 def test_the_loops_look_sees_what_the_pools_look_sees(
