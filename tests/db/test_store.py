@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -45,6 +45,35 @@ def test_instants_come_back_as_the_same_aware_utc_moment(engine: Engine) -> None
 def test_a_naive_datetime_is_refused_rather_than_guessed(engine: Engine) -> None:
     with pytest.raises(Exception, match="naive datetime"):
         runs.start_run(engine, "test", datetime(2026, 12, 4, 9, 0))
+
+
+def test_rows_appended_in_bulk_come_back_exactly_as_written(engine: Engine) -> None:
+    """PostgreSQL copies them in binary, typed by the table's own columns: no text escaping
+    for a name with a tab, a newline or a backslash to get wrong."""
+    at = datetime(2026, 12, 4, 2, 0, tzinfo=UTC)
+    odd = "Nguyễn\tVăn\nA\\B 'C' \"D\" =1+1"
+    with engine.begin() as conn:
+        stamp = store.instant_param(conn)(at)
+        people = ("id", "registry_id", "full_name", "nationality", "passport_number",
+                  "language", "phone", "channels", "created_at", "updated_at")  # fmt: skip
+        store.insert_rows(conn, "people", people, [
+            (7, "R7", odd, "VN", "", "vi", None, "sms", stamp, stamp),
+            (9, "R9", "", "AU", "PA1", "en", "+6281234567890", "", stamp, stamp),
+        ])  # fmt: skip
+        permits = ("id", "permit_number", "person_id", "permit_type", "office",
+                   "expiry_date", "row_hash", "row_key", "active", "warnings", "created_at",
+                   "updated_at")  # fmt: skip
+        day = date(2027, 1, 31) if engine.dialect.name == "postgresql" else "2027-01-31"
+        store.insert_rows(conn, "permits", permits, [
+            (3, "P3", 7, "KITAS", "BLT", day, "h", -(2**62), True, "", stamp, stamp),
+        ])  # fmt: skip
+    with engine.connect() as conn:
+        p, pm = schema.people, schema.permits
+        assert conn.execute(select(p.c.id, p.c.full_name, p.c.phone, p.c.created_at)
+                            .order_by(p.c.id)).all() == [(7, odd, None, at),
+                                                         (9, "", "+6281234567890", at)]  # fmt: skip
+        assert conn.execute(select(pm.c.person_id, pm.c.expiry_date, pm.c.row_key, pm.c.active)
+                            ).one() == (7, date(2027, 1, 31), -(2**62), True)  # fmt: skip
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path) -> None:
