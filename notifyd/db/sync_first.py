@@ -178,41 +178,43 @@ def _insert_sql(table: str, columns: Sequence[str], key: str) -> str:
     )
 
 
+#: registry/seen.py's FirstLines.first: for (registry id, id given here) pairs, each registry
+#: id's id from an earlier chunk, else the one given (which later chunks then get).
+Met = Callable[[Sequence[tuple[str, int]]], dict[str, int]]
+
+
 def insert_people(
-    conn: Connection, records: Sequence[Record], now: datetime, ids: FirstIds
+    conn: Connection, records: Sequence[Record], now: datetime, ids: FirstIds, met: Met
 ) -> tuple[dict[str, int], list[Record]]:
     """Insert the chunk's people with ids given here; return registry id → person id for
     them, and the records of registry ids an earlier chunk already stored (left unchanged,
-    for the caller to compare and upsert as any sync does)."""
+    for the caller to compare and upsert as any sync does).
+
+    On PostgreSQL `met` tells the people an earlier chunk stored, without asking the
+    database, and the rest are copied straight in: through a scratch table and an
+    `INSERT … ON CONFLICT`, 100,000 people took 2.2 s here, copied 0.5 s. SQLite's own
+    `ON CONFLICT DO NOTHING` costs less than the memory `met` would keep (32 bytes a person).
+    """
     latest = {r.registry_id: r for r in records}  # a person on several rows: the last row wins
     start = ids.person + 1
-    rows = [(start + i, *row) for i, row in enumerate(person_rows(conn, latest.values(), now))]
-    ids.person += len(rows)
     given = {rid: start + i for i, rid in enumerate(latest)}
-    if _insert_new(conn, rows) == len(rows):
-        return given, []
-    stored = ids_of(conn, "people", "registry_id", list(latest))
-    again = {rid for rid, pid in stored.items() if given[rid] != pid}
+    ids.person += len(given)
+    if conn.dialect.name == "postgresql":
+        first = met(list(given.items()))
+        again = {rid for rid, pid in first.items() if pid != given[rid]}
+        new = [r for rid, r in latest.items() if rid not in again]
+        rows = [(given[row[0]], *row) for row in person_rows(conn, new, now)]  # 0: registry id
+        insert_rows(conn, "people", ("id", *PERSON_COLUMNS), rows)
+    else:
+        rows = [(given[row[0]], *row) for row in person_rows(conn, latest.values(), now)]
+        sql = _insert_sql("people", PERSON_COLUMNS, "registry_id")
+        if executemany(conn, sql, rows) == len(rows):
+            return given, []
+        stored = ids_of(conn, "people", "registry_id", list(latest))
+        again = {rid for rid, pid in stored.items() if given[rid] != pid}
     return {rid: pid for rid, pid in given.items() if rid not in again}, [
         r for r in records if r.registry_id in again
     ]
-
-
-def _insert_new(conn: Connection, rows: Sequence[tuple[object, ...]]) -> int:
-    """Insert people whose registry id is not stored yet; return how many were."""
-    if conn.dialect.name == "sqlite":
-        return executemany(conn, _insert_sql("people", PERSON_COLUMNS, "registry_id"), rows)
-    columns = ", ".join(("id", *PERSON_COLUMNS))
-    conn.exec_driver_sql(
-        "CREATE TEMPORARY TABLE IF NOT EXISTS sync_people AS SELECT * FROM people LIMIT 0"
-    )
-    conn.exec_driver_sql("TRUNCATE sync_people")
-    insert_rows(conn, "sync_people", ("id", *PERSON_COLUMNS), rows)
-    result = conn.exec_driver_sql(
-        f"INSERT INTO people ({columns}) SELECT {columns} FROM sync_people "
-        "ON CONFLICT (registry_id) DO NOTHING"
-    )
-    return int(result.rowcount or 0)
 
 
 def insert_permits(
@@ -242,6 +244,9 @@ def finish(conn: Connection) -> None:
         return
     for key in _deferred_keys():  # checks every row once: a missing parent fails the sync
         conn.execute(AddConstraint(key))
+    # No statistics yet: the sync's own count of who can be reached (sync.reach) joined every
+    # person one by one, 0.5 s of 100,000; with its columns sampled (0.1 s), 0.08 s.
+    conn.exec_driver_sql("ANALYZE people (id, channels), permits (person_id, active)")
     for table in ("people", "permits"):
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "

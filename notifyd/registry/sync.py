@@ -101,6 +101,8 @@ class _Store:
     rejected: dict[int, tuple[int, tuple[str, ...]]]  # row hash → (rejected row id, reasons)
     unkeyed: set[int]  # active permits without a row key: given theirs when met unchanged
     first_lines: FirstLines = field(default_factory=FirstLines)  # numbers met, first lines
+    #: A first sync's registry ids met, their person ids (on PostgreSQL: sync_first.insert_people)
+    people: FirstLines = field(default_factory=FirstLines)
 
 
 class _Normaliser:
@@ -293,7 +295,7 @@ def _apply(
     normaliser = _Normaliser(Rules.from_config(cfg), workers)
     portable = first is not None and _pickles(make)  # the workers build the rows
     pending: deque[_Batch] = deque()
-    deferred = syncstore.defer_due_index(conn)
+    deferred = syncstore.defer_notice_indexes(conn)
     kept: list[tuple[int, int]] = []
     plans: dict[tuple[date, str, str | None], tuple[PlannedNotice, ...]] = {}
     with fewer_collections():
@@ -316,17 +318,17 @@ def _apply(
                 span = _Span()
                 if len(pending) > AHEAD:
                     batch = _settled(pending.popleft(), make, store, counts)
-                    kept += _write(conn, cfg, offices, batch, now, counts, first, plans)
+                    kept += _write(conn, cfg, offices, batch, now, counts, first, store, plans)
             while pending:
                 batch = _settled(pending.popleft(), make, store, counts)
-                kept += _write(conn, cfg, offices, batch, now, counts, first, plans)
+                kept += _write(conn, cfg, offices, batch, now, counts, first, store, plans)
         finally:
             normaliser.close()
     known.keep_rejections(conn, counts.run_id, kept)
     if first is not None:
         sync_first.finish(conn)
     if deferred:
-        syncstore.build_due_index(conn)
+        syncstore.build_notice_indexes(conn)
 
     refusal = identity_refusal(cfg, counts, people_before, accept_identities)
     if refusal:
@@ -586,6 +588,7 @@ def _write(
     now: datetime,
     counts: SyncReport,
     first: FirstIds | None,
+    store: _Store,
     plans: dict[tuple[date, str, str | None], tuple[PlannedNotice, ...]],
 ) -> list[tuple[int, int]]:
     """Write one chunk's changes; return the rejections it met unchanged. `plans` holds this
@@ -608,7 +611,7 @@ def _write(
         permit_ids = syncstore.upsert_permits(conn, items, person_ids, now)
         fresh: Container[int] = ()
     else:  # an empty store: nothing to compare, no corrections, ids given here
-        person_ids, again = sync_first.insert_people(conn, records, now, first)
+        person_ids, again = sync_first.insert_people(conn, records, now, first, store.people.first)
         fresh = set(person_ids.values())
         if again:  # registry ids an earlier chunk stored
             _count_moves(conn, again, counts)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import IntegrityError
 
 from notifyd.db import store, sync_first
 from notifyd.db import sync as syncstore
 from notifyd.errors import StoreError
+from notifyd.model import Record
+from notifyd.registry.seen import FirstLines
 
 
 def _foreign_keys(engine: Engine) -> set[tuple[str, str]]:
@@ -215,3 +218,87 @@ def test_a_first_sync_with_another_connection_open_stays_in_wal(tmp_path: Path) 
     finally:
         other.close()
         engine.dispose()
+
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _record(registry_id: str, name: str) -> Record:
+    return Record(
+        line=1, registry_id=registry_id, full_name=name, nationality="AU", passport_number="",
+        permit_type="KITAS", permit_number=f"P-{registry_id}", expiry_date=date(2027, 1, 31),
+        office="BLT", language="en", phone=None, whatsapp=None, channels=("sms",), opt_out=(),
+    )  # fmt: skip
+
+
+def test_a_person_met_again_in_a_later_chunk_is_stored_once_and_given_back_to_compare(
+    engine: Engine,
+) -> None:
+    """Both databases tell the same people apart: SQLite by its own ON CONFLICT, PostgreSQL
+    from the registry ids met so far, kept in memory (met)."""
+    met = FirstLines()
+    with engine.begin() as conn:
+        syncstore.create_scratch(conn)
+        ids = sync_first.first_ids(conn)
+        assert ids is not None
+        first = sync_first.insert_people(
+            conn, [_record("R1", "A"), _record("R2", "B")], NOW, ids, met.first
+        )
+        assert first == ({"R1": 1, "R2": 2}, [])
+        again = _record("R2", "B, renamed")
+        later = sync_first.insert_people(conn, [again, _record("R3", "C")], NOW, ids, met.first)
+        assert later == ({"R3": 4}, [again])  # R2's record: for the caller to compare
+        stored = conn.exec_driver_sql("SELECT id, registry_id, full_name FROM people ORDER BY id")
+        assert stored.all() == [(1, "R1", "A"), (2, "R2", "B"), (4, "R3", "C")]
+        sync_first.finish(conn)
+        if engine.dialect.name == "postgresql":  # sampled for the sync's count of reach
+            sampled = conn.exec_driver_sql(
+                "SELECT tablename, attname FROM pg_stats WHERE tablename IN ('people', "
+                "'permits') AND attname IN ('channels', 'person_id') ORDER BY tablename"
+            )
+            assert sampled.all() == [("people", "channels")]  # no permits stored here
+
+
+def test_a_first_sync_builds_the_notices_indexes_back_and_a_notice_planned_twice_fails_it(
+    engine: Engine,
+) -> None:
+    def kept() -> tuple[object, ...]:
+        inspector = inspect(engine)
+        return (
+            sorted((i["name"], i["unique"]) for i in inspector.get_indexes("notifications")),
+            sorted(str(u["name"]) for u in inspector.get_unique_constraints("notifications")),
+        )
+
+    def permit(conn: Connection) -> None:
+        conn.exec_driver_sql(PERSON.replace("(registry_id", "(id, registry_id").replace(
+            "VALUES (", "VALUES (1, "))  # fmt: skip
+        conn.exec_driver_sql(
+            "INSERT INTO permits (id, permit_number, person_id, permit_type, office, "
+            "expiry_date, row_hash, active, warnings, created_at, updated_at) VALUES (1, 'P1', "
+            "1, 'K', 'BLT', '2027-01-01', 'h', true, '', '2026-12-01 00:00:00', "
+            "'2026-12-01 00:00:00')"
+        )
+
+    before = kept()
+    assert ("ix_notifications_status_due_at", False) in before[0]
+    notice = ORPHAN.replace("424242", "1").replace("'pending', 0,", "'pending', false,")
+    with pytest.raises(IntegrityError, match="(?i)unique|duplicate"), engine.begin() as conn:
+        permit(conn)
+        assert syncstore.defer_notice_indexes(conn)
+        conn.exec_driver_sql(notice)
+        try:
+            conn.exec_driver_sql(notice)  # the same stage of the same permit and expiry
+        except IntegrityError:
+            assert engine.dialect.name == "sqlite"  # whose unique constraint stays
+            raise
+        assert engine.dialect.name == "postgresql"  # which checks it when it is built back
+        syncstore.build_notice_indexes(conn)
+    assert kept() == before
+    with engine.begin() as conn:
+        permit(conn)
+        assert syncstore.defer_notice_indexes(conn)
+        conn.exec_driver_sql(notice)
+        syncstore.build_notice_indexes(conn)
+    assert kept() == before
+    with engine.begin() as conn:  # a store with notices: not a first sync, nothing dropped
+        assert not syncstore.defer_notice_indexes(conn)
