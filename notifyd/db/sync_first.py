@@ -3,7 +3,7 @@
 With no people and no permits stored, every permit of the snapshot is new (a repeated
 number is rejected before it gets here), so permits need no upsert and no read-back of their
 ids; people need one only for a registry id met again in a later chunk, which the insert's
-row count shows.
+row count shows (SQLite) or the registry ids met so far tell (PostgreSQL, insert_people).
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ entries, so a lookup searches a few of them. Numbers longer than WIDTH bytes (no
 export) live in a dict. This replaced a temporary SQL table whose B-tree took every number in
 random order: the 999,319 numbers of the 1 M bench export in chunks of 2,000 took it 3.5-3.9
 CPU-s and a 48 MiB page cache, these runs 1.9.
+
+A first sync on PostgreSQL keeps its registry ids in another, each with the person id it gave
+(db/sync_first.insert_people): the keys need not be permit numbers, nor the values lines.
 """
 
 from __future__ import annotations
