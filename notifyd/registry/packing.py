@@ -1,4 +1,5 @@
-"""What crosses to and from the normalising worker processes: plain tuples.
+"""The normalising worker processes (Normaliser) and what crosses to and from them: plain
+tuples.
 
 Pickling a dict, a named tuple and a dataclass per row (and calling each one's reduce) cost
 the full sync as much as a sixth of its CPU; tuples of strings pickle in C. Rows go as
@@ -9,20 +10,25 @@ writer turns into Records and Rejections.
 from __future__ import annotations
 
 import os
+import pickle
 import sys
 import threading
 import time
 import types
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from multiprocessing import get_context
 from operator import itemgetter
 from typing import Any
 
 from notifyd.model import Phone, RawRow, Record, Rejection
 from notifyd.registry.collect import quieten
-from notifyd.registry.normalise import FIELDS, Rules, clean, memo_for, normalise_cells
+from notifyd.registry.normalise import FIELDS, Rules, clean, memo_for, normalise, normalise_cells
 
 Packed = tuple[tuple[str, ...], list[tuple[Any, ...]]]
+#: Rows to normalise before worker processes pay for their start (about a second each).
+POOL_AFTER = 10_000
 
 
 def pack_rows(rows: list[RawRow]) -> Packed:
@@ -134,3 +140,89 @@ def unpack(results: list[tuple[Any, ...]]) -> list[Record | Rejection]:
         whatsapp = phone if t[12] == t[11] else (None if t[12] is None else Phone(*t[12]))
         out.append(Record(*t[1:11], phone, whatsapp, *t[13:]))  # type: ignore[arg-type,call-arg]
     return out
+
+
+def normalise_chunk(rows: list[RawRow], rules: Rules) -> list[Record | Rejection]:
+    return [normalise(r, rules) for r in rows]
+
+
+class Normaliser:
+    """Normalises inline for a small registry, in worker processes once it proves large.
+
+    `workers` is the number of extra processes (0: inline); the main process writes.
+    """
+
+    def __init__(self, rules: Rules, workers: int) -> None:
+        self.rules, self.workers = rules, workers
+        self.pool: Executor | None = None
+        self.submitted = 0
+
+    def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
+        if self._pooled(len(rows)):
+            assert self.pool is not None
+            with bare_main():  # the pool starts its processes as they are needed, in submit
+                packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
+            result: Future[list[Record | Rejection]] = Future()
+            packed.add_done_callback(lambda f: _unpacked(f, result, unpack))
+            return result
+        done: Future[list[Record | Rejection]] = Future()
+        done.set_result(normalise_chunk(rows, self.rules))
+        return done
+
+    def submit_lines(
+        self, rows: list[tuple[int, Any]], make: Callable[[int, Any], RawRow] | None
+    ) -> Future[tuple[list[str], list[Record | Rejection]]]:
+        """A first sync's lines: their rows built where they are normalised by `make`, which
+        pickles (None: the rows are built already)."""
+        result: Future[tuple[list[str], list[Record | Rejection]]] = Future()
+        if self._pooled(len(rows)):
+            assert self.pool is not None
+            with bare_main():
+                packed = self.pool.submit(normalise_lines, rows, make, self.rules)
+            packed.add_done_callback(lambda f: _unpacked(f, result, _unpack_lines))
+            return result
+        numbers, results = normalise_lines(rows, make, self.rules)
+        result.set_result((numbers, unpack(results)))
+        return result
+
+    def _pooled(self, rows: int) -> bool:
+        """Whether these rows go to the workers (started here once the sync proves large)."""
+        self.submitted += rows
+        if self.pool is None and self.workers > 0 and self.submitted > POOL_AFTER and rows:
+            self.pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=get_context("spawn"),
+                initializer=start_worker,
+                initargs=(os.getpid(),),
+            )
+        return self.pool is not None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _unpacked(packed: Future[Any], out: Future[Any], convert: Callable[[Any], Any]) -> None:
+    if packed.cancelled():  # the pool shut down on an error elsewhere
+        out.cancel()
+        return
+    error = packed.exception()
+    if error is not None:
+        out.set_exception(error)
+    else:
+        out.set_result(convert(packed.result()))
+
+
+def _unpack_lines(
+    packed: tuple[list[str], list[tuple[Any, ...]]],
+) -> tuple[list[str], list[Record | Rejection]]:
+    return packed[0], unpack(packed[1])
+
+
+def pickles(make: Any) -> bool:
+    """Whether a source's `make` can go to a worker, which then builds the rows itself."""
+    try:
+        pickle.dumps(make)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return False
+    return True

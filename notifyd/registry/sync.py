@@ -10,15 +10,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import pickle
 import time
 from collections import deque
-from collections.abc import Callable, Container, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from collections.abc import Container, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import chain
-from multiprocessing import get_context
 from typing import Any
 
 import numpy as np
@@ -39,23 +37,13 @@ from notifyd.planning.clock import Office
 from notifyd.planning.plan import diff, plan_permit
 from notifyd.registry.collect import fewer_collections
 from notifyd.registry.lines import Block, Make, hex_hash, units
-from notifyd.registry.normalise import Rules, clean, normalise
-from notifyd.registry.packing import (
-    bare_main,
-    normalise_lines,
-    normalise_packed,
-    pack_rows,
-    row_of,
-    start_worker,
-    unpack,
-)
+from notifyd.registry.normalise import Rules, clean
+from notifyd.registry.packing import Normaliser, pickles, row_of
 from notifyd.registry.reach import reach_warnings
 from notifyd.registry.seen import FirstLines
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
-#: Rows to normalise before worker processes pay for their start (about a second each).
-POOL_AFTER = 10_000
 #: Chunks handed to workers ahead of the one being written.
 AHEAD = 4
 #: Chunks read at most before their changed lines are staged (fewer when CHUNK changed).
@@ -70,10 +58,6 @@ def fingerprint(cfg: Config) -> bytes:
         {k: asdict(v) for k, v in sorted(cfg.offices.items())},
     )
     return hashlib.blake2b(repr(parts).encode(), digest_size=16).digest()
-
-
-def normalise_chunk(rows: list[RawRow], rules: Rules) -> list[Record | Rejection]:
-    return [normalise(r, rules) for r in rows]
 
 
 @dataclass
@@ -103,87 +87,6 @@ class _Store:
     first_lines: FirstLines = field(default_factory=FirstLines)  # numbers met, first lines
     #: A first sync's registry ids met, their person ids (on PostgreSQL: sync_first.insert_people)
     people: FirstLines = field(default_factory=FirstLines)
-
-
-class _Normaliser:
-    """Normalises inline for a small registry, in worker processes once it proves large.
-
-    `workers` is the number of extra processes (0: inline); the main process writes.
-    """
-
-    def __init__(self, rules: Rules, workers: int) -> None:
-        self.rules, self.workers = rules, workers
-        self.pool: Executor | None = None
-        self.submitted = 0
-
-    def submit(self, rows: list[RawRow]) -> Future[list[Record | Rejection]]:
-        if self._pooled(len(rows)):
-            assert self.pool is not None
-            with bare_main():  # the pool starts its processes as they are needed, in submit
-                packed = self.pool.submit(normalise_packed, pack_rows(rows), self.rules)
-            result: Future[list[Record | Rejection]] = Future()
-            packed.add_done_callback(lambda f: _unpacked(f, result, unpack))
-            return result
-        done: Future[list[Record | Rejection]] = Future()
-        done.set_result(normalise_chunk(rows, self.rules))
-        return done
-
-    def submit_lines(
-        self, rows: list[tuple[int, Any]], make: Make | None
-    ) -> Future[tuple[list[str], list[Record | Rejection]]]:
-        """A first sync's lines: their rows built where they are normalised by `make`, which
-        pickles (None: the rows are built already)."""
-        result: Future[tuple[list[str], list[Record | Rejection]]] = Future()
-        if self._pooled(len(rows)):
-            assert self.pool is not None
-            with bare_main():
-                packed = self.pool.submit(normalise_lines, rows, make, self.rules)
-            packed.add_done_callback(lambda f: _unpacked(f, result, _unpack_lines))
-            return result
-        numbers, results = normalise_lines(rows, make, self.rules)
-        result.set_result((numbers, unpack(results)))
-        return result
-
-    def _pooled(self, rows: int) -> bool:
-        """Whether these rows go to the workers (started here once the sync proves large)."""
-        self.submitted += rows
-        if self.pool is None and self.workers > 0 and self.submitted > POOL_AFTER and rows:
-            self.pool = ProcessPoolExecutor(
-                self.workers,
-                mp_context=get_context("spawn"),
-                initializer=start_worker,
-                initargs=(os.getpid(),),
-            )
-        return self.pool is not None
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-
-
-def _unpacked(packed: Future[Any], out: Future[Any], convert: Callable[[Any], Any]) -> None:
-    if packed.cancelled():  # the pool shut down on an error elsewhere
-        out.cancel()
-        return
-    error = packed.exception()
-    if error is not None:
-        out.set_exception(error)
-    else:
-        out.set_result(convert(packed.result()))
-
-
-def _unpack_lines(
-    packed: tuple[list[str], list[tuple[Any, ...]]],
-) -> tuple[list[str], list[Record | Rejection]]:
-    return packed[0], unpack(packed[1])
-
-
-def _pickles(make: Make) -> bool:
-    try:
-        pickle.dumps(make)
-    except (pickle.PicklingError, TypeError, AttributeError):
-        return False
-    return True
 
 
 def run_sync(
@@ -292,8 +195,8 @@ def _apply(
     first = sync_first.first_ids(conn)
     if workers is None:
         workers = max((os.cpu_count() or 1) - 1, 0)
-    normaliser = _Normaliser(Rules.from_config(cfg), workers)
-    portable = first is not None and _pickles(make)  # the workers build the rows
+    normaliser = Normaliser(Rules.from_config(cfg), workers)
+    portable = first is not None and pickles(make)  # the workers build the rows
     pending: deque[_Batch] = deque()
     deferred = syncstore.defer_notice_indexes(conn)
     kept: list[tuple[int, int]] = []
@@ -444,7 +347,7 @@ def _stage(
     span: _Span,
     make: Make,
     store: _Store,
-    normaliser: _Normaliser,
+    normaliser: Normaliser,
     counts: SyncReport,
 ) -> _Batch:
     """Compare a span's changed lines with the store in SQL and send what changed on to
@@ -512,7 +415,7 @@ def _stage_first(
     make: Make,
     portable: bool,
     store: _Store,
-    normaliser: _Normaliser,
+    normaliser: Normaliser,
     counts: SyncReport,
 ) -> _Batch:
     """A first sync's changed lines (all of them) sent on as they were read: the workers build

@@ -29,6 +29,7 @@ from notifyd.db import notices as noticedb
 from notifyd.db import runs, schema, store
 from notifyd.errors import ConfigError, SyncRefused
 from notifyd.model import SyncReport
+from notifyd.registry import packing
 from notifyd.registry import sync as sync_module
 from notifyd.registry.sync import CHUNK, describe_error, run_sync
 
@@ -276,7 +277,7 @@ def test_a_late_registration_gets_one_catch_up_for_the_most_recent_missed_stage(
 def test_workers_give_the_same_result_as_inline(
     make_config: MakeConfig, tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.setattr(sync_module, "POOL_AFTER", CHUNK // 2)  # start workers early
+    monkeypatch.setattr(packing, "POOL_AFTER", CHUNK // 2)  # start workers early
     rows = [person(i, nationality=["AU", "CN", "Japan", "DEU"][i % 4]) for i in range(CHUNK * 2)]
     rows[7]["nationality"] = "Atlantis"
     results = []
@@ -296,9 +297,9 @@ def test_a_first_sync_in_workers_finds_repeated_numbers_in_line_order_as_inline(
     """A first sync's rows are built and normalised in the workers (the CSV source's `make`
     pickles), its repeats found after, in line order; a source whose `make` does not pickle
     has its rows built by the writer. Either way: what an inline sync gives."""
-    monkeypatch.setattr(sync_module, "POOL_AFTER", CHUNK // 2)
+    monkeypatch.setattr(packing, "POOL_AFTER", CHUNK // 2)
     if not rows_travel:
-        monkeypatch.setattr(sync_module, "_pickles", lambda make: False)
+        monkeypatch.setattr(sync_module, "pickles", lambda make: False)
     rows = [person(i) for i in range(CHUNK * 2 + 10)]
     rows[3]["nationality"] = "Atlantis"  # rejected, and still the first line of its number
     rows[CHUNK + 5]["permit_number"] = rows[3]["permit_number"]  # a repeat in a later chunk
@@ -577,8 +578,8 @@ def test_an_unchanged_rejected_line_is_kept_not_judged_again(
     first = sync(make_config(rows), engine)
     (kept,) = _whole_rejections(engine)
     judged: list[int] = []
-    real = sync_module.normalise
-    monkeypatch.setattr(sync_module, "normalise", lambda r, rules: judged.append(r.line) or
+    real = packing.normalise
+    monkeypatch.setattr(packing, "normalise", lambda r, rules: judged.append(r.line) or
                         real(r, rules))  # fmt: skip
     rows.insert(0, person(20))  # the rejected line moves down by one
     again = sync(make_config(rows), engine, now=NOW + timedelta(hours=1), workers=0)
@@ -668,7 +669,7 @@ def test_sync_leaves_no_process_behind(make_config: MakeConfig, tmp_path: Path) 
     path = write_toml(data, tmp_path / "c.toml")
     mark = uuid.uuid4().hex
     code = (
-        "import sys; from notifyd.registry import sync; sync.POOL_AFTER = 10; "
+        "import sys; from notifyd.registry import packing; packing.POOL_AFTER = 10; "
         "from notifyd.cli.main import main; sys.exit(main(sys.argv[1:]))"
     )
     done = subprocess.run(
@@ -699,7 +700,7 @@ def test_a_killed_sync_leaves_no_worker_behind(make_config: MakeConfig, tmp_path
     path = write_toml(data, tmp_path / "c.toml")
     mark = uuid.uuid4().hex
     code = (  # the first chunk's results are never collected: the sync waits with its pool up
-        "import sys, time; from notifyd.registry import sync; sync.POOL_AFTER = 10; "
+        "import sys, time; from notifyd.registry import packing, sync; packing.POOL_AFTER = 10; "
         "sync._write = lambda *a, **k: time.sleep(600); "
         "from notifyd.cli.main import main; sys.exit(main(sys.argv[1:]))"
     )
