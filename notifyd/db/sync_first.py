@@ -178,9 +178,9 @@ def _insert_sql(table: str, columns: Sequence[str], key: str) -> str:
     )
 
 
-#: registry/seen.py's FirstLines.first: for (registry id, id given here) pairs, each registry
-#: id's id from an earlier chunk, else the one given (which later chunks then get).
-Met = Callable[[Sequence[tuple[str, int]]], dict[str, int]]
+#: registry/seen.py's MetKeys.meet: of the registry ids given, those an earlier chunk may have
+#: stored ("maybe": a hash met before); every one given counts as met after.
+Met = Callable[[Sequence[str]], list[str]]
 
 
 def insert_people(
@@ -190,18 +190,19 @@ def insert_people(
     them, and the records of registry ids an earlier chunk already stored (left unchanged,
     for the caller to compare and upsert as any sync does).
 
-    On PostgreSQL `met` tells the people an earlier chunk stored, without asking the
-    database, and the rest are copied straight in: through a scratch table and an
-    `INSERT … ON CONFLICT`, 100,000 people took 2.2 s here, copied 0.5 s. SQLite's own
-    `ON CONFLICT DO NOTHING` costs less than the memory `met` would keep (32 bytes a person).
+    On PostgreSQL `met` tells which registry ids an earlier chunk may have stored, the
+    people stored settle those (a few, or none), and the rest are copied straight in:
+    through a scratch table and an `INSERT … ON CONFLICT`, 100,000 people took 2.2 s here,
+    copied 0.5 s. SQLite's own `ON CONFLICT DO NOTHING` costs less than the memory `met`
+    keeps (8 bytes a person).
     """
     latest = {r.registry_id: r for r in records}  # a person on several rows: the last row wins
     start = ids.person + 1
     given = {rid: start + i for i, rid in enumerate(latest)}
     ids.person += len(given)
     if conn.dialect.name == "postgresql":
-        first = met(list(given.items()))
-        again = {rid for rid, pid in first.items() if pid != given[rid]}
+        maybe = met(list(given))
+        again = set(ids_of(conn, "people", "registry_id", maybe)) if maybe else set()
         new = [r for rid, r in latest.items() if rid not in again]
         rows = [(given[row[0]], *row) for row in person_rows(conn, new, now)]  # 0: registry id
         insert_rows(conn, "people", ("id", *PERSON_COLUMNS), rows)

@@ -9,8 +9,9 @@ export) live in a dict. This replaced a temporary SQL table whose B-tree took ev
 random order: the 999,319 numbers of the 1 M bench export in chunks of 2,000 took it 3.5-3.9
 CPU-s and a 48 MiB page cache, these runs 1.9.
 
-A first sync on PostgreSQL keeps its registry ids in another, each with the person id it gave
-(db/sync_first.insert_people): the keys need not be permit numbers, nor the values lines.
+A first sync on PostgreSQL keeps its registry ids as hashes alone (MetKeys, 8 bytes a person):
+a registry id met again is rare and the people stored settle each hit exactly
+(db/sync_first.insert_people).
 """
 
 from __future__ import annotations
@@ -99,6 +100,33 @@ class FirstLines:
                     np.concatenate((a.numbers, b.numbers))[order],
                 )
             )
+
+
+@dataclass
+class MetKeys:
+    """The keys met so far, kept as their 64-bit hashes alone: "not met" is exact, "maybe met"
+    (met, or another key with its hash) is for the caller to settle against what it stored.
+    8 bytes a key: a million registry ids took 32 MB as FirstLines (the process tree's peak
+    of a first sync on PostgreSQL was 266 MB against a 250 MB target)."""
+
+    runs: list[npt.NDArray[np.int64]] = field(default_factory=list)
+
+    def meet(self, keys: Sequence[str]) -> list[str]:
+        """The distinct `keys` that may have been met before; all of them count as met after."""
+        hashes = np.fromiter((hash(k) for k in keys), np.int64, len(keys))
+        maybe = np.zeros(len(keys), dtype=bool)
+        for run in self.runs:
+            maybe |= run[np.minimum(np.searchsorted(run, hashes), len(run) - 1)] == hashes
+        new = np.unique(hashes[~maybe])  # sorted
+        if len(new):
+            self.runs.append(new)
+        while len(self.runs) > 1 and (
+            len(self.runs[-1]) * 2 >= len(self.runs[-2])
+            and len(self.runs[-1]) + len(self.runs[-2]) <= RUN
+        ):
+            b, a = self.runs.pop(), self.runs.pop()
+            self.runs.append(np.sort(np.concatenate((a, b))))
+        return [keys[i] for i in np.flatnonzero(maybe).tolist()]
 
 
 def _line_of(run: _Run, key: int, number: np.bytes_, at: int) -> int:

@@ -40,7 +40,7 @@ from notifyd.registry.lines import Block, Make, hex_hash, units
 from notifyd.registry.normalise import Rules, clean
 from notifyd.registry.packing import Normaliser, pickles, row_of
 from notifyd.registry.reach import reach_warnings
-from notifyd.registry.seen import FirstLines
+from notifyd.registry.seen import FirstLines, MetKeys
 
 log = logging.getLogger(__name__)
 CHUNK = 2000
@@ -85,8 +85,8 @@ class _Store:
     rejected: dict[int, tuple[int, tuple[str, ...]]]  # row hash → (rejected row id, reasons)
     unkeyed: set[int]  # active permits without a row key: given theirs when met unchanged
     first_lines: FirstLines = field(default_factory=FirstLines)  # numbers met, first lines
-    #: A first sync's registry ids met, their person ids (on PostgreSQL: sync_first.insert_people)
-    people: FirstLines = field(default_factory=FirstLines)
+    #: A first sync's registry ids met (on PostgreSQL: sync_first.insert_people)
+    people: MetKeys = field(default_factory=MetKeys)
 
 
 def run_sync(
@@ -514,7 +514,7 @@ def _write(
         permit_ids = syncstore.upsert_permits(conn, items, person_ids, now)
         fresh: Container[int] = ()
     else:  # an empty store: nothing to compare, no corrections, ids given here
-        person_ids, again = sync_first.insert_people(conn, records, now, first, store.people.first)
+        person_ids, again = sync_first.insert_people(conn, records, now, first, store.people.meet)
         fresh = set(person_ids.values())
         if again:  # registry ids an earlier chunk stored
             _count_moves(conn, again, counts)

@@ -14,7 +14,7 @@ from notifyd.db import store, sync_first
 from notifyd.db import sync as syncstore
 from notifyd.errors import StoreError
 from notifyd.model import Record
-from notifyd.registry.seen import FirstLines
+from notifyd.registry.seen import MetKeys
 
 
 def _foreign_keys(engine: Engine) -> set[tuple[str, str]]:
@@ -235,18 +235,18 @@ def test_a_person_met_again_in_a_later_chunk_is_stored_once_and_given_back_to_co
     engine: Engine,
 ) -> None:
     """Both databases tell the same people apart: SQLite by its own ON CONFLICT, PostgreSQL
-    from the registry ids met so far, kept in memory (met)."""
-    met = FirstLines()
+    from the registry ids met so far, kept in memory as hashes (met)."""
+    met = MetKeys()
     with engine.begin() as conn:
         syncstore.create_scratch(conn)
         ids = sync_first.first_ids(conn)
         assert ids is not None
         first = sync_first.insert_people(
-            conn, [_record("R1", "A"), _record("R2", "B")], NOW, ids, met.first
+            conn, [_record("R1", "A"), _record("R2", "B")], NOW, ids, met.meet
         )
         assert first == ({"R1": 1, "R2": 2}, [])
         again = _record("R2", "B, renamed")
-        later = sync_first.insert_people(conn, [again, _record("R3", "C")], NOW, ids, met.first)
+        later = sync_first.insert_people(conn, [again, _record("R3", "C")], NOW, ids, met.meet)
         assert later == ({"R3": 4}, [again])  # R2's record: for the caller to compare
         stored = conn.exec_driver_sql("SELECT id, registry_id, full_name FROM people ORDER BY id")
         assert stored.all() == [(1, "R1", "A"), (2, "R2", "B"), (4, "R3", "C")]
@@ -257,6 +257,23 @@ def test_a_person_met_again_in_a_later_chunk_is_stored_once_and_given_back_to_co
                 "'permits', 'notifications')"
             )
             assert sampled.all() == [("people",)]  # no permits or notices stored here
+
+
+def test_a_registry_id_whose_hash_was_met_but_never_stored_is_a_new_person(
+    engine: Engine,
+) -> None:
+    """A "maybe met" (another registry id with the same hash, here one met but never stored)
+    is settled by the people stored: the person is inserted, not taken for someone else."""
+    met = MetKeys()
+    met.meet(["R9"])  # its hash is known; no R9 is stored
+    with engine.begin() as conn:
+        syncstore.create_scratch(conn)
+        ids = sync_first.first_ids(conn)
+        assert ids is not None
+        got = sync_first.insert_people(conn, [_record("R9", "Nine")], NOW, ids, met.meet)
+        assert got == ({"R9": 1}, [])
+        stored = conn.exec_driver_sql("SELECT id, registry_id, full_name FROM people")
+        assert stored.all() == [(1, "R9", "Nine")]
 
 
 def test_a_first_sync_builds_the_notices_indexes_back_and_a_notice_planned_twice_fails_it(

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from notifyd.registry import seen
-from notifyd.registry.seen import FirstLines
+from notifyd.registry.seen import FirstLines, MetKeys
 
 
 def first_lines_by_dict(chunks: list[list[tuple[str, int]]]) -> list[dict[str, int]]:
@@ -77,3 +77,36 @@ def test_long_numbers_are_kept_whole() -> None:
     firsts = FirstLines()
     assert firsts.first([(long, 2), (long[:-1] + "Y", 3)]) == {long: 2, long[:-1] + "Y": 3}
     assert firsts.first([(long, 9)]) == {long: 2}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(numbers, max_size=40, unique=True), max_size=20))
+def test_keys_met_are_told_as_a_plain_set_tells_them(chunks: list[list[str]]) -> None:
+    """With no two keys sharing a hash (a 64-bit hash: the rule), "maybe" is exactly "met"."""
+    met, plain = MetKeys(), set[str]()
+    for keys in chunks:
+        assert met.meet(keys) == [k for k in keys if k in plain]
+        plain.update(keys)
+
+
+def test_many_keys_merge_into_few_runs_of_8_bytes_a_key() -> None:
+    met = MetKeys()
+    for start in range(0, 300_000, 2_000):
+        assert met.meet([f"BLT-{i:07d}" for i in range(start, start + 2_000)]) == []
+    assert len(met.runs) <= 12
+    assert sum(run.nbytes for run in met.runs) == 300_000 * 8
+    assert met.meet(["BLT-0000007", "BLT-9999999", "BLT-0299999"]) == [
+        "BLT-0000007",
+        "BLT-0299999",
+    ]
+
+
+def test_a_key_sharing_a_hash_with_one_met_is_a_maybe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller settles it (db/sync_first.insert_people asks the people stored)."""
+    real = builtins.hash
+    monkeypatch.setattr(
+        seen, "hash", lambda key: 7 if key in ("A1", "B2") else real(key), raising=False
+    )
+    met = MetKeys()
+    assert met.meet(["A1", "C3"]) == []
+    assert met.meet(["B2", "D4"]) == ["B2"]
