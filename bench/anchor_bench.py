@@ -39,12 +39,17 @@ def csv_parse(export: Path) -> tuple[float, int]:
     return time.perf_counter() - started, n
 
 
+def sqlite_files(db: Path) -> list[Path]:
+    """The database file and the ones SQLite keeps beside it."""
+    return [db] + [db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal")]
+
+
 def raw_upsert(export: Path, db: Path) -> tuple[float, int]:
     with export.open(newline="", encoding="utf-8") as f:
         header = next(csv.reader(f))
     key = header.index("permit_number")
     columns = [f"c{i}" for i in range(len(header))]
-    for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+    for stale in sqlite_files(db):
         stale.unlink(missing_ok=True)
     conn = sqlite3.connect(db, isolation_level=None)
     try:
@@ -69,7 +74,7 @@ def raw_upsert(export: Path, db: Path) -> tuple[float, int]:
         n = conn.execute("SELECT count(*) FROM registry").fetchone()[0]
     finally:
         conn.close()
-        for left in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        for left in sqlite_files(db):
             left.unlink(missing_ok=True)
     return elapsed, n
 

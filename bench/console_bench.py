@@ -8,10 +8,18 @@ after a first sync). Searches: partial names (a random part of an existing name,
 script), phones written 0812…, passports and permit numbers. Page time: the search POST and a
 person's page over real HTTP against the console app, signed in as a supervisor.
 
-    .venv/bin/python bench/console_bench.py --people 1000000 --db sqlite --db postgresql
+    .venv/bin/python bench/console_bench.py --people 1000000 --db sqlite --db postgresql \
+        [--database postgresql+psycopg://USER@HOST:PORT/DB] [--workdir WORKDIR] [--drop]
 
-`--reuse` times again against the database a previous run filled (and left in place), without
-filling it anew; `--drop` removes the PostgreSQL database (or SQLite file) at the end.
+SQLite is the file `console-N.db` in --workdir. PostgreSQL is the database
+`notifyd_console_bench`, made afresh on the server --database names (default
+postgresql+psycopg://postgres@127.0.0.1:5432/test); the URL's own database is only where the
+bench connects to make and drop it (`postgres` if the URL names `notifyd_console_bench`).
+
+The database is kept by default, on purpose: bench/console_log_bench.py runs on the one this
+bench leaves, and `--reuse` times it again without filling it anew. `--drop` removes it at the
+end, even after an error (the PostgreSQL database WITH (FORCE), or the SQLite file and its
+-wal/-shm).
 """
 
 from __future__ import annotations
@@ -30,12 +38,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import registry_gen as gen  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from notifyd import config  # noqa: E402
 from notifyd.db import search, store, users  # noqa: E402
 
 NOW = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)
-PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: the PostgreSQL server (--database) by default; the bench's own database is DATABASE on it
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DATABASE = "notifyd_console_bench"
 
 
 def fill(engine: Any, n: int, seed: int = 7) -> list[tuple[int, str, str, str, str]]:
@@ -154,27 +165,78 @@ async def pages(url: str, engine: Any, sample: list[Any], rounds: int) -> dict[s
     return {k: p95(v) for k, v in out.items()}
 
 
-def _pg(sql: str) -> None:
-    admin = create_engine(PG, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(sql))
-    admin.dispose()
+def bench_url(server: str) -> str:
+    """The URL of the bench's database, DATABASE, on the server `server` names."""
+    return make_url(server).set(database=DATABASE).render_as_string(hide_password=False)
+
+
+def _admin_url(server: str) -> str:
+    """Where to connect to make or drop DATABASE: the server URL's own database, or `postgres`
+    when that is DATABASE itself (a database cannot be dropped from inside)."""
+    url = make_url(server)
+    if url.database in (None, "", DATABASE):
+        url = url.set(database="postgres")
+    return url.render_as_string(hide_password=False)
+
+
+def _pg(server: str, sql: str) -> None:
+    admin = create_engine(_admin_url(server), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(sql))
+    finally:
+        admin.dispose()
+
+
+def exists(server: str) -> bool:
+    """Whether DATABASE is on the server."""
+    admin = create_engine(_admin_url(server), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            found = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE}
+            ).first()
+    finally:
+        admin.dispose()
+    return found is not None
+
+
+def drop_database(server: str) -> None:
+    """Drop DATABASE on the server, connections and all."""
+    _pg(server, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
 
 
 def run(db: str, n: int, workdir: Path, queries: int, reuse: bool = False,
-        drop: bool = False) -> None:  # fmt: skip
+        drop: bool = False, server: str = SERVER) -> None:  # fmt: skip
     path = workdir / f"console-{n}.db"
-    if db == "sqlite":
-        for suffix in ("", "-wal", "-shm"):
+    engine = None
+    try:
+        if db == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                if not reuse:
+                    Path(str(path) + suffix).unlink(missing_ok=True)
+            url = f"sqlite:///{path}"
+        else:
             if not reuse:
+                drop_database(server)
+                _pg(server, f'CREATE DATABASE "{DATABASE}"')
+            elif not exists(server):
+                raise SystemExit(f"--reuse: no {DATABASE} on {make_url(server)}: run without it")
+            url = bench_url(server)
+        engine = store.open_store(url)
+        measure(db, n, workdir, queries, reuse, engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
+        if drop and db == "postgresql":
+            drop_database(server)
+        elif drop:
+            for suffix in ("", "-wal", "-shm"):
                 Path(str(path) + suffix).unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
-    else:
-        if not reuse:
-            _pg("DROP DATABASE IF EXISTS notifyd_console_bench WITH (FORCE)")
-            _pg("CREATE DATABASE notifyd_console_bench")
-        url = PG.rsplit("/", 1)[0] + "/notifyd_console_bench"
-    engine = store.open_store(url)
+
+
+def measure(db: str, n: int, workdir: Path, queries: int, reuse: bool, engine: Any) -> None:
+    """Fill the database (unless reuse), then print the search and page times."""
     filled = indexed = 0.0
     if reuse:
         sample = sample_of(engine, n)
@@ -207,25 +269,41 @@ def run(db: str, n: int, workdir: Path, queries: int, reuse: bool = False,
     )
     for kind, value in figures.items():
         print(f"| {kind} over HTTP (p95) | {value:.1f} | | |")
-    engine.dispose()
-    if drop and db == "postgresql":
-        _pg("DROP DATABASE IF EXISTS notifyd_console_bench WITH (FORCE)")
-    elif drop:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0].replace("\n", " "),
+        epilog="The database is kept by default: bench/console_log_bench.py runs on it, and"
+        " --reuse times it again. --drop removes it.",
+    )
     ap.add_argument("--people", type=int, default=100_000)
-    ap.add_argument("--db", action="append", choices=["sqlite", "postgresql"])
-    ap.add_argument("--workdir", type=Path, default=Path("/tmp"))
+    ap.add_argument(
+        "--db", action="append", choices=["sqlite", "postgresql"],
+        help="the database(s) to time, repeatable (default: sqlite)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--database", default=SERVER, metavar="URL",
+        help="the PostgreSQL server for --db postgresql, postgresql+psycopg://USER@HOST:PORT/DB"
+        f" (default {SERVER}); the bench's database, {DATABASE}, is made on it",
+    )  # fmt: skip
+    ap.add_argument(
+        "--workdir", type=Path, default=Path("/tmp"),
+        help="where the SQLite file console-N.db goes (default /tmp)",
+    )  # fmt: skip
     ap.add_argument("--queries", type=int, default=400)
-    ap.add_argument("--reuse", action="store_true", help="time a database a run left in place")
-    ap.add_argument("--drop", action="store_true", help="remove the database at the end")
+    ap.add_argument(
+        "--reuse", action="store_true",
+        help="time the database a previous run filled and kept, without filling it anew",
+    )  # fmt: skip
+    ap.add_argument(
+        "--drop", action="store_true",
+        help="remove the database at the end, even after an error (kept by default:"
+        " console_log_bench.py runs on it)",
+    )  # fmt: skip
     args = ap.parse_args()
     for db in args.db or ["sqlite"]:
-        run(db, args.people, args.workdir, args.queries, args.reuse, args.drop)
+        run(db, args.people, args.workdir, args.queries, args.reuse, args.drop, args.database)
 
 
 if __name__ == "__main__":

@@ -7,24 +7,36 @@ minutes, not hours): two stages per permit for the first --permits permits, two 
 stage-14 notice (WhatsApp failed permanently, then SMS sent), a tenth of the stage-7 notices
 cancelled without any attempt, over 30 days.
 
-    .venv/bin/python bench/console_bench.py --people 1000000 --db postgresql
-    .venv/bin/python bench/console_log_bench.py --permits 400000
+    .venv/bin/python bench/console_bench.py --people 1000000 --db postgresql [--database URL]
+    .venv/bin/python bench/console_log_bench.py --permits 400000 [--database URL] [--drop]
+
+--database is the same PostgreSQL server URL console_bench.py took
+(postgresql+psycopg://USER@HOST:PORT/DB, default postgresql+psycopg://postgres@127.0.0.1:5432/test):
+the bench connects to `notifyd_console_bench` on that server. Each run deletes the notices and
+attempts there and adds them anew, unless --keep (time the rows a previous run added). The
+database is kept, for the next run, unless --drop: then it is dropped WITH (FORCE) at the end,
+even after an error, as console_bench.py --drop does.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+sys.path.insert(0, str(Path(__file__).parent))
 
-from notifyd.db import logpage, store
-from notifyd.db.logpage import LogFilter
+from console_bench import DATABASE, SERVER, bench_url, drop_database, exists  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
-URL = "postgresql+psycopg://postgres@127.0.0.1:5432/notifyd_console_bench"
+from notifyd.db import logpage, store  # noqa: E402
+from notifyd.db.logpage import LogFilter  # noqa: E402
+
 END = datetime(2026, 12, 4, 2, 30, tzinfo=UTC)
 
 FILL = [
@@ -80,42 +92,70 @@ def deep(engine: Any, f: LogFilter, pages: int) -> tuple[float, float, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0].replace("\n", " "),
+        epilog=f"Runs on {DATABASE}, the database bench/console_bench.py keeps; --drop removes it.",
+    )
     ap.add_argument("--permits", type=int, default=400_000)
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--pages", type=int, default=200)
     ap.add_argument("--keep", action="store_true", help="time the rows a previous run added")
+    ap.add_argument(
+        "--database", default=SERVER, metavar="URL",
+        help="the PostgreSQL server console_bench.py ran on, postgresql+psycopg://USER@HOST:PORT/DB"
+        f" (default {SERVER}); the bench connects to {DATABASE} there",
+    )  # fmt: skip
+    ap.add_argument(
+        "--drop", action="store_true",
+        help=f"drop {DATABASE} at the end (WITH (FORCE)), even after an error",
+    )  # fmt: skip
     args = ap.parse_args()
-    engine = store.open_store(URL)
-    if not args.keep:
-        t = time.perf_counter()
-        with engine.begin() as conn:
-            for sql in FILL:
-                conn.execute(text(sql), {"end": store.naive_utc(END), "permits": args.permits})
-        print(f"filled in {time.perf_counter() - t:.0f} s")
-    with engine.connect() as conn:
-        notices = conn.execute(text("SELECT count(*) FROM notifications")).scalar_one()
-        attempts = conn.execute(text("SELECT count(*) FROM attempts")).scalar_one()
-    print(f"{notices:,} notices, {attempts:,} attempts")
-    print("| page | p95 ms | median ms | rows |")
-    print("|---|---:|---:|---:|")
-    cases = {
-        "first, no filter": LogFilter(),
-        "first, channel sms": LogFilter(channel="sms"),
-        "first, outcome permanent, last 7 days": LogFilter(
-            outcome="permanent", since=END - timedelta(days=7)
-        ),
-        "first, status cancelled": LogFilter(status="cancelled"),
-        "first, language ar (nobody)": LogFilter(language="ar"),
-        "first, stage 7 (no attempts)": LogFilter(stage=7),
-        "first, until 20 days ago": LogFilter(until=END - timedelta(days=20)),
-    }
-    for name, f in cases.items():
-        high, mid, rows = timed(engine, f, args.rounds)
-        print(f"| {name} | {high:.1f} | {mid:.1f} | {rows} |")
-    high, mid, seen = deep(engine, LogFilter(), args.pages)
-    print(f"| {args.pages} pages in a row, no filter (each) | {high:.1f} | {mid:.1f} | {seen} |")
-    engine.dispose()
+    if not exists(args.database):
+        server = make_url(args.database)  # printed with the password hidden
+        sys.exit(f"no {DATABASE} on {server}: run bench/console_bench.py --db postgresql first")
+    try:
+        measure(bench_url(args.database), args)
+    finally:
+        if args.drop:
+            drop_database(args.database)
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
+    """Fill (unless --keep), then print the pages' times."""
+    engine = store.open_store(url)
+    try:
+        if not args.keep:
+            t = time.perf_counter()
+            with engine.begin() as conn:
+                for sql in FILL:
+                    conn.execute(text(sql), {"end": store.naive_utc(END), "permits": args.permits})
+            print(f"filled in {time.perf_counter() - t:.0f} s")
+        with engine.connect() as conn:
+            notices = conn.execute(text("SELECT count(*) FROM notifications")).scalar_one()
+            attempts = conn.execute(text("SELECT count(*) FROM attempts")).scalar_one()
+        print(f"{notices:,} notices, {attempts:,} attempts")
+        print("| page | p95 ms | median ms | rows |")
+        print("|---|---:|---:|---:|")
+        cases = {
+            "first, no filter": LogFilter(),
+            "first, channel sms": LogFilter(channel="sms"),
+            "first, outcome permanent, last 7 days": LogFilter(
+                outcome="permanent", since=END - timedelta(days=7)
+            ),
+            "first, status cancelled": LogFilter(status="cancelled"),
+            "first, language ar (nobody)": LogFilter(language="ar"),
+            "first, stage 7 (no attempts)": LogFilter(stage=7),
+            "first, until 20 days ago": LogFilter(until=END - timedelta(days=20)),
+        }
+        for name, f in cases.items():
+            high, mid, rows = timed(engine, f, args.rounds)
+            print(f"| {name} | {high:.1f} | {mid:.1f} | {rows} |")
+        high, mid, seen = deep(engine, LogFilter(), args.pages)
+        print(
+            f"| {args.pages} pages in a row, no filter (each) | {high:.1f} | {mid:.1f} | {seen} |"
+        )
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":
