@@ -563,10 +563,13 @@ def test_log_level_from_the_config_quiets_the_daemon(make_daemon: Callable[..., 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 4 MiB tmpfs for the state folder: a disk that really fills up (needs root)."""
+    """A 16 MiB tmpfs for the state folder: a disk that really fills up (needs root). Room
+    to spare for what the daemon writes there (about 400 KB when the test fills it): once, at
+    4 MiB, the disk was full before the test filled it, for a reason not found (fill says
+    what held it, should it happen again)."""
     where = tmp_path / "disk"
     where.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(where)],
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(where)],
                              capture_output=True, text=True)  # fmt: skip
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
@@ -576,7 +579,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def fill(disk: Path) -> Path:
     filler = disk / "filler"
-    with open(filler, "wb") as f:
+    try:
+        f = open(filler, "wb")  # noqa: SIM115
+    except OSError as e:  # full already: say with what, for the next person
+        held = {str(p.relative_to(disk)): p.stat().st_size for p in disk.rglob("*") if p.is_file()}
+        raise AssertionError(f"the disk was full before the test filled it: {held}") from e
+    with f:
         try:
             while True:
                 f.write(b"\0" * 65536)
