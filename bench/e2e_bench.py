@@ -2,13 +2,16 @@
 WhatsApp Cloud (upload, then the `audio` message: everyone wrote within 24 hours) and the
 sandbox's signed `sent` and `delivered` receipts come back to the daemon's web app.
 
-The daemon is `notifyd.service.daemon.Daemon`, the code `notifyd run` runs (scheduler, dispatcher,
-web app, SQLite), in this process; only its renderer is swapped for one handing back an already
-cached 15-second OGG/Opus note, as the real cache does for a note made before. The sandbox runs
-as its own process (`notifyd sandbox --all-windows-open`, rate limits off, no callback delay).
-The clock runs from the moment every notice is due until every notice is `delivered`.
+The daemon is `notifyd.service.daemon.Daemon`, the code `notifyd run` runs (scheduler,
+dispatcher, web app; SQLite, or with `--database` a fresh PostgreSQL database made on that
+server and dropped after each run), in this process; only its renderer is swapped for one
+handing back an already cached 15-second OGG/Opus note, as the real cache does for a note
+made before. The sandbox runs as its own process (`notifyd sandbox --all-windows-open`, rate
+limits off, no callback delay). The clock runs from the moment every notice is due until
+every notice is `delivered`.
 
     .venv/bin/python bench/e2e_bench.py [--notices 3000] [--runs 3] [--concurrency 64]
+                                        [--database postgresql+psycopg://USER@HOST:PORT/DB]
 
 Results are appended to bench/out/e2e.txt.
 """
@@ -33,6 +36,7 @@ import psutil
 from sqlalchemy import insert, text
 
 sys.path.insert(0, str(Path(__file__).parent))
+from benchdb import scratch_database  # noqa: E402
 from channels_bench import free_port, voice_note  # noqa: E402
 from claim_bench import NOW, fill  # noqa: E402
 
@@ -46,13 +50,13 @@ from notifyd.service.daemon import Daemon  # noqa: E402
 OUT = Path(__file__).parent / "out"
 
 
-def write_config(work: Path, sandbox: str, web_port: int, concurrency: int) -> Path:
+def write_config(work: Path, sandbox: str, web_port: int, concurrency: int, url: str) -> Path:
     path = work / "notifyd.toml"
     path.write_text(f"""
 state_dir = "{work / "state"}"
 channel_order = ["whatsapp"]
 [database]
-url = "sqlite:///{work / "state" / "notifyd.db"}"
+url = "{url}"
 [registry]
 path = "{work / "registry.csv"}"
 [offices.BLT]
@@ -88,11 +92,11 @@ concurrency = {concurrency}
     return path
 
 
-def prepare(work: Path, n: int) -> Any:
+def prepare(work: Path, n: int, url: str) -> Any:
     """N people with a notice due now, each of whom wrote within the last 24 hours."""
     (work / "state").mkdir(parents=True, exist_ok=True)
     (work / "registry.csv").write_text("registry_id,full_name\n")
-    engine = store.open_store(f"sqlite:///{work / 'state' / 'notifyd.db'}")
+    engine = store.open_store(url)
     fill(engine, n)
     with engine.begin() as conn:
         conn.execute(
@@ -127,18 +131,25 @@ def reached(engine: Any, statuses: tuple[str, ...]) -> int:
 
 
 def one_run(
-    n: int, concurrency: int, note: Path, receipts: bool, delay: float, ports: tuple[int, int]
+    n: int,
+    concurrency: int,
+    note: Path,
+    receipts: bool,
+    delay: float,
+    ports: tuple[int, int],
+    server: str,
 ) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(server, "e2e") as db:
         work = Path(tmp)
-        engine = prepare(work, n)
+        url = db or f"sqlite:///{work / 'state' / 'notifyd.db'}"
+        engine = prepare(work, n, url)
         port = ports[0] or free_port()
         web_port = ports[1] or free_port()
         hooks = f"http://127.0.0.1:{web_port}/hooks" if receipts else ""
         sandbox = start_sandbox(port, hooks, delay)
         goal = ("delivered",) if receipts else ("sent", "delivered")
         try:
-            path = write_config(work, f"http://127.0.0.1:{port}", web_port, concurrency)
+            path = write_config(work, f"http://127.0.0.1:{port}", web_port, concurrency, url)
             cached = work / "state" / "audio" / "note.ogg"
             cached.parent.mkdir(parents=True, exist_ok=True)
             cached.write_bytes(note.read_bytes())
@@ -167,9 +178,9 @@ def one_run(
                               sandbox_cpu_ms=1000 * sb_cpu / n)  # fmt: skip
 
             asyncio.run(main())
-            engine.dispose()
             return result
         finally:
+            engine.dispose()  # before the scratch database is dropped
             sandbox.terminate()
             sandbox.wait(10)
 
@@ -192,6 +203,12 @@ def main() -> int:
     )
     ap.add_argument("--port", type=int, default=0, help="the sandbox's port (0: a free one)")
     ap.add_argument("--web-port", type=int, default=0, help="the web app's port (0: free)")
+    ap.add_argument(
+        "--database",
+        default="",
+        help="a PostgreSQL server URL (postgresql+psycopg://user@host:port/db): each run gets a "
+        "fresh database there, dropped after (default: SQLite in a temporary dir)",
+    )
     ap.add_argument("--log", default="WARNING", help="log level of the daemon (default WARNING)")
     args = ap.parse_args()
     logging.basicConfig(level=args.log, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -199,6 +216,7 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     load = os.getloadavg()[0]
     lines = [f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {args.notices} notices, "
+             f"{'PostgreSQL' if args.database else 'SQLite'}, "
              f"concurrency {args.concurrency}, receipts {not args.no_receipts}, "
              f"load {load:.1f}"]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
@@ -207,7 +225,7 @@ def main() -> int:
         for _ in range(args.runs):
             r = one_run(
                 args.notices, args.concurrency, note, not args.no_receipts, args.callback_delay,
-                (args.port, args.web_port),
+                (args.port, args.web_port), args.database,
             )  # fmt: skip
             runs.append(r)
             line = (f"  {r['rate']:,.0f} notices/s ({r['seconds']:.1f} s); CPU a notice: "
