@@ -16,7 +16,7 @@ a registry id met again is rare and the people stored settle each hit exactly
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,10 +86,7 @@ class FirstLines:
         if not len(keys):
             return
         self.runs.append(_Run(keys, lines, numbers))  # sorted already
-        while len(self.runs) > 1 and (
-            len(self.runs[-1].keys) * 2 >= len(self.runs[-2].keys)  # about as large
-            and len(self.runs[-1].keys) + len(self.runs[-2].keys) <= RUN
-        ):
+        while _merge_last(len(run.keys) for run in self.runs[-2:]):
             b, a = self.runs.pop(), self.runs.pop()
             keys = np.concatenate((a.keys, b.keys))
             order = np.argsort(keys, kind="stable")
@@ -120,13 +117,17 @@ class MetKeys:
         new = np.unique(hashes[~maybe])  # sorted
         if len(new):
             self.runs.append(new)
-        while len(self.runs) > 1 and (
-            len(self.runs[-1]) * 2 >= len(self.runs[-2])
-            and len(self.runs[-1]) + len(self.runs[-2]) <= RUN
-        ):
+        while _merge_last(len(run) for run in self.runs[-2:]):
             b, a = self.runs.pop(), self.runs.pop()
             self.runs.append(np.sort(np.concatenate((a, b))))
         return [keys[i] for i in np.flatnonzero(maybe).tolist()]
+
+
+def _merge_last(sizes: Iterable[int]) -> bool:
+    """Whether the last two runs (their sizes, oldest first) merge: about as large, and
+    together within RUN."""
+    pair = list(sizes)
+    return len(pair) == 2 and pair[1] * 2 >= pair[0] and sum(pair) <= RUN
 
 
 def _line_of(run: _Run, key: int, number: np.bytes_, at: int) -> int:
