@@ -179,26 +179,25 @@ def _admin_url(server: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-def _pg(server: str, sql: str) -> None:
+def _pg(server: str, sql: str, params: dict[str, str] | None = None) -> Any:
+    """Run one statement on the server, outside any database of the bench; its first row."""
     admin = create_engine(_admin_url(server), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(sql))
+            result = conn.execute(text(sql), params or {})
+            return result.first() if result.returns_rows else None
     finally:
         admin.dispose()
 
 
 def exists(server: str) -> bool:
     """Whether DATABASE is on the server."""
-    admin = create_engine(_admin_url(server), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            found = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": DATABASE}
-            ).first()
-    finally:
-        admin.dispose()
+    found = _pg(server, "SELECT 1 FROM pg_database WHERE datname = :name", {"name": DATABASE})
     return found is not None
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [Path(str(path) + suffix) for suffix in ("", "-wal", "-shm")]
 
 
 def drop_database(server: str) -> None:
@@ -212,9 +211,8 @@ def run(db: str, n: int, workdir: Path, queries: int, reuse: bool = False,
     engine = None
     try:
         if db == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                if not reuse:
-                    Path(str(path) + suffix).unlink(missing_ok=True)
+            for stale in _sqlite_files(path) if not reuse else []:
+                stale.unlink(missing_ok=True)
             url = f"sqlite:///{path}"
         else:
             if not reuse:
@@ -231,8 +229,8 @@ def run(db: str, n: int, workdir: Path, queries: int, reuse: bool = False,
         if drop and db == "postgresql":
             drop_database(server)
         elif drop:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+            for left in _sqlite_files(path):
+                left.unlink(missing_ok=True)
 
 
 def measure(db: str, n: int, workdir: Path, queries: int, reuse: bool, engine: Any) -> None:
